@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+mod common;
+
 use assert_cmd::Command;
 use dangan::catalog::{Carrier, Catalog, Danghao, Electronic, Kind, Retention};
 use predicates::prelude::*;
