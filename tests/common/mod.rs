@@ -14,10 +14,10 @@ pub fn root() -> PathBuf {
 
 /// A variable from the environment, or else from `.tools/env.sh` (`export NAME="value"` lines).
 pub fn tool_var(name: &str) -> String {
-    if let Ok(v) = std::env::var(name) {
-        if !v.is_empty() {
-            return v;
-        }
+    if let Ok(v) = std::env::var(name)
+        && !v.is_empty()
+    {
+        return v;
     }
     let env_sh = std::env::var("DANGAN_TOOLS")
         .map(PathBuf::from)
