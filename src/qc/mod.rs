@@ -1,0 +1,337 @@
+//! Scan quality control after DA/T 31-2017 (纸质档案数字化规范).
+//!
+//! Checks per page — resolution (9.4), colour mode (9.3), blank pages, skew (10: deskew, [U] tolerance) —
+//! and per batch — page sequence and naming (9.6), identical images, one batch one master format (9.5).
+//! Thresholds are data ([`QcPolicy`], `profiles/qc.toml`); the checks never read files themselves: the
+//! caller hands in decoded pixels and what characterization found, so QC is pure and testable.
+//!
+//! Findings are data. A page that fails does not stop the batch.
+
+mod blank;
+mod sequence;
+mod skew;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Finding, Level};
+
+pub use blank::{InkStats, ink_stats};
+pub use sequence::{PageName, SequenceInput, check_sequence, parse_page_name};
+pub use skew::estimate_skew;
+
+/// The embedded default thresholds.
+pub const EMBEDDED_QC: &str = include_str!("../../profiles/qc.toml");
+
+/// Rule identifiers, verbatim, as they appear in findings.
+pub mod rules {
+    pub const RESOLUTION: &str = "DA/T 31-2017 9.4";
+    pub const COLOUR_MODE: &str = "DA/T 31-2017 9.3";
+    pub const MASTER_FORMAT: &str = "DA/T 31-2017 9.5";
+    pub const NAMING: &str = "DA/T 31-2017 9.6";
+    /// Image processing: deskew; no missed, repeated or extra scans.
+    pub const PROCESSING: &str = "DA/T 31-2017 10";
+}
+
+/// Why QC could not run (not a failed page: that is a [`Finding`]).
+#[derive(Debug, thiserror::Error)]
+pub enum QcError {
+    #[error("QC policy {file}: {message}")]
+    Policy { file: String, message: String },
+    #[error("cannot read QC policy {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionPolicy {
+    pub min_dpi: f64,
+    pub recommended_dpi: f64,
+    pub missing_is_error: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkewPolicy {
+    pub tolerance_degrees: f64,
+    pub max_search_degrees: f64,
+    pub work_width: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlankPolicy {
+    pub max_ink_fraction: f64,
+    pub margin: f64,
+    pub ink_contrast: u8,
+    pub work_width: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequencePolicy {
+    pub digits: usize,
+}
+
+/// QC thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QcPolicy {
+    pub resolution: ResolutionPolicy,
+    pub skew: SkewPolicy,
+    pub blank: BlankPolicy,
+    pub sequence: SequencePolicy,
+}
+
+impl QcPolicy {
+    /// The embedded defaults (validated by tests).
+    pub fn embedded() -> Self {
+        Self::from_toml(EMBEDDED_QC, "<embedded>/profiles/qc.toml")
+            .expect("the embedded QC policy is validated by tests")
+    }
+
+    pub fn from_toml(src: &str, file: &str) -> Result<Self, QcError> {
+        let p: QcPolicy = toml::from_str(src).map_err(|e| QcError::Policy {
+            file: file.into(),
+            message: e.to_string(),
+        })?;
+        let bad = |m: &str| {
+            Err(QcError::Policy {
+                file: file.into(),
+                message: m.into(),
+            })
+        };
+        if !(p.resolution.min_dpi > 0.0 && p.resolution.recommended_dpi >= p.resolution.min_dpi) {
+            return bad("resolution: need 0 < min_dpi <= recommended_dpi");
+        }
+        if !(p.skew.tolerance_degrees > 0.0 && p.skew.max_search_degrees > p.skew.tolerance_degrees)
+        {
+            return bad("skew: need 0 < tolerance_degrees < max_search_degrees");
+        }
+        if !(0.0..0.45).contains(&p.blank.margin) {
+            return bad("blank: margin must be in [0, 0.45)");
+        }
+        if p.skew.work_width < 200 || p.blank.work_width < 100 {
+            return bad("work_width too small");
+        }
+        Ok(p)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, QcError> {
+        let text = std::fs::read_to_string(path).map_err(|source| QcError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+}
+
+/// Colour mode after DA/T 31-2017 9.3 and DA/T 46 M55 (扫描色彩模式).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColourMode {
+    /// 黑白二值
+    Bitonal,
+    /// 灰度
+    Grayscale,
+    /// 彩色
+    Colour,
+}
+
+impl ColourMode {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ColourMode::Bitonal => "黑白二值",
+            ColourMode::Grayscale => "灰度",
+            ColourMode::Colour => "彩色",
+        }
+    }
+}
+
+/// What the caller knows of a page from its file (characterization).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageMeta {
+    /// Horizontal and vertical resolution in dots per inch, if the file records it.
+    pub dpi: Option<(f64, f64)>,
+    /// Colour mode from the file's tags, if known; otherwise QC derives it from the pixels.
+    pub colour_mode: Option<ColourMode>,
+}
+
+/// The QC result of one page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageReport {
+    pub path: String,
+    /// The lower of the two axes' resolutions.
+    pub dpi: Option<f64>,
+    pub colour_mode: ColourMode,
+    pub blank: bool,
+    /// Estimated skew in degrees, positive = content rotated counter-clockwise; `None` when the page
+    /// has too little content to measure.
+    pub skew_degrees: Option<f64>,
+    pub ink_fraction: f64,
+    pub findings: Vec<Finding>,
+}
+
+impl PageReport {
+    /// True when no finding is an error.
+    pub fn ok(&self) -> bool {
+        self.findings.iter().all(|f| f.level < Level::Error)
+    }
+}
+
+fn finding(rule: &str, level: Level, path: &str, message: String) -> Finding {
+    Finding {
+        rule: rule.to_string(),
+        level,
+        path: Some(path.to_string()),
+        message,
+    }
+}
+
+/// Colour mode from pixels: 1-bit or two-valued → bitonal; R=G=B everywhere → grayscale; else colour.
+pub fn colour_mode_of(img: &image::DynamicImage) -> ColourMode {
+    use image::DynamicImage as D;
+    match img {
+        D::ImageLuma8(g) => {
+            if g.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255) {
+                ColourMode::Bitonal
+            } else {
+                ColourMode::Grayscale
+            }
+        }
+        D::ImageLuma16(_) | D::ImageLumaA8(_) | D::ImageLumaA16(_) => ColourMode::Grayscale,
+        other => {
+            let rgb = other.to_rgb8();
+            // A colour scan of a black-and-white page still has chroma noise; a few saturated pixels
+            // (a red seal, 9.3) make it colour, so any clear chroma counts.
+            let coloured = rgb.pixels().any(|p| {
+                let [r, g, b] = p.0;
+                let max = r.max(g).max(b);
+                let min = r.min(g).min(b);
+                max - min > 24
+            });
+            if coloured {
+                ColourMode::Colour
+            } else {
+                ColourMode::Grayscale
+            }
+        }
+    }
+}
+
+/// Check one decoded page.
+pub fn check_page(
+    path: &str,
+    img: &image::DynamicImage,
+    meta: &PageMeta,
+    policy: &QcPolicy,
+) -> PageReport {
+    let mut findings = Vec::new();
+    let dpi = meta.dpi.map(|(x, y)| x.min(y));
+    match dpi {
+        None => findings.push(finding(
+            rules::RESOLUTION,
+            if policy.resolution.missing_is_error {
+                Level::Error
+            } else {
+                Level::Warning
+            },
+            path,
+            "文件未记录分辨率, 无法确认 ≥ 200 dpi (no resolution recorded)".into(),
+        )),
+        Some(d) if d < policy.resolution.min_dpi => findings.push(finding(
+            rules::RESOLUTION,
+            Level::Error,
+            path,
+            format!(
+                "分辨率 {d:.0} dpi 低于最低要求 {:.0} dpi",
+                policy.resolution.min_dpi
+            ),
+        )),
+        Some(d) if d < policy.resolution.recommended_dpi => findings.push(finding(
+            rules::RESOLUTION,
+            Level::Warning,
+            path,
+            format!(
+                "分辨率 {d:.0} dpi 低于建议值 {:.0} dpi",
+                policy.resolution.recommended_dpi
+            ),
+        )),
+        Some(_) => {}
+    }
+    if let Some((x, y)) = meta.dpi
+        && (x - y).abs() > 0.5
+    {
+        findings.push(finding(
+            rules::RESOLUTION,
+            Level::Warning,
+            path,
+            format!("水平与垂直分辨率不一致: {x:.0} × {y:.0} dpi"),
+        ));
+    }
+
+    let colour_mode = meta.colour_mode.unwrap_or_else(|| colour_mode_of(img));
+    let gray = img.to_luma8();
+    let stats = ink_stats(&gray, &policy.blank);
+    let blank = stats.ink_fraction <= policy.blank.max_ink_fraction;
+    if blank {
+        findings.push(finding(
+            rules::PROCESSING,
+            Level::Warning,
+            path,
+            format!("疑似空白页 (墨迹占比 {:.4}%)", stats.ink_fraction * 100.0),
+        ));
+    }
+    let skew_degrees = if blank {
+        None
+    } else {
+        estimate_skew(&gray, &policy.skew)
+    };
+    if let Some(s) = skew_degrees
+        && s.abs() > policy.skew.tolerance_degrees
+    {
+        findings.push(finding(
+            rules::PROCESSING,
+            Level::Error,
+            path,
+            format!(
+                "页面倾斜 {s:.2}°, 超过允许的 {:.1}°",
+                policy.skew.tolerance_degrees
+            ),
+        ));
+    }
+    PageReport {
+        path: path.to_string(),
+        dpi,
+        colour_mode,
+        blank,
+        skew_degrees,
+        ink_fraction: stats.ink_fraction,
+        findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_policy_loads() {
+        let p = QcPolicy::embedded();
+        assert_eq!(p.resolution.min_dpi, 200.0);
+        assert_eq!(p.skew.tolerance_degrees, 1.0);
+    }
+
+    #[test]
+    fn bad_policy_is_refused() {
+        let bad = EMBEDDED_QC.replace("min_dpi = 200.0", "min_dpi = 400.0");
+        assert!(QcPolicy::from_toml(&bad, "x").is_err());
+        let unknown = format!("{EMBEDDED_QC}\n[extra]\na = 1\n");
+        assert!(QcPolicy::from_toml(&unknown, "x").is_err());
+    }
+}

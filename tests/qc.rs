@@ -1,0 +1,232 @@
+//! Scan QC (DA/T 31-2017) on generated pages. Rotations are made by ImageMagick, not by dangan, so the
+//! skew estimator is judged against an independent tool.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use dangan::qc::{self, ColourMode, PageMeta, QcPolicy, rules};
+use image::{GrayImage, Luma};
+
+/// A deterministic pseudo-random sequence (no dependency, same pages on every machine).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u32
+    }
+    fn range(&mut self, lo: u32, hi: u32) -> u32 {
+        lo + self.next() % (hi - lo)
+    }
+}
+
+/// An A4 page at 150 dpi with lines of word-like ink blocks made of glyph strokes.
+fn text_page(seed: u64, lines: u32, ink: u8) -> GrayImage {
+    let (w, h) = (1240u32, 1754u32);
+    let mut img = GrayImage::from_pixel(w, h, Luma([245]));
+    let mut rng = Lcg(seed);
+    let (left, right, top) = (150u32, w - 150, 180u32);
+    for line in 0..lines {
+        let y = top + line * 42;
+        if y + 20 > h - 150 {
+            break;
+        }
+        let mut x = left + rng.range(0, 40);
+        while x < right - 40 {
+            let word = rng.range(20, 140).min(right - x);
+            // Glyph-like strokes: 3 px columns with 2–4 px gaps, ragged tops.
+            let mut gx = x;
+            while gx < x + word {
+                let top_off = rng.range(0, 6);
+                for sx in gx..(gx + 3).min(x + word) {
+                    for sy in (y + top_off)..(y + 20) {
+                        img.put_pixel(sx, sy, Luma([ink]));
+                    }
+                }
+                gx += 3 + rng.range(2, 5);
+            }
+            x += word + rng.range(12, 24);
+        }
+    }
+    img
+}
+
+fn save(img: &GrayImage, path: &Path) {
+    img.save(path).expect("write png");
+}
+
+/// Rotate with ImageMagick: positive `ccw_degrees` turns the content counter-clockwise.
+fn rotate(src: &Path, dst: &Path, ccw_degrees: f64) {
+    let convert = common::require(&common::tool_var("IMAGEMAGICK"));
+    let (ok, _, err) = common::run(
+        Command::new(convert)
+            .arg(src)
+            .args(["-background", "rgb(245,245,245)", "-rotate"])
+            // ImageMagick's -rotate is clockwise.
+            .arg(format!("{}", -ccw_degrees))
+            .arg(dst),
+    );
+    assert!(ok, "convert failed: {err}");
+}
+
+fn load_gray(path: &Path) -> GrayImage {
+    image::open(path).expect("decode").to_luma8()
+}
+
+#[test]
+fn skew_is_measured_within_0_3_degrees() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = QcPolicy::embedded();
+    let src = dir.path().join("page.png");
+    save(&text_page(7, 30, 30), &src);
+    for angle in [0.0, 0.5, -0.5, 1.2, 2.5, -2.5, 4.0, -4.0] {
+        let dst = dir.path().join(format!("rot{angle}.png"));
+        rotate(&src, &dst, angle);
+        let est = qc::estimate_skew(&load_gray(&dst), &policy.skew).expect("measurable page");
+        eprintln!("rotated {angle:+.1}° → estimated {est:+.2}°");
+        assert!(
+            (est - angle).abs() <= 0.3,
+            "rotated {angle}°, estimated {est}°"
+        );
+    }
+}
+
+#[test]
+fn skew_above_tolerance_fails_the_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = QcPolicy::embedded();
+    let src = dir.path().join("page.png");
+    save(&text_page(11, 25, 40), &src);
+    let dst = dir.path().join("rot.png");
+    rotate(&src, &dst, 2.5);
+    let img = image::open(&dst).expect("decode");
+    let meta = PageMeta {
+        dpi: Some((300.0, 300.0)),
+        colour_mode: None,
+    };
+    let r = qc::check_page("rot.png", &img, &meta, &policy);
+    assert!(!r.ok());
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule == rules::PROCESSING && f.message.contains("倾斜")),
+        "{:?}",
+        r.findings
+    );
+    let straight = image::open(&src).expect("decode");
+    let r = qc::check_page("page.png", &straight, &meta, &policy);
+    assert!(r.ok(), "{:?}", r.findings);
+    assert_eq!(r.colour_mode, ColourMode::Grayscale);
+}
+
+#[test]
+fn blank_pages_despite_noise_borders_and_holes() {
+    let policy = QcPolicy::embedded();
+    let (w, h) = (1240u32, 1754u32);
+    let mut page = GrayImage::from_pixel(w, h, Luma([238]));
+    let mut rng = Lcg(3);
+    // Scanner noise: 0.5 % of pixels dark specks.
+    for _ in 0..(w * h / 200) {
+        let (x, y) = (rng.range(0, w), rng.range(0, h));
+        page.put_pixel(x, y, Luma([rng.range(0, 120) as u8]));
+    }
+    // A dark scanner border along the left and top edges.
+    for y in 0..h {
+        for x in 0..40 {
+            page.put_pixel(x, y, Luma([15]));
+        }
+    }
+    for y in 0..30 {
+        for x in 0..w {
+            page.put_pixel(x, y, Luma([15]));
+        }
+    }
+    // Two punched holes near the left edge (6 mm across at 150 dpi ≈ 36 px).
+    for cy in [h / 3, 2 * h / 3] {
+        for y in cy - 18..cy + 18 {
+            for x in 52..88 {
+                let (dx, dy) = (x as i64 - 70, y as i64 - cy as i64);
+                if dx * dx + dy * dy <= 18 * 18 {
+                    page.put_pixel(x, y, Luma([10]));
+                }
+            }
+        }
+    }
+    let img = image::DynamicImage::ImageLuma8(page.clone());
+    let meta = PageMeta {
+        dpi: Some((300.0, 300.0)),
+        colour_mode: None,
+    };
+    let r = qc::check_page("blank.png", &img, &meta, &policy);
+    assert!(r.blank, "ink fraction {}", r.ink_fraction);
+    assert!(r.skew_degrees.is_none());
+
+    // The same page with one short, light line of handwriting is not blank.
+    let mut light = page;
+    for x in 400..700 {
+        for y in 900..912 {
+            if (x / 3) % 2 == 0 {
+                light.put_pixel(x, y, Luma([150]));
+            }
+        }
+    }
+    let r = qc::check_page(
+        "light.png",
+        &image::DynamicImage::ImageLuma8(light),
+        &meta,
+        &policy,
+    );
+    assert!(!r.blank, "ink fraction {}", r.ink_fraction);
+}
+
+#[test]
+fn resolution_rules_da_t_31_9_4() {
+    let policy = QcPolicy::embedded();
+    let img = image::DynamicImage::ImageLuma8(text_page(5, 10, 20));
+    let level_of = |dpi: Option<(f64, f64)>| {
+        let r = qc::check_page(
+            "p.png",
+            &img,
+            &PageMeta {
+                dpi,
+                colour_mode: None,
+            },
+            &policy,
+        );
+        r.findings
+            .iter()
+            .filter(|f| f.rule == rules::RESOLUTION)
+            .map(|f| f.level)
+            .max()
+    };
+    use dangan::model::Level;
+    assert_eq!(level_of(Some((150.0, 150.0))), Some(Level::Error));
+    assert_eq!(level_of(Some((200.0, 200.0))), Some(Level::Warning));
+    assert_eq!(level_of(Some((300.0, 300.0))), None);
+    assert_eq!(level_of(None), Some(Level::Error));
+}
+
+#[test]
+fn colour_modes() {
+    let mut bw = GrayImage::from_pixel(64, 64, Luma([255]));
+    bw.put_pixel(3, 3, Luma([0]));
+    assert_eq!(
+        qc::colour_mode_of(&image::DynamicImage::ImageLuma8(bw)),
+        ColourMode::Bitonal
+    );
+    let mut rgb = image::RgbImage::from_pixel(64, 64, image::Rgb([240, 240, 240]));
+    assert_eq!(
+        qc::colour_mode_of(&image::DynamicImage::ImageRgb8(rgb.clone())),
+        ColourMode::Grayscale
+    );
+    // A red seal makes the page colour (DA/T 31-2017 9.3).
+    rgb.put_pixel(10, 10, image::Rgb([200, 20, 30]));
+    assert_eq!(
+        qc::colour_mode_of(&image::DynamicImage::ImageRgb8(rgb)),
+        ColourMode::Colour
+    );
+}
