@@ -23,8 +23,8 @@ fn otsu(img: &GrayImage, rect: (u32, u32, u32, u32)) -> u8 {
     }
     let sum: f64 = hist.iter().enumerate().map(|(i, c)| i as f64 * c).sum();
     let (mut w0, mut sum0, mut best, mut best_t) = (0.0, 0.0, -1.0, 128u8);
-    for t in 0..256 {
-        w0 += hist[t];
+    for (t, &count) in hist.iter().enumerate() {
+        w0 += count;
         if w0 == 0.0 {
             continue;
         }
@@ -32,7 +32,7 @@ fn otsu(img: &GrayImage, rect: (u32, u32, u32, u32)) -> u8 {
         if w1 == 0.0 {
             break;
         }
-        sum0 += t as f64 * hist[t];
+        sum0 += t as f64 * count;
         let m0 = sum0 / w0;
         let m1 = (sum - sum0) / w1;
         let between = w0 * w1 * (m0 - m1) * (m0 - m1);
@@ -44,7 +44,7 @@ fn otsu(img: &GrayImage, rect: (u32, u32, u32, u32)) -> u8 {
     best_t
 }
 
-fn score(points: &[(f32, f32)], angle_deg: f64, bins: &mut Vec<u32>, offset: f32) -> f64 {
+fn score(points: &[(f32, f32)], angle_deg: f64, bins: &mut [u32], offset: f32) -> f64 {
     let t = angle_deg.to_radians().tan() as f32;
     bins.iter_mut().for_each(|b| *b = 0);
     for &(x, y) in points {
@@ -87,7 +87,7 @@ pub fn estimate_skew(gray: &GrayImage, policy: &SkewPolicy) -> Option<f64> {
     let offset = width * max.to_radians().tan() as f32 + 1.0;
     let mut bins = vec![0u32; ((y1 - y0) as f32 + 2.0 * offset) as usize + 2];
 
-    let best_in = |from: f64, to: f64, step: f64, bins: &mut Vec<u32>| {
+    let best_in = |from: f64, to: f64, step: f64, bins: &mut [u32]| {
         let mut best = (f64::MIN, 0.0);
         let n = ((to - from) / step).round() as i64;
         for i in 0..=n {
