@@ -42,6 +42,7 @@
 
 pub mod catalog;
 pub mod context;
+pub mod intake;
 pub mod model;
 pub mod qc;
 

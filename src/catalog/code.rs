@@ -69,21 +69,32 @@ pub fn normalize_code(input: &str, levels: &[(&str, &str)]) -> String {
     }
 }
 
-/// Levenshtein distance over characters.
+/// Edit distance over characters where swapping two neighbours counts once (optimal string alignment):
+/// typing `X-1.1.71` for `X-1.1.17` is one slip, not two.
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
     }
-    prev[b.len()]
+    for (j, slot) in d.iter_mut().enumerate().take(w) {
+        *slot = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 #[cfg(test)]
@@ -130,5 +141,7 @@ mod tests {
         assert_eq!(edit_distance("X-1.3.6", "X-1.3.6"), 0);
         assert_eq!(edit_distance("X-1.3.60", "X-1.3.6"), 1);
         assert_eq!(edit_distance("危房", "危楼"), 1);
+        assert_eq!(edit_distance("X-1.1.71", "X-1.1.17"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use code::normalize_code;
-pub use danghao::{Danghao, DanghaoError, DanghaoPart, Retention};
+pub use danghao::{Danghao, DanghaoError, DanghaoPart, FILE_SAFE_DOT, MIDDLE_DOT, Retention};
 pub use search::SearchHit;
 
 /// The embedded default profile: 忻州市精准扶贫档案整理目录.

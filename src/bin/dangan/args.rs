@@ -48,6 +48,26 @@ pub enum Command {
     ///
     /// Example: dangan danghao 'J001-WS·2019-Y-BGS-0001'
     Danghao(DanghaoArgs),
+    /// Check a batch before packing: read its 目录, check every row and match every file; write nothing.
+    ///
+    /// Lists every problem with its row number (header = row 1) or file: unknown catalog codes (with
+    /// suggestions), bad 档号, duplicate 档号, gaps in 件号, bad dates and retention values, 页数 that
+    /// disagrees with the page images, missing files, files no row claims. Exit 1 when the batch has errors.
+    ///
+    /// Example: dangan intake ./batch-2024-03 --json
+    Intake(IntakeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IntakeArgs {
+    /// The batch folder: page images and other files, and the 目录 (目录.csv or 目录.xlsx).
+    pub batch: PathBuf,
+    /// The 目录 file, when it is not 目录.csv/目录.xlsx in the batch folder.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// One JSON object: {"valid", "manifest", "encoding", "items": [...], "findings": [...]}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

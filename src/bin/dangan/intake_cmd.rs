@@ -1,0 +1,91 @@
+//! `dangan intake BATCH`: the pre-flight check of a batch.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use dangan::catalog::Catalog;
+use dangan::intake::{Columns, Intake, IntakeOptions, intake};
+use dangan::model::{Finding, Level};
+
+use crate::Status;
+use crate::args::{Global, IntakeArgs, Lang};
+use crate::output::{print, print_json};
+
+/// Findings as a person reads them: errors first, each with where and what.
+pub fn render_findings(findings: &[Finding], lang: Lang) -> String {
+    let mut s = String::new();
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.level));
+    for f in sorted {
+        let level = match (f.level, lang) {
+            (Level::Error, Lang::Zh) => "错误",
+            (Level::Warning, Lang::Zh) => "警告",
+            (Level::Info, Lang::Zh) => "提示",
+            (Level::Error, Lang::En) => "error",
+            (Level::Warning, Lang::En) => "warning",
+            (Level::Info, Lang::En) => "info",
+        };
+        let _ = writeln!(
+            s,
+            "{level} [{}] {}{}",
+            f.rule,
+            f.path
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default(),
+            f.message
+        );
+    }
+    s
+}
+
+pub fn run(global: &Global, args: IntakeArgs) -> anyhow::Result<Status> {
+    let catalog = Catalog::load_or_embedded(global.profile.as_deref())?;
+    let columns = Columns::embedded();
+    let result: Intake = intake(
+        &args.batch,
+        &catalog,
+        &columns,
+        &IntakeOptions {
+            manifest: args.manifest.clone(),
+        },
+    )?;
+    let valid = result.is_valid();
+    if args.json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            valid: bool,
+            #[serde(flatten)]
+            intake: &'a Intake,
+        }
+        print_json(&Out {
+            valid,
+            intake: &result,
+        })?;
+    } else {
+        let mut s = render_findings(&result.findings, global.lang);
+        let errors = result
+            .findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .count();
+        let files: usize = result.items.iter().map(|i| i.files.len()).sum();
+        let _ = writeln!(
+            s,
+            "{}: {} 条目, {} 个文件已匹配 (批次共 {} 个文件), {} 个错误 — {}",
+            result.manifest.display(),
+            result.items.len(),
+            files,
+            result.files.len(),
+            errors,
+            if valid {
+                "可以打包"
+            } else {
+                "不能打包, 请先改正以上错误"
+            }
+        );
+        print(&s)?;
+    }
+    Ok(if valid { Status::Ok } else { Status::Failed })
+}
