@@ -44,6 +44,8 @@ pub mod catalog;
 pub mod context;
 pub mod intake;
 pub mod model;
+pub mod pack;
+pub mod package;
 pub mod qc;
 
 /// The version of dangan, as recorded in packages and reports.

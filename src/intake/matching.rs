@@ -90,7 +90,16 @@ pub fn list_batch_files(
             ));
             continue;
         }
+        if ft.is_dir() {
+            continue;
+        }
         if !ft.is_file() {
+            findings.push(f(
+                rules::PATH,
+                Level::Error,
+                Some(rel_str),
+                "不是普通文件 (设备、管道或套接字), 不能作为档案接收".into(),
+            ));
             continue;
         }
         if manifest.is_some() && entry.path().canonicalize().ok() == manifest {

@@ -56,6 +56,44 @@ pub enum Command {
     ///
     /// Example: dangan intake ./batch-2024-03 --json
     Intake(IntakeArgs),
+    /// Turn a batch and its 目录 into an E-ARK SIP 2.2.0 package (METS, PREMIS, catalog.xml).
+    ///
+    /// Checks the batch first (as `dangan intake`) and writes nothing when it has errors. The package is
+    /// built beside its destination, every written file is read back and checked, and only then is it
+    /// renamed to its final name. --created and --id make the output byte-for-byte reproducible.
+    ///
+    /// Example: dangan pack fixtures/demo --out demo-out
+    Pack(PackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The batch folder: files and the 目录 (目录.csv or 目录.xlsx).
+    pub batch: PathBuf,
+    /// Where to write packages (created if missing); each package is a folder named by its ID.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The 目录 file, when it is not 目录.csv/目录.xlsx in the batch folder.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Package ID (mets/@OBJID and folder name); default: the batch folder's name.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Creation time to record instead of now (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub created: Option<String>,
+    /// The submitting organisation (报送单位), recorded as the SIP's submitter agent.
+    #[arg(long, default_value = "未注明报送单位")]
+    pub submitter: String,
+    /// The submitter's identification code (e.g. 统一社会信用代码).
+    #[arg(long)]
+    pub submitter_id: Option<String>,
+    /// Also record SM3 (GB/T 32905) digests in PREMIS.
+    #[arg(long)]
+    pub sm3: bool,
+    /// One JSON object: {"packages": [{"id", "path", "items", "files", "bytes"}], "findings": [...]}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod args;
 mod catalog_cmd;
 mod intake_cmd;
 mod output;
+mod pack_cmd;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Catalog(cmd) => catalog_cmd::run(&cli.global, cmd),
         Command::Danghao(cmd) => catalog_cmd::run_danghao(&cli.global, cmd),
         Command::Intake(cmd) => intake_cmd::run(&cli.global, cmd),
+        Command::Pack(cmd) => pack_cmd::run(&cli.global, cmd),
     }
 }
 

@@ -1,0 +1,502 @@
+//! E-ARK SIP 2.2.0 packages: layout, METS, PREMIS, descriptive metadata, atomic publication.
+//!
+//! ```text
+//! <OBJID>/                                  root folder named as mets/@OBJID (CSIPSTR1, CSIPSTR2)
+//!   METS.xml                                package METS (CSIPSTR4)
+//!   metadata/descriptive/catalog.xml        items keyed to catalog codes (schemas/dangan-catalog.xsd)
+//!   metadata/descriptive/dc.xml             simple Dublin Core
+//!   metadata/preservation/premis.xml        PREMIS 3.0
+//!   representations/<rep>/METS.xml          one per representation (CSIPSTR12)
+//!   representations/<rep>/data/…
+//!   schemas/                                every XSD the package uses (CSIPSTR15)
+//!   documentation/目录.csv, 说明文件.txt
+//! ```
+//!
+//! A package is built in a staging folder beside its destination; every file written is read back and its
+//! digest compared; only then is the staging folder renamed to its final name. An interrupted run leaves
+//! a `.partial` folder, never a package that looks finished.
+
+pub mod descriptive;
+pub mod mets;
+pub mod premis;
+pub mod xml;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::catalog::Catalog;
+use crate::context::Context;
+use crate::intake::IntakeItem;
+use crate::model::{Agent, Event, Identification};
+
+/// The profile every dangan SIP declares (SIP2).
+pub const SIP_PROFILE: &str = "https://earksip.dilcis.eu/profile/E-ARK-SIP-v2-2-0.xml";
+
+/// Official schemas shipped in every package's `schemas/` folder (CSIPSTR15), embedded in the binary.
+pub const OFFICIAL_SCHEMAS: &[(&str, &str)] = &[
+    (
+        "mets1_12.xsd",
+        include_str!("../../schemas/official/mets1_12.xsd"),
+    ),
+    (
+        "DILCISExtensionMETS.xsd",
+        include_str!("../../schemas/official/DILCISExtensionMETS.xsd"),
+    ),
+    (
+        "DILCISExtensionSIPMETS.xsd",
+        include_str!("../../schemas/official/DILCISExtensionSIPMETS.xsd"),
+    ),
+    (
+        "xlink.xsd",
+        include_str!("../../schemas/official/xlink.xsd"),
+    ),
+    (
+        "premis.xsd",
+        include_str!("../../schemas/official/premis.xsd"),
+    ),
+    (
+        "dangan-catalog.xsd",
+        include_str!("../../schemas/dangan-catalog.xsd"),
+    ),
+];
+
+/// Why a package could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} already exists; remove it or choose another --out or --id")]
+    Exists(PathBuf),
+    #[error("'{0}' cannot name a package: use letters, digits, '-', '_' and '.' only")]
+    BadId(String),
+    #[error("'{0}' is not a safe path inside a package")]
+    BadPath(String),
+    #[error("read-back check failed for {path}: wrote {expected}, read {actual}")]
+    ReadBack {
+        path: String,
+        expected: String,
+        actual: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
+    move |source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Where a file's bytes come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// A content file to place in a representation.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub source: Source,
+    /// Path under the representation's `data/` folder, `/`-separated.
+    pub name: String,
+    /// Original name as received (PREMIS originalName).
+    pub original_name: Option<String>,
+    pub identification: Option<Identification>,
+    /// Index of the item in [`PackageSpec::items`] this file belongs to.
+    pub item: Option<usize>,
+    pub page: Option<u32>,
+    /// For derivatives: the package path of the file it was made from (PREMIS `derivation`).
+    pub derived_from: Option<String>,
+}
+
+/// A representation: `original`, `preservation` or `access`.
+#[derive(Debug, Clone)]
+pub struct RepresentationSpec {
+    pub name: String,
+    pub files: Vec<SourceFile>,
+}
+
+/// Everything a SIP is made of.
+#[derive(Debug, Clone)]
+pub struct PackageSpec {
+    /// mets/@OBJID and the root folder's name.
+    pub objid: String,
+    pub label: String,
+    /// mets/@TYPE from the CSIP content-category vocabulary (CSIP2).
+    pub content_category: String,
+    /// The submitting organisation (SIP agent) and its identification code.
+    pub submitter: String,
+    pub submitter_id: Option<String>,
+    pub items: Vec<IntakeItem>,
+    pub representations: Vec<RepresentationSpec>,
+    /// Files for `documentation/` (name, bytes).
+    pub documentation: Vec<(String, Vec<u8>)>,
+    /// Provenance gathered by the pipeline (PREMIS events).
+    pub events: Vec<Event>,
+    /// Agents besides dangan (tools used, operator, organisation).
+    pub agents: Vec<Agent>,
+    /// Also record SM3 (GB/T 32905) digests in PREMIS.
+    pub sm3: bool,
+}
+
+/// A file as written into the package.
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    /// METS file ID.
+    pub id: String,
+    /// Path from the package root, `/`-separated.
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub sm3: Option<String>,
+    pub mime: String,
+    pub identification: Option<Identification>,
+    pub item: Option<usize>,
+    pub page: Option<u32>,
+    pub representation: Option<String>,
+    pub original_name: Option<String>,
+    pub derived_from: Option<String>,
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct WrittenPackage {
+    pub objid: String,
+    pub path: PathBuf,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A package ID must be usable as a folder name everywhere and as mets/@OBJID.
+pub fn check_id(id: &str) -> Result<(), PackageError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(PackageError::BadId(id.to_string()))
+    }
+}
+
+fn safe_rel(p: &str) -> Result<(), PackageError> {
+    let bad = p.is_empty()
+        || p.starts_with('/')
+        || p.contains('\\')
+        || p.split('/').any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        Err(PackageError::BadPath(p.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes files into the staging folder, hashing as it goes.
+struct Stager<'a> {
+    root: PathBuf,
+    ctx: &'a Context,
+    sm3: bool,
+    written: Vec<WrittenFile>,
+}
+
+impl Stager<'_> {
+    fn new_id(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.ctx.ids.next_uuid())
+    }
+
+    /// Write bytes or copy a file to `rel`, computing SHA-256 (and SM3) in the same pass.
+    fn put(&mut self, rel: &str, source: &Source, mime: &str) -> Result<WrittenFile, PackageError> {
+        safe_rel(rel)?;
+        let dest = self.root.join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let mut out = fs::File::create(&dest).map_err(io(&dest))?;
+        let mut sha = Sha256::new();
+        let mut sm3 = self.sm3.then(sm3::Sm3::new);
+        let mut size = 0u64;
+        match source {
+            Source::Bytes(b) => {
+                sha.update(b);
+                if let Some(h) = sm3.as_mut() {
+                    sm3::Digest::update(h, b);
+                }
+                out.write_all(b).map_err(io(&dest))?;
+                size = b.len() as u64;
+            }
+            Source::Path(p) => {
+                let mut input = fs::File::open(p).map_err(io(p))?;
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = input.read(&mut buf).map_err(io(p))?;
+                    if n == 0 {
+                        break;
+                    }
+                    sha.update(&buf[..n]);
+                    if let Some(h) = sm3.as_mut() {
+                        sm3::Digest::update(h, &buf[..n]);
+                    }
+                    out.write_all(&buf[..n]).map_err(io(&dest))?;
+                    size += n as u64;
+                }
+            }
+        }
+        out.sync_all().map_err(io(&dest))?;
+        let file = WrittenFile {
+            id: self.new_id("FILE"),
+            path: rel.to_string(),
+            size,
+            sha256: hex(&sha.finalize()),
+            sm3: sm3.map(|h| hex(&sm3::Digest::finalize(h))),
+            mime: mime.to_string(),
+            identification: None,
+            item: None,
+            page: None,
+            representation: None,
+            original_name: None,
+            derived_from: None,
+        };
+        self.written.push(file.clone());
+        Ok(file)
+    }
+
+    /// Read every written file back and compare its SHA-256 with what was computed while writing.
+    fn verify(&self) -> Result<(), PackageError> {
+        for f in &self.written {
+            let p = self.root.join(&f.path);
+            let mut input = fs::File::open(&p).map_err(io(&p))?;
+            let mut sha = Sha256::new();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = input.read(&mut buf).map_err(io(&p))?;
+                if n == 0 {
+                    break;
+                }
+                sha.update(&buf[..n]);
+            }
+            let actual = hex(&sha.finalize());
+            if actual != f.sha256 {
+                return Err(PackageError::ReadBack {
+                    path: f.path.clone(),
+                    expected: f.sha256.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn mime_of(f: &SourceFile) -> String {
+    f.identification
+        .as_ref()
+        .map(|i| i.mime.clone())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "application/octet-stream".into())
+}
+
+/// Write a SIP folder under `out_dir`, atomically: staged as `.<OBJID>.partial`, verified, renamed.
+pub fn write_sip(
+    spec: &PackageSpec,
+    catalog: &Catalog,
+    ctx: &Context,
+    out_dir: &Path,
+) -> Result<WrittenPackage, PackageError> {
+    check_id(&spec.objid)?;
+    fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let final_path = out_dir.join(&spec.objid);
+    if final_path.exists() {
+        return Err(PackageError::Exists(final_path));
+    }
+    let staging = out_dir.join(format!(".{}.partial", spec.objid));
+    if staging.exists() {
+        // Left by an interrupted run: it was never published, so it is ours to replace.
+        fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
+    let root = staging.join(&spec.objid);
+    fs::create_dir_all(&root).map_err(io(&root))?;
+    let mut st = Stager {
+        root: root.clone(),
+        ctx,
+        sm3: spec.sm3,
+        written: Vec::new(),
+    };
+
+    // Content first: everything else describes it.
+    let mut content: Vec<WrittenFile> = Vec::new();
+    for rep in &spec.representations {
+        for f in &rep.files {
+            safe_rel(&f.name)?;
+            let rel = format!("representations/{}/data/{}", rep.name, f.name);
+            let mut w = st.put(&rel, &f.source, &mime_of(f))?;
+            w.identification = f.identification.clone();
+            w.item = f.item;
+            w.page = f.page;
+            w.representation = Some(rep.name.clone());
+            w.original_name = f.original_name.clone();
+            w.derived_from = f.derived_from.clone();
+            content.push(w);
+        }
+    }
+    let mut schemas = Vec::new();
+    for (name, text) in OFFICIAL_SCHEMAS {
+        schemas.push(st.put(
+            &format!("schemas/{name}"),
+            &Source::Bytes(text.as_bytes().to_vec()),
+            "application/xml",
+        )?);
+    }
+    let mut docs = Vec::new();
+    for (name, bytes) in &spec.documentation {
+        let mime = if name.ends_with(".csv") {
+            "text/csv"
+        } else {
+            "text/plain"
+        };
+        docs.push(st.put(
+            &format!("documentation/{name}"),
+            &Source::Bytes(bytes.clone()),
+            mime,
+        )?);
+    }
+
+    let catalog_xml = descriptive::catalog_xml(spec, catalog, &content);
+    let catalog_file = st.put(
+        "metadata/descriptive/catalog.xml",
+        &Source::Bytes(catalog_xml.into_bytes()),
+        "application/xml",
+    )?;
+    let dc_file = st.put(
+        "metadata/descriptive/dc.xml",
+        &Source::Bytes(descriptive::dc_xml(spec, ctx).into_bytes()),
+        "application/xml",
+    )?;
+    let premis_xml = premis::premis_xml(spec, ctx, &content, true, "../../");
+    let premis_file = st.put(
+        "metadata/preservation/premis.xml",
+        &Source::Bytes(premis_xml.into_bytes()),
+        "application/xml",
+    )?;
+
+    let mut rep_mets = Vec::new();
+    for rep in &spec.representations {
+        let files: Vec<&WrittenFile> = content
+            .iter()
+            .filter(|f| f.representation.as_deref() == Some(rep.name.as_str()))
+            .collect();
+        // CSIPSTR13: representation-level metadata — the PREMIS of this representation's files.
+        let owned: Vec<WrittenFile> = files.iter().map(|f| (*f).clone()).collect();
+        let rep_premis = st.put(
+            &format!(
+                "representations/{}/metadata/preservation/premis.xml",
+                rep.name
+            ),
+            &Source::Bytes(
+                premis::premis_xml(spec, ctx, &owned, false, "../../../../").into_bytes(),
+            ),
+            "application/xml",
+        )?;
+        let text =
+            mets::representation_mets(spec, catalog, ctx, &rep.name, &files, Some(&rep_premis));
+        let w = st.put(
+            &format!("representations/{}/METS.xml", rep.name),
+            &Source::Bytes(text.into_bytes()),
+            "application/xml",
+        )?;
+        rep_mets.push((rep.name.clone(), w));
+    }
+    let root_mets = mets::package_mets(
+        spec,
+        catalog,
+        ctx,
+        &mets::PackageParts {
+            descriptive: vec![
+                (catalog_file, "OTHER", Some("DANGAN-CATALOG")),
+                (dc_file, "DC", None),
+            ],
+            preservation: vec![premis_file],
+            documentation: docs,
+            schemas,
+            representations: rep_mets,
+        },
+    );
+    let mets_file = st.put(
+        "METS.xml",
+        &Source::Bytes(root_mets.into_bytes()),
+        "application/xml",
+    )?;
+
+    st.verify()?;
+    let files = st.written.len();
+    let bytes: u64 = st.written.iter().map(|f| f.size).sum();
+    let _ = mets_file;
+    fs::rename(&root, &final_path).map_err(io(&final_path))?;
+    fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    Ok(WrittenPackage {
+        objid: spec.objid.clone(),
+        path: final_path,
+        files,
+        bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stager_digests_match_standard_vectors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = Context::fixed(jiff::Timestamp::UNIX_EPOCH, "t");
+        let mut st = Stager {
+            root: dir.path().to_path_buf(),
+            ctx: &ctx,
+            sm3: true,
+            written: Vec::new(),
+        };
+        let f = st
+            .put("a/abc.txt", &Source::Bytes(b"abc".to_vec()), "text/plain")
+            .expect("put");
+        // FIPS 180-2 and GB/T 32905-2016 appendix A example 1.
+        assert_eq!(
+            f.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            f.sm3.as_deref(),
+            Some("66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("a/abc.txt")).expect("read"),
+            b"abc"
+        );
+        st.verify().expect("read-back");
+        std::fs::write(dir.path().join("a/abc.txt"), b"abd").expect("tamper");
+        assert!(matches!(st.verify(), Err(PackageError::ReadBack { .. })));
+    }
+
+    #[test]
+    fn unsafe_names_are_refused() {
+        for bad in ["../x", "/x", "a//b", "a/./b", "a\\b", ""] {
+            assert!(safe_rel(bad).is_err(), "{bad}");
+        }
+        assert!(check_id("demo-sip_1.0").is_ok());
+        for bad in ["", ".hidden", "a/b", "档案"] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
+}

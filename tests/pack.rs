@@ -1,0 +1,341 @@
+//! `dangan pack`: E-ARK SIP 2.2.0 packages judged by the real validators — commons-ip (E-ARK), xmllint
+//! with the METS 1.12 / E-ARK METS and PREMIS 3.0 XSDs, and the project's own catalog XSD.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn dangan() -> Command {
+    Command::cargo_bin("dangan").expect("binary builds")
+}
+
+fn demo() -> PathBuf {
+    common::root().join("fixtures/demo")
+}
+
+const CREATED: &str = "2026-01-02T03:04:05Z";
+
+fn pack(batch: &Path, out: &Path, id: &str) -> Value {
+    let output = dangan()
+        .args(["pack", "--json", "--created", CREATED, "--id", id])
+        .args([
+            "--submitter",
+            "忻州市某县档案馆",
+            "--submitter-id",
+            "11140900MB0000000X",
+        ])
+        .arg(batch)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "pack failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("json")
+}
+
+/// Run the E-ARK validator; its exit code is 0 even for invalid packages, so read the JSON.
+fn commons_ip(sip: &Path) -> Value {
+    let jar = common::tool_var("COMMONS_IP_JAR");
+    let tmp = tempfile::tempdir().expect("tempdir"); // it may write a log into its working directory
+    let (ok, stdout, stderr) = common::run(
+        Process::new(common::require("java"))
+            .current_dir(tmp.path())
+            .args(["-jar", &jar, "validate", "-i"])
+            .arg(sip)
+            .args(["--specification-version", "2.2.0"]),
+    );
+    assert!(ok, "commons-ip did not run: {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("commons-ip JSON: {e}: {stdout}"))
+}
+
+fn failed_rules(report: &Value) -> Vec<String> {
+    report["validation"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter(|r| r["testing"]["outcome"] == "FAILED")
+                .map(|r| format!("{} {} {}", r["id"], r["level"], r["testing"]["issues"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn xmllint(schema: &str, doc: &Path) {
+    let (ok, stdout, stderr) = common::run(
+        Process::new(common::require("xmllint"))
+            .env("XML_CATALOG_FILES", common::tool_var("XML_CATALOG_FILES"))
+            .args(["--nonet", "--noout", "--schema", schema])
+            .arg(doc),
+    );
+    assert!(
+        ok,
+        "{} invalid against {schema}:\n{stdout}{stderr}",
+        doc.display()
+    );
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(dir).expect("under").to_path_buf())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn demo_package_is_valid_e_ark_sip() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let report = pack(&demo(), out.path(), "demo-sip");
+    let p = &report["packages"][0];
+    assert_eq!(p["id"], "demo-sip");
+    assert_eq!(p["items"], 6);
+    let sip = out.path().join("demo-sip");
+    assert_eq!(PathBuf::from(p["path"].as_str().expect("path")), sip);
+
+    // CSIPSTR1/2/4: one root folder named as OBJID, METS.xml at its root.
+    assert!(sip.join("METS.xml").is_file());
+    for f in [
+        "metadata/descriptive/catalog.xml",
+        "metadata/descriptive/dc.xml",
+        "metadata/preservation/premis.xml",
+        "representations/original/METS.xml",
+        "representations/original/data/J001-WS_2019-Y-BGS-0001-0001.tif",
+        "schemas/mets1_12.xsd",
+        "documentation/目录.csv",
+        "documentation/说明文件.txt",
+    ] {
+        assert!(sip.join(f).is_file(), "{f} missing");
+    }
+    // Originals are kept bit for bit.
+    for name in ["J001-WS_2019-Y-BGS-0003.jpg", "J001-WS_2019-Y-BGS-0006.eml"] {
+        assert_eq!(
+            std::fs::read(demo().join(name)).expect("src"),
+            std::fs::read(sip.join("representations/original/data").join(name)).expect("copy"),
+        );
+    }
+
+    let v = commons_ip(&sip);
+    assert_eq!(
+        v["summary"]["result"],
+        "VALID",
+        "commons-ip: {:#}\n{:#?}",
+        v["summary"],
+        failed_rules(&v)
+    );
+    assert_eq!(v["summary"]["errors"], 0);
+    assert_eq!(v["summary"]["warnings"], 0, "{:#?}", failed_rules(&v));
+
+    let eark_mets = common::tool_var("EARK_METS_XSD");
+    let mets = common::tool_var("METS_XSD");
+    let premis = common::tool_var("PREMIS_XSD");
+    for m in ["METS.xml", "representations/original/METS.xml"] {
+        xmllint(&eark_mets, &sip.join(m));
+        xmllint(&mets, &sip.join(m));
+    }
+    for p in [
+        "metadata/preservation/premis.xml",
+        "representations/original/metadata/preservation/premis.xml",
+    ] {
+        xmllint(&premis, &sip.join(p));
+    }
+    let own = common::root().join("schemas/dangan-catalog.xsd");
+    xmllint(
+        own.to_str().expect("utf8"),
+        &sip.join("metadata/descriptive/catalog.xml"),
+    );
+}
+
+#[test]
+fn metadata_carries_catalog_codes_and_digests() {
+    let out = tempfile::tempdir().expect("tempdir");
+    pack(&demo(), out.path(), "meta-sip");
+    let sip = out.path().join("meta-sip");
+    let catalog =
+        std::fs::read_to_string(sip.join("metadata/descriptive/catalog.xml")).expect("read");
+    assert!(catalog.contains("<catalogCode>X-1.3.6</catalogCode>"));
+    assert!(catalog.contains(r#"<node code="X-1.3" name="精准施策类"/>"#));
+    assert!(catalog.contains("<danghao>J001-WS·2019-Y-BGS-0002</danghao>"));
+    assert!(catalog.contains(r#"page="2""#));
+    let mets = std::fs::read_to_string(sip.join("METS.xml")).expect("read");
+    assert!(mets.contains(r#"TYPE="LOGICAL""#));
+    assert!(mets.contains(r#"LABEL="C-3.1.6 危房改造前、后照片""#));
+    assert!(mets.contains(r#"<name>忻州市某县档案馆</name>"#));
+    // PREMIS fixity equals a digest computed here, independently of dangan.
+    let premis =
+        std::fs::read_to_string(sip.join("metadata/preservation/premis.xml")).expect("read");
+    let (ok, out_sha, _) =
+        common::run(Process::new("sha256sum").arg(demo().join("J001-WS_2019-Y-BGS-0004.wav")));
+    assert!(ok);
+    let sha = out_sha.split_whitespace().next().expect("digest");
+    assert!(premis.contains(&format!("<messageDigest>{sha}</messageDigest>")));
+    assert!(
+        mets.contains(&format!(r#"CHECKSUM="{}""#, sha.to_ascii_uppercase())) || {
+            let rep = std::fs::read_to_string(sip.join("representations/original/METS.xml"))
+                .expect("read");
+            rep.contains(&format!(r#"CHECKSUM="{}""#, sha.to_ascii_uppercase()))
+        }
+    );
+    let csv = std::fs::read(sip.join("documentation/目录.csv")).expect("read");
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF"),
+        "UTF-8 BOM so Excel opens it"
+    );
+}
+
+#[test]
+fn same_input_same_bytes() {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    pack(&demo(), a.path(), "repro");
+    pack(&demo(), b.path(), "repro");
+    let fa = files_under(a.path());
+    assert_eq!(fa, files_under(b.path()));
+    assert!(fa.len() > 15);
+    for f in fa {
+        assert_eq!(
+            std::fs::read(a.path().join(&f)).expect("a"),
+            std::fs::read(b.path().join(&f)).expect("b"),
+            "{} differs between runs",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn sm3_digests_when_asked() {
+    let out = tempfile::tempdir().expect("tempdir");
+    dangan()
+        .args(["pack", "--sm3", "--id", "sm3-sip", "--created", CREATED])
+        .arg(demo())
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .success();
+    let premis =
+        std::fs::read_to_string(out.path().join("sm3-sip/metadata/preservation/premis.xml"))
+            .expect("read");
+    assert!(premis.contains("<messageDigestAlgorithm>SM3</messageDigestAlgorithm>"));
+    // The SM3 test vector is checked in package::tests; here: one SM3 beside every SHA-256.
+    assert_eq!(
+        premis
+            .matches("<messageDigestAlgorithm>SM3</messageDigestAlgorithm>")
+            .count(),
+        premis
+            .matches("<messageDigestAlgorithm>SHA-256</messageDigestAlgorithm>")
+            .count()
+    );
+}
+
+#[test]
+fn invalid_batch_writes_nothing() {
+    let batch = tempfile::tempdir().expect("tempdir");
+    for e in std::fs::read_dir(demo()).expect("demo") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), batch.path().join(e.file_name())).expect("copy");
+    }
+    let csv = std::fs::read_to_string(batch.path().join("目录.csv")).expect("read");
+    std::fs::write(
+        batch.path().join("目录.csv"),
+        csv.replace("X-1.3.6", "X-1.3.66"),
+    )
+    .expect("write");
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("packages");
+    let output = dangan()
+        .args(["pack", "--json"])
+        .arg(batch.path())
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(v["packages"].as_array().map(Vec::len), Some(0));
+    assert!(
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "INTAKE.CATALOG_CODE" && f["path"] == "目录.csv:3")
+    );
+    assert!(
+        !target.exists(),
+        "nothing may be written for an invalid batch"
+    );
+}
+
+#[test]
+fn existing_package_is_not_overwritten() {
+    let out = tempfile::tempdir().expect("tempdir");
+    pack(&demo(), out.path(), "once");
+    dangan()
+        .args(["pack", "--id", "once"])
+        .arg(demo())
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("already exists"));
+}
+
+/// A run killed midway leaves no package under its final name, and a rerun completes.
+#[test]
+fn killed_run_leaves_no_package() {
+    let batch = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        batch.path().join("目录.csv"),
+        "档号,题名,分类号\nJ001-WS·2019-Y-BGS-0001,大文件,X-3.2\n",
+    )
+    .expect("write");
+    // 768 MiB of zeros: long enough to copy and hash that the kill lands midway.
+    let big =
+        std::fs::File::create(batch.path().join("J001-WS_2019-Y-BGS-0001.wav")).expect("create");
+    big.set_len(768 << 20).expect("sparse file");
+    let out = tempfile::tempdir().expect("tempdir");
+    let bin = assert_cmd::cargo::cargo_bin("dangan");
+    let mut child = Process::new(&bin)
+        .args(["pack", "--id", "big", "--created", CREATED])
+        .arg(batch.path())
+        .arg("--out")
+        .arg(out.path())
+        .spawn()
+        .expect("spawn");
+    let staging = out.path().join(".big.partial");
+    let start = std::time::Instant::now();
+    while !staging.exists() && start.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert!(
+        staging.exists(),
+        "the run should have been caught while staging"
+    );
+    assert!(
+        !out.path().join("big").exists(),
+        "no package under its final name"
+    );
+    // A rerun cleans the leftover staging folder and completes.
+    dangan()
+        .args(["pack", "--id", "big", "--created", CREATED])
+        .arg(batch.path())
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .success();
+    assert!(out.path().join("big/METS.xml").is_file());
+    assert!(!staging.exists());
+}
