@@ -10,9 +10,11 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::context::Context;
 use crate::intake::{Columns, Intake, IntakeError, IntakeOptions, intake};
+use crate::intake::{Field, IntakeItem};
 use crate::model::Finding;
+use crate::model::Level;
 use crate::package::{
-    self, PackageError, PackageSpec, RepresentationSpec, Source, SourceFile, WrittenPackage,
+    self, Form, PackageError, PackageSpec, RepresentationSpec, Source, SourceFile, WrittenPackage,
 };
 
 /// Why packing stopped.
@@ -34,6 +36,23 @@ pub struct PackOptions {
     pub submitter: String,
     pub submitter_id: Option<String>,
     pub sm3: bool,
+    pub form: Form,
+    pub split_by: SplitBy,
+}
+
+/// How a batch is divided into packages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitBy {
+    /// One package for the whole batch.
+    #[default]
+    None,
+    /// One package per catalog code.
+    Code,
+    /// One package per 年度.
+    Year,
+    /// One package per household (一户一档), by 户编号 (or 户主姓名 where no 户编号 is given).
+    Household,
 }
 
 impl Default for PackOptions {
@@ -45,6 +64,8 @@ impl Default for PackOptions {
             submitter: "未注明报送单位".into(),
             submitter_id: None,
             sm3: false,
+            form: Form::Folder,
+            split_by: SplitBy::None,
         }
     }
 }
@@ -164,10 +185,103 @@ pub fn pack(
             findings: checked.findings,
         });
     }
-    let objid = options.id.clone().unwrap_or_else(|| id_from(batch));
+    let base_id = options.id.clone().unwrap_or_else(|| id_from(batch));
+    let mut findings = checked.findings.clone();
+    let manifest_name = checked
+        .manifest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let groups = match split(&checked.items, options.split_by, &manifest_name) {
+        Ok(g) => g,
+        Err(missing) => {
+            findings.extend(missing);
+            return Ok(PackReport {
+                packages: Vec::new(),
+                findings,
+            });
+        }
+    };
+    let mut packages = Vec::new();
+    for (key, members) in groups {
+        let objid = match &key {
+            None => base_id.clone(),
+            Some(k) => format!("{base_id}-{k}"),
+        };
+        let items: Vec<IntakeItem> = members.iter().map(|&i| checked.items[i].clone()).collect();
+        let written = write_group(batch, out, catalog, options, ctx, &checked, &objid, items)?;
+        packages.push(written);
+    }
+    Ok(PackReport { packages, findings })
+}
+
+/// Group item indices by the split key. Items that lack the key are returned as findings.
+fn split(
+    items: &[IntakeItem],
+    by: SplitBy,
+    manifest: &str,
+) -> Result<Vec<(Option<String>, Vec<usize>)>, Vec<Finding>> {
+    let mut groups: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    let mut missing = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let key = match by {
+            SplitBy::None => return Ok(vec![(None, (0..items.len()).collect())]),
+            SplitBy::Code => Some(it.catalog_code.clone()),
+            SplitBy::Year => Some(it.danghao.year.to_string()),
+            SplitBy::Household => it
+                .field(Field::HouseholdId)
+                .or_else(|| it.field(Field::Householder))
+                .map(str::to_string),
+        };
+        match key {
+            Some(k) => groups.entry(safe_key(&k)).or_default().push(i),
+            None => missing.push(Finding {
+                rule: "INTAKE.SPLIT".into(),
+                level: Level::Error,
+                path: Some(format!("{manifest}:{}", it.row)),
+                message: format!(
+                    "--split-by household: 条目 {} 没有 户编号 或 户主姓名",
+                    it.danghao
+                ),
+            }),
+        }
+    }
+    if missing.is_empty() {
+        Ok(groups.into_iter().map(|(k, v)| (Some(k), v)).collect())
+    } else {
+        Err(missing)
+    }
+}
+
+/// A group key as part of a package ID: safe characters kept, others written as their code point, so
+/// two households never share an ID.
+fn safe_key(k: &str) -> String {
+    k.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '.') {
+                c.to_string()
+            } else {
+                format!("_{:x}", c as u32)
+            }
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_group(
+    batch: &Path,
+    out: &Path,
+    catalog: &Catalog,
+    options: &PackOptions,
+    ctx: &Context,
+    checked: &Intake,
+    objid: &str,
+    items: Vec<IntakeItem>,
+) -> Result<PackedPackage, PackError> {
+    let objid = objid.to_string();
     let mut originals = Vec::new();
     let mut bytes = 0u64;
-    for (i, item) in checked.items.iter().enumerate() {
+    for (i, item) in items.iter().enumerate() {
         for f in &item.files {
             let size = checked
                 .files
@@ -187,11 +301,15 @@ pub fn pack(
             });
         }
     }
+    let group = Intake {
+        items: items.clone(),
+        ..checked.clone()
+    };
     let documentation = vec![
-        ("目录.csv".to_string(), manifest_csv(&checked)),
+        ("目录.csv".to_string(), manifest_csv(&group)),
         (
             "说明文件.txt".to_string(),
-            readme(&checked, &objid, ctx, bytes),
+            readme(&group, &objid, ctx, bytes),
         ),
     ];
     let spec = PackageSpec {
@@ -203,7 +321,7 @@ pub fn pack(
         content_category: "Mixed".into(),
         submitter: options.submitter.clone(),
         submitter_id: options.submitter_id.clone(),
-        items: checked.items.clone(),
+        items,
         representations: vec![RepresentationSpec {
             name: "original".into(),
             files: originals,
@@ -213,15 +331,12 @@ pub fn pack(
         agents: Vec::new(),
         sm3: options.sm3,
     };
-    let written: WrittenPackage = package::write_sip(&spec, catalog, ctx, out)?;
-    Ok(PackReport {
-        packages: vec![PackedPackage {
-            id: written.objid,
-            path: written.path,
-            items: checked.items.len(),
-            files: written.files,
-            bytes: written.bytes,
-        }],
-        findings: checked.findings,
+    let written: WrittenPackage = package::write_sip(&spec, catalog, ctx, out, options.form)?;
+    Ok(PackedPackage {
+        id: written.objid,
+        path: written.path,
+        items: spec.items.len(),
+        files: written.files,
+        bytes: written.bytes,
     })
 }

@@ -339,3 +339,114 @@ fn killed_run_leaves_no_package() {
     assert!(out.path().join("big/METS.xml").is_file());
     assert!(!staging.exists());
 }
+
+#[test]
+fn zipped_package_is_valid_and_deterministic() {
+    let a = tempfile::tempdir().expect("tempdir");
+    let b = tempfile::tempdir().expect("tempdir");
+    for dir in [a.path(), b.path()] {
+        dangan()
+            .args(["pack", "--zip", "--id", "demo-zip", "--created", CREATED])
+            .arg(demo())
+            .arg("--out")
+            .arg(dir)
+            .assert()
+            .success();
+    }
+    let zip_a = a.path().join("demo-zip.zip");
+    assert_eq!(
+        std::fs::read(&zip_a).expect("a"),
+        std::fs::read(b.path().join("demo-zip.zip")).expect("b"),
+        "same input, same zip bytes"
+    );
+    assert!(
+        !a.path().join("demo-zip").exists(),
+        "no folder left beside the zip"
+    );
+    let v = commons_ip(&zip_a);
+    assert_eq!(v["summary"]["result"], "VALID", "{:#?}", failed_rules(&v));
+    assert_eq!(v["summary"]["errors"], 0);
+    // Media is stored, XML deflated.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_a).expect("open")).expect("zip");
+    let jpg = zip
+        .by_name("demo-zip/representations/original/data/J001-WS_2019-Y-BGS-0003.jpg")
+        .expect("entry")
+        .compression();
+    assert_eq!(jpg, zip::CompressionMethod::Stored);
+    let mets = zip
+        .by_name("demo-zip/METS.xml")
+        .expect("entry")
+        .compression();
+    assert_eq!(mets, zip::CompressionMethod::Deflated);
+}
+
+#[test]
+fn split_by_household_gives_one_valid_package_each() {
+    let batch = tempfile::tempdir().expect("tempdir");
+    let mut csv = String::from("档号,题名,分类号,户编号,户主姓名\n");
+    for (n, (code, hh, name)) in [
+        ("H-1.1", "140900-001", "张三"),
+        ("H-1.4", "140900-001", "张三"),
+        ("H-1.1", "140900-002", "李四"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let dh = format!("J001-WS·2020-Y-HU-{:04}", n + 1);
+        csv.push_str(&format!("{dh},{name}户 扶贫材料,{code},{hh},{name}\n"));
+        std::fs::copy(
+            demo().join("J001-WS_2019-Y-BGS-0001-0001.tif"),
+            batch
+                .path()
+                .join(format!("J001-WS_2020-Y-HU-{:04}.tif", n + 1)),
+        )
+        .expect("copy");
+    }
+    std::fs::write(batch.path().join("目录.csv"), csv).expect("write");
+    let out = tempfile::tempdir().expect("tempdir");
+    let output = dangan()
+        .args([
+            "pack",
+            "--json",
+            "--split-by",
+            "household",
+            "--id",
+            "hh",
+            "--created",
+            CREATED,
+        ])
+        .arg(batch.path())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let packages = v["packages"].as_array().expect("packages");
+    let ids: Vec<&str> = packages.iter().filter_map(|p| p["id"].as_str()).collect();
+    assert_eq!(ids, ["hh-140900-001", "hh-140900-002"]);
+    assert_eq!(packages[0]["items"], 2);
+    for id in ids {
+        let r = commons_ip(&out.path().join(id));
+        assert_eq!(
+            r["summary"]["result"],
+            "VALID",
+            "{id}: {:#?}",
+            failed_rules(&r)
+        );
+    }
+    // Household split on a batch without 户编号 is refused, naming the rows.
+    let out2 = tempfile::tempdir().expect("tempdir");
+    dangan()
+        .args(["pack", "--split-by", "household"])
+        .arg(demo())
+        .arg("--out")
+        .arg(out2.path())
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("目录.csv:2"));
+}

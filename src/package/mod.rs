@@ -20,6 +20,7 @@ pub mod descriptive;
 pub mod mets;
 pub mod premis;
 pub mod xml;
+pub mod zip_sink;
 
 use std::fs;
 use std::io::{Read, Write};
@@ -163,6 +164,17 @@ pub struct WrittenFile {
     pub representation: Option<String>,
     pub original_name: Option<String>,
     pub derived_from: Option<String>,
+}
+
+/// The form a package is published in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// A folder named by the OBJID.
+    #[default]
+    Folder,
+    /// `<OBJID>.zip` holding that folder.
+    Zip,
 }
 
 /// What was written.
@@ -315,10 +327,14 @@ pub fn write_sip(
     catalog: &Catalog,
     ctx: &Context,
     out_dir: &Path,
+    form: Form,
 ) -> Result<WrittenPackage, PackageError> {
     check_id(&spec.objid)?;
     fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let final_path = out_dir.join(&spec.objid);
+    let final_path = match form {
+        Form::Folder => out_dir.join(&spec.objid),
+        Form::Zip => out_dir.join(format!("{}.zip", spec.objid)),
+    };
     if final_path.exists() {
         return Err(PackageError::Exists(final_path));
     }
@@ -444,7 +460,12 @@ pub fn write_sip(
     let files = st.written.len();
     let bytes: u64 = st.written.iter().map(|f| f.size).sum();
     let _ = mets_file;
-    fs::rename(&root, &final_path).map_err(io(&final_path))?;
+    match form {
+        Form::Folder => fs::rename(&root, &final_path).map_err(io(&final_path))?,
+        Form::Zip => {
+            zip_sink::zip_folder(&root, &final_path, ctx)?;
+        }
+    }
     fs::remove_dir_all(&staging).map_err(io(&staging))?;
     Ok(WrittenPackage {
         objid: spec.objid.clone(),

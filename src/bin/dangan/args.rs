@@ -32,6 +32,14 @@ pub struct Global {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    None,
+    Code,
+    Year,
+    Household,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Lang {
     /// 中文
     Zh,
@@ -91,6 +99,12 @@ pub struct PackArgs {
     /// Also record SM3 (GB/T 32905) digests in PREMIS.
     #[arg(long)]
     pub sm3: bool,
+    /// Write each package as <ID>.zip (deterministic; media stored, the rest deflated).
+    #[arg(long)]
+    pub zip: bool,
+    /// One package per group: none, code (catalog code), year (年度), household (一户一档, by 户编号).
+    #[arg(long, value_enum, default_value_t = SplitArg::None)]
+    pub split_by: SplitArg,
     /// One JSON object: {"packages": [{"id", "path", "items", "files", "bytes"}], "findings": [...]}.
     #[arg(long)]
     pub json: bool,

@@ -6,10 +6,11 @@ use anyhow::Context as _;
 
 use dangan::catalog::Catalog;
 use dangan::context::Context;
-use dangan::pack::{PackOptions, pack};
+use dangan::pack::{PackOptions, SplitBy, pack};
+use dangan::package::Form;
 
 use crate::Status;
-use crate::args::{Global, PackArgs};
+use crate::args::{Global, PackArgs, SplitArg};
 use crate::intake_cmd::render_findings;
 use crate::output::{print, print_json};
 
@@ -40,6 +41,13 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         submitter: args.submitter.clone(),
         submitter_id: args.submitter_id.clone(),
         sm3: args.sm3,
+        form: if args.zip { Form::Zip } else { Form::Folder },
+        split_by: match args.split_by {
+            SplitArg::None => SplitBy::None,
+            SplitArg::Code => SplitBy::Code,
+            SplitArg::Year => SplitBy::Year,
+            SplitArg::Household => SplitBy::Household,
+        },
     };
     let report = pack(&args.batch, &args.out, &catalog, &options, &ctx)?;
     let ok = !report.packages.is_empty();

@@ -1,0 +1,132 @@
+//! Zipped packages: deterministic entry order and times; media that is already compressed is stored, the
+//! rest deflated. The zip holds the package's root folder, so unpacking it gives `<OBJID>/METS.xml`.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use zip::CompressionMethod;
+use zip::write::SimpleFileOptions;
+
+use crate::context::Context;
+
+use super::PackageError;
+
+/// Extensions of formats that gain nothing from deflate.
+const STORED: &[&str] = &[
+    "jpg", "jpeg", "jp2", "png", "gif", "webp", "mp3", "mp4", "m4a", "m4v", "mov", "mkv", "webm",
+    "ogg", "oga", "flac", "aac", "zip", "gz", "bz2", "xz", "7z", "rar", "docx", "xlsx", "pptx",
+    "ofd", "odt", "ods",
+];
+
+fn method_for(path: &str) -> CompressionMethod {
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if STORED.contains(&ext.as_str()) {
+        CompressionMethod::Stored
+    } else {
+        CompressionMethod::Deflated
+    }
+}
+
+fn zip_err(path: &Path) -> impl FnOnce(zip::result::ZipError) -> PackageError + '_ {
+    move |e| PackageError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Zip the folder `root` (whose name is the OBJID) into `dest` atomically: written as `dest.partial`,
+/// synced, renamed.
+pub fn zip_folder(root: &Path, dest: &Path, ctx: &Context) -> Result<PathBuf, PackageError> {
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = dest.with_extension("zip.partial");
+    let file = fs::File::create(&partial).map_err(|source| PackageError::Io {
+        path: partial.clone(),
+        source,
+    })?;
+    let mut zw = zip::ZipWriter::new(file);
+    let t = ctx.now.to_zoned(jiff::tz::TimeZone::UTC);
+    // ZIP times start in 1980; clamp so a --created before that still gives a valid archive.
+    let when = zip::DateTime::from_date_and_time(
+        t.year().clamp(1980, 2107) as u16,
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .unwrap_or_default();
+    let base = SimpleFileOptions::default()
+        .last_modified_time(when)
+        .unix_permissions(0o644);
+
+    let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
+    for e in walkdir::WalkDir::new(root).follow_links(false) {
+        let e = e.map_err(|e| PackageError::Io {
+            path: root.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let entry = if rel.is_empty() {
+            format!("{name}/")
+        } else if e.file_type().is_dir() {
+            format!("{name}/{rel}/")
+        } else {
+            format!("{name}/{rel}")
+        };
+        entries.push((entry, e.path().to_path_buf(), e.file_type().is_dir()));
+    }
+    entries.sort();
+    let mut buf = vec![0u8; 1 << 20];
+    for (entry, path, is_dir) in entries {
+        if is_dir {
+            zw.add_directory(entry.as_str(), base.unix_permissions(0o755))
+                .map_err(zip_err(dest))?;
+            continue;
+        }
+        let size = fs::metadata(&path)
+            .map_err(|source| PackageError::Io {
+                path: path.clone(),
+                source,
+            })?
+            .len();
+        let opts = base
+            .compression_method(method_for(&entry))
+            .large_file(size >= 0xFFFF_FFFF);
+        zw.start_file(entry.as_str(), opts).map_err(zip_err(dest))?;
+        let mut input = fs::File::open(&path).map_err(|source| PackageError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        loop {
+            let n = input.read(&mut buf).map_err(|source| PackageError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if n == 0 {
+                break;
+            }
+            zw.write_all(&buf[..n]).map_err(|source| PackageError::Io {
+                path: partial.clone(),
+                source,
+            })?;
+        }
+    }
+    let file = zw.finish().map_err(zip_err(dest))?;
+    file.sync_all().map_err(|source| PackageError::Io {
+        path: partial.clone(),
+        source,
+    })?;
+    fs::rename(&partial, dest).map_err(|source| PackageError::Io {
+        path: dest.to_path_buf(),
+        source,
+    })?;
+    Ok(dest.to_path_buf())
+}
