@@ -215,12 +215,11 @@ pub fn pack(
     Ok(PackReport { packages, findings })
 }
 
+/// Packages to write: (group key, indices of its items).
+type Groups = Vec<(Option<String>, Vec<usize>)>;
+
 /// Group item indices by the split key. Items that lack the key are returned as findings.
-fn split(
-    items: &[IntakeItem],
-    by: SplitBy,
-    manifest: &str,
-) -> Result<Vec<(Option<String>, Vec<usize>)>, Vec<Finding>> {
+fn split(items: &[IntakeItem], by: SplitBy, manifest: &str) -> Result<Groups, Vec<Finding>> {
     let mut groups: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
     let mut missing = Vec::new();
     for (i, it) in items.iter().enumerate() {
