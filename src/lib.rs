@@ -42,6 +42,8 @@
 
 pub mod catalog;
 pub mod context;
+pub mod handler;
+pub mod identify;
 pub mod model;
 
 /// The version of dangan, as recorded in packages and reports.
