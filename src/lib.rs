@@ -43,6 +43,8 @@
 pub mod catalog;
 pub mod context;
 pub mod intake;
+pub mod handler;
+pub mod identify;
 pub mod model;
 pub mod pack;
 pub mod package;

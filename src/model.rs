@@ -47,6 +47,9 @@ pub struct Identification {
     pub format: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Character encoding, for text formats only: `UTF-8`, `GB18030`, `UTF-16LE`, `ASCII`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
     /// What matched: "signature 'II*\\0' at offset 0", "zip entry OFD.xml", …
     pub basis: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

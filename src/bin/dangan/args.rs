@@ -72,6 +72,13 @@ pub enum Command {
     ///
     /// Example: dangan pack fixtures/demo --out demo-out
     Pack(PackArgs),
+    /// Identify files by content (PRONOM PUID, MIME, format, version) and show their technical metadata.
+    ///
+    /// Reads headers only: TIFF tags, EXIF, PNG, PDF, OFD, audio, video, e-mail. A file that cannot be read
+    /// or parsed is reported with an error and the run goes on; the exit code is then 1.
+    ///
+    /// Examples: dangan inspect scans/ -r; dangan inspect photo.jpg --json
+    Inspect(InspectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +127,23 @@ pub struct IntakeArgs {
     /// One JSON object: {"valid", "manifest", "encoding", "items": [...], "findings": [...]}.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Files or directories (a directory's files are listed; with --recursive, its whole tree).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Descend into subdirectories.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// One JSON array, an object per file: path, size, puid, mime, format, version, warnings, and a
+    /// per-format object (tiff, jpeg, exif, png, pdf, ofd, audio, video, email, mbox, zip) or error.
+    #[arg(long)]
+    pub json: bool,
+    /// Identify only (PUID, MIME, format); skip characterization.
+    #[arg(long)]
+    pub identify_only: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 mod args;
 mod catalog_cmd;
 mod intake_cmd;
+mod inspect_cmd;
 mod output;
 mod pack_cmd;
 
@@ -29,6 +30,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Danghao(cmd) => catalog_cmd::run_danghao(&cli.global, cmd),
         Command::Intake(cmd) => intake_cmd::run(&cli.global, cmd),
         Command::Pack(cmd) => pack_cmd::run(&cli.global, cmd),
+        Command::Inspect(cmd) => inspect_cmd::run(&cli.global, cmd),
     }
 }
 

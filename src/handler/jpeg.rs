@@ -1,0 +1,356 @@
+//! JPEG: frame header, JFIF density and EXIF (camera, time, GPS, description), read from the marker
+//! segments before the first scan; the entropy-coded data is never touched.
+//!
+//! ITU-T T.81 Annex B (marker segments), JFIF 1.02 (APP0), EXIF 2.32 (CIPA DC-008) for the APP1 'Exif'
+//! segment, parsed by the `exif` crate (kamadak-exif).
+
+use encoding_rs::GB18030;
+use exif::{In, Tag, Value};
+use serde::Serialize;
+
+use super::{Characterization, Handler, HandlerError, Limits, Source};
+use crate::identify::{Family, Identified};
+
+pub struct Jpeg;
+
+const F: &str = "JPEG";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JpegInfo {
+    pub width: u64,
+    pub height: u64,
+    pub bits_per_sample: u8,
+    pub components: u8,
+    /// baseline, extended, progressive, lossless (from the SOF marker, T.81 Table B.1).
+    pub process: &'static str,
+    pub color_mode: &'static str,
+    pub color_mode_zh: &'static str,
+    pub jfif_version: Option<String>,
+    /// JFIF density unit: 0 aspect ratio only, 1 dots per inch, 2 dots per cm.
+    pub density_unit: Option<u8>,
+    pub x_density: Option<u16>,
+    pub y_density: Option<u16>,
+    pub icc_profile: bool,
+}
+
+/// EXIF fields of interest to archives (DA/T 54-2014 photo metadata).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExifInfo {
+    pub exif_version: Option<String>,
+    pub make: Option<String>,
+    pub model: Option<String>,
+    pub software: Option<String>,
+    pub artist: Option<String>,
+    pub copyright: Option<String>,
+    pub image_description: Option<String>,
+    /// ISO 8601, with the offset from OffsetTimeOriginal when present: `2023-05-01T10:20:30+08:00`.
+    pub date_time_original: Option<String>,
+    pub offset_time_original: Option<String>,
+    pub date_time: Option<String>,
+    /// Decimal degrees, negative south.
+    pub gps_latitude: Option<f64>,
+    /// Decimal degrees, negative west.
+    pub gps_longitude: Option<f64>,
+    /// Metres, negative below sea level.
+    pub gps_altitude: Option<f64>,
+    pub orientation: Option<u32>,
+    pub x_resolution: Option<f64>,
+    pub y_resolution: Option<f64>,
+    pub resolution_unit: Option<u32>,
+    pub pixel_x_dimension: Option<u32>,
+    pub pixel_y_dimension: Option<u32>,
+}
+
+impl Handler for Jpeg {
+    fn name(&self) -> &'static str {
+        "jpeg"
+    }
+    fn summary(&self) -> &'static str {
+        "JPEG/EXIF: dimensions, JFIF density, camera, time, GPS, description"
+    }
+    fn families(&self) -> &'static [Family] {
+        &[Family::Jpeg]
+    }
+    fn characterize(
+        &self,
+        src: &mut Source,
+        _id: &Identified,
+        limits: &Limits,
+    ) -> Result<Characterization, HandlerError> {
+        let (jpeg, exif) = read(src, limits)?;
+        Ok(Characterization {
+            jpeg: Some(jpeg),
+            exif,
+            ..Default::default()
+        })
+    }
+}
+
+/// Walk the marker segments up to the frame header.
+pub fn read(
+    src: &mut Source,
+    limits: &Limits,
+) -> Result<(JpegInfo, Option<ExifInfo>), HandlerError> {
+    let soi = src.read_at(F, 0, 2, limits)?;
+    if soi != [0xFF, 0xD8] {
+        return Err(HandlerError::malformed(F, "no SOI marker"));
+    }
+    let mut at = 2u64;
+    let mut jfif = None;
+    let mut exif_raw = None;
+    let mut icc = false;
+    for _ in 0..4096 {
+        let m = src.read_at(F, at, 4, limits)?;
+        if m[0] != 0xFF {
+            return Err(HandlerError::malformed(
+                F,
+                format!("expected a marker at offset {at}"),
+            ));
+        }
+        let marker = m[1];
+        if marker == 0xFF {
+            at += 1; // fill byte (T.81 B.1.1.2)
+            continue;
+        }
+        if matches!(marker, 0x01 | 0xD0..=0xD7) {
+            at += 2;
+            continue;
+        }
+        if marker == 0xD9 || marker == 0xDA {
+            return Err(HandlerError::malformed(
+                F,
+                "no frame header (SOF) before the scan",
+            ));
+        }
+        let len = u16::from_be_bytes([m[2], m[3]]) as u64;
+        if len < 2 {
+            return Err(HandlerError::malformed(
+                F,
+                format!("segment length {len} at offset {at}"),
+            ));
+        }
+        let body_at = at + 4;
+        let body_len = len - 2;
+        match marker {
+            0xE0 => {
+                let b = src.read_at(F, body_at, body_len.min(16), limits)?;
+                if b.starts_with(b"JFIF\0") && b.len() >= 12 {
+                    jfif = Some((
+                        format!("{}.{:02}", b[5], b[6]),
+                        b[7],
+                        u16::from_be_bytes([b[8], b[9]]),
+                        u16::from_be_bytes([b[10], b[11]]),
+                    ));
+                }
+            }
+            0xE1 if exif_raw.is_none() => {
+                let head = src.read_at(F, body_at, body_len.min(6), limits)?;
+                if head == b"Exif\0\0" {
+                    exif_raw =
+                        Some(src.read_at(F, body_at + 6, body_len.saturating_sub(6), limits)?);
+                }
+            }
+            0xE2 => {
+                let head = src.read_at(F, body_at, body_len.min(12), limits)?;
+                icc |= head == b"ICC_PROFILE\0";
+            }
+            // SOF0–SOF15 except DHT (C4), JPG (C8), DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let b = src.read_at(F, body_at, body_len.min(6), limits)?;
+                if b.len() < 6 {
+                    return Err(HandlerError::malformed(F, "short frame header"));
+                }
+                let height = u16::from_be_bytes([b[1], b[2]]) as u64;
+                let width = u16::from_be_bytes([b[3], b[4]]) as u64;
+                limits.check_dimensions(F, width, height)?;
+                let components = b[5];
+                let (color_mode, color_mode_zh) = match components {
+                    1 => ("grayscale", "灰度"),
+                    _ => ("color", "彩色"),
+                };
+                let process = match marker {
+                    0xC0 => "baseline",
+                    0xC1 | 0xC5 | 0xC9 | 0xCD => "extended",
+                    0xC2 | 0xC6 | 0xCA | 0xCE => "progressive",
+                    _ => "lossless",
+                };
+                let exif = match exif_raw {
+                    Some(raw) => Some(parse_exif(raw)?),
+                    None => None,
+                };
+                let info = JpegInfo {
+                    width,
+                    height,
+                    bits_per_sample: b[0],
+                    components,
+                    process,
+                    color_mode,
+                    color_mode_zh,
+                    jfif_version: jfif.as_ref().map(|j| j.0.clone()),
+                    density_unit: jfif.as_ref().map(|j| j.1),
+                    x_density: jfif.as_ref().map(|j| j.2),
+                    y_density: jfif.as_ref().map(|j| j.3),
+                    icc_profile: icc,
+                };
+                return Ok((info, exif));
+            }
+            _ => {}
+        }
+        at = body_at + body_len;
+    }
+    Err(HandlerError::LimitExceeded {
+        what: "JPEG marker segments before the frame header",
+        value: 4096,
+        limit: 4096,
+    })
+}
+
+/// Decode a text value from EXIF or TIFF: UTF-8 if it is valid UTF-8, else GB18030 (a superset of GBK and
+/// GB2312, what Chinese Windows and cameras write), else Latin-1. Trailing NULs and spaces are dropped.
+pub fn decode_text(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    let bytes = &bytes[..end];
+    let s = match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => {
+            let (s, had_errors) = GB18030.decode_without_bom_handling(bytes);
+            if had_errors {
+                bytes.iter().map(|&b| b as char).collect()
+            } else {
+                s.into_owned()
+            }
+        }
+    };
+    s.trim_end().to_owned()
+}
+
+fn ascii(exif: &exif::Exif, tag: Tag) -> Option<String> {
+    let f = exif.get_field(tag, In::PRIMARY)?;
+    match &f.value {
+        Value::Ascii(v) => {
+            let joined: Vec<u8> = v.iter().flat_map(|s| s.iter().copied()).collect();
+            let s = decode_text(&joined);
+            (!s.is_empty()).then_some(s)
+        }
+        Value::Undefined(b, _) => Some(decode_text(b)),
+        _ => None,
+    }
+}
+
+fn uint(exif: &exif::Exif, tag: Tag) -> Option<u32> {
+    exif.get_field(tag, In::PRIMARY)?.value.get_uint(0)
+}
+
+fn rational(exif: &exif::Exif, tag: Tag, i: usize) -> Option<f64> {
+    match &exif.get_field(tag, In::PRIMARY)?.value {
+        Value::Rational(v) => v.get(i).filter(|r| r.denom != 0).map(|r| r.to_f64()),
+        Value::SRational(v) => v.get(i).filter(|r| r.denom != 0).map(|r| r.to_f64()),
+        _ => None,
+    }
+}
+
+/// Degrees, minutes, seconds (EXIF 2.32 §4.6.6 GPSLatitude) to signed decimal degrees.
+fn gps_coordinate(exif: &exif::Exif, tag: Tag, ref_tag: Tag, negative: &str) -> Option<f64> {
+    let d = rational(exif, tag, 0)?;
+    let m = rational(exif, tag, 1).unwrap_or(0.0);
+    let s = rational(exif, tag, 2).unwrap_or(0.0);
+    let v = d + m / 60.0 + s / 3600.0;
+    let sign = match ascii(exif, ref_tag) {
+        Some(r) if r.eq_ignore_ascii_case(negative) => -1.0,
+        _ => 1.0,
+    };
+    Some(sign * v)
+}
+
+/// EXIF "YYYY:MM:DD HH:MM:SS" to ISO 8601, with an offset ("+08:00") appended when given.
+pub fn exif_datetime(raw: &str, offset: Option<&str>) -> String {
+    let b = raw.as_bytes();
+    let shaped = b.len() >= 19
+        && b[4] == b':'
+        && b[7] == b':'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':'
+        && raw[..19].bytes().filter(u8::is_ascii_digit).count() == 14;
+    if !shaped {
+        return raw.to_owned();
+    }
+    let mut s = format!(
+        "{}-{}-{}T{}",
+        &raw[0..4],
+        &raw[5..7],
+        &raw[8..10],
+        &raw[11..19]
+    );
+    if let Some(o) = offset.filter(|o| o.len() == 6 && (o.starts_with('+') || o.starts_with('-'))) {
+        s.push_str(o);
+    }
+    s
+}
+
+/// Parse the TIFF structure inside an APP1 'Exif' segment.
+pub fn parse_exif(raw: Vec<u8>) -> Result<ExifInfo, HandlerError> {
+    let exif = exif::Reader::new()
+        .read_raw(raw)
+        .map_err(|e| HandlerError::malformed("EXIF", e.to_string()))?;
+    let offset = ascii(&exif, Tag::OffsetTimeOriginal);
+    let version = exif
+        .get_field(Tag::ExifVersion, In::PRIMARY)
+        .and_then(|f| match &f.value {
+            Value::Undefined(b, _) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        });
+    let alt = rational(&exif, Tag::GPSAltitude, 0).map(|a| {
+        if uint(&exif, Tag::GPSAltitudeRef) == Some(1) {
+            -a
+        } else {
+            a
+        }
+    });
+    Ok(ExifInfo {
+        exif_version: version,
+        make: ascii(&exif, Tag::Make),
+        model: ascii(&exif, Tag::Model),
+        software: ascii(&exif, Tag::Software),
+        artist: ascii(&exif, Tag::Artist),
+        copyright: ascii(&exif, Tag::Copyright),
+        image_description: ascii(&exif, Tag::ImageDescription),
+        date_time_original: ascii(&exif, Tag::DateTimeOriginal)
+            .map(|d| exif_datetime(&d, offset.as_deref())),
+        offset_time_original: offset.clone(),
+        date_time: ascii(&exif, Tag::DateTime).map(|d| exif_datetime(&d, None)),
+        gps_latitude: gps_coordinate(&exif, Tag::GPSLatitude, Tag::GPSLatitudeRef, "S"),
+        gps_longitude: gps_coordinate(&exif, Tag::GPSLongitude, Tag::GPSLongitudeRef, "W"),
+        gps_altitude: alt,
+        orientation: uint(&exif, Tag::Orientation),
+        x_resolution: rational(&exif, Tag::XResolution, 0),
+        y_resolution: rational(&exif, Tag::YResolution, 0),
+        resolution_unit: uint(&exif, Tag::ResolutionUnit),
+        pixel_x_dimension: uint(&exif, Tag::PixelXDimension),
+        pixel_y_dimension: uint(&exif, Tag::PixelYDimension),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes() {
+        assert_eq!(
+            exif_datetime("2023:05:01 10:20:30", Some("+08:00")),
+            "2023-05-01T10:20:30+08:00"
+        );
+        assert_eq!(
+            exif_datetime("    :  :     :  :  ", None),
+            "    :  :     :  :  "
+        );
+    }
+
+    #[test]
+    fn text_decoding() {
+        let gbk = GB18030.encode("忻州市扶贫").0.into_owned();
+        assert_eq!(decode_text(&gbk), "忻州市扶贫");
+        assert_eq!(decode_text("危房改造\0\0".as_bytes()), "危房改造");
+    }
+}

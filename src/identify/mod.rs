@@ -1,0 +1,321 @@
+//! Identification by content: PRONOM PUID, MIME type, format name and version, with the basis of the match.
+//!
+//! Identification reads a bounded prefix of each file ([`PREFIX_LEN`] bytes), plus, for a few formats, a
+//! bounded amount more: the ZIP central directory (OFD, OOXML), the CFB directory (DOC/XLS/PPT) and the tail
+//! of a PDF (the PDF/A claim in its XMP). It never trusts the extension: an extension that does not fit the
+//! content is a warning, as in Siegfried (`pkg/pronom/identifier.go`).
+//!
+//! What a rule concludes — PUID, MIME, name, version, usual extensions — is data: `profiles/formats.toml`,
+//! embedded at build time ([`Registry::embedded`]). Which rule matches is code in [`sniff`], [`container`]
+//! and [`text`].
+//!
+//! ```
+//! use dangan::identify::{identify_bytes, Family};
+//!
+//! let id = identify_bytes(b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n", Some("scan.pdf"));
+//! assert_eq!(id.family, Family::Pdf);
+//! assert_eq!(id.identification.puid.as_deref(), Some("fmt/18"));
+//! assert!(id.identification.warnings.is_empty());
+//!
+//! let id = identify_bytes("关于印发精准扶贫工作方案的通知\n".as_bytes(), Some("通知.pdf"));
+//! assert_eq!(id.identification.puid.as_deref(), Some("x-fmt/111"));
+//! assert_eq!(id.identification.encoding.as_deref(), Some("UTF-8"));
+//! assert!(id.identification.warnings[0].contains("extension"));
+//! ```
+
+pub mod container;
+pub mod sniff;
+pub mod text;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Identification;
+
+/// How many bytes of a file identification reads before deciding (most signatures sit in the first few
+/// hundred bytes; EXIF versions and RIFF `bext` chunks need a few KiB; text sniffing wants more).
+pub const PREFIX_LEN: usize = 64 * 1024;
+
+/// The embedded format registry (`profiles/formats.toml`).
+pub const EMBEDDED_FORMATS: &str = include_str!("../../profiles/formats.toml");
+
+/// Errors of the identify module.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentifyError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The format registry (TOML) is malformed or inconsistent.
+    #[error("format registry: {0}")]
+    Registry(String),
+}
+
+/// The format family: which handler characterizes a file (see `handler::HANDLERS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Tiff,
+    Jpeg,
+    Png,
+    Gif,
+    Bmp,
+    Jp2,
+    Pdf,
+    Ofd,
+    Wav,
+    Audio,
+    Mp4,
+    Matroska,
+    Avi,
+    Eml,
+    Mbox,
+    Zip,
+    Cfb,
+    Text,
+    Warc,
+    Unknown,
+}
+
+/// One entry of the format registry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatInfo {
+    pub key: String,
+    pub family: Family,
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub puid: Option<String>,
+    pub mime: String,
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// Why there is no PUID, or another caveat; carried into the identification as a warning.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryFile {
+    format: Vec<FormatInfo>,
+}
+
+/// The table of formats identification can conclude.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    formats: Vec<FormatInfo>,
+    by_key: HashMap<String, usize>,
+}
+
+impl Registry {
+    /// Parse a registry from TOML; every key the code can produce must be present.
+    pub fn from_toml(text: &str) -> Result<Self, IdentifyError> {
+        let file: RegistryFile =
+            toml::from_str(text).map_err(|e| IdentifyError::Registry(e.to_string()))?;
+        let mut by_key = HashMap::new();
+        for (i, f) in file.format.iter().enumerate() {
+            if by_key.insert(f.key.clone(), i).is_some() {
+                return Err(IdentifyError::Registry(format!("duplicate key {}", f.key)));
+            }
+        }
+        for key in sniff::ALL_KEYS {
+            if !by_key.contains_key(*key) {
+                return Err(IdentifyError::Registry(format!(
+                    "key {key} is produced by the signature code but missing from the table"
+                )));
+            }
+        }
+        Ok(Registry {
+            formats: file.format,
+            by_key,
+        })
+    }
+
+    /// The registry built into dangan (`profiles/formats.toml`).
+    pub fn embedded() -> &'static Registry {
+        static EMBEDDED: OnceLock<Registry> = OnceLock::new();
+        EMBEDDED.get_or_init(|| match Registry::from_toml(EMBEDDED_FORMATS) {
+            Ok(r) => r,
+            // The embedded table is checked by the unit tests below; reaching this is a build defect.
+            Err(e) => panic!("embedded profiles/formats.toml is invalid: {e}"),
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&FormatInfo> {
+        self.by_key.get(key).map(|&i| &self.formats[i])
+    }
+
+    pub fn formats(&self) -> &[FormatInfo] {
+        &self.formats
+    }
+}
+
+/// An identification together with the registry key and family it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identified {
+    /// Registry key (`jfif-1.01`, `pdfa-2b`, `ofd`, …).
+    pub key: String,
+    pub family: Family,
+    pub identification: Identification,
+}
+
+/// What a signature rule concluded, before the registry fills in the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub key: &'static str,
+    /// What matched, for the record (PREMIS eventOutcomeDetail).
+    pub basis: String,
+    /// A version read from the content where the registry entry has none (e.g. an unlisted PDF version).
+    pub version: Option<String>,
+    /// Character encoding of text formats: `UTF-8`, `UTF-16LE`, `GB18030`, `ASCII`.
+    pub encoding: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Match {
+    pub fn new(key: &'static str, basis: impl Into<String>) -> Self {
+        Match {
+            key,
+            basis: basis.into(),
+            version: None,
+            encoding: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Turn a rule's match into a full identification, adding the extension check.
+pub fn resolve(registry: &Registry, m: Match, name: Option<&str>) -> Identified {
+    let unknown = FormatInfo {
+        key: "unknown".into(),
+        family: Family::Unknown,
+        name: "Unknown".into(),
+        version: None,
+        puid: None,
+        mime: "application/octet-stream".into(),
+        extensions: vec![],
+        note: None,
+    };
+    let info = registry.get(m.key).unwrap_or(&unknown);
+    let mut warnings = m.warnings;
+    if let Some(note) = &info.note {
+        warnings.push(note.clone());
+    }
+    if let Some(ext) = name.and_then(extension)
+        && !info.extensions.is_empty()
+        && !info.extensions.iter().any(|e| e == &ext)
+    {
+        warnings.push(format!(
+            "extension .{ext} does not match the content ({}; expected .{})",
+            info.name,
+            info.extensions
+                .iter()
+                .filter(|e| !e.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", .")
+        ));
+    }
+    Identified {
+        key: info.key.clone(),
+        family: info.family,
+        identification: Identification {
+            puid: info.puid.clone(),
+            mime: info.mime.clone(),
+            format: info.name.clone(),
+            version: info.version.clone().or(m.version),
+            encoding: m.encoding,
+            basis: m.basis,
+            warnings,
+        },
+    }
+}
+
+/// The lower-case extension of a file name, if it has one.
+pub fn extension(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let (stem, ext) = base.rsplit_once('.')?;
+    if stem.is_empty() || ext.is_empty() || ext.len() > 10 {
+        return None;
+    }
+    Some(ext.to_lowercase())
+}
+
+/// Identify an open file (or any seekable reader) of length `len`.
+pub fn identify_reader<R: Read + Seek>(
+    reader: &mut R,
+    len: u64,
+    name: Option<&str>,
+) -> io::Result<Identified> {
+    let mut prefix = Vec::with_capacity(PREFIX_LEN.min(len as usize));
+    reader
+        .by_ref()
+        .take(PREFIX_LEN as u64)
+        .read_to_end(&mut prefix)?;
+    let m = sniff::sniff(&prefix, len, reader)?;
+    Ok(resolve(Registry::embedded(), m, name))
+}
+
+/// Identify a file on disk.
+pub fn identify_path(path: &Path) -> Result<Identified, IdentifyError> {
+    let io_err = |source| IdentifyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    identify_reader(&mut file, len, name.as_deref()).map_err(io_err)
+}
+
+/// Identify bytes held in memory (the whole file).
+pub fn identify_bytes(bytes: &[u8], name: Option<&str>) -> Identified {
+    let mut cursor = io::Cursor::new(bytes);
+    match identify_reader(&mut cursor, bytes.len() as u64, name) {
+        Ok(id) => id,
+        // Reading from memory cannot fail; keep a defined answer anyway.
+        Err(e) => resolve(
+            Registry::embedded(),
+            Match::new("unknown", format!("read error: {e}")),
+            name,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_registry_is_complete() {
+        let r = Registry::from_toml(EMBEDDED_FORMATS).unwrap();
+        assert!(r.get("ofd").unwrap().puid.is_none());
+        assert_eq!(r.get("tiff").unwrap().puid.as_deref(), Some("fmt/353"));
+    }
+
+    #[test]
+    fn registry_rejects_missing_keys() {
+        let e = Registry::from_toml(
+            "[[format]]\nkey='tiff'\nfamily='tiff'\nname='T'\nmime='image/tiff'\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn extensions() {
+        assert_eq!(extension("a/b/photo.JPG").as_deref(), Some("jpg"));
+        assert_eq!(extension(".bashrc"), None);
+        assert_eq!(extension("README"), None);
+    }
+}
