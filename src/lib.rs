@@ -42,6 +42,7 @@
 
 pub mod catalog;
 pub mod context;
+pub mod fixity;
 pub mod model;
 
 /// The version of dangan, as recorded in packages and reports.
