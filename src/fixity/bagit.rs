@@ -201,7 +201,7 @@ pub fn parse_declaration(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<De
         ));
         return None;
     };
-    if version < (0, 93) || version > (1, 0) {
+    if !((0, 93)..=(1, 0)).contains(&version) {
         findings.push(finding(
             "RFC 8493 §2.1.1",
             Level::Warning,

@@ -203,6 +203,31 @@ impl LedgerLines {
     }
 }
 
+impl LedgerLines {
+    /// For `--older-than`: when each package's latest full check finished, for packages whose
+    /// latest full check succeeded. A failure after a success makes the package due again, so a
+    /// damaged package is re-checked on every run until it is repaired, never quiet for a month.
+    pub fn last_good_full_check(&self) -> BTreeMap<&str, Timestamp> {
+        let mut latest: BTreeMap<&str, (Timestamp, usize, bool)> = BTreeMap::new();
+        for (n, e) in &self.entries {
+            if e.mode != Mode::Full {
+                continue;
+            }
+            let Some(t) = e.finished_at() else { continue };
+            let ok = e.outcome == Outcome::Success;
+            let slot = latest.entry(e.package_id.as_str()).or_insert((t, *n, ok));
+            if (t, *n) >= (slot.0, slot.1) {
+                *slot = (t, *n, ok);
+            }
+        }
+        latest
+            .into_iter()
+            .filter(|(_, (_, _, ok))| *ok)
+            .map(|(id, (t, _, _))| (id, t))
+            .collect()
+    }
+}
+
 /// Parse an age such as `30d`, `12h`, `2w`, `90m`, `45s`.
 pub fn parse_age(s: &str) -> Result<SignedDuration, FixityError> {
     let bad = || FixityError::BadDuration(s.to_string());

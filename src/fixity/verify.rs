@@ -562,20 +562,30 @@ struct Checked {
     bytes: u64,
 }
 
+/// Which listed files must be declared, and how to report those that are not.
+struct Scope<'a> {
+    /// Files that must be declared (a bag's payload; every file of a SIP).
+    in_scope: &'a dyn Fn(&str) -> bool,
+    /// Never unexpected (the METS files that do the declaring).
+    exempt: &'a BTreeSet<String>,
+    /// The digest shown for an unexpected file.
+    unexpected_algorithm: Algorithm,
+}
+
 /// Compare what is there with what is declared.
-///
-/// `in_scope` says which listed files must be declared (a bag's payload; every file of a SIP);
-/// `exempt` files are never unexpected (the METS files that do the declaring).
 fn check(
     source: &Source<'_>,
     listing: &Listing,
     expects: &Expectations,
-    in_scope: &dyn Fn(&str) -> bool,
-    exempt: &BTreeSet<String>,
+    scope: &Scope<'_>,
     mode: Mode,
-    unexpected_algorithm: Algorithm,
     progress: &dyn Progress,
 ) -> Checked {
+    let Scope {
+        in_scope,
+        exempt,
+        unexpected_algorithm,
+    } = *scope;
     let mut failures = Vec::new();
     let mut jobs: Vec<Job> = Vec::new();
     let mut files = 0u64;
@@ -983,10 +993,12 @@ fn verify_bag(
         &Source::Dir(root),
         &listing,
         &expects,
-        &|p: &str| p.starts_with("data/"),
-        &exempt,
+        &Scope {
+            in_scope: &|p: &str| p.starts_with("data/"),
+            exempt: &exempt,
+            unexpected_algorithm,
+        },
         options.mode,
-        unexpected_algorithm,
         progress,
     );
     // RFC 8493 §2.2.2: Payload-Oxum, the fast check, compared with what the walk saw.
@@ -1065,10 +1077,12 @@ fn finish_sip(
         source,
         listing,
         expects,
-        &|_| true,
-        exempt,
+        &Scope {
+            in_scope: &|_| true,
+            exempt,
+            unexpected_algorithm: Algorithm::Sha256,
+        },
         options.mode,
-        Algorithm::Sha256,
         progress,
     );
     report.failures.extend(checked.failures);

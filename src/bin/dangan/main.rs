@@ -4,6 +4,7 @@
 
 mod args;
 mod catalog_cmd;
+mod fixity_cmd;
 mod output;
 
 use std::process::ExitCode;
@@ -25,6 +26,10 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&cli.global, cmd),
         Command::Danghao(cmd) => catalog_cmd::run_danghao(&cli.global, cmd),
+        Command::Bag(cmd) => fixity_cmd::run_bag(&cli.global, cmd),
+        Command::Verify(cmd) => fixity_cmd::run_verify(&cli.global, cmd),
+        Command::Ledger(cmd) => fixity_cmd::run_ledger(&cli.global, cmd),
+        Command::Hash(cmd) => fixity_cmd::run_hash(&cli.global, cmd),
     }
 }
 
