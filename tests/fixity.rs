@@ -558,6 +558,23 @@ fn symbolic_links_are_never_followed() {
     );
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn non_utf8_names_are_unexpected_not_fatal() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = tempfile::tempdir().unwrap();
+    let bag = t.path().join("bag");
+    bagit_python_bag(&bag);
+    let name = std::ffi::OsStr::from_bytes(b"data/bad-\xff-name.txt");
+    fs::write(bag.join(name), b"x").unwrap();
+    let (code, json) = verify_json(&[], &[&bag]);
+    assert_eq!(code, 1);
+    let f = &json["packages"][0]["failures"][0];
+    assert_eq!(f["kind"], "unexpected", "{json}");
+    assert_eq!(f["path"], "data/bad-\u{fffd}-name.txt");
+    assert!(f["detail"].as_str().unwrap().contains("UTF-8"), "{f}");
+}
+
 #[test]
 fn paths_that_hold_no_package_cannot_run() {
     let t = tempfile::tempdir().unwrap();
@@ -1058,4 +1075,53 @@ fn hash_prints_every_algorithm_from_one_read() {
                     "md5  900150983cd24fb0d6963f7d28e17f72",
                 )),
         );
+}
+
+/// A SIP made by commons-ip, the E-ARK reference implementation: dangan reads its METS as written
+/// (including its '+' for a space in hrefs), as a folder and as a zip.
+#[test]
+fn commons_ip_sips_verify() {
+    let t = tempfile::tempdir().unwrap();
+    write(&t.path().join("in/hello.txt"), b"hello");
+    write(&t.path().join("in/档 案.txt"), "档案");
+    let out = t.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let (ok, so, se) = common::run(
+        StdCommand::new(common::require("java"))
+            .current_dir(t.path())
+            .arg("-jar")
+            .arg(common::tool_var("COMMONS_IP_JAR"))
+            .args([
+                "create",
+                "-s",
+                "Folder",
+                "--sip-id=cip-1",
+                "--submitter-name=dangan",
+            ])
+            .arg(format!(
+                "--representation-data={}",
+                t.path().join("in/hello.txt").display()
+            ))
+            .arg(format!(
+                "--representation-data={}",
+                t.path().join("in/档 案.txt").display()
+            ))
+            .arg("-p")
+            .arg(&out),
+    );
+    assert!(ok, "commons-ip create failed: {so}{se}");
+    let sip = out.join("cip-1");
+    let (code, json) = verify_json(&[], &[&sip]);
+    assert_eq!(code, 0, "{json}");
+    let zip = t.path().join("cip-1.zip");
+    python_zip(&sip, &zip, &[]);
+    let (code, json) = verify_json(&[], &[&zip]);
+    assert_eq!(code, 0, "{json}");
+    flip_first_byte(&sip.join("representations/rep1/data/档 案.txt"));
+    let (code, json) = verify_json(&[], &[&sip]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        failures(&json),
+        set(&[("representations/rep1/data/档 案.txt", "changed")])
+    );
 }

@@ -55,6 +55,13 @@ impl Bar {
     }
 }
 
+impl Drop for Bar {
+    fn drop(&mut self) {
+        // Leave the terminal clean for the report that follows.
+        self.bar.finish_and_clear();
+    }
+}
+
 impl Progress for Bar {
     fn planned(&self, files: u64, bytes: u64) {
         self.files_total.fetch_add(files, Ordering::Relaxed);
