@@ -16,9 +16,11 @@ use sha2::Digest as _;
 
 use super::FixityError;
 
-/// Size of the read buffer: large enough that per-read overhead vanishes on big files, small enough
-/// that one buffer per thread keeps memory flat.
-pub const CHUNK: usize = 1 << 20;
+/// Size of the read buffer, reused for every file a thread hashes. 256 KiB: large enough that the
+/// cost of a `read` call vanishes, small enough that the chunk just copied from the page cache is
+/// still in the core's L2 cache when the digests read it (2 MiB per core on the benchmark machine,
+/// 256 KiB–1 MiB on many others).
+pub const CHUNK: usize = 256 << 10;
 
 /// A digest algorithm dangan can compute.
 ///

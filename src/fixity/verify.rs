@@ -694,7 +694,36 @@ fn check(
             })
             .sum();
         progress.planned(jobs.len() as u64, planned);
-        let results = source.hash_all(&jobs, progress);
+        let results = match source {
+            // Largest files first, so a big file never starts last and runs alone on one core
+            // while the others sit idle; results go back to path order afterwards.
+            Source::Dir(_) => {
+                let size = |j: &Job| match listing.get(&j.path) {
+                    Some(Found::File { size, .. }) => *size,
+                    _ => 0,
+                };
+                let mut order: Vec<usize> = (0..jobs.len()).collect();
+                order.sort_by_key(|&i| std::cmp::Reverse(size(&jobs[i])));
+                let mut sorted: Vec<Option<Job>> = jobs.drain(..).map(Some).collect();
+                let by_size: Vec<Job> = order.iter().filter_map(|&i| sorted[i].take()).collect();
+                let hashed = source.hash_all(&by_size, progress);
+                let mut back: Vec<(usize, Job, Result<Hashed, String>)> = order
+                    .into_iter()
+                    .zip(by_size)
+                    .zip(hashed)
+                    .map(|((i, j), r)| (i, j, r))
+                    .collect();
+                back.sort_by_key(|(i, _, _)| *i);
+                let mut results = Vec::with_capacity(back.len());
+                for (_, j, r) in back {
+                    jobs.push(j);
+                    results.push(r);
+                }
+                results
+            }
+            // A zip is read in the order its entries lie in the file.
+            Source::Zip(_) => source.hash_all(&jobs, progress),
+        };
         for (job, result) in jobs.iter().zip(results) {
             let expect = expects.get(&job.path);
             match (expect, result) {
