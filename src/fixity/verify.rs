@@ -997,17 +997,19 @@ fn verify_bag(
     }
     let mut findings = tags.findings.clone();
     // RFC 8493 §3 (complete): every payload file is listed in every payload manifest.
-    let payload: BTreeSet<&String> = tags
+    let listed: Vec<BTreeSet<&str>> = tags
         .manifests
         .iter()
-        .flat_map(|m| m.entries.iter().map(|e| &e.path))
+        .map(|m| m.entries.iter().map(|e| e.path.as_str()).collect())
         .collect();
-    for path in &payload {
+    let payload: BTreeSet<&str> = listed.iter().flatten().copied().collect();
+    for path in payload {
         let absent: Vec<&str> = tags
             .manifests
             .iter()
-            .filter(|m| !m.entries.iter().any(|e| &e.path == *path))
-            .map(|m| m.file.as_str())
+            .zip(&listed)
+            .filter(|(_, set)| !set.contains(path))
+            .map(|(m, _)| m.file.as_str())
             .collect();
         if !absent.is_empty() {
             findings.push(error_finding(
@@ -1034,8 +1036,7 @@ fn verify_bag(
             algorithms.extend(e.digests.iter().map(|(a, _)| *a));
         }
     }
-    if let Some(Ok(_)) | None = tags.oxum() {
-    } else if let Some(Err(m)) = tags.oxum() {
+    if let Some(Err(m)) = tags.oxum() {
         findings.push(Finding {
             rule: "RFC 8493 §2.2.2".into(),
             level: Level::Warning,
