@@ -42,9 +42,10 @@
 
 pub mod catalog;
 pub mod context;
-pub mod intake;
+pub mod fixity;
 pub mod handler;
 pub mod identify;
+pub mod intake;
 pub mod model;
 pub mod pack;
 pub mod package;

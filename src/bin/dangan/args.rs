@@ -79,6 +79,25 @@ pub enum Command {
     ///
     /// Examples: dangan inspect scans/ -r; dangan inspect photo.jpg --json
     Inspect(InspectArgs),
+    /// Make a new BagIt 1.0 bag (RFC 8493) holding a copy of SRC; SRC is only read.
+    ///
+    /// The bag is built beside DEST and renamed into place when complete. Example:
+    /// dangan bag scans/ --out bags/batch-7 --algo sha256,sha512 --info 'Source-Organization: 忻州市档案馆'
+    Bag(BagArgs),
+    /// Check the fixity of packages: BagIt bags (0.93–1.0), E-ARK SIP folders, SIP .zip files (read in
+    /// place, nothing extracted), bags wrapping a SIP, or folders holding many of these.
+    ///
+    /// Every changed, missing, unexpected and unreadable file is named with expected and actual digests.
+    /// Exit 0 all good, 1 any failure, 2 could not run. Example for cron:
+    /// dangan verify /archive --ledger /var/lib/dangan/fixity.jsonl --older-than 30d --shard 3/7 --quiet
+    Verify(VerifyArgs),
+    /// Read a fixity ledger written by `dangan verify --ledger`.
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
+    /// Print digests of files, every algorithm from one read of each file.
+    ///
+    /// Example: dangan hash --algo sha256,sm3 scan-0001.tif
+    Hash(HashArgs),
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +207,91 @@ pub struct DanghaoArgs {
     /// One or more 档号, e.g. J001-WS·2019-Y-BGS-0001 (file-name forms with '_' for '·' are accepted).
     #[arg(required = true)]
     pub codes: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BagArgs {
+    /// The folder whose contents become the payload (data/).
+    pub src: PathBuf,
+    /// Where the new bag goes; must not exist.
+    #[arg(long, value_name = "DEST")]
+    pub out: PathBuf,
+    /// Digest algorithms, comma-separated: sha256, sha512, sha384, sm3, sha1, md5.
+    #[arg(long, value_name = "ALGS", default_value = "sha256")]
+    pub algo: String,
+    /// An extra bag-info.txt element, 'Label: value' (repeatable).
+    #[arg(long = "info", value_name = "'Label: value'")]
+    pub info: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Packages, or folders holding packages.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// One JSON object: {"ok", "packages": [{"path", "kind", "ok", "files", "bytes", "failures"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Names and sizes only (Payload-Oxum, METS SIZE); reads no file contents.
+    #[arg(long, conflicts_with = "completeness_only")]
+    pub fast: bool,
+    /// Names only: is every declared file there, and nothing else?
+    #[arg(long)]
+    pub completeness_only: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// No progress bar and no notes on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Append one JSON line per package checked to this ledger (created if missing, never rewritten).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// Skip packages whose last successful full check in the ledger is younger than this (30d, 12h, 2w).
+    #[arg(long, value_name = "AGE", requires = "ledger")]
+    pub older_than: Option<String>,
+    /// Check only shard I of N (1 <= I <= N), chosen by a stable hash of the package id.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCmd {
+    /// Packages never checked, the last check of each package, every failure, and damaged lines.
+    ///
+    /// Example: dangan ledger report fixity.jsonl /archive
+    Report {
+        /// The ledger file.
+        file: PathBuf,
+        /// Folders of packages: those the ledger has never seen are listed as never checked.
+        #[arg(value_name = "ROOT")]
+        roots: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Digest algorithms, comma-separated.
+    #[arg(long, value_name = "ALGS", default_value = "sha256")]
+    pub algo: String,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }

@@ -4,8 +4,9 @@
 
 mod args;
 mod catalog_cmd;
-mod intake_cmd;
+mod fixity_cmd;
 mod inspect_cmd;
+mod intake_cmd;
 mod output;
 mod pack_cmd;
 
@@ -31,6 +32,10 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Intake(cmd) => intake_cmd::run(&cli.global, cmd),
         Command::Pack(cmd) => pack_cmd::run(&cli.global, cmd),
         Command::Inspect(cmd) => inspect_cmd::run(&cli.global, cmd),
+        Command::Bag(cmd) => fixity_cmd::run_bag(&cli.global, cmd),
+        Command::Verify(cmd) => fixity_cmd::run_verify(&cli.global, cmd),
+        Command::Ledger(cmd) => fixity_cmd::run_ledger(&cli.global, cmd),
+        Command::Hash(cmd) => fixity_cmd::run_hash(&cli.global, cmd),
     }
 }
 
