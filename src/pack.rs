@@ -1,7 +1,7 @@
 //! `pack`: from a batch folder and its 目录 to E-ARK SIP packages.
 //!
-//! intake → (identify → characterize → QC → normalize, as those stages land) → package. Nothing is written
-//! when intake finds an error: the findings are returned instead.
+//! intake → QC of page images (DA/T 31-2017) → identify → package. Nothing is written when intake or QC
+//! finds an error: the findings are returned instead.
 
 use std::path::{Path, PathBuf};
 
@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::context::Context;
+use crate::identify;
 use crate::intake::{Columns, Intake, IntakeError, IntakeOptions, intake};
-use crate::intake::{Field, IntakeItem};
-use crate::model::Finding;
-use crate::model::Level;
+use crate::intake::{Field, IntakeItem, MatchBasis};
+use crate::model::{Agent, Event, EventType, Finding, Identification, Level, Outcome};
 use crate::package::{
     self, Form, PackageError, PackageSpec, RepresentationSpec, Source, SourceFile, WrittenPackage,
 };
+use crate::qc::{self, QcPolicy, QcReport};
 
 /// Why packing stopped.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,8 @@ pub enum PackError {
     Intake(#[from] IntakeError),
     #[error(transparent)]
     Package(#[from] PackageError),
+    #[error(transparent)]
+    Identify(#[from] identify::IdentifyError),
 }
 
 /// Options of a pack run.
@@ -38,6 +41,8 @@ pub struct PackOptions {
     pub sm3: bool,
     pub form: Form,
     pub split_by: SplitBy,
+    /// Scan QC thresholds (DA/T 31-2017); the embedded policy when `None`.
+    pub qc: Option<QcPolicy>,
 }
 
 /// How a batch is divided into packages.
@@ -66,6 +71,7 @@ impl Default for PackOptions {
             sm3: false,
             form: Form::Folder,
             split_by: SplitBy::None,
+            qc: None,
         }
     }
 }
@@ -85,6 +91,11 @@ pub struct PackedPackage {
 pub struct PackReport {
     pub packages: Vec<PackedPackage>,
     pub findings: Vec<Finding>,
+}
+
+/// Where an original file lands inside the package.
+fn package_path(rel: &str) -> String {
+    format!("representations/original/data/{rel}")
 }
 
 /// A package ID from a folder name: keep safe characters, map the rest to '_'.
@@ -187,6 +198,28 @@ pub fn pack(
     }
     let base_id = options.id.clone().unwrap_or_else(|| id_from(batch));
     let mut findings = checked.findings.clone();
+
+    // DA/T 31-2017 QC of the page images (files named 档号-NNNN). A batch with a failing page is not
+    // packed: scans are re-done before they ship.
+    let pages: Vec<String> = checked
+        .items
+        .iter()
+        .flat_map(|it| &it.files)
+        .filter(|f| f.matched_by == MatchBasis::PageSequence)
+        .map(|f| f.path.clone())
+        .collect();
+    let policy = options.qc.clone().unwrap_or_else(QcPolicy::embedded);
+    let qc_report = qc::check_files(batch, &pages, &policy);
+    for p in &qc_report.pages {
+        findings.extend(p.findings.iter().cloned());
+    }
+    findings.extend(qc_report.findings.iter().cloned());
+    if !qc_report.ok {
+        return Ok(PackReport {
+            packages: Vec::new(),
+            findings,
+        });
+    }
     let manifest_name = checked
         .manifest
         .file_name()
@@ -209,7 +242,9 @@ pub fn pack(
             Some(k) => format!("{base_id}-{k}"),
         };
         let items: Vec<IntakeItem> = members.iter().map(|&i| checked.items[i].clone()).collect();
-        let written = write_group(batch, out, catalog, options, ctx, &checked, &objid, items)?;
+        let written = write_group(
+            batch, out, catalog, options, ctx, &checked, &qc_report, &objid, items,
+        )?;
         packages.push(written);
     }
     Ok(PackReport { packages, findings })
@@ -274,14 +309,25 @@ fn write_group(
     options: &PackOptions,
     ctx: &Context,
     checked: &Intake,
+    qc_report: &QcReport,
     objid: &str,
     items: Vec<IntakeItem>,
 ) -> Result<PackedPackage, PackError> {
     let objid = objid.to_string();
     let mut originals = Vec::new();
     let mut bytes = 0u64;
+    let mut events = Vec::new();
+    let now = ctx.now_rfc3339();
+    let mut identified: Vec<String> = Vec::new();
+    let mut id_warnings: Vec<String> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         for f in &item.files {
+            let ident: Identification =
+                identify::identify_path(&batch.join(&f.path))?.identification;
+            for w in &ident.warnings {
+                id_warnings.push(format!("{}: {w}", f.path));
+            }
+            identified.push(package_path(&f.path));
             let size = checked
                 .files
                 .iter()
@@ -289,17 +335,74 @@ fn write_group(
                 .map(|b| b.size)
                 .unwrap_or(0);
             bytes += size;
+            if let Some(p) = qc_report.pages.iter().find(|p| p.path == f.path) {
+                let failed = !p.ok();
+                let warned = p.findings.iter().any(|x| x.level == Level::Warning);
+                let mut detail = format!(
+                    "DA/T 31-2017 扫描质量检查: 分辨率 {}, 色彩模式 {}, 倾斜 {}",
+                    p.dpi
+                        .map(|d| format!("{d:.0} dpi"))
+                        .unwrap_or_else(|| "未记录".into()),
+                    p.colour_mode.label_zh(),
+                    p.skew_degrees
+                        .map(|d| format!("{d:.2}°"))
+                        .unwrap_or_else(|| "—".into()),
+                );
+                for x in &p.findings {
+                    detail.push_str(&format!("; [{}] {}", x.rule, x.message));
+                }
+                events.push(Event {
+                    id: ctx.ids.next_uuid().to_string(),
+                    event_type: EventType::Validation,
+                    date_time: now.clone(),
+                    outcome: if failed {
+                        Outcome::Failure
+                    } else if warned {
+                        Outcome::Warning
+                    } else {
+                        Outcome::Success
+                    },
+                    detail: Some(detail),
+                    agents: vec![ctx.agent.clone()],
+                    objects: vec![package_path(&f.path)],
+                });
+            }
             originals.push(SourceFile {
                 source: Source::Path(batch.join(&f.path)),
                 name: f.path.clone(),
                 original_name: Some(f.path.clone()),
-                identification: None,
+                identification: Some(ident),
                 item: Some(i),
                 page: f.page,
                 derived_from: None,
             });
         }
     }
+    // One identification event for the representation: PRONOM by content signature.
+    events.insert(
+        0,
+        Event {
+            id: ctx.ids.next_uuid().to_string(),
+            event_type: EventType::FormatIdentification,
+            date_time: now.clone(),
+            outcome: if id_warnings.is_empty() {
+                Outcome::Success
+            } else {
+                Outcome::Warning
+            },
+            detail: Some(if id_warnings.is_empty() {
+                "PRONOM identification by content signature (dangan identify, profiles/formats.toml)"
+                    .to_string()
+            } else {
+                format!(
+                    "PRONOM identification by content signature; {}",
+                    id_warnings.join("; ")
+                )
+            }),
+            agents: vec![ctx.agent.clone()],
+            objects: identified,
+        },
+    );
     let group = Intake {
         items: items.clone(),
         ..checked.clone()
@@ -326,8 +429,8 @@ fn write_group(
             files: originals,
         }],
         documentation,
-        events: Vec::new(),
-        agents: Vec::new(),
+        events,
+        agents: vec![Agent::dangan()],
         sm3: options.sm3,
     };
     let written: WrittenPackage = package::write_sip(&spec, catalog, ctx, out, options.form)?;

@@ -450,3 +450,122 @@ fn split_by_household_gives_one_valid_package_each() {
         .code(1)
         .stdout(predicates::str::contains("目录.csv:2"));
 }
+
+#[test]
+fn packages_pass_dangan_verify_and_a_flipped_byte_fails() {
+    let out = tempfile::tempdir().expect("tempdir");
+    pack(&demo(), out.path(), "fx");
+    let sip = out.path().join("fx");
+    dangan().arg("verify").arg(&sip).assert().success();
+    let victim = sip.join("representations/original/data/J001-WS_2019-Y-BGS-0004.wav");
+    let mut bytes = std::fs::read(&victim).expect("read");
+    bytes[100] ^= 0x01;
+    std::fs::write(&victim, bytes).expect("write");
+    let output = dangan()
+        .args(["verify", "--json"])
+        .arg(&sip)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let failures = v["packages"][0]["failures"].as_array().expect("failures");
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert_eq!(failures[0]["kind"], "changed");
+    assert!(
+        failures[0]["path"]
+            .as_str()
+            .expect("path")
+            .ends_with("representations/original/data/J001-WS_2019-Y-BGS-0004.wav")
+    );
+}
+
+#[test]
+fn bagged_package_passes_bagit_python_and_verify() {
+    let out = tempfile::tempdir().expect("tempdir");
+    dangan()
+        .args(["pack", "--bag", "--id", "bagged", "--created", CREATED])
+        .arg(demo())
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .success();
+    let bag = out.path().join("bagged");
+    assert!(bag.join("data/bagged/METS.xml").is_file());
+    let (ok, stdout, stderr) = common::run(
+        Process::new(common::tool_var("BAGIT_PY"))
+            .arg("--validate")
+            .arg(&bag),
+    );
+    assert!(ok, "bagit.py: {stdout}{stderr}");
+    let output = dangan()
+        .args(["verify", "--json"])
+        .arg(&bag)
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let v: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(v["packages"][0]["kind"], "bag-sip");
+}
+
+#[test]
+fn formats_are_identified_into_mets_and_premis() {
+    let out = tempfile::tempdir().expect("tempdir");
+    pack(&demo(), out.path(), "ids");
+    let rep = std::fs::read_to_string(out.path().join("ids/representations/original/METS.xml"))
+        .expect("read");
+    // SIP32–SIP35: TIFF pages are fmt/353, the WAV fmt/141, the e-mail fmt/950.
+    assert_eq!(rep.matches(r#"sip:FORMATREGISTRYKEY="fmt/353""#).count(), 3);
+    assert!(rep.contains(r#"sip:FORMATREGISTRYKEY="fmt/950""#));
+    assert!(rep.contains(r#"MIMETYPE="image/tiff""#));
+    let premis = std::fs::read_to_string(out.path().join("ids/metadata/preservation/premis.xml"))
+        .expect("read");
+    assert!(premis.contains("<formatRegistryKey>fmt/134</formatRegistryKey>"));
+    assert!(premis.contains("eventType/for\">format identification</eventType>"));
+    // Each page image has its DA/T 31 QC recorded as a validation event.
+    assert_eq!(
+        premis
+            .matches("eventType/val\">validation</eventType>")
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn a_failing_scan_stops_the_pack() {
+    let batch = tempfile::tempdir().expect("tempdir");
+    for e in std::fs::read_dir(demo()).expect("demo") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), batch.path().join(e.file_name())).expect("copy");
+    }
+    // Page 2 of item 0001 rescanned at 150 dpi: below DA/T 31-2017 9.4's 200 dpi.
+    let page = batch.path().join("J001-WS_2019-Y-BGS-0001-0002.tif");
+    let (ok, _, err) = common::run(
+        Process::new(common::tool_var("IMAGEMAGICK"))
+            .arg(&page)
+            .args(["-density", "150", "-units", "PixelsPerInch"])
+            .arg(&page),
+    );
+    assert!(ok, "{err}");
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = out.path().join("p");
+    let output = dangan()
+        .args(["pack", "--json"])
+        .arg(batch.path())
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert!(
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "DA/T 31-2017 9.4"
+                && f["path"] == "J001-WS_2019-Y-BGS-0001-0002.tif"),
+        "{:#}",
+        v["findings"]
+    );
+    assert!(!target.exists());
+}

@@ -95,6 +95,33 @@ fn skew_is_measured_within_0_3_degrees() {
     }
 }
 
+/// A bitonal (黑白二值) page has only two grey levels; the estimator must still find its lines.
+#[test]
+fn skew_of_bitonal_pages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = QcPolicy::embedded();
+    let src = dir.path().join("page.png");
+    save(&text_page(13, 30, 30), &src);
+    let level = dir.path().join("level.png");
+    let convert = common::require(&common::tool_var("IMAGEMAGICK"));
+    for (angle, out) in [(0.0, &level), (2.0, &dir.path().join("rot.png"))] {
+        let rotated = dir.path().join("tmp.png");
+        rotate(&src, &rotated, angle);
+        let (ok, _, err) = common::run(
+            Command::new(&convert)
+                .arg(&rotated)
+                .args(["-threshold", "50%", "-type", "Bilevel"])
+                .arg(out),
+        );
+        assert!(ok, "{err}");
+        let est = qc::estimate_skew(&load_gray(out), &policy.skew).expect("measurable");
+        assert!(
+            (est - angle).abs() <= 0.3,
+            "bitonal {angle}°: estimated {est}°"
+        );
+    }
+}
+
 #[test]
 fn skew_above_tolerance_fails_the_page() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -229,4 +256,71 @@ fn colour_modes() {
         qc::colour_mode_of(&image::DynamicImage::ImageRgb8(rgb)),
         ColourMode::Colour
     );
+}
+
+/// `dangan qc` on a folder: resolution read from the files' own tags, a page-sequence gap, JSON and HTML.
+#[test]
+fn qc_command_on_a_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let convert = common::require(&common::tool_var("IMAGEMAGICK"));
+    let src = dir.path().join("src.png");
+    save(&text_page(21, 30, 30), &src);
+    let batch = dir.path().join("batch");
+    std::fs::create_dir(&batch).expect("mkdir");
+    // Pages 1, 2, 3 and 5 of item 0001 (page 4 missing); page 2 at 150 dpi.
+    for (page, dpi) in [(1, 300), (2, 150), (3, 300), (5, 300)] {
+        let out = batch.join(format!("J001-WS_2019-Y-BGS-0001-{page:04}.tif"));
+        let (ok, _, err) = common::run(
+            Command::new(&convert)
+                .arg(&src)
+                .args(["-density", &dpi.to_string(), "-units", "PixelsPerInch"])
+                .args(["-compress", "LZW"])
+                .arg(&out),
+        );
+        assert!(ok, "{err}");
+    }
+    let html = dir.path().join("qc.html");
+    let out = assert_cmd::Command::cargo_bin("dangan")
+        .expect("binary")
+        .arg("qc")
+        .arg(&batch)
+        .arg("--json")
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "a failing page exits 1");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], false);
+    let pages = v["pages"].as_array().expect("pages");
+    assert_eq!(pages.len(), 4);
+    let p2 = &pages[1];
+    assert_eq!(p2["dpi"], 150.0);
+    assert!(
+        p2["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "DA/T 31-2017 9.4" && f["level"] == "error")
+    );
+    assert_eq!(pages[0]["dpi"], 300.0);
+    assert_eq!(pages[0]["findings"].as_array().map(Vec::len), Some(0));
+    assert!(
+        pages[0]["skew_degrees"]
+            .as_f64()
+            .is_some_and(|s| s.abs() <= 0.3)
+    );
+    assert!(
+        v["findings"]
+            .as_array()
+            .expect("batch findings")
+            .iter()
+            .any(|f| f["rule"] == "DA/T 31-2017 9.6"
+                && f["message"].as_str().unwrap_or("").contains("0004")),
+        "{:#}",
+        v["findings"]
+    );
+    let page = std::fs::read_to_string(&html).expect("html written");
+    assert!(page.contains("结论: <strong>不合格</strong>"));
+    assert!(page.contains("J001-WS_2019-Y-BGS-0001-0002.tif"));
 }

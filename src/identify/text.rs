@@ -107,8 +107,8 @@ fn classify(s: &str) -> Match {
         );
     }
     // HTML 5 §13.1.1: the DOCTYPE is exactly "<!DOCTYPE html>"; older DOCTYPEs name a DTD.
-    if lower.starts_with("<!doctype html") {
-        let rest = lower["<!doctype html".len()..].trim_start();
+    if let Some(rest) = lower.strip_prefix("<!doctype html") {
+        let rest = rest.trim_start();
         return if rest.starts_with('>') {
             Match::new("html-5", "'<!DOCTYPE html>' (HTML 5)")
         } else {

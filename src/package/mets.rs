@@ -105,12 +105,33 @@ fn header(x: &mut Xml, ctx: &Context, spec: &PackageSpec, with_submitter: bool) 
     x.close();
 }
 
+#[derive(serde::Deserialize)]
+struct MimeTable {
+    unregistered: Vec<String>,
+}
+
+/// The MIMETYPE to write for a file (CSIP68): identification's type unless it is one the E-ARK
+/// validator's IANA list lacks (`profiles/mets-mime.toml`).
+pub fn mets_mime(mime: &str) -> &str {
+    static TABLE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        toml::from_str::<MimeTable>(include_str!("../../profiles/mets-mime.toml"))
+            .map(|t| t.unregistered)
+            .expect("profiles/mets-mime.toml is validated by tests")
+    });
+    if table.iter().any(|m| m == mime) {
+        "application/octet-stream"
+    } else {
+        mime
+    }
+}
+
 fn file_element(x: &mut Xml, f: &WrittenFile, href_path: &str, created: &str) {
     let size = f.size.to_string();
     let checksum = f.sha256.to_ascii_uppercase();
     let mut attrs: Vec<(&str, &str)> = vec![
         ("ID", &f.id),
-        ("MIMETYPE", &f.mime),
+        ("MIMETYPE", mets_mime(&f.mime)),
         ("SIZE", &size),
         ("CREATED", created),
         ("CHECKSUM", &checksum),
@@ -463,4 +484,16 @@ pub fn representation_mets(
         }
     });
     x.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mime_table_loads_and_maps() {
+        assert_eq!(mets_mime("audio/x-wav"), "application/octet-stream");
+        assert_eq!(mets_mime("image/tiff"), "image/tiff");
+        assert_eq!(href("a b/档.tif"), "a%20b/%E6%A1%A3.tif");
+    }
 }

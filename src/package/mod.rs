@@ -175,6 +175,8 @@ pub enum Form {
     Folder,
     /// `<OBJID>.zip` holding that folder.
     Zip,
+    /// A BagIt 1.0 bag named `<OBJID>` whose `data/<OBJID>/` is the package (RFC 8493).
+    Bag,
 }
 
 /// What was written.
@@ -332,7 +334,7 @@ pub fn write_sip(
     check_id(&spec.objid)?;
     fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let final_path = match form {
-        Form::Folder => out_dir.join(&spec.objid),
+        Form::Folder | Form::Bag => out_dir.join(&spec.objid),
         Form::Zip => out_dir.join(format!("{}.zip", spec.objid)),
     };
     if final_path.exists() {
@@ -464,6 +466,31 @@ pub fn write_sip(
         Form::Folder => fs::rename(&root, &final_path).map_err(io(&final_path))?,
         Form::Zip => {
             zip_sink::zip_folder(&root, &final_path, ctx)?;
+        }
+        Form::Bag => {
+            // The staging folder holds exactly `<OBJID>/`, which becomes the bag's payload; the bag is
+            // built beside its destination and renamed by the BagIt writer.
+            let options = crate::fixity::bagit::BagOptions {
+                algorithms: vec![
+                    crate::fixity::digest::Algorithm::Sha256,
+                    crate::fixity::digest::Algorithm::Sha512,
+                ],
+                info: vec![
+                    ("External-Identifier".into(), spec.objid.clone()),
+                    ("Source-Organization".into(), spec.submitter.clone()),
+                ],
+            };
+            crate::fixity::bagit::create_bag(
+                &staging,
+                &final_path,
+                &options,
+                ctx,
+                &crate::fixity::verify::NoProgress,
+            )
+            .map_err(|e| PackageError::Io {
+                path: final_path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
         }
     }
     fs::remove_dir_all(&staging).map_err(io(&staging))?;

@@ -8,6 +8,7 @@
 //! Findings are data. A page that fails does not stop the batch.
 
 mod blank;
+mod files;
 mod sequence;
 mod skew;
 
@@ -18,7 +19,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Finding, Level};
 
 pub use blank::{InkStats, ink_stats};
-pub use sequence::{PageName, SequenceInput, check_sequence, parse_page_name};
+pub use files::{QcReport, check_files, dpi_from_header};
+pub use sequence::{
+    NameKind, PageName, SequenceInput, check_sequence, classify_name, parse_page_name,
+};
 pub use skew::estimate_skew;
 
 /// The embedded default thresholds.

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::catalog::Danghao;
 use crate::model::{Finding, Level};
 
 use super::{SequencePolicy, rules};
@@ -29,6 +30,34 @@ pub fn parse_page_name(file_name: &str, digits: usize) -> Option<PageName> {
         seq: seq.parse().ok()?,
         ext: ext.to_ascii_lowercase(),
     })
+}
+
+/// What a file name says about a file of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameKind {
+    /// `档号-NNNN.ext`: one page of an item.
+    Page(PageName),
+    /// `档号.ext`: the whole item in one file (a multi-page file, a photo, a recording).
+    Item,
+    /// Neither.
+    Other,
+}
+
+fn is_danghao(stem: &str) -> bool {
+    stem.parse::<Danghao>().is_ok() || Danghao::from_file_stem(stem).is_ok()
+}
+
+/// Classify a file name. A 档号 itself ends in a 4-digit 件号, so `J001-WS_2019-Y-BGS-0003.jpg` is the
+/// whole item 0003, while `J001-WS_2019-Y-BGS-0001-0003.tif` is page 3 of item 0001: a page is a name
+/// whose part before the sequence number is a 档号.
+pub fn classify_name(file_name: &str, digits: usize) -> NameKind {
+    let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
+    match parse_page_name(file_name, digits) {
+        Some(p) if is_danghao(&p.stem) => NameKind::Page(p),
+        _ if is_danghao(stem) => NameKind::Item,
+        Some(p) => NameKind::Page(p),
+        None => NameKind::Other,
+    }
 }
 
 /// One page file of a batch as the sequence check sees it.
@@ -57,14 +86,15 @@ pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<F
     };
     let mut items: BTreeMap<String, BTreeMap<u32, Vec<&str>>> = BTreeMap::new();
     for p in pages {
-        match parse_page_name(file_name(&p.path), policy.digits) {
-            Some(n) => items
+        match classify_name(file_name(&p.path), policy.digits) {
+            NameKind::Page(n) => items
                 .entry(n.stem)
                 .or_default()
                 .entry(n.seq)
                 .or_default()
                 .push(&p.path),
-            None => out.push(f(
+            NameKind::Item => {}
+            NameKind::Other => out.push(f(
                 rules::NAMING,
                 Level::Warning,
                 &p.path,
@@ -165,6 +195,19 @@ mod tests {
         assert_eq!(n.ext, "tif");
         assert!(parse_page_name("scan 3.tif", 4).is_none());
         assert!(parse_page_name("A-003.tif", 4).is_none());
+        assert!(matches!(
+            classify_name("J001-WS_2019-Y-BGS-0001-0003.tif", 4),
+            NameKind::Page(PageName { seq: 3, .. })
+        ));
+        assert_eq!(
+            classify_name("J001-WS_2019-Y-BGS-0003.jpg", 4),
+            NameKind::Item
+        );
+        assert_eq!(
+            classify_name("J001-WS·2019-Y-BGS-0003.jpg", 4),
+            NameKind::Item
+        );
+        assert_eq!(classify_name("notes.txt", 4), NameKind::Other);
     }
 
     #[test]

@@ -69,7 +69,8 @@ pub fn estimate_skew(gray: &GrayImage, policy: &SkewPolicy) -> Option<f64> {
     let mut points = Vec::new();
     for y in y0..y1 {
         for x in x0..x1 {
-            if small.get_pixel(x, y).0[0] < t {
+            // Otsu splits into values <= t and > t; a two-valued page gives t = 0, so compare with <=.
+            if small.get_pixel(x, y).0[0] <= t {
                 points.push(((x - x0) as f32, (y - y0) as f32));
             }
         }
@@ -93,7 +94,9 @@ pub fn estimate_skew(gray: &GrayImage, policy: &SkewPolicy) -> Option<f64> {
         for i in 0..=n {
             let a = from + i as f64 * step;
             let s = score(&points, a, bins, offset);
-            if s > best.0 {
+            // Thick strokes leave the profile flat over a small range of angles; among equal scores
+            // take the angle nearest to level rather than the first one tried.
+            if s > best.0 || (s == best.0 && a.abs() < f64::abs(best.1)) {
                 best = (s, a);
             }
         }

@@ -79,6 +79,13 @@ pub enum Command {
     ///
     /// Examples: dangan inspect scans/ -r; dangan inspect photo.jpg --json
     Inspect(InspectArgs),
+    /// Check scans against DA/T 31-2017 before they ship: resolution (≥ 200 dpi, 300 recommended),
+    /// colour mode, blank pages, skew, page-sequence gaps and repeats, identical images, one format per batch.
+    ///
+    /// Thresholds come from the built-in policy (profiles/qc.toml) or --policy. Exit 1 when a page fails.
+    ///
+    /// Example: dangan qc ./batch --html qc-report.html
+    Qc(QcArgs),
     /// Make a new BagIt 1.0 bag (RFC 8493) holding a copy of SRC; SRC is only read.
     ///
     /// The bag is built beside DEST and renamed into place when complete. Example:
@@ -126,8 +133,14 @@ pub struct PackArgs {
     #[arg(long)]
     pub sm3: bool,
     /// Write each package as <ID>.zip (deterministic; media stored, the rest deflated).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "bag")]
     pub zip: bool,
+    /// Write each package as a BagIt 1.0 bag (sha256 + sha512) whose data/<ID>/ is the SIP.
+    #[arg(long)]
+    pub bag: bool,
+    /// Scan QC thresholds (TOML, as profiles/qc.toml) instead of the built-in DA/T 31 ones.
+    #[arg(long, value_name = "FILE")]
+    pub qc_policy: Option<PathBuf>,
     /// One package per group: none, code (catalog code), year (年度), household (一户一档, by 户编号).
     #[arg(long, value_enum, default_value_t = SplitArg::None)]
     pub split_by: SplitArg,
@@ -292,6 +305,21 @@ pub struct HashArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QcArgs {
+    /// A folder of scans (walked recursively) or one file.
+    pub path: PathBuf,
+    /// QC thresholds (TOML, same shape as profiles/qc.toml) instead of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Also write a self-contained HTML report (Chinese) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// One JSON object: {"ok", "pages": [{"path", "dpi", "colour_mode", "blank", "skew_degrees", "findings"}], "findings"}.
     #[arg(long)]
     pub json: bool,
 }

@@ -9,6 +9,7 @@ mod inspect_cmd;
 mod intake_cmd;
 mod output;
 mod pack_cmd;
+mod qc_cmd;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Intake(cmd) => intake_cmd::run(&cli.global, cmd),
         Command::Pack(cmd) => pack_cmd::run(&cli.global, cmd),
         Command::Inspect(cmd) => inspect_cmd::run(&cli.global, cmd),
+        Command::Qc(cmd) => qc_cmd::run(&cli.global, cmd),
         Command::Bag(cmd) => fixity_cmd::run_bag(&cli.global, cmd),
         Command::Verify(cmd) => fixity_cmd::run_verify(&cli.global, cmd),
         Command::Ledger(cmd) => fixity_cmd::run_ledger(&cli.global, cmd),

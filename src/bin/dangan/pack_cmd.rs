@@ -41,7 +41,17 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         submitter: args.submitter.clone(),
         submitter_id: args.submitter_id.clone(),
         sm3: args.sm3,
-        form: if args.zip { Form::Zip } else { Form::Folder },
+        form: if args.zip {
+            Form::Zip
+        } else if args.bag {
+            Form::Bag
+        } else {
+            Form::Folder
+        },
+        qc: match &args.qc_policy {
+            Some(p) => Some(dangan::qc::QcPolicy::load(p)?),
+            None => None,
+        },
         split_by: match args.split_by {
             SplitArg::None => SplitBy::None,
             SplitArg::Code => SplitBy::Code,
