@@ -130,3 +130,53 @@ fn cfb_names<R: Read + Seek>(p: &[u8], reader: &mut R, len: u64) -> Option<Vec<S
     }
     Some(names)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A minimal CFB ([MS-CFB] §2.2): header, one FAT sector (0), one directory sector (1).
+    fn cfb_with(stream: &str) -> Vec<u8> {
+        let mut f = vec![0u8; 512 * 3];
+        f[..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+        f[0x1E..0x20].copy_from_slice(&9u16.to_le_bytes()); // 512-byte sectors
+        f[0x30..0x34].copy_from_slice(&1u32.to_le_bytes()); // first directory sector
+        f[0x4C..0x50].copy_from_slice(&0u32.to_le_bytes()); // DIFAT[0]: FAT in sector 0
+        for i in 1..109 {
+            f[0x4C + i * 4..0x50 + i * 4].copy_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+        }
+        let fat = 512;
+        f[fat..fat + 4].copy_from_slice(&0xFFFF_FFFDu32.to_le_bytes()); // FATSECT
+        f[fat + 4..fat + 8].copy_from_slice(&0xFFFF_FFFEu32.to_le_bytes()); // ENDOFCHAIN
+        for (i, name) in ["Root Entry", stream].iter().enumerate() {
+            let e = 1024 + i * 128;
+            let units: Vec<u16> = name.encode_utf16().collect();
+            for (j, u) in units.iter().enumerate() {
+                f[e + j * 2..e + j * 2 + 2].copy_from_slice(&u.to_le_bytes());
+            }
+            f[e + 0x40..e + 0x42].copy_from_slice(&(((units.len() + 1) * 2) as u16).to_le_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn cfb_streams_name_the_application() {
+        for (stream, key) in [
+            ("WordDocument", "doc"),
+            ("Workbook", "xls"),
+            ("PowerPoint Document", "ppt"),
+            ("Other", "cfb"),
+        ] {
+            let f = cfb_with(stream);
+            let m = cfb(&f, &mut Cursor::new(&f), f.len() as u64).unwrap();
+            assert_eq!(m.key, key, "{stream}");
+        }
+        // A damaged directory pointer still identifies as CFB, with a warning.
+        let mut f = cfb_with("WordDocument");
+        f[0x30..0x34].copy_from_slice(&999u32.to_le_bytes());
+        let m = cfb(&f, &mut Cursor::new(&f), f.len() as u64).unwrap();
+        assert_eq!(m.key, "cfb");
+        assert!(!m.warnings.is_empty());
+    }
+}

