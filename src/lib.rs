@@ -43,6 +43,7 @@
 pub mod catalog;
 pub mod context;
 pub mod model;
+pub mod normalize;
 
 /// The version of dangan, as recorded in packages and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
