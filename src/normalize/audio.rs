@@ -101,13 +101,13 @@ pub(crate) fn to_wav(
                     bits_per_sample: out_bits,
                     sample_format: hound::SampleFormat::Int,
                 };
-                writer = Some(
-                    hound::WavWriter::create(dst, wspec)
-                        .map_err(|e| ActionError::Tool {
+                writer =
+                    Some(
+                        hound::WavWriter::create(dst, wspec).map_err(|e| ActionError::Tool {
                             tool: "hound".into(),
                             message: e.to_string(),
                         })?,
-                );
+                    );
                 spec_seen = Some((spec.rate, channels));
             }
             Some(s) if s != (spec.rate, channels) => {
@@ -137,7 +137,8 @@ pub(crate) fn to_wav(
         }
         frames += (buf.samples().len() / usize::from(channels.max(1))) as u64;
     }
-    let (rate, channels) = spec_seen.ok_or_else(|| ActionError::Malformed("no audio decoded".into()))?;
+    let (rate, channels) =
+        spec_seen.ok_or_else(|| ActionError::Malformed("no audio decoded".into()))?;
     if let Some(w) = writer {
         w.finalize().map_err(|e| ActionError::Tool {
             tool: "hound".into(),
@@ -153,7 +154,10 @@ pub(crate) fn to_wav(
     p.insert("frames".into(), frames.to_string());
     p.insert("gapless".into(), "true".into());
     if skipped_packets > 0 {
-        p.insert("undecodable_packets_skipped".into(), skipped_packets.to_string());
+        p.insert(
+            "undecodable_packets_skipped".into(),
+            skipped_packets.to_string(),
+        );
     }
     Ok(p)
 }

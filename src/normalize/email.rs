@@ -255,7 +255,11 @@ fn defuse(html: &str) -> String {
     for attr in ["src=", "background=", "srcset="] {
         for q in ["\"", "'"] {
             for scheme in ["http:", "https:", "//", "ftp:"] {
-                s = replace_ci(&s, &format!("{attr}{q}{scheme}"), &format!("data-dangan-blocked-{attr}{q}{scheme}"));
+                s = replace_ci(
+                    &s,
+                    &format!("{attr}{q}{scheme}"),
+                    &format!("data-dangan-blocked-{attr}{q}{scheme}"),
+                );
             }
         }
     }
@@ -294,7 +298,10 @@ pub(crate) fn render_html(m: &Mail) -> String {
         ("Message-ID", &m.message_id),
     ] {
         if let Some(v) = v {
-            h.push_str(&format!("<tr><th>{label}</th><td>{}</td></tr>\n", escape(v)));
+            h.push_str(&format!(
+                "<tr><th>{label}</th><td>{}</td></tr>\n",
+                escape(v)
+            ));
         }
     }
     h.push_str("</table>\n<div class=\"body\">\n");
@@ -364,7 +371,10 @@ mod tests {
             back.extend_from_slice(&mbox[p.separator.clone()]);
         }
         assert_eq!(back, mbox);
-        assert_eq!(&mbox[parts[0].message.clone()], b"Subject: 1\n\nhello\n>From here\n");
+        assert_eq!(
+            &mbox[parts[0].message.clone()],
+            b"Subject: 1\n\nhello\n>From here\n"
+        );
         assert_eq!(&mbox[parts[1].separator.clone()], b"");
     }
 

@@ -114,7 +114,9 @@ pub fn srgb_v2() -> Vec<u8> {
     p.extend_from_slice(&[0; 4]); // model
     p.extend_from_slice(&[0; 8]); // attributes
     p.extend_from_slice(&[0; 4]); // rendering intent: perceptual
-    p.extend_from_slice(&[0x00, 0x00, 0xF6, 0xD6, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0xD3, 0x2D]); // D50
+    p.extend_from_slice(&[
+        0x00, 0x00, 0xF6, 0xD6, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0xD3, 0x2D,
+    ]); // D50
     p.extend_from_slice(&[0; 4]); // creator
     p.extend_from_slice(&[0; 44]); // profile ID (v4 only) and reserved
     debug_assert_eq!(p.len(), 128);
@@ -131,7 +133,10 @@ mod tests {
     #[test]
     fn profile_is_well_formed() {
         let p = srgb_v2();
-        assert_eq!(u32::from_be_bytes(p[0..4].try_into().unwrap()) as usize, p.len());
+        assert_eq!(
+            u32::from_be_bytes(p[0..4].try_into().unwrap()) as usize,
+            p.len()
+        );
         assert_eq!(&p[36..40], b"acsp");
         assert_eq!(&p[12..20], b"mntrRGB ");
         assert_eq!(u32::from_be_bytes(p[128..132].try_into().unwrap()), 9);

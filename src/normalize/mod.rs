@@ -126,7 +126,8 @@ impl Report {
 pub fn page_of(file_name: &str) -> Option<(String, u32)> {
     let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
     let (item, seq) = stem.rsplit_once('-')?;
-    if item.is_empty() || !(3..=4).contains(&seq.len()) || !seq.bytes().all(|b| b.is_ascii_digit()) {
+    if item.is_empty() || !(3..=4).contains(&seq.len()) || !seq.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let whole = crate::catalog::Danghao::from_file_stem(stem).is_ok();
@@ -147,6 +148,8 @@ fn split_rel(path: &str) -> (&str, &str) {
 fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_string()
+    } else if name.is_empty() {
+        dir.to_string()
     } else {
         format!("{dir}/{name}")
     }
@@ -260,7 +263,9 @@ fn ensure_parent(out_root: &Path, rel: &str) -> Result<PathBuf, ActionError> {
 /// Identify every file under `root` (or `root` itself when it is a file).
 ///
 /// TODO(identify): replace the stop-gap sniffing with dangan::identify once merged.
-pub fn identify_tree(root: &Path) -> Result<(PathBuf, Vec<InputFile>, Vec<Finding>), NormalizeError> {
+pub fn identify_tree(
+    root: &Path,
+) -> Result<(PathBuf, Vec<InputFile>, Vec<Finding>), NormalizeError> {
     let meta = fs::metadata(root).map_err(|e| NormalizeError::io(root, e))?;
     let (base, paths): (PathBuf, Vec<PathBuf>) = if meta.is_file() {
         let base = root.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -269,7 +274,10 @@ pub fn identify_tree(root: &Path) -> Result<(PathBuf, Vec<InputFile>, Vec<Findin
         let mut v = Vec::new();
         for e in walkdir::WalkDir::new(root).sort_by_file_name() {
             let e = e.map_err(|e| {
-                let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                let p = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
                 NormalizeError::io(p, e.into())
             })?;
             if e.file_type().is_file() {
@@ -320,7 +328,9 @@ pub fn normalize(
     opts: &Options<'_>,
     ctx: &Context,
 ) -> Result<Report, NormalizeError> {
-    let in_canon = input.canonicalize().map_err(|e| NormalizeError::io(input, e))?;
+    let in_canon = input
+        .canonicalize()
+        .map_err(|e| NormalizeError::io(input, e))?;
     let out_abs = if out.is_absolute() {
         out.to_path_buf()
     } else {
@@ -334,7 +344,9 @@ pub fn normalize(
         .to_os_string();
     let parent = out_abs.parent().unwrap_or(Path::new("/")).to_path_buf();
     fs::create_dir_all(&parent).map_err(|e| NormalizeError::io(&parent, e))?;
-    let parent = parent.canonicalize().map_err(|e| NormalizeError::io(&parent, e))?;
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| NormalizeError::io(&parent, e))?;
     let out_final = parent.join(&name);
     if out_final.starts_with(&in_canon) || in_canon.starts_with(&out_final) {
         return Err(NormalizeError::Usage(format!(
@@ -468,7 +480,10 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
             continue;
         };
         let rule = &policy.rules[k];
-        let wants_pdf = rule.access.iter().any(|a| matches!(a, Access::ItemPdf { .. }));
+        let wants_pdf = rule
+            .access
+            .iter()
+            .any(|a| matches!(a, Access::ItemPdf { .. }));
         let (dir, name) = split_rel(&f.path);
         // Attachments live under preservation/; their derivatives mirror that path without the prefix.
         let rel_dir = match run.source_root {
@@ -512,11 +527,10 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
                 && rule.preservation.to == Some(Target::Tiff)
             {
                 let (_, name) = split_rel(&run.files[p.file].path);
+                let pres = join("preservation", &dir);
                 p.master = Some(namer.claim(
-                    join(&format!("preservation/{dir}"), &format!("{}.tif", stem(name)))
-                        .replace("preservation//", "preservation/"),
-                    join(&format!("preservation/{dir}"), &format!("{name}.tif"))
-                        .replace("preservation//", "preservation/"),
+                    join(&pres, &format!("{}.tif", stem(name))),
+                    join(&pres, &format!("{name}.tif")),
                 ));
             }
         }
@@ -528,8 +542,8 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
                     *dpi,
                     *quality,
                     namer.claim(
-                        clean(&join(&format!("access/{dir}"), &format!("{item}.pdf"))),
-                        clean(&join(&format!("access/{dir}"), &format!("{item}.item.pdf"))),
+                        join(&join("access", &dir), &format!("{item}.pdf")),
+                        join(&join("access", &dir), &format!("{item}.item.pdf")),
                     ),
                 )),
                 _ => None,
@@ -545,20 +559,35 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
     (units, reports)
 }
 
-fn clean(p: &str) -> String {
-    p.replace("//", "/")
-}
-
-fn plan_file(namer: &mut Namer, rule: &Rule, k: usize, i: usize, dir: &str, name: &str) -> FilePlan {
+fn plan_file(
+    namer: &mut Namer,
+    rule: &Rule,
+    k: usize,
+    i: usize,
+    dir: &str,
+    name: &str,
+) -> FilePlan {
     let s = stem(name);
-    let pres_dir = clean(&format!("preservation/{dir}"));
-    let acc_dir = clean(&format!("access/{dir}"));
+    let pres_dir = join("preservation", dir);
+    let acc_dir = join("access", dir);
     let master = match rule.preservation.to {
         None => None,
-        Some(Target::Tiff) => Some(namer.claim(join(&pres_dir, &format!("{s}.tif")), join(&pres_dir, &format!("{name}.tif")))),
-        Some(Target::Wav) => Some(namer.claim(join(&pres_dir, &format!("{s}.wav")), join(&pres_dir, &format!("{name}.wav")))),
-        Some(Target::Mkv) => Some(namer.claim(join(&pres_dir, &format!("{s}.mkv")), join(&pres_dir, &format!("{name}.mkv")))),
-        Some(Target::Eml) => Some(namer.claim(join(&pres_dir, &format!("{name}.split")), join(&pres_dir, &format!("{name}.split")))),
+        Some(Target::Tiff) => Some(namer.claim(
+            join(&pres_dir, &format!("{s}.tif")),
+            join(&pres_dir, &format!("{name}.tif")),
+        )),
+        Some(Target::Wav) => Some(namer.claim(
+            join(&pres_dir, &format!("{s}.wav")),
+            join(&pres_dir, &format!("{name}.wav")),
+        )),
+        Some(Target::Mkv) => Some(namer.claim(
+            join(&pres_dir, &format!("{s}.mkv")),
+            join(&pres_dir, &format!("{name}.mkv")),
+        )),
+        Some(Target::Eml) => Some(namer.claim(
+            join(&pres_dir, &format!("{name}.split")),
+            join(&pres_dir, &format!("{name}.split")),
+        )),
     };
     let access = rule
         .access
@@ -566,16 +595,35 @@ fn plan_file(namer: &mut Namer, rule: &Rule, k: usize, i: usize, dir: &str, name
         .map(|a| match a {
             Access::ItemPdf { .. } => None,
             Access::Jpeg { label, .. } => {
-                let n = if label == "access" { format!("{s}.jpg") } else { format!("{s}.{label}.jpg") };
-                Some(namer.claim(join(&acc_dir, &n), join(&acc_dir, &format!("{name}.{label}.jpg"))))
+                let n = if label == "access" {
+                    format!("{s}.jpg")
+                } else {
+                    format!("{s}.{label}.jpg")
+                };
+                Some(namer.claim(
+                    join(&acc_dir, &n),
+                    join(&acc_dir, &format!("{name}.{label}.jpg")),
+                ))
             }
-            Access::Mp4 { .. } => Some(namer.claim(join(&acc_dir, &format!("{s}.mp4")), join(&acc_dir, &format!("{name}.mp4")))),
-            Access::OfficePdf {} => Some(namer.claim(join(&acc_dir, &format!("{s}.pdf")), join(&acc_dir, &format!("{name}.pdf")))),
+            Access::Mp4 { .. } => Some(namer.claim(
+                join(&acc_dir, &format!("{s}.mp4")),
+                join(&acc_dir, &format!("{name}.mp4")),
+            )),
+            Access::OfficePdf {} => Some(namer.claim(
+                join(&acc_dir, &format!("{s}.pdf")),
+                join(&acc_dir, &format!("{name}.pdf")),
+            )),
             Access::Html {} => {
                 if rule.preservation.to == Some(Target::Eml) {
-                    Some(namer.claim(join(&acc_dir, &format!("{name}.split")), join(&acc_dir, &format!("{name}.split"))))
+                    Some(namer.claim(
+                        join(&acc_dir, &format!("{name}.split")),
+                        join(&acc_dir, &format!("{name}.split")),
+                    ))
                 } else {
-                    Some(namer.claim(join(&acc_dir, &format!("{s}.html")), join(&acc_dir, &format!("{name}.html"))))
+                    Some(namer.claim(
+                        join(&acc_dir, &format!("{s}.html")),
+                        join(&acc_dir, &format!("{name}.html")),
+                    ))
                 }
             }
         })
@@ -616,41 +664,80 @@ fn run_all(run: &Run<'_>) -> Outcomes {
 
 fn tiff_params(rule: &Rule) -> raster::TiffParams {
     raster::TiffParams {
-        compression: rule.preservation.compression.unwrap_or(policy::TiffCompression::Deflate),
+        compression: rule
+            .preservation
+            .compression
+            .unwrap_or(policy::TiffCompression::Deflate),
         predictor: rule.preservation.predictor.unwrap_or(true),
-        level: rule.preservation.level.unwrap_or(policy::DeflateLevel::Fast),
+        level: rule
+            .preservation
+            .level
+            .unwrap_or(policy::DeflateLevel::Fast),
     }
 }
 
 fn tiff_record(run: &Run<'_>, rule: &Rule, src: &str, out: &str, r: &raster::Raster) -> Record {
-    let mut t = rec(run, EventType::Normalization, "tiff-master", &rule.id, vec![src.into()]);
+    let mut t = rec(
+        run,
+        EventType::Normalization,
+        "tiff-master",
+        &rule.id,
+        vec![src.into()],
+    );
     t.agents.push(record::crate_agent("image"));
     t.agents.push(record::crate_agent("tiff"));
     let p = tiff_params(rule);
     let params = &mut t.parameters;
-    params.insert("format".into(), "TIFF 6.0 baseline, little-endian, one image".into());
-    params.insert("compression".into(), format!("{:?}", p.compression).to_lowercase());
+    params.insert(
+        "format".into(),
+        "TIFF 6.0 baseline, little-endian, one image".into(),
+    );
+    params.insert(
+        "compression".into(),
+        format!("{:?}", p.compression).to_lowercase(),
+    );
     if p.compression == policy::TiffCompression::Deflate {
-        params.insert("deflate_level".into(), format!("{:?}", p.level).to_lowercase());
+        params.insert(
+            "deflate_level".into(),
+            format!("{:?}", p.level).to_lowercase(),
+        );
     }
-    params.insert("predictor".into(), if p.predictor && !r.bitonal { "2 (horizontal)" } else { "1 (none)" }.into());
+    params.insert(
+        "predictor".into(),
+        if p.predictor && !r.bitonal {
+            "2 (horizontal)"
+        } else {
+            "1 (none)"
+        }
+        .into(),
+    );
     params.insert("colour".into(), format!("{:?}", r.img.color()));
     params.insert("bitonal_1bit".into(), r.bitonal.to_string());
     params.insert("width".into(), r.img.width().to_string());
     params.insert("height".into(), r.img.height().to_string());
     params.insert(
         "resolution_dpi".into(),
-        r.dpi.map(|(x, y)| format!("{x}x{y}")).unwrap_or_else(|| "none in source".into()),
+        r.dpi
+            .map(|(x, y)| format!("{x}x{y}"))
+            .unwrap_or_else(|| "none in source".into()),
     );
     params.insert(
         "icc_profile".into(),
-        r.icc.as_ref().map(|p| format!("kept ({} bytes)", p.len())).unwrap_or_else(|| "none in source".into()),
+        r.icc
+            .as_ref()
+            .map(|p| format!("kept ({} bytes)", p.len()))
+            .unwrap_or_else(|| "none in source".into()),
     );
     t.outputs.push(out.into());
     t
 }
 
-fn write_master(run: &Run<'_>, out: &str, r: &raster::Raster, p: raster::TiffParams) -> Result<(), ActionError> {
+fn write_master(
+    run: &Run<'_>,
+    out: &str,
+    r: &raster::Raster,
+    p: raster::TiffParams,
+) -> Result<(), ActionError> {
     let path = ensure_parent(run.out_root, out)?;
     let f = BufWriter::with_capacity(1 << 20, File::create(&path)?);
     raster::write_tiff(f, r, p)
@@ -672,31 +759,46 @@ fn doc_id(parts: &[&str]) -> [u8; 16] {
 fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
     let policy = run.opts.policy;
     let mut records = Vec::new();
-    let sources: Vec<String> = p.pages.iter().map(|pg| run.files[pg.file].path.clone()).collect();
-    let mut pdf_state: Option<(Record, Result<pdf::PdfWriter<BufWriter<File>>, String>, u32, u8, String)> =
-        p.pdf.as_ref().map(|(k, dpi, quality, out)| {
-            let rule = &policy.rules[*k];
-            let mut r = rec(run, EventType::Creation, "item-pdf", &rule.id, sources.clone());
-            r.agents.push(record::crate_agent("image"));
-            let meta = run.opts.items.get(&p.item).cloned().unwrap_or_default();
-            let pm = pdf::PdfMeta {
-                title: meta.title.clone().unwrap_or_else(|| p.item.clone()),
-                author: meta.author.clone(),
-                identifier: meta.identifier.clone().or_else(|| Some(p.item.clone())),
-                created: run.now.clone(),
-                producer: crate::software_agent(),
-            };
-            let mut id_parts: Vec<&str> = vec![&p.dir, &p.item, &run.now];
-            id_parts.extend(sources.iter().map(String::as_str));
-            let writer = ensure_parent(run.out_root, out)
-                .map_err(|e| e.to_string())
-                .and_then(|path| File::create(path).map_err(|e| e.to_string()))
-                .and_then(|f| {
-                    pdf::PdfWriter::new(BufWriter::with_capacity(1 << 20, f), &pm, doc_id(&id_parts))
-                        .map_err(|e| e.to_string())
-                });
-            (r, writer, *dpi, *quality, out.clone())
-        });
+    let sources: Vec<String> = p
+        .pages
+        .iter()
+        .map(|pg| run.files[pg.file].path.clone())
+        .collect();
+    let mut pdf_state: Option<(
+        Record,
+        Result<pdf::PdfWriter<BufWriter<File>>, String>,
+        u32,
+        u8,
+        String,
+    )> = p.pdf.as_ref().map(|(k, dpi, quality, out)| {
+        let rule = &policy.rules[*k];
+        let mut r = rec(
+            run,
+            EventType::Creation,
+            "item-pdf",
+            &rule.id,
+            sources.clone(),
+        );
+        r.agents.push(record::crate_agent("image"));
+        let meta = run.opts.items.get(&p.item).cloned().unwrap_or_default();
+        let pm = pdf::PdfMeta {
+            title: meta.title.clone().unwrap_or_else(|| p.item.clone()),
+            author: meta.author.clone(),
+            identifier: meta.identifier.clone().or_else(|| Some(p.item.clone())),
+            created: run.now.clone(),
+            producer: crate::software_agent(),
+        };
+        let mut id_parts: Vec<&str> = vec![&p.dir, &p.item, &run.now];
+        id_parts.extend(sources.iter().map(String::as_str));
+        let writer = ensure_parent(run.out_root, out)
+            .map_err(|e| e.to_string())
+            .and_then(|path| File::create(path).map_err(|e| e.to_string()))
+            .and_then(|f| {
+                pdf::PdfWriter::new(BufWriter::with_capacity(1 << 20, f), &pm, doc_id(&id_parts))
+                    .map_err(|e| e.to_string())
+            });
+        (r, writer, *dpi, *quality, out.clone())
+    });
     for pg in &p.pages {
         let f = &run.files[pg.file];
         let rule = pg.rule.map(|k| &policy.rules[k]);
@@ -707,7 +809,13 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
             Ok(r) => r,
             Err(e) => {
                 if let (Some(rule), Some(out)) = (rule, &pg.master) {
-                    let mut t = rec(run, EventType::Normalization, "tiff-master", &rule.id, vec![f.path.clone()]);
+                    let mut t = rec(
+                        run,
+                        EventType::Normalization,
+                        "tiff-master",
+                        &rule.id,
+                        vec![f.path.clone()],
+                    );
                     t.outputs.push(out.clone());
                     records.push(fail(t, &e));
                 }
@@ -734,7 +842,9 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
                 w.add_page(img, wpt, hpt).map_err(ActionError::from)
             });
             if let Err(e) = res {
-                pdf_state.as_mut().map(|st| st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path)));
+                pdf_state
+                    .as_mut()
+                    .map(|st| st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path)));
             } else if r.dpi.is_none()
                 && let Some(st) = pdf_state.as_mut()
             {
@@ -747,12 +857,23 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
         }
     }
     if let Some((mut r, w, dpi, quality, out)) = pdf_state {
-        r.parameters.insert("conformance".into(), "PDF/A-2b (pdfaid:part 2, pdfaid:conformance B)".into());
-        r.parameters.insert("output_intent".into(), format!("{} (built-in ICC v2 profile)", icc::SRGB_DESCRIPTION));
+        r.parameters.insert(
+            "conformance".into(),
+            "PDF/A-2b (pdfaid:part 2, pdfaid:conformance B)".into(),
+        );
+        r.parameters.insert(
+            "output_intent".into(),
+            format!("{} (built-in ICC v2 profile)", icc::SRGB_DESCRIPTION),
+        );
         r.parameters.insert("image_dpi".into(), dpi.to_string());
-        r.parameters.insert("jpeg_quality".into(), quality.to_string());
-        r.parameters.insert("bitonal_pages".into(), "1-bit FlateDecode at full resolution".into());
-        r.parameters.insert("pages".into(), p.pages.len().to_string());
+        r.parameters
+            .insert("jpeg_quality".into(), quality.to_string());
+        r.parameters.insert(
+            "bitonal_pages".into(),
+            "1-bit FlateDecode at full resolution".into(),
+        );
+        r.parameters
+            .insert("pages".into(), p.pages.len().to_string());
         match w.and_then(|w| w.finish().map_err(|e| e.to_string())) {
             Ok(_) => {
                 r.outputs.push(out);
@@ -783,7 +904,9 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
     // Preservation.
     match (rule.preservation.to, &p.master) {
         (Some(Target::Tiff), Some(o)) => {
-            let res = fs::read(&src).map_err(ActionError::from).and_then(|b| raster::load(&b));
+            let res = fs::read(&src)
+                .map_err(ActionError::from)
+                .and_then(|b| raster::load(&b));
             match res {
                 Ok(r) => {
                     let t = tiff_record(run, rule, &f.path, o, &r);
@@ -793,17 +916,30 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                     }
                 }
                 Err(e) => {
-                    let mut t = rec(run, EventType::Normalization, "tiff-master", &rule.id, sources.clone());
+                    let mut t = rec(
+                        run,
+                        EventType::Normalization,
+                        "tiff-master",
+                        &rule.id,
+                        sources.clone(),
+                    );
                     t.outputs.push(o.clone());
                     out.1.push(fail(t, e));
                 }
             }
         }
         (Some(Target::Wav), Some(o)) => {
-            let mut t = rec(run, EventType::Normalization, "wav", &rule.id, sources.clone());
+            let mut t = rec(
+                run,
+                EventType::Normalization,
+                "wav",
+                &rule.id,
+                sources.clone(),
+            );
             t.agents.push(record::crate_agent("symphonia"));
             t.agents.push(record::crate_agent("hound"));
-            let res = ensure_parent(run.out_root, o).and_then(|dst| audio::to_wav(&src, &dst, rule.preservation.bits));
+            let res = ensure_parent(run.out_root, o)
+                .and_then(|dst| audio::to_wav(&src, &dst, rule.preservation.bits));
             match res {
                 Ok(params) => {
                     t.parameters = params;
@@ -817,14 +953,30 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
             }
         }
         (Some(Target::Mkv), Some(o)) => {
-            let t = rec(run, EventType::Normalization, "ffv1-mkv", &rule.id, sources.clone());
-            out.1.push(ffmpeg(run, t, &src, o, &["-c:v", "ffv1", "-level", "3", "-g", "1", "-c:a", "flac"]));
+            let t = rec(
+                run,
+                EventType::Normalization,
+                "ffv1-mkv",
+                &rule.id,
+                sources.clone(),
+            );
+            out.1.push(ffmpeg(
+                run,
+                t,
+                &src,
+                o,
+                &["-c:v", "ffv1", "-level", "3", "-g", "1", "-c:a", "flac"],
+            ));
         }
         (Some(Target::Eml), Some(o)) => {
-            let html_dir = rule.access.iter().zip(&p.access).find_map(|(a, o)| match a {
-                Access::Html {} => o.clone(),
-                _ => None,
-            });
+            let html_dir = rule
+                .access
+                .iter()
+                .zip(&p.access)
+                .find_map(|(a, o)| match a {
+                    Access::Html {} => o.clone(),
+                    _ => None,
+                });
             mbox(run, rule, f, &src, o, html_dir.as_deref(), &mut out);
         }
         _ => {}
@@ -832,12 +984,24 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
     // Access derivatives.
     let is_message = f.format.family == Family::Email;
     if is_message {
-        let html = rule.access.iter().zip(&p.access).find_map(|(a, o)| match a {
-            Access::Html {} => o.clone(),
-            _ => None,
-        });
+        let html = rule
+            .access
+            .iter()
+            .zip(&p.access)
+            .find_map(|(a, o)| match a {
+                Access::Html {} => o.clone(),
+                _ => None,
+            });
         match fs::read(&src) {
-            Ok(raw) => message(run, rule, &f.path, &raw, html.as_deref(), p.attachments.as_deref(), &mut out),
+            Ok(raw) => message(
+                run,
+                rule,
+                &f.path,
+                &raw,
+                html.as_deref(),
+                p.attachments.as_deref(),
+                &mut out,
+            ),
             Err(e) => {
                 let t = rec(run, EventType::Creation, "html", &rule.id, sources.clone());
                 out.1.push(fail(t, e));
@@ -848,14 +1012,22 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
     for (a, o) in rule.access.iter().zip(&p.access) {
         let Some(o) = o else { continue };
         match a {
-            Access::Jpeg { max_px, quality, label } => {
+            Access::Jpeg {
+                max_px,
+                quality,
+                label,
+            } => {
                 let mut t = rec(run, EventType::Creation, "jpeg", &rule.id, sources.clone());
                 t.agents.push(record::crate_agent("image"));
-                t.parameters.insert("max_long_side_px".into(), max_px.to_string());
-                t.parameters.insert("jpeg_quality".into(), quality.to_string());
+                t.parameters
+                    .insert("max_long_side_px".into(), max_px.to_string());
+                t.parameters
+                    .insert("jpeg_quality".into(), quality.to_string());
                 t.parameters.insert("label".into(), label.clone());
-                t.parameters.insert("exif_orientation".into(), "applied".into());
-                t.parameters.insert("resize_filter".into(), "triangle".into());
+                t.parameters
+                    .insert("exif_orientation".into(), "applied".into());
+                t.parameters
+                    .insert("resize_filter".into(), "triangle".into());
                 let img = oriented.get_or_insert_with(|| {
                     fs::read(&src)
                         .map_err(ActionError::from)
@@ -885,14 +1057,37 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                 let t = rec(run, EventType::Creation, "mp4", &rule.id, sources.clone());
                 let crf = crf.to_string();
                 let args = [
-                    "-map", "0:v:0", "-map", "0:a:0?", "-c:v", "libx264", "-preset", "medium", "-crf", &crf,
-                    "-pix_fmt", "yuv420p", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:a", "aac", "-b:a",
-                    "160k", "-movflags", "+faststart",
+                    "-map",
+                    "0:v:0",
+                    "-map",
+                    "0:a:0?",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "medium",
+                    "-crf",
+                    &crf,
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-vf",
+                    "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "160k",
+                    "-movflags",
+                    "+faststart",
                 ];
                 out.1.push(ffmpeg(run, t, &src, o, &args));
             }
             Access::OfficePdf {} => {
-                let t = rec(run, EventType::Creation, "office-pdf", &rule.id, sources.clone());
+                let t = rec(
+                    run,
+                    EventType::Creation,
+                    "office-pdf",
+                    &rule.id,
+                    sources.clone(),
+                );
                 out.1.push(office_pdf(run, t, &src, o));
             }
             Access::Html {} | Access::ItemPdf { .. } => {}
@@ -903,7 +1098,10 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
 
 fn ffmpeg(run: &Run<'_>, mut t: Record, src: &Path, o: &str, codec_args: &[&str]) -> Record {
     let Some(tool) = &run.opts.tools.ffmpeg else {
-        return skipped(t, "ffmpeg not found on PATH: derivative not made (install ffmpeg and run again)".into());
+        return skipped(
+            t,
+            "ffmpeg not found on PATH: derivative not made (install ffmpeg and run again)".into(),
+        );
     };
     t.agents.push(record::tool_agent("ffmpeg", &tool.version));
     let path = match ensure_parent(run.out_root, o) {
@@ -911,13 +1109,23 @@ fn ffmpeg(run: &Run<'_>, mut t: Record, src: &Path, o: &str, codec_args: &[&str]
         Err(e) => return fail(t, e),
     };
     // Bit-exact flags and no copied metadata: the same input gives the same bytes.
-    let mut args: Vec<&std::ffi::OsStr> = ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"]
-        .iter()
-        .map(std::ffi::OsStr::new)
-        .collect();
+    let mut args: Vec<&std::ffi::OsStr> =
+        ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"]
+            .iter()
+            .map(std::ffi::OsStr::new)
+            .collect();
     args.push(src.as_os_str());
     args.extend(codec_args.iter().map(std::ffi::OsStr::new));
-    for a in ["-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"] {
+    for a in [
+        "-map_metadata",
+        "-1",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+    ] {
         args.push(std::ffi::OsStr::new(a));
     }
     args.push(path.as_os_str());
@@ -953,9 +1161,13 @@ fn ffmpeg(run: &Run<'_>, mut t: Record, src: &Path, o: &str, codec_args: &[&str]
 
 fn office_pdf(run: &Run<'_>, mut t: Record, src: &Path, o: &str) -> Record {
     let Some(tool) = &run.opts.tools.soffice else {
-        return skipped(t, "soffice (LibreOffice) not found on PATH: PDF access copy not made".into());
+        return skipped(
+            t,
+            "soffice (LibreOffice) not found on PATH: PDF access copy not made".into(),
+        );
     };
-    t.agents.push(record::tool_agent("LibreOffice", &tool.version));
+    t.agents
+        .push(record::tool_agent("LibreOffice", &tool.version));
     let res = (|| -> Result<(), ActionError> {
         let dst = ensure_parent(run.out_root, o)?;
         let work = dst.with_extension("soffice.d");
@@ -973,13 +1185,19 @@ fn office_pdf(run: &Run<'_>, mut t: Record, src: &Path, o: &str) -> Record {
         ];
         let log = work.join("log.txt");
         tools::run(tool, &args, &log, run.opts.tools.timeout)?;
-        let name = src.file_stem().map(|s| s.to_os_string()).unwrap_or_default();
+        let name = src
+            .file_stem()
+            .map(|s| s.to_os_string())
+            .unwrap_or_default();
         let made = work.join(name).with_extension("pdf");
         fs::rename(&made, &dst)?;
         fs::remove_dir_all(&work)?;
         Ok(())
     })();
-    t.parameters.insert("arguments".into(), "--headless --norestore --convert-to pdf".into());
+    t.parameters.insert(
+        "arguments".into(),
+        "--headless --norestore --convert-to pdf".into(),
+    );
     match res {
         Ok(()) => {
             t.outputs.push(o.into());
@@ -1011,7 +1229,13 @@ fn message(
     {
         for a in &mail.attachments {
             let rel = format!("{dir}/{}", a.file_name);
-            let mut t = rec(run, EventType::Creation, "attachment", &rule.id, sources.clone());
+            let mut t = rec(
+                run,
+                EventType::Creation,
+                "attachment",
+                &rule.id,
+                sources.clone(),
+            );
             t.agents.push(record::crate_agent("mail-parser"));
             t.parameters.insert("mime".into(), a.mime.clone());
             if let Some(n) = &a.original_name {
@@ -1020,8 +1244,10 @@ fn message(
             if let Some(c) = &a.content_id {
                 t.parameters.insert("content_id".into(), c.clone());
             }
-            t.parameters.insert("size".into(), a.bytes.len().to_string());
-            let res = ensure_parent(run.out_root, &rel).and_then(|p| fs::write(p, &a.bytes).map_err(ActionError::from));
+            t.parameters
+                .insert("size".into(), a.bytes.len().to_string());
+            let res = ensure_parent(run.out_root, &rel)
+                .and_then(|p| fs::write(p, &a.bytes).map_err(ActionError::from));
             match res {
                 Ok(()) => {
                     t.outputs.push(rel.clone());
@@ -1040,11 +1266,20 @@ fn message(
     if let Some(o) = html_out {
         let mut t = rec(run, EventType::Creation, "html", &rule.id, sources.clone());
         t.agents.push(record::crate_agent("mail-parser"));
-        t.parameters.insert("charset".into(), "UTF-8 (bodies and headers decoded)".into());
-        t.parameters.insert("inline_images".into(), "data: URIs".into());
-        t.parameters.insert("external_references".into(), "removed; CSP default-src 'none'".into());
+        t.parameters.insert(
+            "charset".into(),
+            "UTF-8 (bodies and headers decoded)".into(),
+        );
+        t.parameters
+            .insert("inline_images".into(), "data: URIs".into());
+        t.parameters.insert(
+            "external_references".into(),
+            "removed; CSP default-src 'none'".into(),
+        );
         let html = email::render_html(&mail);
-        match ensure_parent(run.out_root, o).and_then(|p| fs::write(p, html).map_err(ActionError::from)) {
+        match ensure_parent(run.out_root, o)
+            .and_then(|p| fs::write(p, html).map_err(ActionError::from))
+        {
             Ok(()) => {
                 t.outputs.push(o.into());
                 out.1.push(t);
@@ -1080,7 +1315,13 @@ fn mbox(
     html_dir: Option<&str>,
     out: &mut Outcomes,
 ) {
-    let mut t = rec(run, EventType::Normalization, "mbox-split", &rule.id, vec![f.path.clone()]);
+    let mut t = rec(
+        run,
+        EventType::Normalization,
+        "mbox-split",
+        &rule.id,
+        vec![f.path.clone()],
+    );
     let bytes = match fs::read(src) {
         Ok(b) => b,
         Err(e) => {
@@ -1092,7 +1333,8 @@ fn mbox(
         out.1.push(fail(t, "does not start with a 'From ' line"));
         return;
     };
-    t.parameters.insert("messages".into(), parts.len().to_string());
+    t.parameters
+        .insert("messages".into(), parts.len().to_string());
     t.parameters.insert(
         "from_quoting".into(),
         "kept as stored: '>From ' lines are not unquoted (mboxo/mboxrd ambiguity); index.json holds the envelope lines and separators".into(),
@@ -1151,7 +1393,10 @@ mod tests {
 
     #[test]
     fn page_names_follow_da_t_31() {
-        assert_eq!(page_of("J001-WS_2019-Y-BGS-0001-0003.jpg"), Some(("J001-WS_2019-Y-BGS-0001".into(), 3)));
+        assert_eq!(
+            page_of("J001-WS_2019-Y-BGS-0001-0003.jpg"),
+            Some(("J001-WS_2019-Y-BGS-0001".into(), 3))
+        );
         assert_eq!(page_of("scan-0012.tif"), Some(("scan".into(), 12)));
         // A file named by its whole 档号 is an item of its own, not page 1 of "J001-WS_2019-Y-BGS".
         assert_eq!(page_of("J001-WS_2019-Y-BGS-0001.jpg"), None);

@@ -107,7 +107,11 @@ fn xml_escape(s: &str) -> String {
 
 /// `2024-05-01T10:11:12Z` → (`D:20240501101112+00'00'`, `2024-05-01T10:11:12+00:00`).
 fn dates(rfc3339: &str) -> (String, String) {
-    let digits: String = rfc3339.chars().filter(char::is_ascii_digit).take(14).collect();
+    let digits: String = rfc3339
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(14)
+        .collect();
     let digits = format!("{digits:0<14}");
     let xmp = format!(
         "{}-{}-{}T{}:{}:{}+00:00",
@@ -134,7 +138,10 @@ fn xmp(meta: &PdfMeta, id: &[u8; 16]) -> String {
         ));
     }
     if let Some(i) = &meta.identifier {
-        dc.push_str(&format!("   <dc:identifier>{}</dc:identifier>\n", xml_escape(i)));
+        dc.push_str(&format!(
+            "   <dc:identifier>{}</dc:identifier>\n",
+            xml_escape(i)
+        ));
     }
     let uuid = hex(id).to_ascii_lowercase();
     let uuid = format!(
@@ -202,7 +209,11 @@ impl<W: Write> PdfWriter<W> {
         )?;
         let x = xmp(meta, &id);
         pw.begin(METADATA)?;
-        write!(pw.w, "<< /Type /Metadata /Subtype /XML /Length {} >>\nstream\n", x.len())?;
+        write!(
+            pw.w,
+            "<< /Type /Metadata /Subtype /XML /Length {} >>\nstream\n",
+            x.len()
+        )?;
         pw.w.write_all(x.as_bytes())?;
         pw.w.write_all(b"\nendstream\nendobj\n")?;
         let profile = icc::srgb_v2();
@@ -250,7 +261,11 @@ impl<W: Write> PdfWriter<W> {
         )?;
         let ops = format!("q\n{w} 0 0 {h} 0 0 cm\n/Im0 Do\nQ\n");
         self.begin(content)?;
-        write!(self.w, "<< /Length {} >>\nstream\n{ops}\nendstream\nendobj\n", ops.len())?;
+        write!(
+            self.w,
+            "<< /Length {} >>\nstream\n{ops}\nendstream\nendobj\n",
+            ops.len()
+        )?;
         match image {
             PageImage::Jpeg {
                 data,
@@ -263,7 +278,11 @@ impl<W: Write> PdfWriter<W> {
                     Some(p) if icc_components(&p) == Some(components) => {
                         let o = self.alloc();
                         self.begin(o)?;
-                        write!(self.w, "<< /N {components} /Length {} >>\nstream\n", p.len())?;
+                        write!(
+                            self.w,
+                            "<< /N {components} /Length {} >>\nstream\n",
+                            p.len()
+                        )?;
                         self.w.write_all(&p)?;
                         self.w.write_all(b"\nendstream\nendobj\n")?;
                         Some(o)

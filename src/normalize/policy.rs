@@ -290,7 +290,11 @@ impl Policy {
         let name = raw.name.clone();
         let version = raw.version.clone();
         let own = validate(raw.rules, text, file)?;
-        let mut rules = if inherit { self.rules.clone() } else { Vec::new() };
+        let mut rules = if inherit {
+            self.rules.clone()
+        } else {
+            Vec::new()
+        };
         let mut front = Vec::new();
         for r in own {
             match rules.iter_mut().find(|b| b.id == r.id) {
@@ -374,7 +378,10 @@ fn validate(raw: Vec<RawRule>, text: &str, file: &str) -> Result<Vec<Rule>, Poli
             && b != 16
             && b != 24
         {
-            return Err(err(at, format!("bits = {b}: WAV masters are 16 or 24 bits")));
+            return Err(err(
+                at,
+                format!("bits = {b}: WAV masters are 16 or 24 bits"),
+            ));
         }
         for a in &r.access {
             let at = a.span().start;
@@ -432,9 +439,7 @@ fn check_quality(q: u8) -> Result<(), String> {
 }
 
 fn is_puid(p: &str) -> bool {
-    let num = p
-        .strip_prefix("fmt/")
-        .or_else(|| p.strip_prefix("x-fmt/"));
+    let num = p.strip_prefix("fmt/").or_else(|| p.strip_prefix("x-fmt/"));
     num.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
@@ -492,18 +497,41 @@ preservation = { action = "keep" }
     #[test]
     fn refusals_carry_file_line_and_reason() {
         let cases = [
-            ("name = \"x\"\n[[rule]]\nid = \"a\"\nmatch = { families = [\"raster\"] }\npreservation = { action = \"convert\" }\n", 5, "needs `to`"),
-            ("[[rule]]\nid = \"a\"\nmatch = { families = [\"pictures\"] }\npreservation = { action = \"keep\" }\n", 3, "unknown variant"),
-            ("[[rule]]\nid = \"a\"\nmatch = { puids = [\"fmt43\"] }\npreservation = { action = \"keep\" }\n", 3, "not a PRONOM PUID"),
-            ("[[rule]]\nid = \"a\"\nmatch = { families = [\"raster\"] }\npreservation = { action = \"keep\" }\naccess = [{ kind = \"item-pdf\", dpi = 20 }]\n", 5, "72–600"),
-            ("[[rule]]\nid = \"a\"\nmatch = { families = [\"raster\"] }\npreservation = { action = \"keep\", colour = 1 }\n", 4, "unknown field"),
+            (
+                "name = \"x\"\n[[rule]]\nid = \"a\"\nmatch = { families = [\"raster\"] }\npreservation = { action = \"convert\" }\n",
+                5,
+                "needs `to`",
+            ),
+            (
+                "[[rule]]\nid = \"a\"\nmatch = { families = [\"pictures\"] }\npreservation = { action = \"keep\" }\n",
+                3,
+                "unknown variant",
+            ),
+            (
+                "[[rule]]\nid = \"a\"\nmatch = { puids = [\"fmt43\"] }\npreservation = { action = \"keep\" }\n",
+                3,
+                "not a PRONOM PUID",
+            ),
+            (
+                "[[rule]]\nid = \"a\"\nmatch = { families = [\"raster\"] }\npreservation = { action = \"keep\" }\naccess = [{ kind = \"item-pdf\", dpi = 20 }]\n",
+                5,
+                "72–600",
+            ),
+            (
+                "[[rule]]\nid = \"a\"\nmatch = { families = [\"raster\"] }\npreservation = { action = \"keep\", colour = 1 }\n",
+                4,
+                "unknown field",
+            ),
             ("[[rule]]\nid = \"a\nmatch = {}\n", 2, ""),
         ];
         for (text, line, reason) in cases {
             let e = Policy::parse(text, "p.toml").unwrap_err();
             assert_eq!(e.line, Some(line), "{e}");
             assert!(e.reason.contains(reason), "{e}");
-            assert!(e.to_string().starts_with(&format!("p.toml:{line}: ")), "{e}");
+            assert!(
+                e.to_string().starts_with(&format!("p.toml:{line}: ")),
+                "{e}"
+            );
         }
     }
 }

@@ -77,8 +77,16 @@ pub(crate) fn resolution(b: &[u8]) -> Option<(f64, f64)> {
                 let d = b.get(i + 8..i + 17)?;
                 let x = f64::from(u32::from_be_bytes(d[0..4].try_into().ok()?));
                 let y = f64::from(u32::from_be_bytes(d[4..8].try_into().ok()?));
-                // Unit 1 = metre (PNG §11.3.5.3).
-                return (d[8] == 1).then_some((x * 0.0254, y * 0.0254));
+                // Unit 1 = metre (PNG §11.3.5.3). Whole pixels per metre cannot hold 150 or 300 dpi
+                // exactly (5906 px/m = 150.01 dpi): a value within 0.1 of a whole dpi is that dpi.
+                let snap = |v: f64| {
+                    if (v - v.round()).abs() < 0.1 {
+                        v.round()
+                    } else {
+                        v
+                    }
+                };
+                return (d[8] == 1).then_some((snap(x * 0.0254), snap(y * 0.0254)));
             }
             if kind == b"IDAT" || kind == b"IEND" {
                 return None;
@@ -99,7 +107,11 @@ pub(crate) fn resolution(b: &[u8]) -> Option<(f64, f64)> {
         };
         let x = rat(&mut d, Tag::XResolution)?;
         let y = rat(&mut d, Tag::YResolution).unwrap_or(x);
-        let unit = d.find_tag(Tag::ResolutionUnit).ok().flatten().and_then(|v| v.into_u16().ok());
+        let unit = d
+            .find_tag(Tag::ResolutionUnit)
+            .ok()
+            .flatten()
+            .and_then(|v| v.into_u16().ok());
         return match unit.unwrap_or(2) {
             2 => Some((x, y)),
             3 => Some((x * 2.54, y * 2.54)),
@@ -137,10 +149,11 @@ fn jpeg_resolution(b: &[u8]) -> Option<(f64, f64)> {
     let tiff = exif?;
     let ex = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
     let get = |t| {
-        ex.get_field(t, exif::In::PRIMARY).and_then(|f| match &f.value {
-            exif::Value::Rational(v) if !v.is_empty() && v[0].denom != 0 => Some(v[0].to_f64()),
-            _ => None,
-        })
+        ex.get_field(t, exif::In::PRIMARY)
+            .and_then(|f| match &f.value {
+                exif::Value::Rational(v) if !v.is_empty() && v[0].denom != 0 => Some(v[0].to_f64()),
+                _ => None,
+            })
     };
     let x = get(exif::Tag::XResolution)?;
     let y = get(exif::Tag::YResolution).unwrap_or(x);
@@ -224,7 +237,14 @@ fn le16(v: &[u16]) -> Vec<u8> {
 fn layout(r: &Raster) -> Result<Layout<'_>, ActionError> {
     let w = r.img.width() as usize;
     let h = r.img.height() as usize;
-    fn l(w: usize, bytes: Cow<'_, [u8]>, bits: u16, spp: u16, photometric: u16, alpha: bool) -> Layout<'_> {
+    fn l(
+        w: usize,
+        bytes: Cow<'_, [u8]>,
+        bits: u16,
+        spp: u16,
+        photometric: u16,
+        alpha: bool,
+    ) -> Layout<'_> {
         Layout {
             row_bytes: (w * usize::from(spp) * usize::from(bits)).div_ceil(8),
             bytes,
@@ -320,7 +340,9 @@ pub(crate) fn write_tiff<W: Write + Seek>(
                 TiffCompression::Deflate => {
                     let level = match p.level {
                         DeflateLevel::Fast => tiff::encoder::compression::DeflateLevel::Fast,
-                        DeflateLevel::Balanced => tiff::encoder::compression::DeflateLevel::Balanced,
+                        DeflateLevel::Balanced => {
+                            tiff::encoder::compression::DeflateLevel::Balanced
+                        }
                         DeflateLevel::Best => tiff::encoder::compression::DeflateLevel::Best,
                     };
                     Deflate::with_level(level).write_to(&mut z, data)?;
@@ -352,7 +374,10 @@ pub(crate) fn write_tiff<W: Write + Seek>(
     }
     dir.write_tag(Tag::ImageWidth, w)?;
     dir.write_tag(Tag::ImageLength, h)?;
-    dir.write_tag(Tag::BitsPerSample, &vec![lay.bits; usize::from(lay.spp)][..])?;
+    dir.write_tag(
+        Tag::BitsPerSample,
+        &vec![lay.bits; usize::from(lay.spp)][..],
+    )?;
     let compression: u16 = match p.compression {
         TiffCompression::Deflate => 8,
         TiffCompression::Lzw => 5,
@@ -368,12 +393,17 @@ pub(crate) fn write_tiff<W: Write + Seek>(
     dir.write_tag(Tag::YResolution, rational(yd))?;
     dir.write_tag(Tag::PlanarConfiguration, 1u16)?;
     // Without a resolution in the source, say so (unit "none") instead of inventing one.
-    dir.write_tag(Tag::ResolutionUnit, if r.dpi.is_some() { 2u16 } else { 1u16 })?;
+    dir.write_tag(
+        Tag::ResolutionUnit,
+        if r.dpi.is_some() { 2u16 } else { 1u16 },
+    )?;
+    // Values are laid out in tag order; an odd-length Software string would put the ICC profile at an odd
+    // offset (TIFF 6.0 §2 wants word boundaries). libtiff warns on a second NUL, so pad with a space.
     let mut sw = crate::software_agent().into_bytes();
-    sw.push(0);
-    if sw.len() % 2 == 1 {
-        sw.push(0);
+    if sw.len() % 2 == 0 {
+        sw.push(b' ');
     }
+    sw.push(0);
     dir.write_tag(Tag::Software, Ascii(sw))?;
     if predictor {
         dir.write_tag(Tag::Predictor, 2u16)?;
@@ -441,7 +471,11 @@ pub(crate) fn page_image(
 ) -> Result<PageImage, ActionError> {
     let (w, h) = (r.img.width(), r.img.height());
     if r.bitonal {
-        let g = r.img.as_luma8().map(|g| g.as_raw().as_slice()).unwrap_or_default();
+        let g = r
+            .img
+            .as_luma8()
+            .map(|g| g.as_raw().as_slice())
+            .unwrap_or_default();
         let packed = pack_bits(g, w as usize, h as usize);
         let mut z = Vec::new();
         Deflate::default().write_to(&mut z, &packed)?;
@@ -453,7 +487,10 @@ pub(crate) fn page_image(
     }
     let gray = matches!(
         r.img.color(),
-        image::ColorType::L8 | image::ColorType::La8 | image::ColorType::L16 | image::ColorType::La16
+        image::ColorType::L8
+            | image::ColorType::La8
+            | image::ColorType::L16
+            | image::ColorType::La16
     );
     let px: Cow<'_, [u8]> = match (&r.img, gray) {
         (DynamicImage::ImageLuma8(g), _) => Cow::Borrowed(g.as_raw()),
@@ -497,7 +534,11 @@ pub(crate) fn page_image(
 }
 
 /// A photo access copy: EXIF orientation applied, at most `max_px` on the long side, JPEG.
-pub(crate) fn photo_jpeg(img: &DynamicImage, max_px: u32, quality: u8) -> Result<Vec<u8>, ActionError> {
+pub(crate) fn photo_jpeg(
+    img: &DynamicImage,
+    max_px: u32,
+    quality: u8,
+) -> Result<Vec<u8>, ActionError> {
     let scaled;
     let img = if img.width().max(img.height()) > max_px {
         scaled = img.resize(max_px, max_px, image::imageops::FilterType::Triangle);
@@ -507,7 +548,10 @@ pub(crate) fn photo_jpeg(img: &DynamicImage, max_px: u32, quality: u8) -> Result
     };
     let gray = matches!(
         img.color(),
-        image::ColorType::L8 | image::ColorType::La8 | image::ColorType::L16 | image::ColorType::La16
+        image::ColorType::L8
+            | image::ColorType::La8
+            | image::ColorType::L16
+            | image::ColorType::La16
     );
     if gray {
         let g = img.to_luma8();

@@ -4,6 +4,7 @@
 
 mod args;
 mod catalog_cmd;
+mod normalize_cmd;
 mod output;
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&cli.global, cmd),
         Command::Danghao(cmd) => catalog_cmd::run_danghao(&cli.global, cmd),
+        Command::Normalize(cmd) => normalize_cmd::run(&cli.global, cmd),
     }
 }
 
