@@ -1014,3 +1014,47 @@ fn records_become_premis_events() {
         );
     }
 }
+
+#[test]
+fn tiff_pages_are_kept_and_still_in_the_item_pdf() {
+    let t = tempfile::tempdir().expect("tmp");
+    let input = t.path().join("in");
+    fs::create_dir_all(&input).expect("mkdir");
+    im(&[
+        "-size",
+        "300x400",
+        "plasma:fractal",
+        "-density",
+        "300",
+        "-units",
+        "PixelsPerInch",
+        "-compress",
+        "LZW",
+        p(&input.join("F-0001.tif")),
+    ]);
+    im(&[
+        "-size",
+        "300x400",
+        "xc:navy",
+        "-density",
+        "300",
+        "-units",
+        "PixelsPerInch",
+        p(&input.join("F-0002.png")),
+    ]);
+    let out = t.path().join("out");
+    let (code, report) = normalize_cli(&input, &out, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    // DA/T 31-2017 9.5: a TIFF page is already a master; only the PNG page is converted.
+    let masters = records(&report, "tiff-master");
+    assert_eq!(masters.len(), 1);
+    assert_eq!(masters[0]["sources"][0], "F-0002.png");
+    let files = report["files"].as_array().expect("files");
+    assert!(
+        files
+            .iter()
+            .any(|f| f["path"] == "F-0001.tif" && f["rule"] == "scan-page-tiff")
+    );
+    let info = pdfinfo(&out.join("access/F.pdf"), &[]);
+    assert!(info.contains("Pages:           2"), "{info}");
+}

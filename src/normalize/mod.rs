@@ -756,6 +756,15 @@ fn doc_id(parts: &[&str]) -> [u8; 16] {
     id
 }
 
+/// The item PDF being written: its record, the writer (or why it failed), dpi, quality, output path.
+type PdfState = (
+    Record,
+    Result<pdf::PdfWriter<BufWriter<File>>, String>,
+    u32,
+    u8,
+    String,
+);
+
 fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
     let policy = run.opts.policy;
     let mut records = Vec::new();
@@ -764,13 +773,7 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
         .iter()
         .map(|pg| run.files[pg.file].path.clone())
         .collect();
-    let mut pdf_state: Option<(
-        Record,
-        Result<pdf::PdfWriter<BufWriter<File>>, String>,
-        u32,
-        u8,
-        String,
-    )> = p.pdf.as_ref().map(|(k, dpi, quality, out)| {
+    let mut pdf_state: Option<PdfState> = p.pdf.as_ref().map(|(k, dpi, quality, out)| {
         let rule = &policy.rules[*k];
         let mut r = rec(
             run,
@@ -842,9 +845,9 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
                 w.add_page(img, wpt, hpt).map_err(ActionError::from)
             });
             if let Err(e) = res {
-                pdf_state
-                    .as_mut()
-                    .map(|st| st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path)));
+                if let Some(st) = pdf_state.as_mut() {
+                    st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path));
+                }
             } else if r.dpi.is_none()
                 && let Some(st) = pdf_state.as_mut()
             {

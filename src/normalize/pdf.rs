@@ -240,7 +240,7 @@ impl<W: Write> PdfWriter<W> {
             self.offsets.resize(obj + 1, 0);
         }
         self.offsets[obj] = self.w.n;
-        write!(self.w, "{obj} 0 obj\n")
+        writeln!(self.w, "{obj} 0 obj")
     }
 
     fn alloc(&mut self) -> usize {

@@ -460,6 +460,8 @@ mod tests {
         let p = Policy::embedded();
         let page = p.select(&key(Some("fmt/43"), Family::Raster), Role::Page);
         assert_eq!(page.map(|r| r.id.as_str()), Some("scan-page"));
+        let tiff_page = p.select(&key(Some("fmt/353"), Family::Raster), Role::Page);
+        assert_eq!(tiff_page.map(|r| r.id.as_str()), Some("scan-page-tiff"));
         let photo = p.select(&key(Some("fmt/43"), Family::Raster), Role::File);
         assert_eq!(photo.map(|r| r.id.as_str()), Some("photo"));
         let wav = p.select(&key(Some("fmt/141"), Family::Audio), Role::File);

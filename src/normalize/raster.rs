@@ -348,7 +348,7 @@ pub(crate) fn write_tiff<W: Write + Seek>(
                     Deflate::with_level(level).write_to(&mut z, data)?;
                 }
                 TiffCompression::Lzw => {
-                    Lzw::default().write_to(&mut z, data)?;
+                    Lzw.write_to(&mut z, data)?;
                 }
             }
             Ok(z)
@@ -400,7 +400,7 @@ pub(crate) fn write_tiff<W: Write + Seek>(
     // Values are laid out in tag order; an odd-length Software string would put the ICC profile at an odd
     // offset (TIFF 6.0 §2 wants word boundaries). libtiff warns on a second NUL, so pad with a space.
     let mut sw = crate::software_agent().into_bytes();
-    if sw.len() % 2 == 0 {
+    if sw.len().is_multiple_of(2) {
         sw.push(b' ');
     }
     sw.push(0);
