@@ -47,6 +47,7 @@ pub mod handler;
 pub mod identify;
 pub mod intake;
 pub mod model;
+pub mod normalize;
 pub mod pack;
 pub mod package;
 pub mod qc;

@@ -86,6 +86,14 @@ pub enum Command {
     ///
     /// Example: dangan qc ./batch --html qc-report.html
     Qc(QcArgs),
+    /// Make preservation masters and access copies by the format policy; never modifies the input.
+    ///
+    /// Scanned pages (档号-NNNN.jpg …) get lossless TIFF masters and one PDF/A-2b per item; photos access
+    /// JPEGs and thumbnails; MP3/AAC/FLAC/Ogg a WAV; MBOX one EML per message plus HTML; video an MP4
+    /// (ffmpeg); Office files a PDF (LibreOffice). A missing tool is recorded as skipped.
+    ///
+    /// Example: dangan normalize batch/ --out batch-normalized --created 2024-01-01T00:00:00Z
+    Normalize(NormalizeArgs),
     /// Make a new BagIt 1.0 bag (RFC 8493) holding a copy of SRC; SRC is only read.
     ///
     /// The bag is built beside DEST and renamed into place when complete. Example:
@@ -322,4 +330,22 @@ pub struct QcArgs {
     /// One JSON object: {"ok", "pages": [{"path", "dpi", "colour_mode", "blank", "skew_degrees", "findings"}], "findings"}.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NormalizeArgs {
+    /// A folder (or one file) to normalize.
+    pub path: PathBuf,
+    /// The output folder; must not exist yet (or be empty). Written atomically.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A format policy (TOML) laid over the built-in one (profiles/policy.toml).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print the whole report (files, provenance records, findings) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The time to record (RFC 3339), instead of now; with it the same input gives the same bytes.
+    #[arg(long, value_name = "RFC3339")]
+    pub created: Option<String>,
 }

@@ -7,6 +7,7 @@ mod catalog_cmd;
 mod fixity_cmd;
 mod inspect_cmd;
 mod intake_cmd;
+mod normalize_cmd;
 mod output;
 mod pack_cmd;
 mod qc_cmd;
@@ -38,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Verify(cmd) => fixity_cmd::run_verify(&cli.global, cmd),
         Command::Ledger(cmd) => fixity_cmd::run_ledger(&cli.global, cmd),
         Command::Hash(cmd) => fixity_cmd::run_hash(&cli.global, cmd),
+        Command::Normalize(cmd) => normalize_cmd::run(&cli.global, cmd),
     }
 }
 

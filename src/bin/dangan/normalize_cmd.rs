@@ -1,0 +1,95 @@
+//! `dangan normalize PATH --out DIR`: the format policy applied to a folder, without packaging.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::Context as _;
+
+use dangan::context::Context;
+use dangan::model::Outcome;
+use dangan::normalize::{self, Options, Policy, Tools};
+
+use crate::Status;
+use crate::args::{Global, Lang, NormalizeArgs};
+use crate::output::{print, print_json};
+
+pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
+    let policy = Policy::load_or_embedded(args.policy.as_deref())?;
+    let ctx = match &args.created {
+        Some(t) => {
+            let now: jiff::Timestamp = t
+                .parse()
+                .with_context(|| format!("--created {t}: not an RFC 3339 time"))?;
+            // Seeded from the time so that identifiers repeat too.
+            Context::fixed(now, &format!("dangan normalize {t}"))
+        }
+        None => Context::live(),
+    };
+    let tools = Tools::probe(std::env::var_os("PATH"));
+    let items = BTreeMap::new();
+    let opts = Options {
+        policy: &policy,
+        tools: &tools,
+        items: &items,
+    };
+    let report = normalize::normalize(&args.path, &args.out, &opts, &ctx)?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        let zh = global.lang == Lang::Zh;
+        let mut s = String::new();
+        for r in &report.records {
+            let mark = match r.outcome {
+                Outcome::Success => "✓",
+                Outcome::Warning => "!",
+                Outcome::Failure => "✗",
+                Outcome::Skipped => "–",
+            };
+            write!(s, "{mark} {:<14} {}", r.action, r.sources.join(", "))?;
+            if !r.outputs.is_empty() {
+                let shown: Vec<&str> = r.outputs.iter().take(3).map(String::as_str).collect();
+                let more = r.outputs.len().saturating_sub(3);
+                write!(s, " → {}", shown.join(", "))?;
+                if more > 0 {
+                    write!(s, " (+{more})")?;
+                }
+            }
+            if let Some(d) = &r.detail {
+                write!(s, "  [{d}]")?;
+            }
+            writeln!(s)?;
+        }
+        for f in &report.findings {
+            writeln!(s, "! {}: {}", f.path.as_deref().unwrap_or("-"), f.message)?;
+        }
+        let (ok, warn, failed, skipped) = (
+            report.count(Outcome::Success),
+            report.count(Outcome::Warning),
+            report.count(Outcome::Failure),
+            report.count(Outcome::Skipped),
+        );
+        if zh {
+            writeln!(
+                s,
+                "{} 个文件，{} 项处理：成功 {ok}，警告 {warn}，失败 {failed}，跳过 {skipped}；输出 {}",
+                report.files.len(),
+                report.records.len(),
+                args.out.display()
+            )?;
+        } else {
+            writeln!(
+                s,
+                "{} files, {} actions: {ok} ok, {warn} warnings, {failed} failed, {skipped} skipped; output {}",
+                report.files.len(),
+                report.records.len(),
+                args.out.display()
+            )?;
+        }
+        print(&s)?;
+    }
+    Ok(if report.ok {
+        Status::Ok
+    } else {
+        Status::Failed
+    })
+}

@@ -1,0 +1,1407 @@
+//! Normalization by a declarative format policy (issue 5, items 2–4).
+//!
+//! Every original is kept bit-for-bit; the [`Policy`] (data, `profiles/policy.toml`) says which
+//! preservation master and which access copies each format gets; every action yields a provenance
+//! [`Record`] ready to become a PREMIS event (`nor` / `cre`) with a `derivation` relationship.
+//!
+//! ```text
+//! input/J001-WS_2019-Y-BGS-0001-0001.jpg ─┐  preservation/J001-WS_2019-Y-BGS-0001-0001.tif  (lossless)
+//! input/J001-WS_2019-Y-BGS-0001-0002.jpg ─┴► preservation/J001-WS_2019-Y-BGS-0001-0002.tif
+//!                                            access/J001-WS_2019-Y-BGS-0001.pdf             (PDF/A-2b)
+//! input/photo.jpg                          ► access/photo.jpg, access/photo.thumb.jpg
+//! input/talk.mp3                           ► preservation/talk.wav
+//! input/box.mbox                           ► preservation/box.mbox.split/0001.eml …, index.json,
+//!                                            0001.attachments/…; access/box.mbox.split/0001.html …
+//! ```
+//!
+//! Entry points: [`normalize`] (a folder or file → a new output folder, written atomically) and
+//! [`normalize_files`] (identified files → an existing folder; what packaging calls).
+//!
+//! Work is spread over items with rayon; an item's pages are decoded one at a time, so memory stays at
+//! about one decoded page per worker thread. One bad file never stops the run: it becomes a record with
+//! outcome `failure`.
+
+mod audio;
+mod email;
+mod error;
+pub mod icc;
+pub mod pdf;
+pub mod policy;
+mod raster;
+pub mod record;
+pub mod tools;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::context::Context;
+use crate::model::{Agent, EventType, Finding, Level, Outcome};
+
+pub use error::{ActionError, NormalizeError, PolicyError};
+pub use policy::{Access, Family, FormatKey, Policy, Role, Rule, Target};
+pub use record::{Derivation, Record, Root};
+pub use tools::{Tool, Tools};
+
+/// Descriptive metadata of an item (a 目录 row), for the access PDF's document information.
+#[derive(Debug, Clone, Default)]
+pub struct ItemMeta {
+    /// 题名
+    pub title: Option<String>,
+    /// 责任者
+    pub author: Option<String>,
+    /// 档号
+    pub identifier: Option<String>,
+}
+
+/// What a run needs besides the files: the policy, the external tools, and item metadata keyed by the
+/// item's name (the stem shared by its page files).
+pub struct Options<'a> {
+    pub policy: &'a Policy,
+    pub tools: &'a Tools,
+    pub items: &'a BTreeMap<String, ItemMeta>,
+}
+
+/// A file to normalize: its path relative to the input root (`/`-separated) and its format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputFile {
+    pub path: String,
+    pub format: FormatKey,
+    /// What the identification matched.
+    pub basis: String,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub root: Root,
+    pub format: FormatKey,
+    pub basis: String,
+    pub role: Role,
+    /// The item (件) a page belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// The policy rule applied; `None` when no rule fits (the file is kept and a finding says so).
+    pub rule: Option<String>,
+}
+
+/// The policy a run used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicySummary {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+}
+
+/// The result of a run: files, provenance records and findings. Written as `normalize.json` into the
+/// output folder and printed by `dangan normalize --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// No action failed (skips are not failures: they are recorded).
+    pub ok: bool,
+    pub agent: String,
+    pub created: String,
+    pub policy: PolicySummary,
+    pub files: Vec<FileReport>,
+    pub records: Vec<Record>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.records.iter().filter(|r| r.outcome == outcome).count()
+    }
+}
+
+/// The page of a scanned item, from a DA/T 31-2017 9.6 page file name `<item>-NNNN.<ext>`
+/// (a 3- or 4-digit 图像流水号). A stem that is itself a whole 档号 (its last part is the 件号) is a file
+/// named by its 档号, not a page.
+pub fn page_of(file_name: &str) -> Option<(String, u32)> {
+    let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
+    let (item, seq) = stem.rsplit_once('-')?;
+    if item.is_empty() || !(3..=4).contains(&seq.len()) || !seq.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole = crate::catalog::Danghao::from_file_stem(stem).is_ok();
+    let prefix = crate::catalog::Danghao::from_file_stem(item).is_ok();
+    if whole && !prefix {
+        return None;
+    }
+    seq.parse().ok().map(|n| (item.to_string(), n))
+}
+
+fn split_rel(path: &str) -> (&str, &str) {
+    match path.rsplit_once('/') {
+        Some((d, n)) => (d, n),
+        None => ("", path),
+    }
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else if name.is_empty() {
+        dir.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn stem(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(s, _)| s)
+}
+
+/// Hands out output paths, each once: the preferred name, else one with the source's full name.
+#[derive(Default)]
+struct Namer {
+    used: HashSet<String>,
+}
+
+impl Namer {
+    fn claim(&mut self, preferred: String, fallback: String) -> String {
+        if self.used.insert(preferred.clone()) {
+            return preferred;
+        }
+        let mut candidate = fallback;
+        let mut n = 2;
+        while !self.used.insert(candidate.clone()) {
+            candidate = format!("{candidate}~{n}");
+            n += 1;
+        }
+        candidate
+    }
+}
+
+struct PagePlan {
+    seq: u32,
+    file: usize,
+    rule: Option<usize>,
+    master: Option<String>,
+}
+
+struct ItemPlan {
+    dir: String,
+    item: String,
+    pages: Vec<PagePlan>,
+    pdf: Option<(usize, u32, u8, String)>,
+}
+
+struct FilePlan {
+    file: usize,
+    rule: Option<usize>,
+    /// Output of the preservation conversion (a file, or a folder for an MBOX split).
+    master: Option<String>,
+    /// Outputs of the access derivatives, in rule order (`None` when the derivative is the item PDF).
+    access: Vec<Option<String>>,
+    /// Folder for attachments of an e-mail message.
+    attachments: Option<String>,
+}
+
+enum Unit {
+    Item(ItemPlan),
+    File(FilePlan),
+}
+
+/// Shared state of one run.
+struct Run<'a> {
+    in_root: &'a Path,
+    out_root: &'a Path,
+    opts: &'a Options<'a>,
+    now: String,
+    files: &'a [InputFile],
+    source_root: Root,
+    depth: u8,
+}
+
+fn rec(
+    run: &Run<'_>,
+    event_type: EventType,
+    action: &str,
+    rule: &str,
+    sources: Vec<String>,
+) -> Record {
+    Record {
+        id: String::new(),
+        event_type,
+        action: action.into(),
+        rule: rule.into(),
+        source_root: run.source_root,
+        sources,
+        outputs: Vec::new(),
+        agents: vec![Agent::dangan()],
+        parameters: BTreeMap::new(),
+        outcome: Outcome::Success,
+        detail: None,
+        started: run.now.clone(),
+        ended: run.now.clone(),
+    }
+}
+
+fn fail(mut r: Record, e: impl std::fmt::Display) -> Record {
+    r.outcome = Outcome::Failure;
+    r.detail = Some(e.to_string());
+    r.outputs.clear();
+    r
+}
+
+fn ensure_parent(out_root: &Path, rel: &str) -> Result<PathBuf, ActionError> {
+    let p = out_root.join(rel);
+    if let Some(parent) = p.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    Ok(p)
+}
+
+/// Identify every file under `root` (or `root` itself when it is a file).
+///
+/// Identification is by content (`dangan::identify`), the same as everywhere else in dangan.
+pub fn identify_tree(
+    root: &Path,
+) -> Result<(PathBuf, Vec<InputFile>, Vec<Finding>), NormalizeError> {
+    let meta = fs::metadata(root).map_err(|e| NormalizeError::io(root, e))?;
+    let (base, paths): (PathBuf, Vec<PathBuf>) = if meta.is_file() {
+        let base = root.parent().map(Path::to_path_buf).unwrap_or_default();
+        (base, vec![root.to_path_buf()])
+    } else {
+        let mut v = Vec::new();
+        for e in walkdir::WalkDir::new(root).sort_by_file_name() {
+            let e = e.map_err(|e| {
+                let p = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                NormalizeError::io(p, e.into())
+            })?;
+            if e.file_type().is_file() {
+                v.push(e.into_path());
+            }
+        }
+        (root.to_path_buf(), v)
+    };
+    let mut files = Vec::new();
+    let mut findings = Vec::new();
+    for p in paths {
+        let rel_path = p.strip_prefix(&base).unwrap_or(&p);
+        let rel: Vec<String> = rel_path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let rel = rel.join("/");
+        if rel_path.to_str().is_none() {
+            findings.push(Finding {
+                rule: "dangan normalize".into(),
+                level: Level::Warning,
+                path: Some(rel.clone()),
+                message: "file name is not valid UTF-8; shown with replacement characters".into(),
+            });
+            continue;
+        }
+        let id = crate::identify::identify_path(&p)
+            .map_err(|e| NormalizeError::io(&p, std::io::Error::other(e.to_string())))?
+            .identification;
+        files.push(InputFile {
+            path: rel,
+            format: FormatKey::from_identification(&id),
+            basis: id.basis,
+        });
+    }
+    Ok((base, files, findings))
+}
+
+/// Normalize `input` (a folder or one file) into a new folder `out`: identification, policy, outputs.
+/// The input is only read. Everything is written into a temporary folder beside `out`, renamed to `out`
+/// at the end, so `out` appears complete or not at all. `out` must not exist (or be an empty folder) and
+/// must not lie inside the input.
+pub fn normalize(
+    input: &Path,
+    out: &Path,
+    opts: &Options<'_>,
+    ctx: &Context,
+) -> Result<Report, NormalizeError> {
+    let in_canon = input
+        .canonicalize()
+        .map_err(|e| NormalizeError::io(input, e))?;
+    let out_abs = if out.is_absolute() {
+        out.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| NormalizeError::io(".", e))?
+            .join(out)
+    };
+    let name = out_abs
+        .file_name()
+        .ok_or_else(|| NormalizeError::Usage(format!("{}: not a folder name", out.display())))?
+        .to_os_string();
+    let parent = out_abs.parent().unwrap_or(Path::new("/")).to_path_buf();
+    fs::create_dir_all(&parent).map_err(|e| NormalizeError::io(&parent, e))?;
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| NormalizeError::io(&parent, e))?;
+    let out_final = parent.join(&name);
+    if out_final.starts_with(&in_canon) || in_canon.starts_with(&out_final) {
+        return Err(NormalizeError::Usage(format!(
+            "{}: the output must not be inside the input (or contain it): the input is never modified",
+            out.display()
+        )));
+    }
+    if out_final.exists() {
+        let empty = fs::read_dir(&out_final)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(NormalizeError::Usage(format!(
+                "{}: exists and is not an empty folder; dangan writes only new output folders",
+                out.display()
+            )));
+        }
+    }
+    let (base, files, mut findings) = identify_tree(&in_canon)?;
+    let staging = parent.join(format!(
+        ".{}.dangan-partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(|e| NormalizeError::io(&staging, e))?;
+    }
+    fs::create_dir(&staging).map_err(|e| NormalizeError::io(&staging, e))?;
+    let result = (|| {
+        let mut report = normalize_files(&base, &files, &staging, opts, ctx)?;
+        findings.append(&mut report.findings);
+        report.findings = findings;
+        let json = serde_json::to_vec_pretty(&report)
+            .map_err(|e| NormalizeError::io(&staging, std::io::Error::other(e)))?;
+        let rp = staging.join("normalize.json");
+        fs::write(&rp, json).map_err(|e| NormalizeError::io(&rp, e))?;
+        if out_final.exists() {
+            fs::remove_dir(&out_final).map_err(|e| NormalizeError::io(&out_final, e))?;
+        }
+        fs::rename(&staging, &out_final).map_err(|e| NormalizeError::io(&out_final, e))?;
+        Ok(report)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+/// Apply the policy to identified `files` under `in_root`, writing outputs under `out_root` (an existing
+/// folder). Outputs go to `preservation/…` and `access/…` mirroring the input paths.
+pub fn normalize_files(
+    in_root: &Path,
+    files: &[InputFile],
+    out_root: &Path,
+    opts: &Options<'_>,
+    ctx: &Context,
+) -> Result<Report, NormalizeError> {
+    let run = Run {
+        in_root,
+        out_root,
+        opts,
+        now: ctx.now_rfc3339(),
+        files,
+        source_root: Root::Input,
+        depth: 0,
+    };
+    let (mut reports, mut records, mut findings) = run_all(&run);
+    // Identifiers are drawn only now, in record order: parallel work gives the same ids every time.
+    for r in &mut records {
+        r.id = format!("urn:uuid:{}", ctx.ids.next_uuid());
+    }
+    reports.sort_by(|a, b| (a.root as u8, &a.path).cmp(&(b.root as u8, &b.path)));
+    findings.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    Ok(Report {
+        ok: !records.iter().any(|r| r.outcome == Outcome::Failure),
+        agent: crate::software_agent(),
+        created: run.now.clone(),
+        policy: PolicySummary {
+            name: opts.policy.name.clone(),
+            version: opts.policy.version.clone(),
+            source: opts.policy.source.clone(),
+        },
+        files: reports,
+        records,
+        findings,
+    })
+}
+
+fn role_of(f: &InputFile) -> (Role, Option<(String, u32)>) {
+    if f.format.family == Family::Raster {
+        let (_, name) = split_rel(&f.path);
+        if let Some(p) = page_of(name) {
+            return (Role::Page, Some(p));
+        }
+    }
+    (Role::File, None)
+}
+
+fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileReport>) {
+    let policy = run.opts.policy;
+    let mut namer = Namer::default();
+    let mut reports = Vec::new();
+    let mut items: BTreeMap<(String, String), Vec<PagePlan>> = BTreeMap::new();
+    let mut units = Vec::new();
+    for (i, f) in run.files.iter().enumerate() {
+        let (role, page) = role_of(f);
+        let rule_idx = policy
+            .rules
+            .iter()
+            .position(|r| r.matches.fits(&f.format, role));
+        reports.push(FileReport {
+            path: f.path.clone(),
+            root: run.source_root,
+            format: f.format.clone(),
+            basis: f.basis.clone(),
+            role,
+            item: page.as_ref().map(|p| p.0.clone()),
+            rule: rule_idx.map(|k| policy.rules[k].id.clone()),
+        });
+        let Some(k) = rule_idx else {
+            findings.push(Finding {
+                rule: "dangan policy".into(),
+                level: Level::Warning,
+                path: Some(f.path.clone()),
+                message: format!(
+                    "no policy rule for {} ({}); the original is kept as it is",
+                    f.format.mime,
+                    f.format.puid.as_deref().unwrap_or("no PUID")
+                ),
+            });
+            continue;
+        };
+        let rule = &policy.rules[k];
+        let wants_pdf = rule
+            .access
+            .iter()
+            .any(|a| matches!(a, Access::ItemPdf { .. }));
+        let (dir, name) = split_rel(&f.path);
+        // Attachments live under preservation/; their derivatives mirror that path without the prefix.
+        let rel_dir = match run.source_root {
+            Root::Output => dir
+                .strip_prefix("preservation/")
+                .or_else(|| dir.strip_prefix("preservation"))
+                .unwrap_or(dir)
+                .to_string(),
+            Root::Input => dir.to_string(),
+        };
+        if f.format.family == Family::Raster && (page.is_some() || wants_pdf) {
+            let (item, seq) = page.unwrap_or_else(|| (stem(name).to_string(), 1));
+            items
+                .entry((rel_dir.clone(), item))
+                .or_default()
+                .push(PagePlan {
+                    seq,
+                    file: i,
+                    rule: Some(k),
+                    master: None,
+                });
+            continue;
+        }
+        let fp = plan_file(&mut namer, rule, k, i, &rel_dir, name);
+        units.push(Unit::File(fp));
+    }
+    for ((dir, item), mut pages) in items {
+        pages.sort_by_key(|p| (p.seq, p.file));
+        let mut seen = HashSet::new();
+        for p in &mut pages {
+            if !seen.insert(p.seq) {
+                findings.push(Finding {
+                    rule: "DA/T 31-2017 9.6".into(),
+                    level: Level::Warning,
+                    path: Some(run.files[p.file].path.clone()),
+                    message: format!("page {:04} of item {item} appears more than once", p.seq),
+                });
+            }
+            let rule = p.rule.map(|k| &policy.rules[k]);
+            if let Some(rule) = rule
+                && rule.preservation.to == Some(Target::Tiff)
+            {
+                let (_, name) = split_rel(&run.files[p.file].path);
+                let pres = join("preservation", &dir);
+                p.master = Some(namer.claim(
+                    join(&pres, &format!("{}.tif", stem(name))),
+                    join(&pres, &format!("{name}.tif")),
+                ));
+            }
+        }
+        // The PDF follows the rule of the item's first page.
+        let pdf = pages.first().and_then(|p| p.rule).and_then(|k| {
+            policy.rules[k].access.iter().find_map(|a| match a {
+                Access::ItemPdf { dpi, quality } => Some((
+                    k,
+                    *dpi,
+                    *quality,
+                    namer.claim(
+                        join(&join("access", &dir), &format!("{item}.pdf")),
+                        join(&join("access", &dir), &format!("{item}.item.pdf")),
+                    ),
+                )),
+                _ => None,
+            })
+        });
+        units.push(Unit::Item(ItemPlan {
+            dir,
+            item,
+            pages,
+            pdf,
+        }));
+    }
+    (units, reports)
+}
+
+fn plan_file(
+    namer: &mut Namer,
+    rule: &Rule,
+    k: usize,
+    i: usize,
+    dir: &str,
+    name: &str,
+) -> FilePlan {
+    let s = stem(name);
+    let pres_dir = join("preservation", dir);
+    let acc_dir = join("access", dir);
+    let master = match rule.preservation.to {
+        None => None,
+        Some(Target::Tiff) => Some(namer.claim(
+            join(&pres_dir, &format!("{s}.tif")),
+            join(&pres_dir, &format!("{name}.tif")),
+        )),
+        Some(Target::Wav) => Some(namer.claim(
+            join(&pres_dir, &format!("{s}.wav")),
+            join(&pres_dir, &format!("{name}.wav")),
+        )),
+        Some(Target::Mkv) => Some(namer.claim(
+            join(&pres_dir, &format!("{s}.mkv")),
+            join(&pres_dir, &format!("{name}.mkv")),
+        )),
+        Some(Target::Eml) => Some(namer.claim(
+            join(&pres_dir, &format!("{name}.split")),
+            join(&pres_dir, &format!("{name}.split")),
+        )),
+    };
+    let access = rule
+        .access
+        .iter()
+        .map(|a| match a {
+            Access::ItemPdf { .. } => None,
+            Access::Jpeg { label, .. } => {
+                let n = if label == "access" {
+                    format!("{s}.jpg")
+                } else {
+                    format!("{s}.{label}.jpg")
+                };
+                Some(namer.claim(
+                    join(&acc_dir, &n),
+                    join(&acc_dir, &format!("{name}.{label}.jpg")),
+                ))
+            }
+            Access::Mp4 { .. } => Some(namer.claim(
+                join(&acc_dir, &format!("{s}.mp4")),
+                join(&acc_dir, &format!("{name}.mp4")),
+            )),
+            Access::OfficePdf {} => Some(namer.claim(
+                join(&acc_dir, &format!("{s}.pdf")),
+                join(&acc_dir, &format!("{name}.pdf")),
+            )),
+            Access::Html {} => {
+                if rule.preservation.to == Some(Target::Eml) {
+                    Some(namer.claim(
+                        join(&acc_dir, &format!("{name}.split")),
+                        join(&acc_dir, &format!("{name}.split")),
+                    ))
+                } else {
+                    Some(namer.claim(
+                        join(&acc_dir, &format!("{s}.html")),
+                        join(&acc_dir, &format!("{name}.html")),
+                    ))
+                }
+            }
+        })
+        .collect();
+    let attachments = Some(namer.claim(
+        join(&pres_dir, &format!("{s}.attachments")),
+        join(&pres_dir, &format!("{name}.attachments")),
+    ));
+    FilePlan {
+        file: i,
+        rule: Some(k),
+        master,
+        access,
+        attachments,
+    }
+}
+
+type Outcomes = (Vec<FileReport>, Vec<Record>, Vec<Finding>);
+
+fn run_all(run: &Run<'_>) -> Outcomes {
+    let mut findings = Vec::new();
+    let (units, mut reports) = plan(run, &mut findings);
+    let results: Vec<Outcomes> = units
+        .par_iter()
+        .map(|u| match u {
+            Unit::Item(p) => (Vec::new(), run_item(run, p), Vec::new()),
+            Unit::File(p) => run_file(run, p),
+        })
+        .collect();
+    let mut records = Vec::new();
+    for (mut rp, mut rc, mut f) in results {
+        reports.append(&mut rp);
+        records.append(&mut rc);
+        findings.append(&mut f);
+    }
+    (reports, records, findings)
+}
+
+fn tiff_params(rule: &Rule) -> raster::TiffParams {
+    raster::TiffParams {
+        compression: rule
+            .preservation
+            .compression
+            .unwrap_or(policy::TiffCompression::Deflate),
+        predictor: rule.preservation.predictor.unwrap_or(true),
+        level: rule
+            .preservation
+            .level
+            .unwrap_or(policy::DeflateLevel::Fast),
+    }
+}
+
+fn tiff_record(run: &Run<'_>, rule: &Rule, src: &str, out: &str, r: &raster::Raster) -> Record {
+    let mut t = rec(
+        run,
+        EventType::Normalization,
+        "tiff-master",
+        &rule.id,
+        vec![src.into()],
+    );
+    t.agents.push(record::crate_agent("image"));
+    t.agents.push(record::crate_agent("tiff"));
+    let p = tiff_params(rule);
+    let params = &mut t.parameters;
+    params.insert(
+        "format".into(),
+        "TIFF 6.0 baseline, little-endian, one image".into(),
+    );
+    params.insert(
+        "compression".into(),
+        format!("{:?}", p.compression).to_lowercase(),
+    );
+    if p.compression == policy::TiffCompression::Deflate {
+        params.insert(
+            "deflate_level".into(),
+            format!("{:?}", p.level).to_lowercase(),
+        );
+    }
+    params.insert(
+        "predictor".into(),
+        if p.predictor && !r.bitonal {
+            "2 (horizontal)"
+        } else {
+            "1 (none)"
+        }
+        .into(),
+    );
+    params.insert("colour".into(), format!("{:?}", r.img.color()));
+    params.insert("bitonal_1bit".into(), r.bitonal.to_string());
+    params.insert("width".into(), r.img.width().to_string());
+    params.insert("height".into(), r.img.height().to_string());
+    params.insert(
+        "resolution_dpi".into(),
+        r.dpi
+            .map(|(x, y)| format!("{x}x{y}"))
+            .unwrap_or_else(|| "none in source".into()),
+    );
+    params.insert(
+        "icc_profile".into(),
+        r.icc
+            .as_ref()
+            .map(|p| format!("kept ({} bytes)", p.len()))
+            .unwrap_or_else(|| "none in source".into()),
+    );
+    t.outputs.push(out.into());
+    t
+}
+
+fn write_master(
+    run: &Run<'_>,
+    out: &str,
+    r: &raster::Raster,
+    p: raster::TiffParams,
+) -> Result<(), ActionError> {
+    let path = ensure_parent(run.out_root, out)?;
+    let f = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+    raster::write_tiff(f, r, p)
+}
+
+/// Derive a reproducible document id from what makes the document.
+fn doc_id(parts: &[&str]) -> [u8; 16] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    let d = h.finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&d[..16]);
+    id
+}
+
+/// The item PDF being written: its record, the writer (or why it failed), dpi, quality, output path.
+type PdfState = (
+    Record,
+    Result<pdf::PdfWriter<BufWriter<File>>, String>,
+    u32,
+    u8,
+    String,
+);
+
+fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
+    let policy = run.opts.policy;
+    let mut records = Vec::new();
+    let sources: Vec<String> = p
+        .pages
+        .iter()
+        .map(|pg| run.files[pg.file].path.clone())
+        .collect();
+    let mut pdf_state: Option<PdfState> = p.pdf.as_ref().map(|(k, dpi, quality, out)| {
+        let rule = &policy.rules[*k];
+        let mut r = rec(
+            run,
+            EventType::Creation,
+            "item-pdf",
+            &rule.id,
+            sources.clone(),
+        );
+        r.agents.push(record::crate_agent("image"));
+        let meta = run.opts.items.get(&p.item).cloned().unwrap_or_default();
+        let pm = pdf::PdfMeta {
+            title: meta.title.clone().unwrap_or_else(|| p.item.clone()),
+            author: meta.author.clone(),
+            identifier: meta.identifier.clone().or_else(|| Some(p.item.clone())),
+            created: run.now.clone(),
+            producer: crate::software_agent(),
+        };
+        let mut id_parts: Vec<&str> = vec![&p.dir, &p.item, &run.now];
+        id_parts.extend(sources.iter().map(String::as_str));
+        let writer = ensure_parent(run.out_root, out)
+            .map_err(|e| e.to_string())
+            .and_then(|path| File::create(path).map_err(|e| e.to_string()))
+            .and_then(|f| {
+                pdf::PdfWriter::new(BufWriter::with_capacity(1 << 20, f), &pm, doc_id(&id_parts))
+                    .map_err(|e| e.to_string())
+            });
+        (r, writer, *dpi, *quality, out.clone())
+    });
+    for pg in &p.pages {
+        let f = &run.files[pg.file];
+        let rule = pg.rule.map(|k| &policy.rules[k]);
+        let loaded = fs::read(run.in_root.join(&f.path))
+            .map_err(ActionError::from)
+            .and_then(|b| raster::load(&b));
+        let r = match loaded {
+            Ok(r) => r,
+            Err(e) => {
+                if let (Some(rule), Some(out)) = (rule, &pg.master) {
+                    let mut t = rec(
+                        run,
+                        EventType::Normalization,
+                        "tiff-master",
+                        &rule.id,
+                        vec![f.path.clone()],
+                    );
+                    t.outputs.push(out.clone());
+                    records.push(fail(t, &e));
+                }
+                if let Some(st) = pdf_state.as_mut()
+                    && st.1.is_ok()
+                {
+                    st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path));
+                }
+                continue;
+            }
+        };
+        if let (Some(rule), Some(out)) = (rule, &pg.master) {
+            let t = tiff_record(run, rule, &f.path, out, &r);
+            match write_master(run, out, &r, tiff_params(rule)) {
+                Ok(()) => records.push(t),
+                Err(e) => records.push(fail(t, e)),
+            }
+        }
+        if let Some((_, Ok(w), dpi, quality, _)) = pdf_state.as_mut() {
+            let (xd, yd) = r.dpi.unwrap_or((300.0, 300.0));
+            let res = raster::page_image(&r, xd, *dpi, *quality).and_then(|img| {
+                let wpt = f64::from(r.img.width()) / xd * 72.0;
+                let hpt = f64::from(r.img.height()) / yd * 72.0;
+                w.add_page(img, wpt, hpt).map_err(ActionError::from)
+            });
+            if let Err(e) = res {
+                if let Some(st) = pdf_state.as_mut() {
+                    st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path));
+                }
+            } else if r.dpi.is_none()
+                && let Some(st) = pdf_state.as_mut()
+            {
+                st.0.detail = Some(format!(
+                    "{} has no resolution; its page size assumes 300 dpi",
+                    f.path
+                ));
+                st.0.outcome = Outcome::Warning;
+            }
+        }
+    }
+    if let Some((mut r, w, dpi, quality, out)) = pdf_state {
+        r.parameters.insert(
+            "conformance".into(),
+            "PDF/A-2b (pdfaid:part 2, pdfaid:conformance B)".into(),
+        );
+        r.parameters.insert(
+            "output_intent".into(),
+            format!("{} (built-in ICC v2 profile)", icc::SRGB_DESCRIPTION),
+        );
+        r.parameters.insert("image_dpi".into(), dpi.to_string());
+        r.parameters
+            .insert("jpeg_quality".into(), quality.to_string());
+        r.parameters.insert(
+            "bitonal_pages".into(),
+            "1-bit FlateDecode at full resolution".into(),
+        );
+        r.parameters
+            .insert("pages".into(), p.pages.len().to_string());
+        match w.and_then(|w| w.finish().map_err(|e| e.to_string())) {
+            Ok(_) => {
+                r.outputs.push(out);
+                records.push(r);
+            }
+            Err(e) => {
+                let _ = fs::remove_file(run.out_root.join(&out));
+                records.push(fail(r, e));
+            }
+        }
+    }
+    records
+}
+
+fn skipped(mut r: Record, why: String) -> Record {
+    r.outcome = Outcome::Skipped;
+    r.detail = Some(why);
+    r
+}
+
+fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
+    let mut out: Outcomes = (Vec::new(), Vec::new(), Vec::new());
+    let Some(k) = p.rule else { return out };
+    let rule = &run.opts.policy.rules[k];
+    let f = &run.files[p.file];
+    let src = run.in_root.join(&f.path);
+    let sources = vec![f.path.clone()];
+    // Preservation.
+    match (rule.preservation.to, &p.master) {
+        (Some(Target::Tiff), Some(o)) => {
+            let res = fs::read(&src)
+                .map_err(ActionError::from)
+                .and_then(|b| raster::load(&b));
+            match res {
+                Ok(r) => {
+                    let t = tiff_record(run, rule, &f.path, o, &r);
+                    match write_master(run, o, &r, tiff_params(rule)) {
+                        Ok(()) => out.1.push(t),
+                        Err(e) => out.1.push(fail(t, e)),
+                    }
+                }
+                Err(e) => {
+                    let mut t = rec(
+                        run,
+                        EventType::Normalization,
+                        "tiff-master",
+                        &rule.id,
+                        sources.clone(),
+                    );
+                    t.outputs.push(o.clone());
+                    out.1.push(fail(t, e));
+                }
+            }
+        }
+        (Some(Target::Wav), Some(o)) => {
+            let mut t = rec(
+                run,
+                EventType::Normalization,
+                "wav",
+                &rule.id,
+                sources.clone(),
+            );
+            t.agents.push(record::crate_agent("symphonia"));
+            t.agents.push(record::crate_agent("hound"));
+            let res = ensure_parent(run.out_root, o)
+                .and_then(|dst| audio::to_wav(&src, &dst, rule.preservation.bits));
+            match res {
+                Ok(params) => {
+                    t.parameters = params;
+                    t.outputs.push(o.clone());
+                    out.1.push(t);
+                }
+                Err(e) => {
+                    let _ = fs::remove_file(run.out_root.join(o));
+                    out.1.push(fail(t, e));
+                }
+            }
+        }
+        (Some(Target::Mkv), Some(o)) => {
+            let t = rec(
+                run,
+                EventType::Normalization,
+                "ffv1-mkv",
+                &rule.id,
+                sources.clone(),
+            );
+            out.1.push(ffmpeg(
+                run,
+                t,
+                &src,
+                o,
+                &["-c:v", "ffv1", "-level", "3", "-g", "1", "-c:a", "flac"],
+            ));
+        }
+        (Some(Target::Eml), Some(o)) => {
+            let html_dir = rule
+                .access
+                .iter()
+                .zip(&p.access)
+                .find_map(|(a, o)| match a {
+                    Access::Html {} => o.clone(),
+                    _ => None,
+                });
+            mbox(run, rule, f, &src, o, html_dir.as_deref(), &mut out);
+        }
+        _ => {}
+    }
+    // Access derivatives.
+    let is_message = f.format.family == Family::Email;
+    if is_message {
+        let html = rule
+            .access
+            .iter()
+            .zip(&p.access)
+            .find_map(|(a, o)| match a {
+                Access::Html {} => o.clone(),
+                _ => None,
+            });
+        match fs::read(&src) {
+            Ok(raw) => message(
+                run,
+                rule,
+                &f.path,
+                &raw,
+                html.as_deref(),
+                p.attachments.as_deref(),
+                &mut out,
+            ),
+            Err(e) => {
+                let t = rec(run, EventType::Creation, "html", &rule.id, sources.clone());
+                out.1.push(fail(t, e));
+            }
+        }
+    }
+    let mut oriented: Option<Result<image::DynamicImage, String>> = None;
+    for (a, o) in rule.access.iter().zip(&p.access) {
+        let Some(o) = o else { continue };
+        match a {
+            Access::Jpeg {
+                max_px,
+                quality,
+                label,
+            } => {
+                let mut t = rec(run, EventType::Creation, "jpeg", &rule.id, sources.clone());
+                t.agents.push(record::crate_agent("image"));
+                t.parameters
+                    .insert("max_long_side_px".into(), max_px.to_string());
+                t.parameters
+                    .insert("jpeg_quality".into(), quality.to_string());
+                t.parameters.insert("label".into(), label.clone());
+                t.parameters
+                    .insert("exif_orientation".into(), "applied".into());
+                t.parameters
+                    .insert("resize_filter".into(), "triangle".into());
+                let img = oriented.get_or_insert_with(|| {
+                    fs::read(&src)
+                        .map_err(ActionError::from)
+                        .and_then(|b| raster::load(&b))
+                        .map(|mut r| {
+                            r.img.apply_orientation(r.orientation);
+                            r.img
+                        })
+                        .map_err(|e| e.to_string())
+                });
+                let res = match img {
+                    Ok(img) => raster::photo_jpeg(img, *max_px, *quality).and_then(|bytes| {
+                        let path = ensure_parent(run.out_root, o)?;
+                        fs::write(path, bytes).map_err(ActionError::from)
+                    }),
+                    Err(e) => Err(ActionError::Malformed(e.clone())),
+                };
+                match res {
+                    Ok(()) => {
+                        t.outputs.push(o.clone());
+                        out.1.push(t);
+                    }
+                    Err(e) => out.1.push(fail(t, e)),
+                }
+            }
+            Access::Mp4 { crf } => {
+                let t = rec(run, EventType::Creation, "mp4", &rule.id, sources.clone());
+                let crf = crf.to_string();
+                let args = [
+                    "-map",
+                    "0:v:0",
+                    "-map",
+                    "0:a:0?",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "medium",
+                    "-crf",
+                    &crf,
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-vf",
+                    "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "160k",
+                    "-movflags",
+                    "+faststart",
+                ];
+                out.1.push(ffmpeg(run, t, &src, o, &args));
+            }
+            Access::OfficePdf {} => {
+                let t = rec(
+                    run,
+                    EventType::Creation,
+                    "office-pdf",
+                    &rule.id,
+                    sources.clone(),
+                );
+                out.1.push(office_pdf(run, t, &src, o));
+            }
+            Access::Html {} | Access::ItemPdf { .. } => {}
+        }
+    }
+    out
+}
+
+fn ffmpeg(run: &Run<'_>, mut t: Record, src: &Path, o: &str, codec_args: &[&str]) -> Record {
+    let Some(tool) = &run.opts.tools.ffmpeg else {
+        return skipped(
+            t,
+            "ffmpeg not found on PATH: derivative not made (install ffmpeg and run again)".into(),
+        );
+    };
+    t.agents.push(record::tool_agent("ffmpeg", &tool.version));
+    let path = match ensure_parent(run.out_root, o) {
+        Ok(p) => p,
+        Err(e) => return fail(t, e),
+    };
+    // Bit-exact flags and no copied metadata: the same input gives the same bytes.
+    let mut args: Vec<&std::ffi::OsStr> =
+        ["-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i"]
+            .iter()
+            .map(std::ffi::OsStr::new)
+            .collect();
+    args.push(src.as_os_str());
+    args.extend(codec_args.iter().map(std::ffi::OsStr::new));
+    for a in [
+        "-map_metadata",
+        "-1",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+    ] {
+        args.push(std::ffi::OsStr::new(a));
+    }
+    args.push(path.as_os_str());
+    t.parameters.insert(
+        "arguments".into(),
+        args.iter()
+            .map(|a| {
+                if *a == src.as_os_str() {
+                    "INPUT".to_string()
+                } else if *a == path.as_os_str() {
+                    "OUTPUT".to_string()
+                } else {
+                    a.to_string_lossy().into_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let log = path.with_extension("ffmpeg.log");
+    let res = tools::run(tool, &args, &log, run.opts.tools.timeout);
+    let _ = fs::remove_file(&log);
+    match res {
+        Ok(()) => {
+            t.outputs.push(o.into());
+            t
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&path);
+            fail(t, e)
+        }
+    }
+}
+
+fn office_pdf(run: &Run<'_>, mut t: Record, src: &Path, o: &str) -> Record {
+    let Some(tool) = &run.opts.tools.soffice else {
+        return skipped(
+            t,
+            "soffice (LibreOffice) not found on PATH: PDF access copy not made".into(),
+        );
+    };
+    t.agents
+        .push(record::tool_agent("LibreOffice", &tool.version));
+    let res = (|| -> Result<(), ActionError> {
+        let dst = ensure_parent(run.out_root, o)?;
+        let work = dst.with_extension("soffice.d");
+        fs::create_dir_all(&work)?;
+        let profile = format!("-env:UserInstallation=file://{}/profile", work.display());
+        let args: Vec<&std::ffi::OsStr> = vec![
+            profile.as_ref(),
+            "--headless".as_ref(),
+            "--norestore".as_ref(),
+            "--convert-to".as_ref(),
+            "pdf".as_ref(),
+            "--outdir".as_ref(),
+            work.as_os_str(),
+            src.as_os_str(),
+        ];
+        let log = work.join("log.txt");
+        tools::run(tool, &args, &log, run.opts.tools.timeout)?;
+        let name = src
+            .file_stem()
+            .map(|s| s.to_os_string())
+            .unwrap_or_default();
+        let made = work.join(name).with_extension("pdf");
+        fs::rename(&made, &dst)?;
+        fs::remove_dir_all(&work)?;
+        Ok(())
+    })();
+    t.parameters.insert(
+        "arguments".into(),
+        "--headless --norestore --convert-to pdf".into(),
+    );
+    match res {
+        Ok(()) => {
+            t.outputs.push(o.into());
+            t
+        }
+        Err(e) => fail(t, e),
+    }
+}
+
+/// One e-mail message: HTML rendering and attachments (each run through the policy again).
+fn message(
+    run: &Run<'_>,
+    rule: &Rule,
+    src_rel: &str,
+    raw: &[u8],
+    html_out: Option<&str>,
+    att_dir: Option<&str>,
+    out: &mut Outcomes,
+) {
+    let sources = vec![src_rel.to_string()];
+    let Some(mail) = email::parse(raw) else {
+        let t = rec(run, EventType::Creation, "html", &rule.id, sources);
+        out.1.push(fail(t, "not a parsable RFC 5322 message"));
+        return;
+    };
+    let mut att_files = Vec::new();
+    if let Some(dir) = att_dir
+        && !mail.attachments.is_empty()
+    {
+        for a in &mail.attachments {
+            let rel = format!("{dir}/{}", a.file_name);
+            let mut t = rec(
+                run,
+                EventType::Creation,
+                "attachment",
+                &rule.id,
+                sources.clone(),
+            );
+            t.agents.push(record::crate_agent("mail-parser"));
+            t.parameters.insert("mime".into(), a.mime.clone());
+            if let Some(n) = &a.original_name {
+                t.parameters.insert("name".into(), n.clone());
+            }
+            if let Some(c) = &a.content_id {
+                t.parameters.insert("content_id".into(), c.clone());
+            }
+            t.parameters
+                .insert("size".into(), a.bytes.len().to_string());
+            let res = ensure_parent(run.out_root, &rel)
+                .and_then(|p| fs::write(p, &a.bytes).map_err(ActionError::from));
+            match res {
+                Ok(()) => {
+                    t.outputs.push(rel.clone());
+                    out.1.push(t);
+                    let id = crate::identify::identify_bytes(&a.bytes, Some(&a.file_name))
+                        .identification;
+                    att_files.push(InputFile {
+                        path: rel,
+                        format: FormatKey::from_identification(&id),
+                        basis: id.basis,
+                    });
+                }
+                Err(e) => out.1.push(fail(t, e)),
+            }
+        }
+    }
+    if let Some(o) = html_out {
+        let mut t = rec(run, EventType::Creation, "html", &rule.id, sources.clone());
+        t.agents.push(record::crate_agent("mail-parser"));
+        t.parameters.insert(
+            "charset".into(),
+            "UTF-8 (bodies and headers decoded)".into(),
+        );
+        t.parameters
+            .insert("inline_images".into(), "data: URIs".into());
+        t.parameters.insert(
+            "external_references".into(),
+            "removed; CSP default-src 'none'".into(),
+        );
+        let html = email::render_html(&mail);
+        match ensure_parent(run.out_root, o)
+            .and_then(|p| fs::write(p, html).map_err(ActionError::from))
+        {
+            Ok(()) => {
+                t.outputs.push(o.into());
+                out.1.push(t);
+            }
+            Err(e) => out.1.push(fail(t, e)),
+        }
+    }
+    // Attachments go through the policy again (issue 5), once: an attachment's own attachments are kept
+    // as files but not expanded further.
+    if !att_files.is_empty() && run.depth == 0 {
+        let sub = Run {
+            in_root: run.out_root,
+            out_root: run.out_root,
+            opts: run.opts,
+            now: run.now.clone(),
+            files: &att_files,
+            source_root: Root::Output,
+            depth: run.depth + 1,
+        };
+        let (mut rp, mut rc, mut f) = run_all(&sub);
+        out.0.append(&mut rp);
+        out.1.append(&mut rc);
+        out.2.append(&mut f);
+    }
+}
+
+fn mbox(
+    run: &Run<'_>,
+    rule: &Rule,
+    f: &InputFile,
+    src: &Path,
+    dir: &str,
+    html_dir: Option<&str>,
+    out: &mut Outcomes,
+) {
+    let mut t = rec(
+        run,
+        EventType::Normalization,
+        "mbox-split",
+        &rule.id,
+        vec![f.path.clone()],
+    );
+    let bytes = match fs::read(src) {
+        Ok(b) => b,
+        Err(e) => {
+            out.1.push(fail(t, e));
+            return;
+        }
+    };
+    let Some(parts) = email::split_mbox(&bytes) else {
+        out.1.push(fail(t, "does not start with a 'From ' line"));
+        return;
+    };
+    t.parameters
+        .insert("messages".into(), parts.len().to_string());
+    t.parameters.insert(
+        "from_quoting".into(),
+        "kept as stored: '>From ' lines are not unquoted (mboxo/mboxrd ambiguity); index.json holds the envelope lines and separators".into(),
+    );
+    let mut index = Vec::new();
+    let mut written = Vec::new();
+    let res = (|| -> Result<(), ActionError> {
+        for (i, p) in parts.iter().enumerate() {
+            let name = format!("{:04}.eml", i + 1);
+            let rel = format!("{dir}/{name}");
+            let path = ensure_parent(run.out_root, &rel)?;
+            fs::write(&path, &bytes[p.message.clone()])?;
+            written.push(rel);
+            index.push(serde_json::json!({
+                "eml": name,
+                "from_line": String::from_utf8_lossy(&bytes[p.from_line.clone()]),
+                "separator": String::from_utf8_lossy(&bytes[p.separator.clone()]),
+                "offset": p.from_line.start,
+            }));
+        }
+        let idx = serde_json::to_vec_pretty(&index).map_err(std::io::Error::other)?;
+        fs::write(run.out_root.join(dir).join("index.json"), idx)?;
+        Ok(())
+    })();
+    match res {
+        Ok(()) => {
+            t.outputs = written.clone();
+            t.outputs.push(format!("{dir}/index.json"));
+            out.1.push(t);
+        }
+        Err(e) => {
+            out.1.push(fail(t, e));
+            return;
+        }
+    }
+    for (i, rel) in written.iter().enumerate() {
+        let html = html_dir.map(|d| format!("{d}/{:04}.html", i + 1));
+        let att = format!("{dir}/{:04}.attachments", i + 1);
+        let sub = Run {
+            source_root: Root::Output,
+            in_root: run.out_root,
+            out_root: run.out_root,
+            opts: run.opts,
+            now: run.now.clone(),
+            files: run.files,
+            depth: run.depth,
+        };
+        let raw = &bytes[parts[i].message.clone()];
+        message(&sub, rule, rel, raw, html.as_deref(), Some(&att), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_names_follow_da_t_31() {
+        assert_eq!(
+            page_of("J001-WS_2019-Y-BGS-0001-0003.jpg"),
+            Some(("J001-WS_2019-Y-BGS-0001".into(), 3))
+        );
+        assert_eq!(page_of("scan-0012.tif"), Some(("scan".into(), 12)));
+        // A file named by its whole 档号 is an item of its own, not page 1 of "J001-WS_2019-Y-BGS".
+        assert_eq!(page_of("J001-WS_2019-Y-BGS-0001.jpg"), None);
+        assert_eq!(page_of("photo.jpg"), None);
+        assert_eq!(page_of("a-12345.jpg"), None);
+    }
+}

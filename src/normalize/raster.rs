@@ -1,0 +1,699 @@
+//! Raster images: decoding with resolution and ICC profile, lossless TIFF masters, page images for the
+//! item PDF, and photo access copies.
+
+use std::borrow::Cow;
+use std::io::{Cursor, Seek, Write};
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageDecoder, ImageReader, metadata::Orientation};
+use rayon::prelude::*;
+use tiff::encoder::compression::{CompressionAlgorithm, Deflate};
+use tiff::encoder::{Rational, TiffEncoder, TiffValue};
+use tiff::tags::{Tag, Type};
+
+use super::error::ActionError;
+use super::pdf::PageImage;
+use super::policy::{DeflateLevel, TiffCompression};
+
+/// A decoded raster with what a master must keep besides the pixels.
+pub(crate) struct Raster {
+    pub img: DynamicImage,
+    /// Horizontal and vertical resolution in dots per inch, from the file's own tags.
+    pub dpi: Option<(f64, f64)>,
+    pub icc: Option<Vec<u8>>,
+    /// Declared 1-bit and only black and white: DA/T 31-2017 9.3 黑白二值. Stays 1-bit in the master.
+    pub bitonal: bool,
+    pub orientation: Orientation,
+}
+
+pub(crate) fn load(bytes: &[u8]) -> Result<Raster, ActionError> {
+    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
+    let mut dec = reader.into_decoder()?;
+    let icc = dec.icc_profile().ok().flatten().filter(|p| !p.is_empty());
+    let orientation = dec.orientation().unwrap_or(Orientation::NoTransforms);
+    let img = DynamicImage::from_decoder(dec)?;
+    let declared_one_bit = declared_bits(bytes) == Some(1);
+    let bitonal = declared_one_bit
+        && match &img {
+            DynamicImage::ImageLuma8(g) => g.as_raw().iter().all(|&v| v == 0 || v == 255),
+            _ => false,
+        };
+    Ok(Raster {
+        img,
+        dpi: resolution(bytes),
+        icc,
+        bitonal,
+        orientation,
+    })
+}
+
+/// Bits per sample the file declares for a one-channel image (PNG IHDR, TIFF BitsPerSample).
+fn declared_bits(b: &[u8]) -> Option<u16> {
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") && b.get(12..16) == Some(b"IHDR") {
+        // PNG §11.2.2: bit depth at byte 24, colour type at 25 (0 = greyscale).
+        return (b.get(25) == Some(&0)).then(|| u16::from(*b.get(24).unwrap_or(&8)));
+    }
+    if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
+        let mut d = tiff::decoder::Decoder::new(Cursor::new(b)).ok()?;
+        if let Ok(tiff::ColorType::Gray(n)) = d.colortype() {
+            return Some(u16::from(n));
+        }
+        let _ = d.get_tag_u32(Tag::BitsPerSample);
+    }
+    None
+}
+
+/// Resolution in dpi from the file's own tags: JFIF APP0 or Exif (JPEG), pHYs (PNG), TIFF tags.
+pub(crate) fn resolution(b: &[u8]) -> Option<(f64, f64)> {
+    if b.starts_with(&[0xFF, 0xD8]) {
+        return jpeg_resolution(b);
+    }
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        let mut i = 8;
+        while i + 8 <= b.len() {
+            let len = u32::from_be_bytes(b[i..i + 4].try_into().ok()?) as usize;
+            let kind = &b[i + 4..i + 8];
+            if kind == b"pHYs" && len == 9 {
+                let d = b.get(i + 8..i + 17)?;
+                let x = f64::from(u32::from_be_bytes(d[0..4].try_into().ok()?));
+                let y = f64::from(u32::from_be_bytes(d[4..8].try_into().ok()?));
+                // Unit 1 = metre (PNG §11.3.5.3). Whole pixels per metre cannot hold 150 or 300 dpi
+                // exactly (5906 px/m = 150.01 dpi): a value within 0.1 of a whole dpi is that dpi.
+                let snap = |v: f64| {
+                    if (v - v.round()).abs() < 0.1 {
+                        v.round()
+                    } else {
+                        v
+                    }
+                };
+                return (d[8] == 1).then_some((snap(x * 0.0254), snap(y * 0.0254)));
+            }
+            if kind == b"IDAT" || kind == b"IEND" {
+                return None;
+            }
+            i = i.checked_add(12 + len)?;
+        }
+        return None;
+    }
+    if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
+        let mut d = tiff::decoder::Decoder::new(Cursor::new(b)).ok()?;
+        let rat = |d: &mut tiff::decoder::Decoder<_>, t| -> Option<f64> {
+            match d.find_tag(t).ok()?? {
+                tiff::decoder::ifd::Value::Rational(n, den) if den != 0 => {
+                    Some(f64::from(n) / f64::from(den))
+                }
+                v => v.into_f64().ok(),
+            }
+        };
+        let x = rat(&mut d, Tag::XResolution)?;
+        let y = rat(&mut d, Tag::YResolution).unwrap_or(x);
+        let unit = d
+            .find_tag(Tag::ResolutionUnit)
+            .ok()
+            .flatten()
+            .and_then(|v| v.into_u16().ok());
+        return match unit.unwrap_or(2) {
+            2 => Some((x, y)),
+            3 => Some((x * 2.54, y * 2.54)),
+            _ => None,
+        };
+    }
+    None
+}
+
+fn jpeg_resolution(b: &[u8]) -> Option<(f64, f64)> {
+    let mut i = 2;
+    let mut exif = None;
+    while i + 4 <= b.len() && b[i] == 0xFF {
+        let marker = b[i + 1];
+        if marker == 0xDA || marker == 0xD9 {
+            break;
+        }
+        let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+        let seg = b.get(i + 4..i + 2 + len)?;
+        if marker == 0xE0 && seg.starts_with(b"JFIF\0") && seg.len() >= 12 {
+            let unit = seg[7];
+            let x = f64::from(u16::from_be_bytes([seg[8], seg[9]]));
+            let y = f64::from(u16::from_be_bytes([seg[10], seg[11]]));
+            match unit {
+                1 => return Some((x, y)),
+                2 => return Some((x * 2.54, y * 2.54)),
+                _ => {}
+            }
+        }
+        if marker == 0xE1 && seg.starts_with(b"Exif\0\0") {
+            exif = Some(&seg[6..]);
+        }
+        i += 2 + len;
+    }
+    let tiff = exif?;
+    let ex = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
+    let get = |t| {
+        ex.get_field(t, exif::In::PRIMARY)
+            .and_then(|f| match &f.value {
+                exif::Value::Rational(v) if !v.is_empty() && v[0].denom != 0 => Some(v[0].to_f64()),
+                _ => None,
+            })
+    };
+    let x = get(exif::Tag::XResolution)?;
+    let y = get(exif::Tag::YResolution).unwrap_or(x);
+    let unit = ex
+        .get_field(exif::Tag::ResolutionUnit, exif::In::PRIMARY)
+        .and_then(|f| f.value.get_uint(0))
+        .unwrap_or(2);
+    match unit {
+        2 => Some((x, y)),
+        3 => Some((x * 2.54, y * 2.54)),
+        _ => None,
+    }
+}
+
+/// TIFF master parameters from the policy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TiffParams {
+    pub compression: TiffCompression,
+    pub predictor: bool,
+    pub level: DeflateLevel,
+}
+
+/// An UNDEFINED-typed tag value (TIFF 6.0 §2, type 7), as the ICC profile tag 34675 requires.
+struct Undefined<'a>(&'a [u8]);
+
+impl TiffValue for Undefined<'_> {
+    const BYTE_LEN: u8 = 1;
+    const FIELD_TYPE: Type = Type::UNDEFINED;
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(self.0)
+    }
+}
+
+/// An ASCII value whose bytes (with their NUL) are given, so that its length can be kept even.
+struct Ascii(Vec<u8>);
+
+impl TiffValue for Ascii {
+    const BYTE_LEN: u8 = 1;
+    const FIELD_TYPE: Type = Type::ASCII;
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.0)
+    }
+}
+
+/// The sample layout of an image as a TIFF stores it.
+struct Layout<'a> {
+    bytes: Cow<'a, [u8]>,
+    row_bytes: usize,
+    bits: u16,
+    spp: u16,
+    /// TIFF 6.0 PhotometricInterpretation: 1 BlackIsZero, 2 RGB.
+    photometric: u16,
+    alpha: bool,
+}
+
+fn pack_bits(g: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let rb = w.div_ceil(8);
+    let mut out = vec![0u8; rb * h];
+    for y in 0..h {
+        let row = &g[y * w..(y + 1) * w];
+        let o = &mut out[y * rb..(y + 1) * rb];
+        for (x, &v) in row.iter().enumerate() {
+            if v >= 128 {
+                o[x / 8] |= 0x80 >> (x % 8);
+            }
+        }
+    }
+    out
+}
+
+fn le16(v: &[u16]) -> Vec<u8> {
+    v.iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+fn layout(r: &Raster) -> Result<Layout<'_>, ActionError> {
+    let w = r.img.width() as usize;
+    let h = r.img.height() as usize;
+    fn l(
+        w: usize,
+        bytes: Cow<'_, [u8]>,
+        bits: u16,
+        spp: u16,
+        photometric: u16,
+        alpha: bool,
+    ) -> Layout<'_> {
+        Layout {
+            row_bytes: (w * usize::from(spp) * usize::from(bits)).div_ceil(8),
+            bytes,
+            bits,
+            spp,
+            photometric,
+            alpha,
+        }
+    }
+    Ok(match &r.img {
+        DynamicImage::ImageLuma8(g) if r.bitonal => {
+            l(w, Cow::Owned(pack_bits(g.as_raw(), w, h)), 1, 1, 1, false)
+        }
+        DynamicImage::ImageLuma8(g) => l(w, Cow::Borrowed(g.as_raw()), 8, 1, 1, false),
+        DynamicImage::ImageLumaA8(g) => l(w, Cow::Borrowed(g.as_raw()), 8, 2, 1, true),
+        DynamicImage::ImageRgb8(g) => l(w, Cow::Borrowed(g.as_raw()), 8, 3, 2, false),
+        DynamicImage::ImageRgba8(g) => l(w, Cow::Borrowed(g.as_raw()), 8, 4, 2, true),
+        DynamicImage::ImageLuma16(g) => l(w, Cow::Owned(le16(g.as_raw())), 16, 1, 1, false),
+        DynamicImage::ImageLumaA16(g) => l(w, Cow::Owned(le16(g.as_raw())), 16, 2, 1, true),
+        DynamicImage::ImageRgb16(g) => l(w, Cow::Owned(le16(g.as_raw())), 16, 3, 2, false),
+        DynamicImage::ImageRgba16(g) => l(w, Cow::Owned(le16(g.as_raw())), 16, 4, 2, true),
+        other => {
+            return Err(ActionError::Unsupported(format!(
+                "{:?} samples in a TIFF master",
+                other.color()
+            )));
+        }
+    })
+}
+
+/// TIFF 6.0 §14 Predictor 2 on one little-endian row: each sample minus its left neighbour.
+fn predict(row: &mut [u8], bits: u16, spp: usize) {
+    match bits {
+        8 => {
+            for i in (spp..row.len()).rev() {
+                row[i] = row[i].wrapping_sub(row[i - spp]);
+            }
+        }
+        16 => {
+            let n = row.len() / 2;
+            for i in (spp..n).rev() {
+                let a = u16::from_le_bytes([row[2 * i], row[2 * i + 1]]);
+                let b = u16::from_le_bytes([row[2 * (i - spp)], row[2 * (i - spp) + 1]]);
+                row[2 * i..2 * i + 2].copy_from_slice(&a.wrapping_sub(b).to_le_bytes());
+            }
+        }
+        _ => {}
+    }
+}
+
+fn rational(dpi: f64) -> Rational {
+    if (dpi - dpi.round()).abs() < 1e-9 {
+        Rational {
+            n: dpi.round() as u32,
+            d: 1,
+        }
+    } else {
+        Rational {
+            n: (dpi * 1000.0).round() as u32,
+            d: 1000,
+        }
+    }
+}
+
+/// Write a lossless TIFF master (baseline TIFF 6.0, little-endian, one image): pixels exactly as decoded,
+/// resolution and ICC profile kept, bitonal images as 1-bit. Strips are compressed in parallel.
+pub(crate) fn write_tiff<W: Write + Seek>(
+    out: W,
+    r: &Raster,
+    p: TiffParams,
+) -> Result<(), ActionError> {
+    let lay = layout(r)?;
+    let (w, h) = (r.img.width(), r.img.height());
+    let predictor = p.predictor && lay.bits >= 8;
+    // About 256 KiB of samples per strip: small enough to spread over cores, large enough to compress well.
+    let rows_per_strip = (256 * 1024 / lay.row_bytes.max(1)).clamp(1, h as usize);
+    let strips: Vec<Vec<u8>> = lay
+        .bytes
+        .par_chunks(rows_per_strip * lay.row_bytes)
+        .map(|chunk| -> std::io::Result<Vec<u8>> {
+            let mut buf;
+            let data: &[u8] = if predictor {
+                buf = chunk.to_vec();
+                for row in buf.chunks_mut(lay.row_bytes) {
+                    predict(row, lay.bits, usize::from(lay.spp));
+                }
+                &buf
+            } else {
+                chunk
+            };
+            let mut z = Vec::with_capacity(data.len() / 2);
+            match p.compression {
+                TiffCompression::Deflate => {
+                    let level = match p.level {
+                        DeflateLevel::Fast => tiff::encoder::compression::DeflateLevel::Fast,
+                        DeflateLevel::Balanced => {
+                            tiff::encoder::compression::DeflateLevel::Balanced
+                        }
+                        DeflateLevel::Best => tiff::encoder::compression::DeflateLevel::Best,
+                    };
+                    Deflate::with_level(level).write_to(&mut z, data)?;
+                }
+                TiffCompression::Lzw => lzw_tiff(data, &mut z),
+            }
+            Ok(z)
+        })
+        .collect::<Result<_, _>>()?;
+    let total: usize = strips.iter().map(|s| s.len() + 1).sum();
+    if total > (u32::MAX as usize) - (1 << 20) {
+        return Err(ActionError::Unsupported(
+            "master larger than 4 GiB (BigTIFF not written)".into(),
+        ));
+    }
+    let mut enc = TiffEncoder::new(out)?;
+    let mut dir = enc.new_directory()?;
+    let mut offsets = Vec::with_capacity(strips.len());
+    let mut counts = Vec::with_capacity(strips.len());
+    for s in &strips {
+        offsets.push(dir.write_data(&s[..])? as u32);
+        counts.push(s.len() as u32);
+        if s.len() % 2 == 1 {
+            // TIFF 6.0 §2: values start on word boundaries; keep every following offset even.
+            dir.write_data(0u8)?;
+        }
+    }
+    dir.write_tag(Tag::ImageWidth, w)?;
+    dir.write_tag(Tag::ImageLength, h)?;
+    dir.write_tag(
+        Tag::BitsPerSample,
+        &vec![lay.bits; usize::from(lay.spp)][..],
+    )?;
+    let compression: u16 = match p.compression {
+        TiffCompression::Deflate => 8,
+        TiffCompression::Lzw => 5,
+    };
+    dir.write_tag(Tag::Compression, compression)?;
+    dir.write_tag(Tag::PhotometricInterpretation, lay.photometric)?;
+    dir.write_tag(Tag::StripOffsets, &offsets[..])?;
+    dir.write_tag(Tag::SamplesPerPixel, lay.spp)?;
+    dir.write_tag(Tag::RowsPerStrip, rows_per_strip as u32)?;
+    dir.write_tag(Tag::StripByteCounts, &counts[..])?;
+    let (xd, yd) = r.dpi.unwrap_or((72.0, 72.0));
+    dir.write_tag(Tag::XResolution, rational(xd))?;
+    dir.write_tag(Tag::YResolution, rational(yd))?;
+    dir.write_tag(Tag::PlanarConfiguration, 1u16)?;
+    // Without a resolution in the source, say so (unit "none") instead of inventing one.
+    dir.write_tag(
+        Tag::ResolutionUnit,
+        if r.dpi.is_some() { 2u16 } else { 1u16 },
+    )?;
+    // Values are laid out in tag order; an odd-length Software string would put the ICC profile at an odd
+    // offset (TIFF 6.0 §2 wants word boundaries). libtiff warns on a second NUL, so pad with a space.
+    let mut sw = crate::software_agent().into_bytes();
+    if sw.len().is_multiple_of(2) {
+        sw.push(b' ');
+    }
+    sw.push(0);
+    dir.write_tag(Tag::Software, Ascii(sw))?;
+    if predictor {
+        dir.write_tag(Tag::Predictor, 2u16)?;
+    }
+    if lay.alpha {
+        dir.write_tag(Tag::ExtraSamples, &[2u16][..])?; // unassociated alpha
+    }
+    if let Some(icc) = &r.icc {
+        dir.write_tag(Tag::Unknown(34675), Undefined(icc))?; // ICC profile (TIFF/EP, ICC.1 annex B)
+    }
+    dir.finish()?;
+    Ok(())
+}
+
+/// TIFF 6.0 §13 LZW, written as libtiff writes it: MSB-first codes of 9–12 bits, the code width growing
+/// one code early (the "Aldus" convention every TIFF reader expects), Clear at the start and whenever the
+/// table is full, EOI at the end. Why not the `tiff` crate's (weezl) encoder: on scanner noise it spent
+/// ~70 % of a page's time resetting and walking its table; this one keeps a small open-addressing hash
+/// table (8192 slots, about half full at most) that stays in cache and is cheap to clear.
+pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
+    const CLEAR: u32 = 256;
+    const EOI: u32 = 257;
+    const FIRST: u32 = 258;
+    const CODE_MAX: u32 = 4095;
+    const HSIZE: usize = 1 << 13;
+    const EMPTY: u32 = u32::MAX;
+    let mut keys = vec![EMPTY; HSIZE];
+    let mut codes = vec![0u16; HSIZE];
+    let mut acc: u64 = 0;
+    let mut acc_bits: u32 = 0;
+    let mut nbits: u32 = 9;
+    let mut maxcode: u32 = 511;
+    let mut free: u32 = FIRST;
+    let put = |code: u32, nbits: u32, acc: &mut u64, acc_bits: &mut u32, out: &mut Vec<u8>| {
+        *acc = (*acc << nbits) | u64::from(code);
+        *acc_bits += nbits;
+        while *acc_bits >= 8 {
+            *acc_bits -= 8;
+            out.push((*acc >> *acc_bits) as u8);
+        }
+        *acc &= (1u64 << *acc_bits) - 1;
+    };
+    put(CLEAR, nbits, &mut acc, &mut acc_bits, out);
+    let Some((&first, rest)) = data.split_first() else {
+        put(EOI, nbits, &mut acc, &mut acc_bits, out);
+        if acc_bits > 0 {
+            out.push((acc << (8 - acc_bits)) as u8);
+        }
+        return;
+    };
+    let mut ent = u32::from(first);
+    'bytes: for &c in rest {
+        let key = (u32::from(c) << 12) | ent;
+        // Fibonacci hashing: consecutive codes spread over the table (no clustering).
+        let mut h = (key.wrapping_mul(0x9E37_79B1) >> 19) as usize;
+        loop {
+            let k = keys[h];
+            if k == key {
+                ent = u32::from(codes[h]);
+                continue 'bytes;
+            }
+            if k == EMPTY {
+                break;
+            }
+            h = (h + 1) & (HSIZE - 1);
+        }
+        put(ent, nbits, &mut acc, &mut acc_bits, out);
+        ent = u32::from(c);
+        keys[h] = key;
+        codes[h] = free as u16;
+        free += 1;
+        if free == CODE_MAX - 1 {
+            keys.fill(EMPTY);
+            put(CLEAR, nbits, &mut acc, &mut acc_bits, out);
+            nbits = 9;
+            maxcode = 511;
+            free = FIRST;
+        } else if free > maxcode {
+            nbits += 1;
+            maxcode = (1 << nbits) - 1;
+        }
+    }
+    put(ent, nbits, &mut acc, &mut acc_bits, out);
+    // The decoder adds a table entry for this last code too, and may widen its codes before EOI.
+    free += 1;
+    if free == CODE_MAX - 1 {
+        put(CLEAR, nbits, &mut acc, &mut acc_bits, out);
+        nbits = 9;
+    } else if free > maxcode {
+        nbits += 1;
+    }
+    put(EOI, nbits, &mut acc, &mut acc_bits, out);
+    if acc_bits > 0 {
+        out.push((acc << (8 - acc_bits)) as u8);
+    }
+}
+
+/// Average `k`×`k` blocks (the last row/column of blocks may be smaller).
+fn box_down(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usize, usize) {
+    let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
+    let mut out = vec![0u8; ow * oh * c];
+    let mut acc = vec![0u32; ow * c];
+    let mut cnt = vec![0u32; ow];
+    for oy in 0..oh {
+        acc.fill(0);
+        cnt.fill(0);
+        for y in oy * k..((oy + 1) * k).min(h) {
+            let row = &src[y * w * c..(y + 1) * w * c];
+            for (ox, block) in row.chunks(k * c).enumerate() {
+                cnt[ox] += (block.len() / c) as u32;
+                let a = &mut acc[ox * c..ox * c + c];
+                for px in block.chunks_exact(c) {
+                    for (s, &v) in a.iter_mut().zip(px) {
+                        *s += u32::from(v);
+                    }
+                }
+            }
+        }
+        let o = &mut out[oy * ow * c..(oy + 1) * ow * c];
+        for ox in 0..ow {
+            let n = cnt[ox].max(1);
+            for ch in 0..c {
+                o[ox * c + ch] = ((acc[ox * c + ch] + n / 2) / n) as u8;
+            }
+        }
+    }
+    (out, ow, oh)
+}
+
+fn jpeg(bytes: &[u8], w: u32, h: u32, gray: bool, quality: u8) -> Result<Vec<u8>, ActionError> {
+    let mut buf = Vec::new();
+    let ct = if gray {
+        image::ExtendedColorType::L8
+    } else {
+        image::ExtendedColorType::Rgb8
+    };
+    JpegEncoder::new_with_quality(&mut buf, quality).encode(bytes, w, h, ct)?;
+    Ok(buf)
+}
+
+/// The page image for the item PDF: downsampled to about `dpi` and JPEG-compressed; bitonal pages as
+/// 1-bit Flate images at full resolution.
+pub(crate) fn page_image(
+    r: &Raster,
+    src_dpi: f64,
+    dpi: u32,
+    quality: u8,
+) -> Result<PageImage, ActionError> {
+    let (w, h) = (r.img.width(), r.img.height());
+    if r.bitonal {
+        let g = r
+            .img
+            .as_luma8()
+            .map(|g| g.as_raw().as_slice())
+            .unwrap_or_default();
+        let packed = pack_bits(g, w as usize, h as usize);
+        let mut z = Vec::new();
+        Deflate::default().write_to(&mut z, &packed)?;
+        return Ok(PageImage::Bilevel {
+            data: z,
+            width: w,
+            height: h,
+        });
+    }
+    let gray = matches!(
+        r.img.color(),
+        image::ColorType::L8
+            | image::ColorType::La8
+            | image::ColorType::L16
+            | image::ColorType::La16
+    );
+    let px: Cow<'_, [u8]> = match (&r.img, gray) {
+        (DynamicImage::ImageLuma8(g), _) => Cow::Borrowed(g.as_raw()),
+        (DynamicImage::ImageRgb8(g), _) => Cow::Borrowed(g.as_raw()),
+        (img, true) => Cow::Owned(img.to_luma8().into_raw()),
+        (img, false) => Cow::Owned(img.to_rgb8().into_raw()),
+    };
+    let c = if gray { 1 } else { 3 };
+    let factor = src_dpi / f64::from(dpi);
+    let (data, ow, oh) = if factor <= 1.0 + 1e-6 {
+        (px, w as usize, h as usize)
+    } else if (factor - factor.round()).abs() < 0.05 {
+        // 300 → 150 dpi, 600 → 200 dpi …: a box filter is exact and fast.
+        let (d, ow, oh) = box_down(&px, w as usize, h as usize, c, factor.round() as usize);
+        (Cow::Owned(d), ow, oh)
+    } else {
+        let nw = ((f64::from(w) / factor).round() as u32).max(1);
+        let nh = ((f64::from(h) / factor).round() as u32).max(1);
+        let img = if gray {
+            DynamicImage::ImageLuma8(
+                image::GrayImage::from_raw(w, h, px.into_owned())
+                    .ok_or_else(|| ActionError::Malformed("pixel buffer size".into()))?,
+            )
+        } else {
+            DynamicImage::ImageRgb8(
+                image::RgbImage::from_raw(w, h, px.into_owned())
+                    .ok_or_else(|| ActionError::Malformed("pixel buffer size".into()))?,
+            )
+        };
+        let s = img.resize_exact(nw, nh, image::imageops::FilterType::Triangle);
+        (Cow::Owned(s.into_bytes()), nw as usize, nh as usize)
+    };
+    let data = jpeg(&data, ow as u32, oh as u32, gray, quality)?;
+    Ok(PageImage::Jpeg {
+        data,
+        width: ow as u32,
+        height: oh as u32,
+        components: c as u8,
+        icc: r.icc.clone(),
+    })
+}
+
+/// A photo access copy: EXIF orientation applied, at most `max_px` on the long side, JPEG.
+pub(crate) fn photo_jpeg(
+    img: &DynamicImage,
+    max_px: u32,
+    quality: u8,
+) -> Result<Vec<u8>, ActionError> {
+    let scaled;
+    let img = if img.width().max(img.height()) > max_px {
+        scaled = img.resize(max_px, max_px, image::imageops::FilterType::Triangle);
+        &scaled
+    } else {
+        img
+    };
+    let gray = matches!(
+        img.color(),
+        image::ColorType::L8
+            | image::ColorType::La8
+            | image::ColorType::L16
+            | image::ColorType::La16
+    );
+    if gray {
+        let g = img.to_luma8();
+        jpeg(g.as_raw(), g.width(), g.height(), true, quality)
+    } else {
+        let g = img.to_rgb8();
+        jpeg(g.as_raw(), g.width(), g.height(), false, quality)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn box_filter_averages_blocks() {
+        let src = [0u8, 255, 10, 20, 0, 255, 30, 40];
+        let (d, w, h) = box_down(&src, 4, 2, 1, 2);
+        assert_eq!((w, h), (2, 1));
+        assert_eq!(d, vec![128, 25]);
+    }
+
+    #[test]
+    fn lzw_masters_decode_to_the_same_pixels() {
+        // Noise (table resets), a flat area (long strings) and odd sizes, read back by the tiff crate.
+        let (w, h) = (301u32, 257u32);
+        let mut px = Vec::with_capacity((w * h * 3) as usize);
+        let mut x: u32 = 12345;
+        for i in 0..w * h * 3 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            px.push(if i < w * 90 { 200 } else { (x >> 16) as u8 });
+        }
+        let img = image::RgbImage::from_raw(w, h, px.clone()).unwrap();
+        for predictor in [false, true] {
+            let r = Raster {
+                img: DynamicImage::ImageRgb8(img.clone()),
+                dpi: Some((300.0, 300.0)),
+                icc: None,
+                bitonal: false,
+                orientation: Orientation::NoTransforms,
+            };
+            let mut buf = std::io::Cursor::new(Vec::new());
+            let p = TiffParams {
+                compression: TiffCompression::Lzw,
+                predictor,
+                level: DeflateLevel::Fast,
+            };
+            write_tiff(&mut buf, &r, p).unwrap();
+            let mut d =
+                tiff::decoder::Decoder::new(std::io::Cursor::new(buf.into_inner())).unwrap();
+            match d.read_image().unwrap() {
+                tiff::decoder::DecodingResult::U8(v) => assert!(v == px, "predictor {predictor}"),
+                _ => panic!("not 8-bit"),
+            }
+        }
+    }
+
+    #[test]
+    fn predictor_differences_samples() {
+        let mut row = vec![10u8, 20, 30, 12, 22, 33];
+        predict(&mut row, 8, 3);
+        assert_eq!(row, vec![10, 20, 30, 2, 2, 3]);
+    }
+}
