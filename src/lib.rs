@@ -47,6 +47,8 @@ pub mod model;
 pub mod pack;
 pub mod package;
 pub mod qc;
+pub mod report;
+pub mod validate;
 
 /// The version of dangan, as recorded in packages and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -7,6 +7,7 @@ mod catalog_cmd;
 mod intake_cmd;
 mod output;
 mod pack_cmd;
+mod validate_cmd;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Danghao(cmd) => catalog_cmd::run_danghao(&cli.global, cmd),
         Command::Intake(cmd) => intake_cmd::run(&cli.global, cmd),
         Command::Pack(cmd) => pack_cmd::run(&cli.global, cmd),
+        Command::Validate(cmd) => validate_cmd::run(&cli.global, cmd),
     }
 }
 
