@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Benchmark (not a timed test): validate a 2,000-file SIP with dangan (release) and with commons-ip in the same
+# run; same verdict required; prints wall times and the ratio (target: dangan >= 5x faster).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ENV_SH=${DANGAN_TOOLS:-.tools}/env.sh
+[ -f "$ENV_SH" ] || ENV_SH=/work/main/.tools/env.sh
+# shellcheck disable=SC1090
+source "$ENV_SH"
+N=${N:-2000}
+cargo build --release --quiet
+BIN=target/release/dangan
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+BATCH="$WORK/batch"
+mkdir -p "$BATCH"
+# N small text files, one item each, under one catalog node; 目录.csv names them.
+{
+  echo "档号,题名,分类号,日期,保管期限,文件名"
+  for i in $(seq 1 "$N"); do
+    n=$(printf %04d "$i")
+    printf '第 %s 件 %s\n' "$i" "$(head -c 48 /dev/urandom | base64)" > "$BATCH/J001-WS_2019-Y-BGS-$n.txt"
+    echo "J001-WS·2019-Y-BGS-$n,测试文件 $i,X-1.1.1,2019-01-01,Y,J001-WS_2019-Y-BGS-$n.txt"
+  done
+} > "$BATCH/目录.csv"
+"$BIN" pack "$BATCH" --out "$WORK/out" --id bench-sip --created 2026-01-01T00:00:00Z > /dev/null
+SIP="$WORK/out/bench-sip"
+echo "package: $(find "$SIP" -type f | wc -l) files, $(du -sh "$SIP" | cut -f1)"
+
+t0=$(date +%s.%N)
+set +e
+"$BIN" validate --no-virus-scan --json "$SIP" > "$WORK/dangan.json"
+set -e
+t1=$(date +%s.%N)
+(cd "$WORK" && java -jar "$COMMONS_IP_JAR" validate -i "$SIP" --specification-version 2.2.0 > "$WORK/cip.json")
+t2=$(date +%s.%N)
+
+python3 - "$WORK/dangan.json" "$WORK/cip.json" "$t0" "$t1" "$t2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2]))
+t0, t1, t2 = map(float, sys.argv[3:6])
+dv = "VALID" if d["accepted"] else "INVALID"; cv = c["summary"]["result"]
+print(f"dangan:     {t1 - t0:6.3f} s  {dv}  ({d['summary']['errors']} errors, {d['summary']['warnings']} warnings)")
+print(f"commons-ip: {t2 - t1:6.3f} s  {cv}  ({c['summary']['errors']} errors)")
+print(f"ratio: dangan is {(t2 - t1) / (t1 - t0):.1f}x faster")
+if dv != cv:
+    print("VERDICTS DIFFER"); sys.exit(1)
+PY
