@@ -139,8 +139,11 @@ fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<
             | Kind::Cfb
             | Kind::Wav
     );
-    if needs_body && size <= OPEN_LIMIT {
-        if let Ok(bytes) = pkg.read(path) {
+    if needs_body
+        && size <= OPEN_LIMIT
+        && let Ok(bytes) = pkg.read(path)
+    {
+        {
             match kind {
                 Kind::Zip | Kind::Ofd => {
                     for (name, what) in content::zip_hazards(&bytes) {

@@ -308,7 +308,7 @@ impl<'a> Run<'a> {
             None => self.fail("CSIP2", p, "mets/@TYPE missing"),
             Some(t) if !v.content_category.iter().any(|c| c == t) => {
                 let dashed = t.replace('-', "–");
-                let hint = if v.content_category.iter().any(|c| *c == dashed) {
+                let hint = if v.content_category.contains(&dashed) {
                     format!(" (the vocabulary writes '{dashed}' with an EN DASH U+2013)")
                 } else {
                     String::new()
