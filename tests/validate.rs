@@ -692,6 +692,34 @@ fn valid_packages_are_accepted_by_both() {
             cip_failed(doc)
         );
     }
+    // A plain CSIP package (PROFILE of the CSIP, no SIP submitter agent) is judged by the CSIP rules only and
+    // accepted; commons-ip judges everything as a SIP and rejects it (SIP15): a documented difference.
+    let csip = tmp.path().join("csip").join(ID);
+    copy_dir(&folder, &csip);
+    edit(
+        &csip.join("METS.xml"),
+        "PROFILE=\"https://earksip.dilcis.eu/profile/E-ARK-SIP-v2-2-0.xml\"",
+        "PROFILE=\"https://earkcsip.dilcis.eu/profile/E-ARK-CSIP.xml\"",
+    );
+    edit(
+        &csip.join("METS.xml"),
+        "<agent ROLE=\"CREATOR\" TYPE=\"ORGANIZATION\">\n      <name>忻州市某县档案馆</name>\n    </agent>",
+        "",
+    );
+    let (code, v) = validate(&csip, &[]);
+    assert_eq!(code, 0, "{:#}", v["findings"]);
+    assert_eq!(v["spec_applied"], "E-ARK CSIP 2.2.0");
+    assert_eq!(v["spec_source"], "declared");
+    let (code, v) = validate(&csip, &["--spec", "sip-2.2.0"]);
+    assert_eq!(code, 1);
+    assert!(error_rules(&v).contains(&"SIP15".to_string()));
+    let doc = &commons_ip(&[&csip])[&csip.display().to_string()];
+    assert!(
+        !cip_valid(doc) && cip_failed(doc).iter().any(|r| r.starts_with("SIP")),
+        "{:?}",
+        cip_failed(doc)
+    );
+
     // --spec overrides the declared profile, and the report says so.
     let (code, v) = validate(&folder, &["--spec", "csip"]);
     assert_eq!(code, 0);

@@ -40,7 +40,8 @@ import json, sys
 d = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2]))
 t0, t1, t2 = map(float, sys.argv[3:6])
 dv = "VALID" if d["accepted"] else "INVALID"; cv = c["summary"]["result"]
-print(f"dangan:     {t1 - t0:6.3f} s  {dv}  ({d['summary']['errors']} errors, {d['summary']['warnings']} warnings)")
+rules = sorted({f["rule"] for f in d["findings"] if f["level"] != "info"})
+print(f"dangan:     {t1 - t0:6.3f} s  {dv}  ({d['summary']['errors']} errors, {d['summary']['warnings']} warnings {rules})")
 print(f"commons-ip: {t2 - t1:6.3f} s  {cv}  ({c['summary']['errors']} errors)")
 print(f"ratio: dangan is {(t2 - t1) / (t1 - t0):.1f}x faster")
 if dv != cv:
