@@ -208,6 +208,10 @@ enum Cip {
 
 /// The cases where the two validators differ, and why. Kept as data so the test asserts each stays true.
 const DIFFERS: &[(&str, &str)] = &[
+    (
+        "premis_schema_invalid",
+        "commons-ip does not validate referenced PREMIS files against the PREMIS schema",
+    ),
     // extra_file and symlink agree: commons-ip rejects a data file no METS lists as CSIP66; dangan as DA/T 70 2.4.
     (
         "aip_not_sip",
@@ -489,6 +493,25 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
             std::fs::write(&m, t.replacen("<name>dangan</name>", "<name>&x;</name>", 1))
                 .expect("write");
             refresh(s, REP);
+            None
+        }),
+        ("mets_schema_invalid", "CSIP0", |s, _| {
+            // Well-formed, but an element METS 1.12 does not allow (xmllint with the METS schema).
+            edit(
+                &s.join("METS.xml"),
+                "</metsHdr>",
+                "  <bogus/>\n  </metsHdr>",
+            );
+            None
+        }),
+        ("premis_schema_invalid", "DA/T 70-2018 1.2", |s, _| {
+            let p = "metadata/preservation/premis.xml";
+            let t = read(&s.join(p));
+            let k = t.find("<object ").expect("premis object");
+            let mut t2 = t.clone();
+            t2.insert_str(k, "<bogus/>");
+            std::fs::write(s.join(p), t2).expect("write");
+            refresh(s, p);
             None
         }),
         ("duplicate_danghao", "DA/T 70-2018 1.2", |s, _| {

@@ -574,11 +574,26 @@ pub fn check(
         }
     }
     checks.push(scan);
-    checks.push(CheckRun {
-        name: "xsd".into(),
-        status: "not_run".into(),
-        detail: "XML Schema validation (METS, PREMIS, catalog XSD) is not done in-process: structure is checked rule by rule".into(),
-    });
+    // XML Schema validity of the METS and of the metadata files they reference.
+    let mut xml_docs: Vec<String> = metadata_paths.to_vec();
+    xml_docs.extend(
+        refs.iter()
+            .filter(|r| {
+                matches!(r.kind, RefKind::Dmd | RefKind::Digiprov) && r.path.ends_with(".xml")
+            })
+            .map(|r| r.path.clone()),
+    );
+    xml_docs.sort();
+    xml_docs.dedup();
+    if options.xsd {
+        checks.push(super::xsd::check(pkg, &xml_docs, findings));
+    } else {
+        checks.push(CheckRun {
+            name: "xsd".into(),
+            status: "not_run".into(),
+            detail: "XML Schema validation turned off".into(),
+        });
+    }
 
     let representations = metadata_paths
         .iter()

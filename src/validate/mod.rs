@@ -23,6 +23,7 @@ mod mets;
 pub mod rules;
 pub mod source;
 pub mod xml;
+mod xsd;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -210,6 +211,8 @@ pub struct Options {
     pub limits: Limits,
     /// Run `clamscan` when it is on PATH (tests turn this off for speed).
     pub virus_scan: bool,
+    /// Check XML Schema validity with `xmllint` when it is on PATH.
+    pub xsd: bool,
 }
 
 impl Default for Options {
@@ -219,6 +222,7 @@ impl Default for Options {
             catalog: None,
             limits: Limits::default(),
             virus_scan: true,
+            xsd: true,
         }
     }
 }
