@@ -44,6 +44,8 @@ rules = sorted({f["rule"] for f in d["findings"] if f["level"] != "info"})
 print(f"dangan:     {t1 - t0:6.3f} s  {dv}  ({d['summary']['errors']} errors, {d['summary']['warnings']} warnings {rules})")
 print(f"commons-ip: {t2 - t1:6.3f} s  {cv}  ({c['summary']['errors']} errors)")
 print(f"ratio: dangan is {(t2 - t1) / (t1 - t0):.1f}x faster")
+for f in [f for f in d["findings"] if f["level"] != "info"][:3]:
+    print(f"  {f['level']} [{f['rule']}] {f.get('path', '')}: {f['message']}")
 if dv != cv:
     print("VERDICTS DIFFER"); sys.exit(1)
 PY
