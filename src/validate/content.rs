@@ -148,7 +148,12 @@ pub fn sniff(head: &[u8], name: &str) -> Kind {
             Kind::Script
         };
     }
-    let text = std::str::from_utf8(head).is_ok()
+    // `head` may end in the middle of a character: an incomplete last sequence is still text.
+    let utf8 = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    };
+    let text = utf8
         || encoding_rs::GB18030
             .decode_without_bom_handling_and_without_replacement(head)
             .is_some();
@@ -284,6 +289,9 @@ mod tests {
         assert_eq!(sniff(b"%PDF-1.7\n", "a.pdf"), Kind::Pdf);
         assert_eq!(sniff(b"echo hi", "run.bat"), Kind::Script);
         assert_eq!(sniff("标题".as_bytes(), "a.txt"), Kind::Text);
+        // A head cut in the middle of a character is still text.
+        let xml = "<?xml version=\"1.0\"?><a>标题</a>".as_bytes();
+        assert_eq!(sniff(&xml[..xml.len() - 6], "catalog.xml"), Kind::Xml);
     }
 
     #[test]
