@@ -208,6 +208,8 @@ enum Cip {
 
 /// The cases where the two validators differ, and why. Kept as data so the test asserts each stays true.
 const DIFFERS: &[(&str, &str)] = &[
+    ("corrupt_audio", "commons-ip does not open content files"),
+    ("truncated_image", "commons-ip does not open content files"),
     (
         "premis_schema_invalid",
         "commons-ip does not validate referenced PREMIS files against the PREMIS schema",
@@ -572,6 +574,20 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
             assert!(ok, "qpdf: {err}");
             std::fs::copy(&pdf, s.join(EML)).expect("copy");
             refresh(s, EML);
+            None
+        }),
+        ("corrupt_audio", "DA/T 70-2018 3.2", |s, _| {
+            let wav = "representations/original/data/J001-WS_2019-Y-BGS-0004.wav";
+            std::fs::write(s.join(wav), b"RIFF\x24\x00\x00\x00WAVEjunkjunkjunkjunk")
+                .expect("write");
+            refresh(s, wav);
+            None
+        }),
+        ("truncated_image", "DA/T 70-2018 3.2", |s, _| {
+            let jpg = "representations/original/data/J001-WS_2019-Y-BGS-0003.jpg";
+            let b = std::fs::read(s.join(jpg)).expect("read");
+            std::fs::write(s.join(jpg), &b[..40]).expect("write");
+            refresh(s, jpg);
             None
         }),
         ("executable_payload", "DA/T 70-2018 4.2", |s, _| {

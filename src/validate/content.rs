@@ -193,12 +193,28 @@ pub fn opens(kind: Kind, bytes: &[u8]) -> Result<(), String> {
             }
             Ok(())
         }
-        Kind::Wav => {
-            if bytes.len() < 44 || !bytes[12..].windows(4).any(|w| w == b"fmt ") {
-                Err("WAV has no fmt chunk".into())
-            } else {
-                Ok(())
+        // Audio and video: the container must probe and hold at least one track.
+        Kind::Wav | Kind::Mp3 | Kind::Flac | Kind::Mp4 => {
+            use symphonia::core::formats::FormatOptions;
+            use symphonia::core::io::MediaSourceStream;
+            use symphonia::core::meta::MetadataOptions;
+            use symphonia::core::probe::Hint;
+            let mss = MediaSourceStream::new(
+                Box::new(std::io::Cursor::new(bytes.to_vec())),
+                Default::default(),
+            );
+            let probed = symphonia::default::get_probe()
+                .format(
+                    &Hint::new(),
+                    mss,
+                    &FormatOptions::default(),
+                    &MetadataOptions::default(),
+                )
+                .map_err(|e| format!("{} does not probe: {e}", kind.name()))?;
+            if probed.format.tracks().is_empty() {
+                return Err(format!("{} has no tracks", kind.name()));
             }
+            Ok(())
         }
         _ => Ok(()),
     }

@@ -138,6 +138,9 @@ fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<
             | Kind::Ofd
             | Kind::Cfb
             | Kind::Wav
+            | Kind::Mp3
+            | Kind::Flac
+            | Kind::Mp4
     );
     if needs_body
         && size <= OPEN_LIMIT
