@@ -146,41 +146,37 @@ fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<
         && size <= OPEN_LIMIT
         && let Ok(bytes) = pkg.read(path)
     {
-        {
-            match kind {
-                Kind::Zip | Kind::Ofd => {
-                    for (name, what) in content::zip_hazards(&bytes) {
-                        match what {
-                            "encrypted" => out.push(f(
-                                "3.4",
-                                path,
-                                format!("encrypted archive (entry {name})"),
-                            )),
-                            "macro" => {
-                                out.push(f("4.2", path, format!("contains VBA macros ({name})")))
-                            }
-                            _ => out.push(f(
-                                "4.2",
-                                path,
-                                format!("archive contains an executable ({name})"),
-                            )),
+        match kind {
+            Kind::Zip | Kind::Ofd => {
+                for (name, what) in content::zip_hazards(&bytes) {
+                    match what {
+                        "encrypted" => {
+                            out.push(f("3.4", path, format!("encrypted archive (entry {name})")))
                         }
+                        "macro" => {
+                            out.push(f("4.2", path, format!("contains VBA macros ({name})")))
+                        }
+                        _ => out.push(f(
+                            "4.2",
+                            path,
+                            format!("archive contains an executable ({name})"),
+                        )),
                     }
                 }
-                Kind::Cfb => match content::cfb_hazard(&bytes) {
-                    Some("macro") => out.push(f("4.2", path, "legacy Office file with VBA macros")),
-                    Some(_) => out.push(f("3.4", path, "encrypted Office document")),
-                    None => {}
-                },
-                _ => {
-                    if let Err(why) = content::opens(kind, &bytes) {
-                        if kind == Kind::Pdf
-                            && (why.contains("encrypted") || content::pdf_encrypted(&bytes))
-                        {
-                            out.push(f("3.4", path, "PDF is encrypted"));
-                        } else {
-                            out.push(f("3.2", path, why));
-                        }
+            }
+            Kind::Cfb => match content::cfb_hazard(&bytes) {
+                Some("macro") => out.push(f("4.2", path, "legacy Office file with VBA macros")),
+                Some(_) => out.push(f("3.4", path, "encrypted Office document")),
+                None => {}
+            },
+            _ => {
+                if let Err(why) = content::opens(kind, &bytes) {
+                    if kind == Kind::Pdf
+                        && (why.contains("encrypted") || content::pdf_encrypted(&bytes))
+                    {
+                        out.push(f("3.4", path, "PDF is encrypted"));
+                    } else {
+                        out.push(f("3.2", path, why));
                     }
                 }
             }

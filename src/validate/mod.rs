@@ -373,7 +373,7 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
                     f.path
                         .as_deref()
                         .is_some_and(|p| it.files.iter().any(|x| x == p))
-                        || f.message.contains(&it.danghao)
+                        || (!it.danghao.is_empty() && f.message.contains(&it.danghao))
                 })
                 .map(|(i, _)| i)
                 .collect();
