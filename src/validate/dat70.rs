@@ -292,6 +292,7 @@ fn catalog_checks(
             }
         }
         // 1.2: 档号 well-formed (DA/T 22-2015), no duplicates.
+        let mut stem: Option<String> = None;
         if !dh.is_empty() {
             match dh.parse::<Danghao>() {
                 Ok(d) => {
@@ -307,6 +308,7 @@ fn catalog_checks(
                         .entry(key)
                         .or_default()
                         .push((u32::from(d.item), dh.clone()));
+                    stem = Some(d.to_file_stem());
                 }
                 Err(e) => {
                     findings.push(f("1.2", path, format!("档号 {dh} is not well-formed: {e}")))
@@ -340,6 +342,22 @@ fn catalog_checks(
             .filter_map(|x| x.a("path"))
             .map(str::to_string)
             .collect();
+        // 1.3: file names carry the 档号 (DA/T 31-2017 9.6). A 目录 may name files explicitly, so a warning.
+        if let Some(stem) = &stem {
+            for file in &files {
+                let base = file.rsplit('/').next().unwrap_or(file);
+                if !base.starts_with(stem.as_str()) {
+                    findings.push(
+                        f(
+                            "1.3",
+                            file,
+                            format!("{label}: file name does not carry the 档号 ({stem}…)"),
+                        )
+                        .with_level(Level::Warning),
+                    );
+                }
+            }
+        }
         // 2.3: every item has content; 1.4: every file the item names is in the package.
         if files.is_empty() {
             findings.push(f("2.3", path, format!("{label}: item has no files")));
