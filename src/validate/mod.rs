@@ -401,3 +401,45 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
         items,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_and_spec_names() {
+        assert_eq!(
+            Spec::from_profile("https://earksip.dilcis.eu/profile/E-ARK-SIP-v2-2-0.xml"),
+            Some(Spec::Sip220)
+        );
+        assert_eq!(
+            Spec::from_profile("https://earksip.dilcis.eu/profile/E-ARK-SIP-v2-1-0.xml"),
+            Some(Spec::Sip210)
+        );
+        assert_eq!(
+            Spec::from_profile("https://earkcsip.dilcis.eu/profile/E-ARK-CSIP.xml"),
+            Some(Spec::Csip)
+        );
+        assert_eq!(Spec::from_profile("https://example.org/p.xml"), None);
+        assert_eq!(Spec::parse("csip"), Some(Spec::Csip));
+        assert_eq!(Spec::parse("sip-2.0.4"), Some(Spec::Sip204));
+        assert_eq!(Spec::parse("2.2.0"), Some(Spec::Sip220));
+        assert_eq!(Spec::parse("3.0"), None);
+    }
+
+    #[test]
+    fn findings_take_level_and_property_from_the_tables() {
+        let f = Finding::eark("CSIP1", None, String::new());
+        assert_eq!(
+            (f.level, f.property),
+            (Level::Error, Property::Authenticity)
+        );
+        let f = Finding::eark("CSIPSTR12", None, String::new());
+        assert_eq!(f.level, Level::Warning);
+        let f = Finding::dat70("4.2", None, String::new());
+        assert_eq!(
+            (f.rule.as_str(), f.property),
+            ("DA/T 70-2018 4.2", Property::Security)
+        );
+    }
+}
