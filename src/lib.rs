@@ -51,6 +51,8 @@ pub mod normalize;
 pub mod pack;
 pub mod package;
 pub mod qc;
+pub mod report;
+pub mod validate;
 
 /// The version of dangan, as recorded in packages and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

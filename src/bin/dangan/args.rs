@@ -86,6 +86,17 @@ pub enum Command {
     ///
     /// Example: dangan qc ./batch --html qc-report.html
     Qc(QcArgs),
+    /// Ingest checks of an E-ARK SIP (folder or .zip, from any producer) with a 四性检测 report (DA/T 70-2018).
+    ///
+    /// Applies the E-ARK CSIP/SIP rules of the profile the package declares in mets/@PROFILE (or --spec) to
+    /// the package METS and every representation METS, recomputes every size and checksum, then checks the
+    /// four properties: 真实性 (fixity, 档号, catalog codes), 完整性 (totals, 件号, every item has files, no
+    /// extra files), 可用性 (formats, files open, no encryption, readable metadata), 安全性 (no executables
+    /// or macros, no path traversal, symlinks or zip bombs, virus scan when clamscan is on PATH).
+    /// Exit 0 accepted, 1 rejected (any MUST failure), 2 could not run.
+    ///
+    /// Example: dangan validate demo-sip --html report.html
+    Validate(ValidateArgs),
     /// Make preservation masters and access copies by the format policy; never modifies the input.
     ///
     /// Scanned pages (档号-NNNN.jpg …) get lossless TIFF masters and one PDF/A-2b per item; photos access
@@ -348,4 +359,22 @@ pub struct NormalizeArgs {
     /// The time to record (RFC 3339), instead of now; with it the same input gives the same bytes.
     #[arg(long, value_name = "RFC3339")]
     pub created: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The package: a SIP folder or a .zip holding one.
+    pub package: PathBuf,
+    /// Apply this profile instead of the declared one: csip, sip-2.0.4, sip-2.1.0, sip-2.2.0.
+    #[arg(long, value_name = "SPEC")]
+    pub spec: Option<String>,
+    /// One JSON object: {"schema", "version", "accepted", "spec_applied", "findings": [...], "summary": {...}}.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Do not run clamscan even when it is on PATH.
+    #[arg(long)]
+    pub no_virus_scan: bool,
 }

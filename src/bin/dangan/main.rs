@@ -11,6 +11,7 @@ mod normalize_cmd;
 mod output;
 mod pack_cmd;
 mod qc_cmd;
+mod validate_cmd;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Ledger(cmd) => fixity_cmd::run_ledger(&cli.global, cmd),
         Command::Hash(cmd) => fixity_cmd::run_hash(&cli.global, cmd),
         Command::Normalize(cmd) => normalize_cmd::run(&cli.global, cmd),
+        Command::Validate(cmd) => validate_cmd::run(&cli.global, cmd),
     }
 }
 

@@ -1,0 +1,45 @@
+//! `dangan validate PACKAGE`: ingest checks and the 四性检测 report.
+
+use anyhow::Context as _;
+
+use dangan::catalog::Catalog;
+use dangan::report;
+use dangan::validate::{Options, Spec, validate};
+
+use crate::Status;
+use crate::args::{Global, Lang, ValidateArgs};
+use crate::output::{print, print_json};
+
+pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<Status> {
+    let spec = match &args.spec {
+        None => None,
+        Some(s) => Some(Spec::parse(s).with_context(|| {
+            format!("unknown --spec '{s}': use csip, sip-2.0.4, sip-2.1.0 or sip-2.2.0")
+        })?),
+    };
+    let options = Options {
+        spec,
+        catalog: Some(Catalog::load_or_embedded(global.profile.as_deref())?),
+        virus_scan: !args.no_virus_scan,
+        ..Options::default()
+    };
+    let report = validate(&args.package, &options)?;
+    let lang = match global.lang {
+        Lang::Zh => report::Lang::Zh,
+        Lang::En => report::Lang::En,
+    };
+    if let Some(path) = &args.html {
+        std::fs::write(path, report::html(&report, lang))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print(&report::text(&report, lang))?;
+    }
+    Ok(if report.accepted {
+        Status::Ok
+    } else {
+        Status::Failed
+    })
+}

@@ -1,0 +1,624 @@
+//! 四性检测 (DA/T 70-2018) on top of the E-ARK checks: fixity and sizes recomputed, catalog.xml against the
+//! catalog profile, content opened, nothing extra, nothing dangerous.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::process::Command;
+
+use rayon::prelude::*;
+
+use crate::catalog::{Catalog, Danghao};
+use crate::model::Level;
+
+use super::content::{self, Kind};
+use super::digest;
+use super::mets::{FileRef, RefKind};
+use super::source::{EntryKind, Package};
+use super::xml;
+use super::{CheckRun, Finding, Options};
+
+const CATALOG_NS: &str = "urn:dangan:catalog:1";
+
+/// An item of catalog.xml.
+#[derive(Debug, Clone)]
+pub struct ItemInfo {
+    pub danghao: String,
+    pub title: String,
+    pub catalog_code: String,
+    pub files: Vec<String>,
+}
+
+pub struct Outcome {
+    pub items: Vec<ItemInfo>,
+    pub representations: usize,
+    pub checks: Vec<CheckRun>,
+}
+
+fn f(item: &str, path: &str, msg: impl Into<String>) -> Finding {
+    Finding::dat70(item, Some(path.to_string()), msg.into())
+}
+
+/// Recompute size and checksum of every declared file (in parallel; each file read once).
+fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
+    refs.par_iter()
+        .flat_map_iter(|r| {
+            let mut out = Vec::new();
+            let (exists_rule, size_rule, sum_rule) = r.kind.rules();
+            let Some(entry) = pkg.entries.get(&r.path) else {
+                out.push(Finding::eark(
+                    exists_rule,
+                    Some(r.path.clone()),
+                    format!("declared in {} but not in the package", r.declared_in),
+                ));
+                return out;
+            };
+            if entry.kind != EntryKind::File {
+                return out; // symlink or encrypted entry: reported by the reader
+            }
+            let alg = r.checksum_type.as_deref().unwrap_or("");
+            let result = pkg.with_reader(&r.path, |rd| match digest::digest(alg, rd)? {
+                Some(x) => Ok((Some(x.0), x.1)),
+                None => Ok((None, digest::count(rd)?)),
+            });
+            match result {
+                Err(e) => out.push(f("1.3", &r.path, format!("cannot be read: {e}"))),
+                Ok((sum, n)) => {
+                    if let Some(declared) = r.size
+                        && declared != n
+                    {
+                        out.push(Finding::eark(
+                            size_rule,
+                            Some(r.path.clone()),
+                            format!(
+                                "SIZE {declared} in {} but the file has {n} bytes",
+                                r.declared_in
+                            ),
+                        ));
+                    }
+                    match (sum, &r.checksum) {
+                        (Some(actual), Some(declared))
+                            if !actual.eq_ignore_ascii_case(declared.trim()) =>
+                        {
+                            out.push(Finding::eark(
+                                sum_rule,
+                                Some(r.path.clone()),
+                                format!(
+                                    "{alg} in {} is {declared}, the file's is {actual}",
+                                    r.declared_in
+                                ),
+                            ))
+                        }
+                        (None, Some(_)) if !alg.is_empty() => out.push(
+                            f(
+                                "1.1",
+                                &r.path,
+                                format!(
+                                    "checksum type {alg} is not recomputed by dangan: not verified"
+                                ),
+                            )
+                            .with_level(Level::Info),
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Content checks of one file: format, opens, encryption, executables, macros.
+fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let head = match pkg.head(path, 4096) {
+        Ok(h) => h,
+        Err(_) => return out,
+    };
+    let kind = content::sniff(&head, path);
+    let size = pkg.entries.get(path).map(|e| e.size).unwrap_or(0);
+    match kind {
+        Kind::Executable => {
+            out.push(f("4.2", path, "executable program in the package"));
+            return out;
+        }
+        Kind::Script => {
+            out.push(f("4.2", path, "script in the package"));
+            return out;
+        }
+        _ => {}
+    }
+    // Whole-file checks only where they need the whole file, and only up to a sane size.
+    const OPEN_LIMIT: u64 = 256 << 20;
+    let needs_body = matches!(
+        kind,
+        Kind::Tiff
+            | Kind::Jpeg
+            | Kind::Png
+            | Kind::Pdf
+            | Kind::Zip
+            | Kind::Ofd
+            | Kind::Cfb
+            | Kind::Wav
+            | Kind::Mp3
+            | Kind::Flac
+            | Kind::Mp4
+    );
+    if needs_body
+        && size <= OPEN_LIMIT
+        && let Ok(bytes) = pkg.read(path)
+    {
+        match kind {
+            Kind::Zip | Kind::Ofd => {
+                for (name, what) in content::zip_hazards(&bytes) {
+                    match what {
+                        "encrypted" => {
+                            out.push(f("3.4", path, format!("encrypted archive (entry {name})")))
+                        }
+                        "macro" => {
+                            out.push(f("4.2", path, format!("contains VBA macros ({name})")))
+                        }
+                        _ => out.push(f(
+                            "4.2",
+                            path,
+                            format!("archive contains an executable ({name})"),
+                        )),
+                    }
+                }
+            }
+            Kind::Cfb => match content::cfb_hazard(&bytes) {
+                Some("macro") => out.push(f("4.2", path, "legacy Office file with VBA macros")),
+                Some(_) => out.push(f("3.4", path, "encrypted Office document")),
+                None => {}
+            },
+            _ => {
+                if let Err(why) = content::opens(kind, &bytes) {
+                    if kind == Kind::Pdf
+                        && (why.contains("encrypted") || content::pdf_encrypted(&bytes))
+                    {
+                        out.push(f("3.4", path, "PDF is encrypted"));
+                    } else {
+                        out.push(f("3.2", path, why));
+                    }
+                }
+            }
+        }
+    }
+    if !kind.archival() {
+        out.push(
+            f(
+                "3.2",
+                path,
+                format!("format {} is not on the archival whitelist", kind.name()),
+            )
+            .with_level(Level::Warning),
+        );
+    }
+    // 1.3: the declared media type should agree with the content.
+    if let Some(m) = declared_mime {
+        let expected: &[&str] = match kind {
+            Kind::Tiff => &["image/tiff"],
+            Kind::Jpeg => &["image/jpeg"],
+            Kind::Png => &["image/png"],
+            Kind::Pdf => &["application/pdf"],
+            Kind::Wav => &["audio/wav", "audio/x-wav", "audio/vnd.wave", "audio/wave"],
+            Kind::Mp3 => &["audio/mpeg", "audio/mp3"],
+            _ => &[],
+        };
+        if !expected.is_empty() && m != "application/octet-stream" && !expected.contains(&m) {
+            out.push(
+                f(
+                    "1.3",
+                    path,
+                    format!("MIMETYPE {m} declared, content is {}", kind.name()),
+                )
+                .with_level(Level::Warning),
+            );
+        }
+    }
+    out
+}
+
+/// Metadata that reads wrong (3.1).
+fn check_metadata_text(pkg: &Package, path: &str) -> Option<Finding> {
+    let bytes = pkg.read(path).ok()?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    match std::str::from_utf8(bytes) {
+        Err(e) => Some(f(
+            "3.1",
+            path,
+            format!("not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )),
+        Ok(t) => content::mojibake(t).map(|why| f("3.1", path, why).with_level(Level::Warning)),
+    }
+}
+
+fn catalog_checks(
+    pkg: &Package,
+    path: &str,
+    catalog: &Catalog,
+    findings: &mut Vec<Finding>,
+) -> Vec<ItemInfo> {
+    let mut items = Vec::new();
+    let Ok(bytes) = pkg.read(path) else {
+        return items;
+    };
+    let root = match xml::parse(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            let item = if matches!(e, xml::XmlError::Doctype | xml::XmlError::Entity(_)) {
+                "4.3"
+            } else {
+                "3.1"
+            };
+            findings.push(f(item, path, format!("catalog.xml not accepted: {e}")));
+            return items;
+        }
+    };
+    if root.ns != CATALOG_NS || root.name != "catalog" {
+        findings.push(f(
+            "1.2",
+            path,
+            "not a dangan catalog (urn:dangan:catalog:1)",
+        ));
+        return items;
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut series: BTreeMap<String, Vec<(u32, String)>> = BTreeMap::new();
+    for (n, it) in root.kids(CATALOG_NS, "item").enumerate() {
+        let text = |name: &str| {
+            it.kid(CATALOG_NS, name)
+                .map(|e| e.text.trim().to_string())
+                .unwrap_or_default()
+        };
+        let dh = text("danghao");
+        let code = text("catalogCode");
+        let title = text("title");
+        let label = if dh.is_empty() {
+            format!("item #{}", n + 1)
+        } else {
+            dh.clone()
+        };
+        // 2.2: mandatory metadata of an item (DA/T 46: 档号 parts, 题名; the catalog code is dangan's profile).
+        for (name, v) in [
+            ("danghao 档号", &dh),
+            ("catalogCode 分类号", &code),
+            ("title 题名", &title),
+        ] {
+            if v.is_empty() {
+                findings.push(f(
+                    "2.2",
+                    path,
+                    format!("{label}: mandatory element {name} missing or empty"),
+                ));
+            }
+        }
+        // 1.2: 档号 well-formed (DA/T 22-2015), no duplicates.
+        let mut stem: Option<String> = None;
+        if !dh.is_empty() {
+            match dh.parse::<Danghao>() {
+                Ok(d) => {
+                    let key = format!(
+                        "{}-{}·{}-{}-{}",
+                        d.fonds,
+                        d.category,
+                        d.year,
+                        d.retention.code(),
+                        d.unit.clone().unwrap_or_default()
+                    );
+                    series
+                        .entry(key)
+                        .or_default()
+                        .push((u32::from(d.item), dh.clone()));
+                    stem = Some(d.to_file_stem());
+                }
+                Err(e) => {
+                    findings.push(f("1.2", path, format!("档号 {dh} is not well-formed: {e}")))
+                }
+            }
+            if let Some(first) = seen.insert(dh.clone(), n + 1) {
+                findings.push(f(
+                    "1.2",
+                    path,
+                    format!("duplicate 档号 {dh} (items #{first} and #{})", n + 1),
+                ));
+            }
+        }
+        // 1.2: the catalog code exists in the profile.
+        if !code.is_empty() && catalog.get(&code).is_none() {
+            let hint = catalog
+                .resolve(&code)
+                .map(|n| format!(" (did you mean {}?)", n.code))
+                .unwrap_or_default();
+            findings.push(f(
+                "1.2",
+                path,
+                format!(
+                    "{label}: catalog code {code} is not in profile {}{hint}",
+                    catalog.info.id
+                ),
+            ));
+        }
+        let files: Vec<String> = it
+            .kids(CATALOG_NS, "file")
+            .filter_map(|x| x.a("path"))
+            .map(str::to_string)
+            .collect();
+        // 1.3: file names carry the 档号 (DA/T 31-2017 9.6). A 目录 may name files explicitly, so a warning.
+        if let Some(stem) = &stem {
+            for file in &files {
+                let base = file.rsplit('/').next().unwrap_or(file);
+                if !base.starts_with(stem.as_str()) {
+                    findings.push(
+                        f(
+                            "1.3",
+                            file,
+                            format!("{label}: file name does not carry the 档号 ({stem}…)"),
+                        )
+                        .with_level(Level::Warning),
+                    );
+                }
+            }
+        }
+        // 2.3: every item has content; 1.4: every file the item names is in the package.
+        if files.is_empty() {
+            findings.push(f("2.3", path, format!("{label}: item has no files")));
+        }
+        for file in &files {
+            if !pkg.entries.contains_key(file) {
+                findings.push(f(
+                    "1.4",
+                    file,
+                    format!("{label}: catalog.xml names this file, the package lacks it"),
+                ));
+            }
+        }
+        items.push(ItemInfo {
+            danghao: dh,
+            title,
+            catalog_code: code,
+            files,
+        });
+    }
+    // 2.2: no gaps in 件号 within one series. A package split by code or year legitimately has gaps, so this is
+    // a warning.
+    for (key, mut nos) in series {
+        nos.sort();
+        for w in nos.windows(2) {
+            if w[1].0 > w[0].0 + 1 {
+                findings.push(
+                    f(
+                        "2.2",
+                        path,
+                        format!("件号 gap in {key}: after {} comes {}", w[0].1, w[1].1),
+                    )
+                    .with_level(Level::Warning),
+                );
+            }
+        }
+    }
+    // 2.3: every content file belongs to an item.
+    let claimed: BTreeSet<&str> = items
+        .iter()
+        .flat_map(|i| i.files.iter().map(String::as_str))
+        .collect();
+    for k in pkg.entries.keys() {
+        if k.starts_with("representations/")
+            && k.contains("/data/")
+            && !claimed.contains(k.as_str())
+        {
+            findings.push(f(
+                "2.3",
+                k,
+                "content file belongs to no item of catalog.xml",
+            ));
+        }
+    }
+    items
+}
+
+fn clamscan(pkg: &Package) -> CheckRun {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("clamscan").is_file()))
+        .unwrap_or(false);
+    if !found {
+        return CheckRun {
+            name: "clamscan".into(),
+            status: "not_run".into(),
+            detail: "clamscan is not on PATH: virus check not run (DA/T 70-2018 4.1)".into(),
+        };
+    }
+    let out = Command::new("clamscan")
+        .args(["-r", "--infected", "--no-summary"])
+        .arg(&pkg.source)
+        .output();
+    match out {
+        Ok(o) => CheckRun {
+            name: "clamscan".into(),
+            status: match o.status.code() {
+                Some(0) => "run",
+                Some(1) => "infected",
+                _ => "failed",
+            }
+            .into(),
+            detail: String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        },
+        Err(e) => CheckRun {
+            name: "clamscan".into(),
+            status: "failed".into(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+pub fn check(
+    pkg: &Package,
+    refs: &[FileRef],
+    metadata_paths: &[String],
+    catalog: &Catalog,
+    options: &Options,
+    findings: &mut Vec<Finding>,
+) -> Outcome {
+    let mut checks = Vec::new();
+    findings.extend(verify_refs(pkg, refs));
+
+    // 2.4: nothing in the package that no METS declares (the METS files themselves are declared by being read).
+    let declared: BTreeSet<&str> = refs
+        .iter()
+        .map(|r| r.path.as_str())
+        .chain(metadata_paths.iter().map(String::as_str))
+        .collect();
+    if !metadata_paths.is_empty() {
+        for k in pkg.entries.keys() {
+            if !declared.contains(k.as_str()) {
+                findings.push(f(
+                    "2.4",
+                    k,
+                    "file is in the package but no METS lists it (extra file)",
+                ));
+            }
+        }
+    }
+    // 2.1: totals the package declares vs what it holds.
+    let mut seen = BTreeSet::new();
+    let (mut n_decl, mut bytes_decl, mut n_found, mut bytes_found) = (0u64, 0u64, 0u64, 0u64);
+    for r in refs.iter().filter(|r| r.kind == RefKind::File) {
+        if seen.insert(r.path.as_str()) {
+            n_decl += 1;
+            bytes_decl += r.size.unwrap_or(0);
+            if let Some(e) = pkg.entries.get(&r.path) {
+                n_found += 1;
+                bytes_found += e.size;
+            }
+        }
+    }
+    if n_decl != n_found || bytes_decl != bytes_found {
+        findings.push(Finding::dat70(
+            "2.1",
+            None,
+            format!("the METS declare {n_decl} files, {bytes_decl} bytes; the package holds {n_found} of them, {bytes_found} bytes"),
+        ));
+    }
+
+    // Content of every readable file (security first: every file, declared or not).
+    let mimes: HashMap<&str, &str> = refs
+        .iter()
+        .filter_map(|r| r.mime.as_deref().map(|m| (r.path.as_str(), m)))
+        .collect();
+    let paths: Vec<&String> = pkg
+        .entries
+        .values()
+        .filter(|e| e.kind == EntryKind::File)
+        .map(|e| &e.path)
+        .collect();
+    let content: Vec<Finding> = paths
+        .par_iter()
+        .flat_map_iter(|p| {
+            let mut out = check_content(pkg, p, mimes.get(p.as_str()).copied());
+            let meta = p.ends_with(".xml")
+                || p.starts_with("documentation/") && (p.ends_with(".csv") || p.ends_with(".txt"));
+            if meta
+                && !p.contains("/data/")
+                && let Some(x) = check_metadata_text(pkg, p)
+            {
+                out.push(x);
+            }
+            out
+        })
+        .collect();
+    findings.extend(content);
+
+    // catalog.xml (dangan's descriptive metadata) when the package has it.
+    let catalog_path = refs
+        .iter()
+        .find(|r| r.kind == RefKind::Dmd && r.other_mdtype.as_deref() == Some("DANGAN-CATALOG"))
+        .map(|r| r.path.clone())
+        .or_else(|| {
+            pkg.entries
+                .contains_key("metadata/descriptive/catalog.xml")
+                .then(|| "metadata/descriptive/catalog.xml".to_string())
+        });
+    let items = match &catalog_path {
+        Some(p) if pkg.entries.contains_key(p) => {
+            checks.push(CheckRun {
+                name: "catalog.xml".into(),
+                status: "run".into(),
+                detail: p.clone(),
+            });
+            catalog_checks(pkg, p, catalog, findings)
+        }
+        _ => {
+            checks.push(CheckRun {
+                name: "catalog.xml".into(),
+                status: "not_run".into(),
+                detail:
+                    "no dangan catalog.xml: item-level checks (档号, 件号, catalog codes) not run"
+                        .into(),
+            });
+            Vec::new()
+        }
+    };
+
+    // 3.3: the environment is recorded when there is preservation metadata.
+    if !refs.iter().any(|r| r.kind == RefKind::Digiprov) && !metadata_paths.is_empty() {
+        findings.push(
+            Finding::dat70(
+                "3.3",
+                None,
+                "no preservation metadata (PREMIS digiprovMD): environment not recorded".into(),
+            )
+            .with_level(Level::Warning),
+        );
+    }
+
+    // 4.1: virus scan.
+    let scan = if options.virus_scan {
+        clamscan(pkg)
+    } else {
+        CheckRun {
+            name: "clamscan".into(),
+            status: "not_run".into(),
+            detail: "virus scan turned off".into(),
+        }
+    };
+    match scan.status.as_str() {
+        "run" => {}
+        "infected" => findings.push(Finding::dat70(
+            "4.1",
+            None,
+            format!("clamscan found: {}", scan.detail),
+        )),
+        _ => {
+            findings.push(Finding::dat70("4.1", None, scan.detail.clone()).with_level(Level::Info))
+        }
+    }
+    checks.push(scan);
+    // XML Schema validity of the METS and of the metadata files they reference.
+    let mut xml_docs: Vec<String> = metadata_paths.to_vec();
+    xml_docs.extend(
+        refs.iter()
+            .filter(|r| {
+                matches!(r.kind, RefKind::Dmd | RefKind::Digiprov) && r.path.ends_with(".xml")
+            })
+            .map(|r| r.path.clone()),
+    );
+    xml_docs.sort();
+    xml_docs.dedup();
+    if options.xsd {
+        checks.push(super::xsd::check(pkg, &xml_docs, findings));
+    } else {
+        checks.push(CheckRun {
+            name: "xsd".into(),
+            status: "not_run".into(),
+            detail: "XML Schema validation turned off".into(),
+        });
+    }
+
+    let representations = metadata_paths
+        .iter()
+        .filter(|p| p.starts_with("representations/"))
+        .count();
+    Outcome {
+        items,
+        representations,
+        checks,
+    }
+}

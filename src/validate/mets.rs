@@ -1,0 +1,1007 @@
+//! E-ARK CSIP/SIP checks of the package METS and every representation METS. Each check names its requirement
+//! ID; how binding it is comes from the rule table, not from here.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use super::source::Package;
+use super::xml::{self, Element, XmlError};
+use super::{Finding, Spec};
+
+pub const METS: &str = "http://www.loc.gov/METS/";
+pub const CSIP: &str = "https://DILCIS.eu/XML/METS/CSIPExtensionMETS";
+pub const XLINK: &str = "http://www.w3.org/1999/xlink";
+
+/// The E-ARK controlled vocabularies (`profiles/eark-vocabularies.toml`).
+#[derive(Debug, Deserialize)]
+pub struct Vocabularies {
+    pub content_category: Vec<String>,
+    pub content_information_type: Vec<String>,
+    pub oais_package_type: Vec<String>,
+    pub status: Vec<String>,
+    pub record_status: Vec<String>,
+    pub checksum_type: Vec<String>,
+}
+
+pub fn vocabularies() -> &'static Vocabularies {
+    static V: OnceLock<Vocabularies> = OnceLock::new();
+    V.get_or_init(|| {
+        // Part of the source, checked by a unit test: a parse error is a bug.
+        toml::from_str(include_str!("../../profiles/eark-vocabularies.toml"))
+            .expect("embedded vocabularies parse")
+    })
+}
+
+/// What a reference points at, and which rules judge its existence, size and checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefKind {
+    File,
+    Dmd,
+    Digiprov,
+    Rights,
+}
+
+impl RefKind {
+    /// (exists, SIZE, CHECKSUM) rule IDs.
+    pub fn rules(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            RefKind::File => ("CSIP79", "CSIP69", "CSIP71"),
+            RefKind::Dmd => ("CSIP24", "CSIP27", "CSIP29"),
+            RefKind::Digiprov => ("CSIP38", "CSIP41", "CSIP43"),
+            RefKind::Rights => ("CSIP51", "CSIP54", "CSIP56"),
+        }
+    }
+}
+
+/// A file a METS declares, with what it says about it.
+#[derive(Debug, Clone)]
+pub struct FileRef {
+    pub kind: RefKind,
+    /// Package-relative path (decoded), or `None` when the href cannot be a path inside the package.
+    pub path: String,
+    pub size: Option<u64>,
+    pub checksum: Option<String>,
+    pub checksum_type: Option<String>,
+    pub mime: Option<String>,
+    pub other_mdtype: Option<String>,
+    /// The METS that declares it.
+    pub declared_in: String,
+}
+
+/// State of one validation run over the METS documents.
+pub struct Run<'a> {
+    pkg: &'a Package,
+    over: Option<Spec>,
+    pub spec: Spec,
+    pub spec_source: &'static str,
+    pub objid: Option<String>,
+    pub findings: Vec<Finding>,
+    pub refs: Vec<FileRef>,
+    /// Every METS file read (they are part of the package, not extra files).
+    pub metadata_paths: Vec<String>,
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Resolve an href relative to the METS folder `base` (with trailing `/` or empty). Errors say why the href
+/// cannot point into the package.
+pub fn resolve(base: &str, href: &str) -> Result<String, String> {
+    if href.contains("://") || href.starts_with("file:") || href.starts_with('/') {
+        return Err(format!(
+            "href '{href}' is not a relative path inside the package"
+        ));
+    }
+    let decoded = percent_decode(href)
+        .ok_or_else(|| format!("href '{href}' is not valid percent-encoded UTF-8"))?;
+    let decoded = decoded.strip_prefix("./").unwrap_or(&decoded).to_string();
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for comp in decoded.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(format!("href '{href}' climbs out of the package"));
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+fn is_date(s: &str) -> bool {
+    // xs:dateTime as METS uses it: YYYY-MM-DDThh:mm:ss with optional fraction and zone.
+    let b = s.as_bytes();
+    b.len() >= 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit())
+}
+
+fn is_mime(s: &str) -> bool {
+    matches!(s.split_once('/'), Some((a, b)) if !a.is_empty() && !b.is_empty() && !s.contains(char::is_whitespace))
+}
+
+impl<'a> Run<'a> {
+    pub fn new(pkg: &'a Package, over: Option<Spec>) -> Run<'a> {
+        Run {
+            pkg,
+            over,
+            spec: over.unwrap_or(Spec::Sip220),
+            spec_source: if over.is_some() {
+                "override"
+            } else {
+                "default"
+            },
+            objid: None,
+            findings: Vec::new(),
+            refs: Vec::new(),
+            metadata_paths: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, id: &str, path: &str, msg: impl Into<String>) {
+        self.findings
+            .push(Finding::eark(id, Some(path.to_string()), msg.into()));
+    }
+
+    /// Parse a METS file; an unreadable or unsafe one is a CSIP0 failure (and DA/T 70 4.3 / 3.1 where that is
+    /// why).
+    fn load(&mut self, path: &str) -> Option<Element> {
+        self.metadata_paths.push(path.to_string());
+        let bytes = match self.pkg.read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.fail("CSIP0", path, format!("METS cannot be read: {e}"));
+                return None;
+            }
+        };
+        match xml::parse(&bytes) {
+            Ok(root) => {
+                if root.ns != METS || root.name != "mets" {
+                    self.fail(
+                        "CSIP0",
+                        path,
+                        format!(
+                            "root element is {{{}}}{}, not METS <mets>",
+                            root.ns, root.name
+                        ),
+                    );
+                    return None;
+                }
+                Some(root)
+            }
+            Err(e) => {
+                self.fail("CSIP0", path, format!("METS not accepted: {e}"));
+                match e {
+                    XmlError::Doctype | XmlError::Entity(_) => self.findings.push(Finding::dat70(
+                        "4.3",
+                        Some(path.to_string()),
+                        format!("unsafe XML: {e}"),
+                    )),
+                    XmlError::Encoding(_) => self.findings.push(Finding::dat70(
+                        "3.1",
+                        Some(path.to_string()),
+                        format!("metadata unreadable: {e}"),
+                    )),
+                    _ => {}
+                }
+                None
+            }
+        }
+    }
+
+    pub fn check_all(&mut self) {
+        // CSIPSTR4: METS.xml at the root of the package.
+        if !self.pkg.entries.contains_key("METS.xml") {
+            let alt = self
+                .pkg
+                .entries
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case("mets.xml"))
+                .cloned();
+            self.fail(
+                "CSIPSTR4",
+                "METS.xml",
+                match alt {
+                    Some(a) => format!(
+                        "no METS.xml at the package root (found '{a}': the name is case-sensitive)"
+                    ),
+                    None => "no METS.xml at the package root".to_string(),
+                },
+            );
+            return;
+        }
+        let Some(root) = self.load("METS.xml") else {
+            return;
+        };
+        let declared = root.a("PROFILE").and_then(Spec::from_profile);
+        match (self.over, declared) {
+            (Some(_), _) => {}
+            (None, Some(s)) => {
+                self.spec = s;
+                self.spec_source = "declared";
+            }
+            (None, None) => {
+                self.spec = Spec::Csip;
+                self.spec_source = "default";
+            }
+        }
+        self.objid = root.a("OBJID").map(str::to_string);
+        let reps = self.check_mets(&root, "", true);
+        // CSIPSTR9/CSIPSTR12: every folder under representations/ should have its own METS.xml.
+        let mut rep_dirs: BTreeSet<String> = BTreeSet::new();
+        for k in self.pkg.entries.keys() {
+            if let Some(rest) = k.strip_prefix("representations/")
+                && let Some((name, _)) = rest.split_once('/')
+            {
+                rep_dirs.insert(name.to_string());
+            }
+        }
+        let mut rep_mets: BTreeSet<String> = reps.into_iter().collect();
+        for d in &rep_dirs {
+            let m = format!("representations/{d}/METS.xml");
+            if self.pkg.entries.contains_key(&m) {
+                rep_mets.insert(m);
+            } else {
+                self.fail(
+                    "CSIPSTR12",
+                    &format!("representations/{d}/"),
+                    "representation has no METS.xml",
+                );
+            }
+        }
+        for m in rep_mets {
+            if !self.pkg.entries.contains_key(&m) {
+                continue; // reported as CSIP110 by the package METS check
+            }
+            if let Some(doc) = self.load(&m) {
+                let base = m.trim_end_matches("METS.xml").to_string();
+                self.check_mets(&doc, &base, false);
+            }
+        }
+    }
+
+    /// Check one METS document; returns the representation METS paths it points at.
+    fn check_mets(&mut self, m: &Element, base: &str, is_root: bool) -> Vec<String> {
+        let here = format!("{base}METS.xml");
+        let p = here.as_str();
+        let v = vocabularies();
+        // CSIP1: OBJID. commons-ip also requires the root folder to carry it (CSIPSTR2's wording is SHOULD; we
+        // follow the validator so that the two agree).
+        match m.a("OBJID") {
+            None | Some("") => self.fail("CSIP1", p, "mets/@OBJID missing"),
+            Some(id) if is_root && id != self.pkg.root_name => self.fail(
+                "CSIP1",
+                p,
+                format!(
+                    "mets/@OBJID '{id}' differs from the package root folder name '{}' (CSIPSTR2)",
+                    self.pkg.root_name
+                ),
+            ),
+            _ => {}
+        }
+        // CSIP2/CSIP3: content category from the vocabulary; OTHER needs csip:OTHERTYPE.
+        match m.a("TYPE") {
+            None => self.fail("CSIP2", p, "mets/@TYPE missing"),
+            Some(t) if !v.content_category.iter().any(|c| c == t) => {
+                let dashed = t.replace('-', "–");
+                let hint = if v.content_category.contains(&dashed) {
+                    format!(" (the vocabulary writes '{dashed}' with an EN DASH U+2013)")
+                } else {
+                    String::new()
+                };
+                self.fail(
+                    "CSIP2",
+                    p,
+                    format!("mets/@TYPE '{t}' is not in the content-category vocabulary{hint}"),
+                );
+            }
+            Some("OTHER") | Some("Other") if m.attr(CSIP, "OTHERTYPE").is_none() => self.fail(
+                "CSIP3",
+                p,
+                "mets/@TYPE is OTHER but csip:OTHERTYPE is missing",
+            ),
+            _ => {}
+        }
+        // CSIP4/CSIP5: content information type (mandatory in representation METS).
+        match m.attr(CSIP, "CONTENTINFORMATIONTYPE") {
+            None => self.fail("CSIP4", p, "mets/@csip:CONTENTINFORMATIONTYPE missing"),
+            Some(t) if !v.content_information_type.iter().any(|c| c == t) => self.fail(
+                "CSIP4",
+                p,
+                format!(
+                    "csip:CONTENTINFORMATIONTYPE '{t}' is not in the vocabulary ({})",
+                    v.content_information_type.join(", ")
+                ),
+            ),
+            Some("OTHER") if m.attr(CSIP, "OTHERCONTENTINFORMATIONTYPE").is_none() => self.fail(
+                "CSIP5",
+                p,
+                "CONTENTINFORMATIONTYPE is OTHER without csip:OTHERCONTENTINFORMATIONTYPE",
+            ),
+            _ => {}
+        }
+        // CSIP6 / SIP2: the profile.
+        match m.a("PROFILE") {
+            None => {
+                self.fail("CSIP6", p, "mets/@PROFILE missing");
+                self.fail("SIP2", p, "mets/@PROFILE missing");
+            }
+            Some(url) if Spec::from_profile(url) != Some(self.spec) && self.spec != Spec::Csip => {
+                self.fail(
+                    "SIP2",
+                    p,
+                    format!(
+                        "mets/@PROFILE '{url}' is not the profile of {}",
+                        self.spec.label()
+                    ),
+                )
+            }
+            _ => {}
+        }
+        self.header(m, p, is_root);
+        self.md_secs(m, base, p);
+        let groups = self.file_sec(m, base, p, is_root);
+        self.struct_map(m, base, p, is_root, &groups)
+    }
+
+    fn header(&mut self, m: &Element, p: &str, is_root: bool) {
+        let v = vocabularies();
+        let Some(h) = m.kid(METS, "metsHdr") else {
+            self.fail("CSIP117", p, "mets/metsHdr missing");
+            return;
+        };
+        match h.a("CREATEDATE") {
+            None => self.fail("CSIP7", p, "metsHdr/@CREATEDATE missing"),
+            Some(d) if !is_date(d) => self.fail(
+                "CSIP7",
+                p,
+                format!("metsHdr/@CREATEDATE '{d}' is not an xs:dateTime"),
+            ),
+            _ => {}
+        }
+        match h.attr(CSIP, "OAISPACKAGETYPE") {
+            None => {
+                self.fail("CSIP9", p, "metsHdr/@csip:OAISPACKAGETYPE missing");
+                self.fail("SIP4", p, "metsHdr/@csip:OAISPACKAGETYPE missing");
+            }
+            Some(t) if !v.oais_package_type.iter().any(|c| c == t) => self.fail(
+                "CSIP9",
+                p,
+                format!("csip:OAISPACKAGETYPE '{t}' is not in the vocabulary"),
+            ),
+            Some(t) if t != "SIP" => self.fail(
+                "SIP4",
+                p,
+                format!("csip:OAISPACKAGETYPE is '{t}', a SIP declares 'SIP'"),
+            ),
+            _ => {}
+        }
+        if let Some(s) = h.a("RECORDSTATUS")
+            && !v.record_status.iter().any(|c| c == s)
+        {
+            self.fail(
+                "SIP3",
+                p,
+                format!("metsHdr/@RECORDSTATUS '{s}' is not in the vocabulary"),
+            );
+        }
+        // Agents are required in the package METS; representation METS may omit them (commons-ip writes none).
+        let agents: Vec<&Element> = h.kids(METS, "agent").collect();
+        if !is_root && agents.is_empty() {
+            return;
+        }
+        if agents.is_empty() {
+            self.fail("CSIP10", p, "metsHdr has no agent");
+        }
+        // CSIP11–CSIP16: the software that created the package.
+        let creators: Vec<&&Element> = agents
+            .iter()
+            .filter(|a| a.a("ROLE") == Some("CREATOR"))
+            .collect();
+        let software: Vec<&&Element> = creators
+            .iter()
+            .copied()
+            .filter(|a| a.a("TYPE") == Some("OTHER") && a.a("OTHERTYPE") == Some("SOFTWARE"))
+            .collect();
+        if creators.is_empty() {
+            self.fail(
+                "CSIP11",
+                p,
+                "no agent with ROLE='CREATOR' (the creating software)",
+            );
+        } else if !creators.iter().any(|a| a.a("TYPE") == Some("OTHER")) {
+            self.fail("CSIP12", p, "no CREATOR agent with TYPE='OTHER'");
+        } else if software.is_empty() {
+            self.fail("CSIP13", p, "no CREATOR agent with OTHERTYPE='SOFTWARE'");
+        }
+        for a in &software {
+            if a.kid(METS, "name").is_none_or(|n| n.text.trim().is_empty()) {
+                self.fail("CSIP14", p, "software agent has no name");
+            }
+            match a.kid(METS, "note") {
+                None => self.fail(
+                    "CSIP15",
+                    p,
+                    "software agent has no note (the software version)",
+                ),
+                Some(n) if n.attr(CSIP, "NOTETYPE") != Some("SOFTWARE VERSION") => self.fail(
+                    "CSIP16",
+                    p,
+                    "software agent note lacks csip:NOTETYPE='SOFTWARE VERSION'",
+                ),
+                _ => {}
+            }
+        }
+        if !is_root {
+            return;
+        }
+        // SIP15–SIP20: the submitting agent (ROLE CREATOR, TYPE ORGANIZATION or INDIVIDUAL).
+        let submitters: Vec<&&Element> = creators
+            .iter()
+            .copied()
+            .filter(|a| matches!(a.a("TYPE"), Some("ORGANIZATION") | Some("INDIVIDUAL")))
+            .collect();
+        if submitters.is_empty() {
+            self.fail(
+                "SIP15",
+                p,
+                "no submitting agent (ROLE='CREATOR', TYPE='ORGANIZATION' or 'INDIVIDUAL')",
+            );
+        }
+        for a in &submitters {
+            if a.kid(METS, "name").is_none_or(|n| n.text.trim().is_empty()) {
+                self.fail("SIP18", p, "submitting agent has no name");
+            }
+            for n in a.kids(METS, "note") {
+                if n.attr(CSIP, "NOTETYPE") != Some("IDENTIFICATIONCODE") {
+                    self.fail(
+                        "SIP20",
+                        p,
+                        "submitting agent note lacks csip:NOTETYPE='IDENTIFICATIONCODE'",
+                    );
+                }
+            }
+        }
+        // SIP9–SIP14 archival creator, SIP26–SIP31 preservation agent.
+        for a in &agents {
+            let (type_rule, name_rule, note_rule) = match a.a("ROLE") {
+                Some("ARCHIVIST") => ("SIP11", "SIP12", "SIP14"),
+                Some("PRESERVATION") => ("SIP28", "SIP29", "SIP31"),
+                _ => continue,
+            };
+            if !matches!(a.a("TYPE"), Some("ORGANIZATION") | Some("INDIVIDUAL")) {
+                self.fail(
+                    type_rule,
+                    p,
+                    "agent TYPE must be ORGANIZATION or INDIVIDUAL",
+                );
+            }
+            if a.kid(METS, "name").is_none_or(|n| n.text.trim().is_empty()) {
+                self.fail(name_rule, p, "agent has no name");
+            }
+            for n in a.kids(METS, "note") {
+                if n.attr(CSIP, "NOTETYPE") != Some("IDENTIFICATIONCODE") {
+                    self.fail(
+                        note_rule,
+                        p,
+                        "agent note lacks csip:NOTETYPE='IDENTIFICATIONCODE'",
+                    );
+                }
+            }
+        }
+    }
+
+    /// One mdRef of a dmdSec/digiprovMD/rightsMD. `ids` = (LOCTYPE, xlink:type, href, MDTYPE, MIMETYPE, SIZE,
+    /// CREATED, CHECKSUM, CHECKSUMTYPE) rule IDs.
+    fn md_ref(&mut self, r: &Element, base: &str, p: &str, kind: RefKind, ids: [&str; 9]) {
+        let v = vocabularies();
+        if r.a("LOCTYPE") != Some("URL") {
+            self.fail(ids[0], p, "mdRef/@LOCTYPE must be 'URL'");
+        }
+        if r.attr(XLINK, "type") != Some("simple") {
+            self.fail(ids[1], p, "mdRef/@xlink:type must be 'simple'");
+        }
+        for (i, a) in [
+            (3, "MDTYPE"),
+            (4, "MIMETYPE"),
+            (5, "SIZE"),
+            (6, "CREATED"),
+            (7, "CHECKSUM"),
+            (8, "CHECKSUMTYPE"),
+        ] {
+            if r.a(a).is_none_or(str::is_empty) {
+                self.fail(ids[i], p, format!("mdRef/@{a} missing"));
+            }
+        }
+        if let Some(t) = r.a("CHECKSUMTYPE")
+            && !v.checksum_type.iter().any(|c| c == t)
+        {
+            self.fail(
+                ids[8],
+                p,
+                format!("CHECKSUMTYPE '{t}' is not one METS allows"),
+            );
+        }
+        if let Some(m) = r.a("MIMETYPE")
+            && !is_mime(m)
+        {
+            self.fail(ids[4], p, format!("MIMETYPE '{m}' is not a media type"));
+        }
+        let size = match r.a("SIZE").map(|s| s.trim().parse::<u64>()) {
+            Some(Err(_)) => {
+                self.fail(ids[5], p, "mdRef/@SIZE is not a number");
+                None
+            }
+            Some(Ok(n)) => Some(n),
+            None => None,
+        };
+        match r.attr(XLINK, "href") {
+            None => self.fail(ids[2], p, "mdRef/@xlink:href missing"),
+            Some(h) => match resolve(base, h) {
+                Err(e) => {
+                    self.fail(ids[2], p, e.clone());
+                    self.findings
+                        .push(Finding::dat70("4.3", Some(p.to_string()), e));
+                }
+                Ok(path) => self.refs.push(FileRef {
+                    kind,
+                    path,
+                    size,
+                    checksum: r.a("CHECKSUM").map(str::to_string),
+                    checksum_type: r.a("CHECKSUMTYPE").map(str::to_string),
+                    mime: r.a("MIMETYPE").map(str::to_string),
+                    other_mdtype: r.a("OTHERMDTYPE").map(str::to_string),
+                    declared_in: p.to_string(),
+                }),
+            },
+        }
+    }
+
+    fn md_secs(&mut self, m: &Element, base: &str, p: &str) {
+        let v = vocabularies();
+        for d in m.kids(METS, "dmdSec") {
+            if d.a("ID").is_none() {
+                self.fail("CSIP18", p, "dmdSec/@ID missing");
+            }
+            if d.a("CREATED").is_none() {
+                self.fail("CSIP19", p, "dmdSec/@CREATED missing");
+            }
+            match d.a("STATUS") {
+                None => self.fail("CSIP20", p, "dmdSec/@STATUS missing"),
+                Some(s) if !v.status.iter().any(|c| c == s) => self.fail(
+                    "CSIP20",
+                    p,
+                    format!("dmdSec/@STATUS '{s}' not in vocabulary"),
+                ),
+                _ => {}
+            }
+            for r in d.kids(METS, "mdRef") {
+                self.md_ref(
+                    r,
+                    base,
+                    p,
+                    RefKind::Dmd,
+                    [
+                        "CSIP22", "CSIP23", "CSIP24", "CSIP25", "CSIP26", "CSIP27", "CSIP28",
+                        "CSIP29", "CSIP30",
+                    ],
+                );
+            }
+        }
+        for a in m.kids(METS, "amdSec") {
+            for d in a.kids(METS, "digiprovMD") {
+                if d.a("ID").is_none() {
+                    self.fail("CSIP33", p, "digiprovMD/@ID missing");
+                }
+                if let Some(s) = d.a("STATUS")
+                    && !v.status.iter().any(|c| c == s)
+                {
+                    self.fail(
+                        "CSIP34",
+                        p,
+                        format!("digiprovMD/@STATUS '{s}' not in vocabulary"),
+                    );
+                }
+                for r in d.kids(METS, "mdRef") {
+                    self.md_ref(
+                        r,
+                        base,
+                        p,
+                        RefKind::Digiprov,
+                        [
+                            "CSIP36", "CSIP37", "CSIP38", "CSIP39", "CSIP40", "CSIP41", "CSIP42",
+                            "CSIP43", "CSIP44",
+                        ],
+                    );
+                }
+            }
+            for d in a.kids(METS, "rightsMD") {
+                if d.a("ID").is_none() {
+                    self.fail("CSIP46", p, "rightsMD/@ID missing");
+                }
+                for r in d.kids(METS, "mdRef") {
+                    self.md_ref(
+                        r,
+                        base,
+                        p,
+                        RefKind::Rights,
+                        [
+                            "CSIP49", "CSIP50", "CSIP51", "CSIP52", "CSIP53", "CSIP54", "CSIP55",
+                            "CSIP56", "CSIP57",
+                        ],
+                    );
+                }
+            }
+        }
+    }
+
+    /// fileSec checks; returns the fileGrp IDs (for structMap references).
+    fn file_sec(&mut self, m: &Element, base: &str, p: &str, is_root: bool) -> HashSet<String> {
+        let v = vocabularies();
+        let mut groups = HashSet::new();
+        let Some(fs) = m.kid(METS, "fileSec") else {
+            self.fail("CSIP58", p, "no fileSec");
+            return groups;
+        };
+        if fs.a("ID").is_none() {
+            self.fail("CSIP59", p, "fileSec/@ID missing");
+        }
+        let uses: Vec<&str> = fs
+            .kids(METS, "fileGrp")
+            .filter_map(|g| g.a("USE"))
+            .collect();
+        if is_root {
+            // CSIP60/113/114: the groups must exist for what the package holds.
+            let has = |prefix: &str| self.pkg.entries.keys().any(|k| k.starts_with(prefix));
+            if has("documentation/") && !uses.contains(&"Documentation") {
+                self.fail(
+                    "CSIP60",
+                    p,
+                    "documentation/ has files but there is no fileGrp USE='Documentation'",
+                );
+            }
+            if has("schemas/") && !uses.contains(&"Schemas") {
+                self.fail(
+                    "CSIP113",
+                    p,
+                    "schemas/ has files but there is no fileGrp USE='Schemas'",
+                );
+            }
+            if has("representations/") && !uses.iter().any(|u| u.starts_with("Representations")) {
+                self.fail(
+                    "CSIP114",
+                    p,
+                    "representations/ exists but there is no fileGrp USE='Representations/…'",
+                );
+            }
+        }
+        for g in fs.kids(METS, "fileGrp") {
+            if g.a("USE").is_none() {
+                self.fail("CSIP64", p, "fileGrp/@USE missing");
+            }
+            match g.a("ID") {
+                None => self.fail("CSIP65", p, "fileGrp/@ID missing"),
+                Some(id) => {
+                    groups.insert(id.to_string());
+                }
+            }
+            if g.kids(METS, "file").next().is_none() {
+                self.fail(
+                    "CSIP66",
+                    p,
+                    format!("fileGrp '{}' has no file", g.a("USE").unwrap_or("?")),
+                );
+            }
+            for f in g.kids(METS, "file") {
+                let fid = f.a("ID").unwrap_or("?");
+                for (rule, a) in [
+                    ("CSIP67", "ID"),
+                    ("CSIP68", "MIMETYPE"),
+                    ("CSIP69", "SIZE"),
+                    ("CSIP70", "CREATED"),
+                    ("CSIP71", "CHECKSUM"),
+                    ("CSIP72", "CHECKSUMTYPE"),
+                ] {
+                    if f.a(a).is_none_or(str::is_empty) {
+                        self.fail(rule, p, format!("file '{fid}': @{a} missing"));
+                    }
+                }
+                if let Some(t) = f.a("CHECKSUMTYPE")
+                    && !v.checksum_type.iter().any(|c| c == t)
+                {
+                    self.fail(
+                        "CSIP72",
+                        p,
+                        format!("file '{fid}': CHECKSUMTYPE '{t}' is not one METS allows"),
+                    );
+                }
+                if let Some(mt) = f.a("MIMETYPE")
+                    && !is_mime(mt)
+                {
+                    self.fail(
+                        "CSIP68",
+                        p,
+                        format!("file '{fid}': MIMETYPE '{mt}' is not a media type"),
+                    );
+                }
+                let size = match f.a("SIZE").map(|s| s.trim().parse::<u64>()) {
+                    Some(Err(_)) => {
+                        self.fail("CSIP69", p, format!("file '{fid}': SIZE is not a number"));
+                        None
+                    }
+                    Some(Ok(n)) => Some(n),
+                    None => None,
+                };
+                let Some(loc) = f.kid(METS, "FLocat") else {
+                    self.fail("CSIP79", p, format!("file '{fid}' has no FLocat"));
+                    continue;
+                };
+                if loc.a("LOCTYPE") != Some("URL") {
+                    self.fail(
+                        "CSIP77",
+                        p,
+                        format!("file '{fid}': FLocat/@LOCTYPE must be 'URL'"),
+                    );
+                }
+                if loc.attr(XLINK, "type") != Some("simple") {
+                    self.fail(
+                        "CSIP78",
+                        p,
+                        format!("file '{fid}': FLocat/@xlink:type must be 'simple'"),
+                    );
+                }
+                match loc.attr(XLINK, "href") {
+                    None => self.fail(
+                        "CSIP79",
+                        p,
+                        format!("file '{fid}': FLocat/@xlink:href missing"),
+                    ),
+                    Some(h) => match resolve(base, h) {
+                        Err(e) => {
+                            self.fail("CSIP79", p, e.clone());
+                            self.findings
+                                .push(Finding::dat70("4.3", Some(p.to_string()), e));
+                        }
+                        Ok(path) => self.refs.push(FileRef {
+                            kind: RefKind::File,
+                            path,
+                            size,
+                            checksum: f.a("CHECKSUM").map(str::to_string),
+                            checksum_type: f.a("CHECKSUMTYPE").map(str::to_string),
+                            mime: f.a("MIMETYPE").map(str::to_string),
+                            other_mdtype: None,
+                            declared_in: p.to_string(),
+                        }),
+                    },
+                }
+            }
+        }
+        groups
+    }
+
+    /// structMap checks; returns the representation METS the package METS points at.
+    fn struct_map(
+        &mut self,
+        m: &Element,
+        base: &str,
+        p: &str,
+        is_root: bool,
+        groups: &HashSet<String>,
+    ) -> Vec<String> {
+        let mut reps = Vec::new();
+        let maps: Vec<&Element> = m.kids(METS, "structMap").collect();
+        if maps.is_empty() {
+            self.fail("CSIP80", p, "no structMap");
+            return reps;
+        }
+        let csip: Vec<&&Element> = maps
+            .iter()
+            .filter(|s| s.a("TYPE") == Some("PHYSICAL") && s.a("LABEL") == Some("CSIP"))
+            .collect();
+        if !maps.iter().any(|s| s.a("TYPE") == Some("PHYSICAL")) {
+            self.fail("CSIP81", p, "no structMap with TYPE='PHYSICAL'");
+        }
+        if csip.len() != 1 {
+            self.fail(
+                "CSIP82",
+                p,
+                format!(
+                    "{} structMaps with TYPE='PHYSICAL' LABEL='CSIP', exactly one is required",
+                    csip.len()
+                ),
+            );
+        }
+        let Some(sm) = csip.first() else {
+            return reps;
+        };
+        if sm.a("ID").is_none() {
+            self.fail("CSIP83", p, "CSIP structMap/@ID missing");
+        }
+        let divs: Vec<&Element> = sm.kids(METS, "div").collect();
+        if divs.len() != 1 {
+            self.fail(
+                "CSIP84",
+                p,
+                format!(
+                    "CSIP structMap has {} top divisions, exactly one is required",
+                    divs.len()
+                ),
+            );
+        }
+        let Some(top) = divs.first() else {
+            return reps;
+        };
+        if top.a("ID").is_none() {
+            self.fail("CSIP85", p, "CSIP structMap main div/@ID missing");
+        }
+        let has_md = m.kids(METS, "dmdSec").next().is_some()
+            || m.kids(METS, "amdSec").any(|a| !a.children.is_empty());
+        let labels: Vec<&str> = top.kids(METS, "div").filter_map(|d| d.a("LABEL")).collect();
+        if is_root && has_md && !labels.contains(&"Metadata") {
+            self.fail(
+                "CSIP88",
+                p,
+                "the package has metadata sections but no div LABEL='Metadata'",
+            );
+        }
+        for d in top.kids(METS, "div") {
+            let label = d.a("LABEL").unwrap_or("");
+            if d.a("ID").is_none() {
+                let rule = match label {
+                    "Metadata" => "CSIP89",
+                    "Documentation" => "CSIP94",
+                    "Schemas" => "CSIP98",
+                    l if l.starts_with("Representations") => "CSIP106",
+                    _ => "CSIP106",
+                };
+                self.fail(rule, p, format!("div '{label}' has no @ID"));
+            }
+            if label.is_empty() {
+                self.fail("CSIP107", p, "division without @LABEL");
+            }
+            for f in d.kids(METS, "fptr") {
+                let rule = match label {
+                    "Documentation" => "CSIP116",
+                    "Schemas" => "CSIP118",
+                    _ => "CSIP119",
+                };
+                match f.a("FILEID") {
+                    None => self.fail(rule, p, format!("div '{label}': fptr/@FILEID missing")),
+                    Some(id)
+                        if !groups.contains(id)
+                            && !m.descendants().iter().any(|e| e.a("ID") == Some(id)) =>
+                    {
+                        self.fail(
+                            rule,
+                            p,
+                            format!("div '{label}': fptr/@FILEID '{id}' points at nothing"),
+                        )
+                    }
+                    _ => {}
+                }
+            }
+            if is_root && label.starts_with("Representations") {
+                let mptrs: Vec<&Element> = d.kids(METS, "mptr").collect();
+                if mptrs.is_empty() && d.kids(METS, "fptr").next().is_none() {
+                    self.fail(
+                        "CSIP109",
+                        p,
+                        format!("div '{label}' has no mptr to its representation METS"),
+                    );
+                }
+                for mp in mptrs {
+                    match mp.attr(XLINK, "title") {
+                        None => self.fail(
+                            "CSIP108",
+                            p,
+                            format!("div '{label}': mptr/@xlink:title missing"),
+                        ),
+                        Some(t) if !groups.contains(t) => self.fail(
+                            "CSIP108",
+                            p,
+                            format!("div '{label}': mptr/@xlink:title '{t}' is not a fileGrp ID"),
+                        ),
+                        _ => {}
+                    }
+                    if mp.attr(XLINK, "type") != Some("simple") {
+                        self.fail(
+                            "CSIP111",
+                            p,
+                            format!("div '{label}': mptr/@xlink:type must be 'simple'"),
+                        );
+                    }
+                    if mp.a("LOCTYPE") != Some("URL") {
+                        self.fail(
+                            "CSIP112",
+                            p,
+                            format!("div '{label}': mptr/@LOCTYPE must be 'URL'"),
+                        );
+                    }
+                    match mp.attr(XLINK, "href").map(|h| resolve(base, h)) {
+                        None => self.fail(
+                            "CSIP110",
+                            p,
+                            format!("div '{label}': mptr/@xlink:href missing"),
+                        ),
+                        Some(Err(e)) => self.fail("CSIP110", p, e),
+                        Some(Ok(path)) => {
+                            if !self.pkg.entries.contains_key(&path) {
+                                self.fail(
+                                    "CSIP110",
+                                    p,
+                                    format!("mptr points at '{path}', which is not in the package"),
+                                );
+                            }
+                            reps.push(path);
+                        }
+                    }
+                }
+            }
+        }
+        reps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_resolve_inside_the_package() {
+        assert_eq!(
+            resolve("", "documentation/%E7%9B%AE%E5%BD%95.csv").unwrap(),
+            "documentation/目录.csv"
+        );
+        assert_eq!(
+            resolve("representations/r/", "data/a.tif").unwrap(),
+            "representations/r/data/a.tif"
+        );
+        assert_eq!(
+            resolve("representations/r/", "../../METS.xml").unwrap(),
+            "METS.xml"
+        );
+        assert!(resolve("", "../x").is_err());
+        assert!(resolve("", "http://example.org/x").is_err());
+        assert!(resolve("", "/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn vocabularies_load_with_en_dash_terms() {
+        let v = vocabularies();
+        assert!(
+            v.content_category
+                .iter()
+                .any(|c| c == "Textual works – Digital")
+        );
+        assert!(
+            v.content_category
+                .iter()
+                .any(|c| c == "Musical Scores - Print")
+        );
+        assert!(v.oais_package_type.contains(&"SIP".to_string()));
+    }
+}
