@@ -1,7 +1,8 @@
 //! `pack`: from a batch folder and its 目录 to E-ARK SIP packages.
 //!
-//! intake → QC of page images (DA/T 31-2017) → identify → package. Nothing is written when intake or QC
-//! finds an error: the findings are returned instead.
+//! intake → QC of page images (DA/T 31-2017) → identify → normalize (format policy: preservation masters,
+//! access copies) → package. Nothing is written when intake or QC finds an error: the findings are
+//! returned instead.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ use crate::identify;
 use crate::intake::{Columns, Intake, IntakeError, IntakeOptions, intake};
 use crate::intake::{Field, IntakeItem, MatchBasis};
 use crate::model::{Agent, Event, EventType, Finding, Identification, Level, Outcome};
+use crate::normalize::{self, FormatKey, InputFile, ItemMeta, Policy, Root, Tools};
 use crate::package::{
     self, Form, PackageError, PackageSpec, RepresentationSpec, Source, SourceFile, WrittenPackage,
 };
@@ -27,6 +29,8 @@ pub enum PackError {
     Package(#[from] PackageError),
     #[error(transparent)]
     Identify(#[from] identify::IdentifyError),
+    #[error(transparent)]
+    Normalize(#[from] normalize::NormalizeError),
 }
 
 /// Options of a pack run.
@@ -43,6 +47,11 @@ pub struct PackOptions {
     pub split_by: SplitBy,
     /// Scan QC thresholds (DA/T 31-2017); the embedded policy when `None`.
     pub qc: Option<QcPolicy>,
+    /// Format policy for preservation masters and access copies; `None` = no normalization (originals
+    /// only).
+    pub policy: Option<Policy>,
+    /// External tools the policy may use (ffmpeg, soffice), found on PATH by the caller.
+    pub tools: Tools,
 }
 
 /// How a batch is divided into packages.
@@ -72,6 +81,8 @@ impl Default for PackOptions {
             form: Form::Folder,
             split_by: SplitBy::None,
             qc: None,
+            policy: Some(Policy::embedded()),
+            tools: Tools::default(),
         }
     }
 }
@@ -403,6 +414,30 @@ fn write_group(
             objects: identified,
         },
     );
+    // Preservation masters and access copies by the format policy; provenance becomes PREMIS events with
+    // derivation relationships. Derivatives are written beside the output and copied into the package.
+    let mut representations = vec![RepresentationSpec {
+        name: "original".into(),
+        files: Vec::new(),
+    }];
+    let norm_dir = out.join(format!(".{objid}.normalize"));
+    let derived = match options
+        .policy
+        .as_ref()
+        .map(|policy| derive(batch, &norm_dir, policy, options, ctx, &items, &originals))
+    {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => {
+            let _ = std::fs::remove_dir_all(&norm_dir);
+            return Err(e);
+        }
+    };
+    if let Some((reps, mut evs)) = derived {
+        events.append(&mut evs);
+        representations.extend(reps);
+    }
+    representations[0].files = originals;
     let group = Intake {
         items: items.clone(),
         ..checked.clone()
@@ -424,16 +459,15 @@ fn write_group(
         submitter: options.submitter.clone(),
         submitter_id: options.submitter_id.clone(),
         items,
-        representations: vec![RepresentationSpec {
-            name: "original".into(),
-            files: originals,
-        }],
+        representations,
         documentation,
         events,
         agents: vec![Agent::dangan()],
         sm3: options.sm3,
     };
-    let written: WrittenPackage = package::write_sip(&spec, catalog, ctx, out, options.form)?;
+    let written = package::write_sip(&spec, catalog, ctx, out, options.form);
+    let _ = std::fs::remove_dir_all(&norm_dir);
+    let written: WrittenPackage = written?;
     Ok(PackedPackage {
         id: written.objid,
         path: written.path,
@@ -441,4 +475,124 @@ fn write_group(
         files: written.files,
         bytes: written.bytes,
     })
+}
+
+/// Run the format policy over a group's originals. Returns the `preservation` and `access`
+/// representations (only those that received files) and the provenance events, with every path mapped
+/// to where it lands in the package.
+fn derive(
+    batch: &Path,
+    norm_dir: &Path,
+    policy: &Policy,
+    options: &PackOptions,
+    ctx: &Context,
+    items: &[IntakeItem],
+    originals: &[SourceFile],
+) -> Result<(Vec<RepresentationSpec>, Vec<Event>), PackError> {
+    if norm_dir.exists() {
+        // Left by an interrupted run; never published.
+        std::fs::remove_dir_all(norm_dir)
+            .map_err(|e| normalize::NormalizeError::io(norm_dir, e))?;
+    }
+    std::fs::create_dir_all(norm_dir).map_err(|e| normalize::NormalizeError::io(norm_dir, e))?;
+    let inputs: Vec<InputFile> = originals
+        .iter()
+        .map(|f| {
+            let id = f.identification.clone().unwrap_or_default();
+            InputFile {
+                path: f.name.clone(),
+                format: FormatKey::from_identification(&id),
+                basis: id.basis,
+            }
+        })
+        .collect();
+    let mut meta = std::collections::BTreeMap::new();
+    for it in items {
+        meta.insert(
+            it.danghao.to_file_stem(),
+            ItemMeta {
+                title: Some(it.title.clone()),
+                author: it.field(Field::Creator).map(str::to_string),
+                identifier: Some(it.danghao.to_string()),
+            },
+        );
+    }
+    let report = normalize::normalize_files(
+        batch,
+        &inputs,
+        norm_dir,
+        &normalize::Options {
+            policy,
+            tools: &options.tools,
+            items: &meta,
+        },
+        ctx,
+    )?;
+    // Which item each path belongs to: originals from the 目录, derivatives from their first source.
+    let mut item_of: std::collections::HashMap<String, usize> = originals
+        .iter()
+        .filter_map(|f| f.item.map(|i| (f.name.clone(), i)))
+        .collect();
+    let package_path = |root: Root, rel: &str| -> String {
+        match root {
+            Root::Input => format!("representations/original/data/{rel}"),
+            Root::Output => match rel.split_once('/') {
+                Some((rep, rest)) => format!("representations/{rep}/data/{rest}"),
+                None => format!("representations/derived/data/{rel}"),
+            },
+        }
+    };
+    let mut reps: std::collections::BTreeMap<String, Vec<SourceFile>> = Default::default();
+    let mut events = Vec::new();
+    for r in &report.records {
+        let mut ev = r.to_event();
+        ev.objects = r
+            .sources
+            .iter()
+            .map(|s| package_path(r.source_root, s))
+            .chain(r.outputs.iter().map(|o| package_path(Root::Output, o)))
+            .collect();
+        events.push(ev);
+        let item = r
+            .sources
+            .first()
+            .and_then(|s| item_of.get(s.as_str()).copied());
+        for o in &r.outputs {
+            let Some((rep, rest)) = o.split_once('/') else {
+                continue;
+            };
+            if let Some(i) = item {
+                item_of.insert(o.clone(), i);
+            }
+            let path = norm_dir.join(o);
+            let identification = identify::identify_path(&path)?.identification;
+            let page = crate::qc::parse_page_name(rest.rsplit('/').next().unwrap_or(rest), 4)
+                .map(|p| p.seq);
+            reps.entry(rep.to_string()).or_default().push(SourceFile {
+                source: Source::Path(path),
+                name: rest.to_string(),
+                original_name: None,
+                identification: Some(identification),
+                item,
+                page,
+                derived_from: r.sources.first().map(|s| package_path(r.source_root, s)),
+            });
+        }
+    }
+    // Preservation before access, each in path order, so packages are reproducible.
+    let mut out = Vec::new();
+    for name in ["preservation", "access"] {
+        if let Some(mut files) = reps.remove(name) {
+            files.sort_by(|a, b| a.name.cmp(&b.name));
+            files.dedup_by(|a, b| a.name == b.name);
+            out.push(RepresentationSpec {
+                name: name.into(),
+                files,
+            });
+        }
+    }
+    for (name, files) in reps {
+        out.push(RepresentationSpec { name, files });
+    }
+    Ok((out, events))
 }

@@ -141,13 +141,20 @@ fn demo_package_is_valid_e_ark_sip() {
     let eark_mets = common::tool_var("EARK_METS_XSD");
     let mets = common::tool_var("METS_XSD");
     let premis = common::tool_var("PREMIS_XSD");
-    for m in ["METS.xml", "representations/original/METS.xml"] {
+    for m in [
+        "METS.xml",
+        "representations/original/METS.xml",
+        "representations/preservation/METS.xml",
+        "representations/access/METS.xml",
+    ] {
         xmllint(&eark_mets, &sip.join(m));
         xmllint(&mets, &sip.join(m));
     }
     for p in [
         "metadata/preservation/premis.xml",
         "representations/original/metadata/preservation/premis.xml",
+        "representations/preservation/metadata/preservation/premis.xml",
+        "representations/access/metadata/preservation/premis.xml",
     ] {
         xmllint(&premis, &sip.join(p));
     }
@@ -568,4 +575,66 @@ fn a_failing_scan_stops_the_pack() {
         v["findings"]
     );
     assert!(!target.exists());
+}
+
+/// The format policy's masters and access copies become representations, with provenance.
+#[test]
+fn preservation_and_access_representations() {
+    let out = tempfile::tempdir().expect("tempdir");
+    pack(&demo(), out.path(), "reps");
+    let sip = out.path().join("reps");
+    // One access PDF per item of page images, pages in order (DA/T 31 items 0001 with 2 pages).
+    let pdf = sip.join("representations/access/data/J001-WS_2019-Y-BGS-0001.pdf");
+    let (ok, stdout, stderr) = common::run(
+        Process::new(common::require("qpdf"))
+            .arg("--check")
+            .arg(&pdf),
+    );
+    assert!(ok, "qpdf --check: {stdout}{stderr}");
+    let (ok, info, _) = common::run(Process::new(common::require("pdfinfo")).arg(&pdf));
+    assert!(ok);
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Pages:") && l.ends_with(" 2")),
+        "{info}"
+    );
+    // The MP3 gets a WAV preservation master, derived from it (PREMIS derivation).
+    assert!(
+        sip.join("representations/preservation/data/J001-WS_2019-Y-BGS-0005.wav")
+            .is_file()
+    );
+    let premis =
+        std::fs::read_to_string(sip.join("metadata/preservation/premis.xml")).expect("read");
+    assert!(premis.contains("<relationshipType>derivation</relationshipType>"));
+    assert!(premis.contains(
+        "<relatedObjectIdentifierValue>representations/original/data/J001-WS_2019-Y-BGS-0005.mp3</relatedObjectIdentifierValue>"
+    ));
+    assert!(premis.contains("eventType/nor\">normalization</eventType>"));
+    // The catalog view of the access representation lists the item's PDF under its catalog node.
+    let access =
+        std::fs::read_to_string(sip.join("representations/access/METS.xml")).expect("read");
+    assert!(access.contains(r#"LABEL="X-1.1.1 "#));
+    // --no-normalize packs the originals only.
+    let plain = tempfile::tempdir().expect("tempdir");
+    dangan()
+        .args([
+            "pack",
+            "--no-normalize",
+            "--id",
+            "plain",
+            "--created",
+            CREATED,
+        ])
+        .arg(demo())
+        .arg("--out")
+        .arg(plain.path())
+        .assert()
+        .success();
+    assert!(!plain.path().join("plain/representations/access").exists());
+    // Nothing of the work area is left beside the packages.
+    let names: Vec<String> = std::fs::read_dir(out.path())
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["reps"]);
 }

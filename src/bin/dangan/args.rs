@@ -160,6 +160,12 @@ pub struct PackArgs {
     /// Scan QC thresholds (TOML, as profiles/qc.toml) instead of the built-in DA/T 31 ones.
     #[arg(long, value_name = "FILE")]
     pub qc_policy: Option<PathBuf>,
+    /// Format policy (TOML, as profiles/policy.toml) laid over the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Package the originals only: no preservation masters or access copies.
+    #[arg(long, conflicts_with = "policy")]
+    pub no_normalize: bool,
     /// One package per group: none, code (catalog code), year (年度), household (一户一档, by 户编号).
     #[arg(long, value_enum, default_value_t = SplitArg::None)]
     pub split_by: SplitArg,

@@ -48,6 +48,14 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         } else {
             Form::Folder
         },
+        policy: if args.no_normalize {
+            None
+        } else {
+            Some(dangan::normalize::Policy::load_or_embedded(
+                args.policy.as_deref(),
+            )?)
+        },
+        tools: dangan::normalize::Tools::probe(std::env::var_os("PATH")),
         qc: match &args.qc_policy {
             Some(p) => Some(dangan::qc::QcPolicy::load(p)?),
             None => None,
