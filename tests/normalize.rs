@@ -769,6 +769,13 @@ fn missing_ffmpeg_and_soffice_are_recorded_skips_not_errors() {
     )
     .expect("zip");
     std::io::Write::write_all(&mut z, b"<Types/>").expect("zip");
+    // Identification by content needs the main part of a WordprocessingML package (ECMA-376 Part 2).
+    z.start_file(
+        "word/document.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .expect("zip");
+    std::io::Write::write_all(&mut z, b"<w:document/>").expect("zip");
     z.finish().expect("zip");
 
     // PATH without ffmpeg (and without soffice).

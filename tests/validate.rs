@@ -455,8 +455,8 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
         ("bad_checksum_type", "CSIP72", |s, _| {
             edit(
                 &s.join(REP),
-                "CHECKSUMTYPE=\"SHA-256\">",
-                "CHECKSUMTYPE=\"SM3\">",
+                "CHECKSUMTYPE=\"SHA-256\" sip:FILEFORMATNAME",
+                "CHECKSUMTYPE=\"SM3\" sip:FILEFORMATNAME",
             );
             refresh(s, REP);
             None
@@ -770,7 +770,8 @@ fn valid_packages_are_accepted_by_both() {
     }
     let (_, v) = validate(&folder, &[]);
     assert_eq!(v["summary"]["items"], 6);
-    assert_eq!(v["summary"]["files"], 21);
+    // Originals, masters and access copies, and the package's own metadata, schemas and documentation.
+    assert_eq!(v["summary"]["files"], 32);
     let cip = commons_ip(&[&folder, &zip, &cip_sip]);
     for sip in [&folder, &zip, &cip_sip] {
         let doc = cip
