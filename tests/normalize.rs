@@ -1065,3 +1065,56 @@ fn tiff_pages_are_kept_and_still_in_the_item_pdf() {
     let info = pdfinfo(&out.join("access/F.pdf"), &[]);
     assert!(info.contains("Pages:           2"), "{info}");
 }
+
+/// `dangan normalize` runs DA/T 31 QC on page images: a 150 dpi page is reported and fails the run,
+/// while its master and access copy are still made.
+#[test]
+fn qc_runs_before_the_policy() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let input = t.path().join("in");
+    fs::create_dir_all(&input).expect("mkdir");
+    let convert = common::tool_var("IMAGEMAGICK");
+    for (page, dpi) in [(1, "300"), (2, "150")] {
+        let out = input.join(format!("J001-WS_2019-Y-BGS-0001-000{page}.tif"));
+        let status = std::process::Command::new(&convert)
+            .args(["-size", "600x800", "xc:white", "-fill", "black"])
+            .args([
+                "-draw",
+                "rectangle 60,100 540,112",
+                "-draw",
+                "rectangle 60,140 500,152",
+            ])
+            // Scanners write no alpha channel; the image crate cannot decode gray+alpha TIFF.
+            .args(["-alpha", "off", "-type", "Grayscale"])
+            .args([
+                "-density",
+                dpi,
+                "-units",
+                "PixelsPerInch",
+                "-compress",
+                "LZW",
+            ])
+            .arg(&out)
+            .status()
+            .expect("convert");
+        assert!(status.success());
+    }
+    let out = t.path().join("out");
+    let o = dangan()
+        .args(["normalize", p(&input), "--out", p(&out), "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "DA/T 31-2017 9.4"
+                && f["path"] == "J001-WS_2019-Y-BGS-0001-0002.tif"),
+        "{:#}",
+        report["findings"]
+    );
+    assert!(out.join("access/J001-WS_2019-Y-BGS-0001.pdf").is_file());
+}
