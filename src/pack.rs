@@ -192,6 +192,34 @@ pub fn pack(
     options: &PackOptions,
     ctx: &Context,
 ) -> Result<PackReport, PackError> {
+    pack_with_progress(batch, out, catalog, options, ctx, &|_| {})
+}
+
+/// A stage of a pack run, for progress display (the library itself prints nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading the 目录 and matching files.
+    Intake,
+    /// DA/T 31 QC of this many page images.
+    Qc { pages: usize },
+    /// Identification, format policy and writing of one package (index, count, ID).
+    Package {
+        index: usize,
+        count: usize,
+        id: String,
+    },
+}
+
+/// [`pack`], telling `progress` when each stage starts.
+pub fn pack_with_progress(
+    batch: &Path,
+    out: &Path,
+    catalog: &Catalog,
+    options: &PackOptions,
+    ctx: &Context,
+    progress: &dyn Fn(Stage),
+) -> Result<PackReport, PackError> {
+    progress(Stage::Intake);
     let columns = Columns::embedded();
     let checked = intake(
         batch,
@@ -220,6 +248,7 @@ pub fn pack(
         .map(|f| f.path.clone())
         .collect();
     let policy = options.qc.clone().unwrap_or_else(QcPolicy::embedded);
+    progress(Stage::Qc { pages: pages.len() });
     let qc_report = qc::check_files(batch, &pages, &policy);
     for p in &qc_report.pages {
         findings.extend(p.findings.iter().cloned());
@@ -247,12 +276,18 @@ pub fn pack(
         }
     };
     let mut packages = Vec::new();
-    for (key, members) in groups {
+    let count = groups.len();
+    for (index, (key, members)) in groups.into_iter().enumerate() {
         let objid = match &key {
             None => base_id.clone(),
             Some(k) => format!("{base_id}-{k}"),
         };
         let items: Vec<IntakeItem> = members.iter().map(|&i| checked.items[i].clone()).collect();
+        progress(Stage::Package {
+            index: index + 1,
+            count,
+            id: objid.clone(),
+        });
         let written = write_group(
             batch, out, catalog, options, ctx, &checked, &qc_report, &objid, items,
         )?;

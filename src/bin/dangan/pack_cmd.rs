@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use dangan::catalog::Catalog;
 use dangan::context::Context;
-use dangan::pack::{PackOptions, SplitBy, pack};
+use dangan::pack::{PackOptions, SplitBy, Stage, pack_with_progress};
 use dangan::package::Form;
 
 use crate::Status;
@@ -67,7 +67,30 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
             SplitArg::Household => SplitBy::Household,
         },
     };
-    let report = pack(&args.batch, &args.out, &catalog, &options, &ctx)?;
+    // Progress on stderr only when a person is watching.
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let started = std::time::Instant::now();
+    let show = |stage: Stage| {
+        if let Some(bar) = &bar {
+            bar.set_message(match stage {
+                Stage::Intake => "检查目录与文件…".to_string(),
+                Stage::Qc { pages } => format!("扫描质量检查 {pages} 页…"),
+                Stage::Package { index, count, id } => {
+                    format!("[{index}/{count}] {id}: 格式识别、转换、写入封装包…")
+                }
+            });
+        }
+    };
+    let report = pack_with_progress(&args.batch, &args.out, &catalog, &options, &ctx, &show);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+        eprintln!("用时 {:.1} 秒", started.elapsed().as_secs_f64());
+    }
+    let report = report?;
     let ok = !report.packages.is_empty();
     if args.json {
         print_json(&report)?;
