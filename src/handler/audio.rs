@@ -275,8 +275,90 @@ impl Handler for Audio {
     }
 }
 
+/// Check the sample tables of an ISO base media file before symphonia reads them: symphonia-format-isomp4
+/// 0.5 allocates what a table's entry count says (a corrupt `stsc` asked for 26 GB and aborted the process,
+/// which no panic guard can catch). A table whose entries cannot fit in its box is malformed input.
+fn check_mp4_tables(src: &mut Source) -> Result<(), HandlerError> {
+    const CONTAINERS: &[&[u8; 4]] = &[
+        b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"mvex", b"moof", b"traf", b"udta",
+    ];
+    // (box type, bytes per entry, offset of the entry count after the 4-byte version/flags)
+    const TABLES: &[(&[u8; 4], u64, u64)] = &[
+        (b"stsc", 12, 0),
+        (b"stts", 8, 0),
+        (b"ctts", 8, 0),
+        (b"stss", 4, 0),
+        (b"stco", 4, 0),
+        (b"co64", 8, 0),
+        (b"stsz", 4, 4),
+    ];
+    let mut stack = vec![(0u64, src.len())];
+    let mut boxes = 0u32;
+    while let Some((mut at, end)) = stack.pop() {
+        while at + 8 <= end {
+            boxes += 1;
+            if boxes > 100_000 {
+                return Err(HandlerError::malformed("MP4", "more than 100,000 boxes"));
+            }
+            let h = src.read_upto(at, 16)?;
+            if h.len() < 8 {
+                break;
+            }
+            let size32 = u64::from(u32::from_be_bytes([h[0], h[1], h[2], h[3]]));
+            let kind: [u8; 4] = [h[4], h[5], h[6], h[7]];
+            let (size, header) = match size32 {
+                0 => (end - at, 8),
+                1 if h.len() >= 16 => (
+                    u64::from_be_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]),
+                    16,
+                ),
+                n => (n, 8),
+            };
+            if size < header || at + size > end {
+                return Err(HandlerError::malformed(
+                    "MP4",
+                    format!(
+                        "box '{}' at {at} overruns its parent",
+                        String::from_utf8_lossy(&kind)
+                    ),
+                ));
+            }
+            let body = at + header;
+            if CONTAINERS.iter().any(|c| **c == kind) {
+                stack.push((at + size, end));
+                stack.push((body, at + size));
+                break;
+            }
+            if let Some((_, per, skip)) = TABLES.iter().find(|(t, _, _)| **t == kind) {
+                let f = src.read_upto(body, 12 + skip)?;
+                let i = (4 + skip) as usize;
+                if f.len() >= i + 4 {
+                    let count = u64::from(u32::from_be_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]));
+                    // stsz with a constant sample size has no table.
+                    let constant = kind == *b"stsz" && f[4..8] != [0, 0, 0, 0];
+                    let room = size.saturating_sub(header + 8 + skip);
+                    if !constant && count.saturating_mul(*per) > room {
+                        return Err(HandlerError::malformed(
+                            "MP4",
+                            format!(
+                                "'{}' declares {count} entries but its box holds {room} bytes",
+                                String::from_utf8_lossy(&kind)
+                            ),
+                        ));
+                    }
+                }
+            }
+            at += size;
+        }
+    }
+    Ok(())
+}
+
 pub fn read_symphonia(src: &mut Source, key: &str) -> Result<AudioInfo, HandlerError> {
     use std::io::Seek;
+    if !matches!(key, "mp3" | "flac" | "aac-adts") {
+        check_mp4_tables(src)?;
+    }
     let format: &'static str = match key {
         "mp3" => "MP3",
         "flac" => "FLAC",
