@@ -1066,8 +1066,8 @@ fn tiff_pages_are_kept_and_still_in_the_item_pdf() {
     assert!(info.contains("Pages:           2"), "{info}");
 }
 
-/// `dangan normalize` runs DA/T 31 QC on page images: a 150 dpi page is reported and fails the run,
-/// while its master and access copy are still made.
+/// `dangan normalize` runs DA/T 31 QC on page images: a 150 dpi page is reported (the run's exit code
+/// speaks of the normalization actions; packing is where QC failures stop the work).
 #[test]
 fn qc_runs_before_the_policy() {
     let t = tempfile::tempdir().expect("tempdir");
@@ -1104,7 +1104,7 @@ fn qc_runs_before_the_policy() {
         .args(["normalize", p(&input), "--out", p(&out), "--json"])
         .output()
         .expect("runs");
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&o.stdout).expect("json");
     assert!(
         report["findings"]

@@ -363,24 +363,22 @@ pub fn normalize(
         }
     }
     let (base, files, mut findings) = identify_tree(&in_canon)?;
-    // DA/T 31-2017 QC of the page images before anything is derived from them; its findings join the
-    // report, and a failing page makes the run fail (exit 1) while the other work still completes.
+    // DA/T 31-2017 QC of the page images before anything is derived from them. Its findings join the
+    // report for the operator; they do not fail the run (exit codes speak of the actions), while
+    // `dangan pack` refuses to package a batch whose QC fails.
     let pages: Vec<String> = files
         .iter()
         .filter(|f| f.format.family == Family::Raster)
         .filter(|f| page_of(f.path.rsplit('/').next().unwrap_or(&f.path)).is_some())
         .map(|f| f.path.clone())
         .collect();
-    let qc_ok = if pages.is_empty() {
-        true
-    } else {
+    if !pages.is_empty() {
         let qc = crate::qc::check_files(&base, &pages, &crate::qc::QcPolicy::embedded());
         for p in &qc.pages {
             findings.extend(p.findings.iter().cloned());
         }
         findings.extend(qc.findings.iter().cloned());
-        qc.ok
-    };
+    }
     let staging = parent.join(format!(
         ".{}.dangan-partial-{}",
         name.to_string_lossy(),
@@ -394,7 +392,6 @@ pub fn normalize(
         let mut report = normalize_files(&base, &files, &staging, opts, ctx)?;
         findings.append(&mut report.findings);
         report.findings = findings;
-        report.ok &= qc_ok;
         let json = serde_json::to_vec_pretty(&report)
             .map_err(|e| NormalizeError::io(&staging, std::io::Error::other(e)))?;
         let rp = staging.join("normalize.json");
