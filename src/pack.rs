@@ -366,6 +366,17 @@ fn write_group(
     let now = ctx.now_rfc3339();
     let mut identified: Vec<String> = Vec::new();
     let mut id_warnings: Vec<String> = Vec::new();
+    // Looked up once per file: a batch of thousands of pages must not search lists per file.
+    let sizes: std::collections::HashMap<&str, u64> = checked
+        .files
+        .iter()
+        .map(|b| (b.path.as_str(), b.size))
+        .collect();
+    let qc_pages: std::collections::HashMap<&str, &crate::qc::PageReport> = qc_report
+        .pages
+        .iter()
+        .map(|p| (p.path.as_str(), p))
+        .collect();
     for (i, item) in items.iter().enumerate() {
         for f in &item.files {
             let ident: Identification =
@@ -374,14 +385,8 @@ fn write_group(
                 id_warnings.push(format!("{}: {w}", f.path));
             }
             identified.push(package_path(&f.path));
-            let size = checked
-                .files
-                .iter()
-                .find(|b| b.path == f.path)
-                .map(|b| b.size)
-                .unwrap_or(0);
-            bytes += size;
-            if let Some(p) = qc_report.pages.iter().find(|p| p.path == f.path) {
+            bytes += sizes.get(f.path.as_str()).copied().unwrap_or(0);
+            if let Some(p) = qc_pages.get(f.path.as_str()) {
                 let failed = !p.ok();
                 let warned = p.findings.iter().any(|x| x.level == Level::Warning);
                 let mut detail = format!(

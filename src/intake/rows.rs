@@ -146,10 +146,8 @@ pub(super) fn check_rows(
                 }
             }
         }
-        let mut row_ok = true;
         for f in columns.required() {
             if !fields.contains_key(&f) {
-                row_ok = false;
                 findings.push(finding(
                     rules::REQUIRED,
                     Level::Error,
@@ -187,7 +185,6 @@ pub(super) fn check_rows(
                 loc(),
                 format!("档号 {danghao} 重复 (第 {first} 行已有)"),
             ));
-            row_ok = false;
         }
 
         let catalog_code = match fields.get(&Field::CatalogCode) {
@@ -205,7 +202,6 @@ pub(super) fn check_rows(
                         loc(),
                         format!("分类号 '{code}' 不在目录 {} 中{hint}", catalog.info.name),
                     ));
-                    row_ok = false;
                     String::new()
                 }
                 Err(other) => return Err(IntakeError::Columns(other.to_string())),
@@ -225,7 +221,6 @@ pub(super) fn check_rows(
                             "保管期限 '{r}' 无法识别 (应为 永久/定期30年/定期10年 或 Y/D30/D10)"
                         ),
                     ));
-                    row_ok = false;
                 }
                 Some(r2) if r2 != danghao.retention => {
                     findings.push(finding(
@@ -238,7 +233,6 @@ pub(super) fn check_rows(
                             danghao.retention.label_zh()
                         ),
                     ));
-                    row_ok = false;
                 }
                 Some(_) => {}
             }
@@ -255,19 +249,16 @@ pub(super) fn check_rows(
             && f != &danghao.fonds
         {
             part_disagrees("全宗号", f, danghao.fonds.clone());
-            row_ok = false;
         }
         if let Some(y) = fields.get(&Field::Year)
             && y.parse::<u16>().ok() != Some(danghao.year)
         {
             part_disagrees("年度", y, danghao.year.to_string());
-            row_ok = false;
         }
         if let Some(n) = fields.get(&Field::ItemNo)
             && n.trim_start_matches('0').parse::<u16>().ok() != Some(danghao.item)
         {
             part_disagrees("件号", n, format!("{:04}", danghao.item));
-            row_ok = false;
         }
 
         let date = match fields.get(&Field::Date) {
@@ -291,7 +282,6 @@ pub(super) fn check_rows(
                         loc(),
                         format!("日期 '{d}' 不是有效日期 (如 2019-05-01、20190501、2019年5月1日)"),
                     ));
-                    row_ok = false;
                     None
                 }
             },
@@ -307,7 +297,6 @@ pub(super) fn check_rows(
                         loc(),
                         format!("页数 '{p}' 应为正整数"),
                     ));
-                    row_ok = false;
                     None
                 }
             },
@@ -324,9 +313,7 @@ pub(super) fn check_rows(
                     columns.classifications().join("/")
                 ),
             ));
-            row_ok = false;
         }
-        let _ = row_ok; // every problem is already a finding; the item is still matched to files
         items.push(IntakeItem {
             row,
             title: fields.get(&Field::Title).cloned().unwrap_or_default(),

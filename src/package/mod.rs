@@ -452,7 +452,7 @@ pub fn write_sip(
             representations: rep_mets,
         },
     );
-    let mets_file = st.put(
+    st.put(
         "METS.xml",
         &Source::Bytes(root_mets.into_bytes()),
         "application/xml",
@@ -461,7 +461,6 @@ pub fn write_sip(
     st.verify()?;
     let files = st.written.len();
     let bytes: u64 = st.written.iter().map(|f| f.size).sum();
-    let _ = mets_file;
     match form {
         Form::Folder => fs::rename(&root, &final_path).map_err(io(&final_path))?,
         Form::Zip => {
