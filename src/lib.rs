@@ -54,6 +54,13 @@ pub mod qc;
 pub mod report;
 pub mod validate;
 
+/// Told how many units of work (pages, files) were just finished, from whichever thread finished them.
+/// The library prints nothing; the binary turns these into a progress bar.
+pub type Tick<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// A [`Tick`] for callers that do not show progress.
+pub fn no_tick(_: u64) {}
+
 /// The version of dangan, as recorded in packages and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -192,34 +192,54 @@ pub fn pack(
     options: &PackOptions,
     ctx: &Context,
 ) -> Result<PackReport, PackError> {
-    pack_with_progress(batch, out, catalog, options, ctx, &|_| {})
+    pack_with_progress(batch, out, catalog, options, ctx, &())
 }
 
-/// A stage of a pack run, for progress display (the library itself prints nothing).
+/// A stage of a pack run, for progress display (the library itself prints nothing). Each stage says how
+/// many units it will report through [`Progress::advance`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stage {
-    /// Reading the 目录 and matching files.
+    /// Reading the 目录 and matching files (no units).
     Intake,
-    /// DA/T 31 QC of this many page images.
+    /// DA/T 31 QC of this many page images (one unit per page).
     Qc { pages: usize },
-    /// Identification, format policy and writing of one package (index, count, ID).
-    Package {
+    /// Identification and the format policy for one package (one unit per original file).
+    Normalize {
         index: usize,
         count: usize,
         id: String,
+        files: usize,
+    },
+    /// Copying, hashing and verifying one package's content (one unit per content file).
+    Write {
+        index: usize,
+        count: usize,
+        id: String,
+        files: usize,
     },
 }
 
-/// [`pack`], telling `progress` when each stage starts.
+/// Where a pack run reports its progress; called from worker threads.
+pub trait Progress: Sync {
+    /// A stage starts.
+    fn stage(&self, _stage: Stage) {}
+    /// `units` more units of the current stage are done.
+    fn advance(&self, _units: u64) {}
+}
+
+/// No progress reporting.
+impl Progress for () {}
+
+/// [`pack`], telling `progress` when each stage starts and as files are done.
 pub fn pack_with_progress(
     batch: &Path,
     out: &Path,
     catalog: &Catalog,
     options: &PackOptions,
     ctx: &Context,
-    progress: &dyn Fn(Stage),
+    progress: &dyn Progress,
 ) -> Result<PackReport, PackError> {
-    progress(Stage::Intake);
+    progress.stage(Stage::Intake);
     let columns = Columns::embedded();
     let checked = intake(
         batch,
@@ -248,8 +268,8 @@ pub fn pack_with_progress(
         .map(|f| f.path.clone())
         .collect();
     let policy = options.qc.clone().unwrap_or_else(QcPolicy::embedded);
-    progress(Stage::Qc { pages: pages.len() });
-    let qc_report = qc::check_files(batch, &pages, &policy);
+    progress.stage(Stage::Qc { pages: pages.len() });
+    let qc_report = qc::check_files_with_progress(batch, &pages, &policy, &|n| progress.advance(n));
     for p in &qc_report.pages {
         findings.extend(p.findings.iter().cloned());
     }
@@ -283,13 +303,13 @@ pub fn pack_with_progress(
             Some(k) => format!("{base_id}-{k}"),
         };
         let items: Vec<IntakeItem> = members.iter().map(|&i| checked.items[i].clone()).collect();
-        progress(Stage::Package {
+        let group = Group {
             index: index + 1,
             count,
-            id: objid.clone(),
-        });
+            objid,
+        };
         let written = write_group(
-            batch, out, catalog, options, ctx, &checked, &qc_report, &objid, items,
+            batch, out, catalog, options, ctx, &checked, &qc_report, &group, items, progress,
         )?;
         packages.push(written);
     }
@@ -347,6 +367,13 @@ fn safe_key(k: &str) -> String {
         .collect()
 }
 
+/// One package of a run: its place in the run and its ID.
+struct Group {
+    index: usize,
+    count: usize,
+    objid: String,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn write_group(
     batch: &Path,
@@ -356,10 +383,17 @@ fn write_group(
     ctx: &Context,
     checked: &Intake,
     qc_report: &QcReport,
-    objid: &str,
+    group: &Group,
     items: Vec<IntakeItem>,
+    progress: &dyn Progress,
 ) -> Result<PackedPackage, PackError> {
-    let objid = objid.to_string();
+    let objid = group.objid.clone();
+    progress.stage(Stage::Normalize {
+        index: group.index,
+        count: group.count,
+        id: objid.clone(),
+        files: items.iter().map(|i| i.files.len()).sum(),
+    });
     let mut originals = Vec::new();
     let mut bytes = 0u64;
     let mut events = Vec::new();
@@ -461,11 +495,11 @@ fn write_group(
         files: Vec::new(),
     }];
     let norm_dir = out.join(format!(".{objid}.normalize"));
-    let derived = match options
-        .policy
-        .as_ref()
-        .map(|policy| derive(batch, &norm_dir, policy, options, ctx, &items, &originals))
-    {
+    let derived = match options.policy.as_ref().map(|policy| {
+        derive(
+            batch, &norm_dir, policy, options, ctx, &items, &originals, progress,
+        )
+    }) {
         None => None,
         Some(Ok(d)) => Some(d),
         Some(Err(e)) => {
@@ -478,15 +512,15 @@ fn write_group(
         representations.extend(reps);
     }
     representations[0].files = originals;
-    let group = Intake {
+    let group_intake = Intake {
         items: items.clone(),
         ..checked.clone()
     };
     let documentation = vec![
-        ("目录.csv".to_string(), manifest_csv(&group)),
+        ("目录.csv".to_string(), manifest_csv(&group_intake)),
         (
             "说明文件.txt".to_string(),
-            readme(&group, &objid, ctx, bytes),
+            readme(&group_intake, &objid, ctx, bytes),
         ),
     ];
     let spec = PackageSpec {
@@ -505,7 +539,15 @@ fn write_group(
         agents: vec![Agent::dangan()],
         sm3: options.sm3,
     };
-    let written = package::write_sip(&spec, catalog, ctx, out, options.form);
+    progress.stage(Stage::Write {
+        index: group.index,
+        count: group.count,
+        id: objid.clone(),
+        files: spec.representations.iter().map(|r| r.files.len()).sum(),
+    });
+    let written = package::write_sip_with_progress(&spec, catalog, ctx, out, options.form, &|n| {
+        progress.advance(n)
+    });
     let _ = std::fs::remove_dir_all(&norm_dir);
     let written: WrittenPackage = written?;
     Ok(PackedPackage {
@@ -520,6 +562,7 @@ fn write_group(
 /// Run the format policy over a group's originals. Returns the `preservation` and `access`
 /// representations (only those that received files) and the provenance events, with every path mapped
 /// to where it lands in the package.
+#[allow(clippy::too_many_arguments)]
 fn derive(
     batch: &Path,
     norm_dir: &Path,
@@ -528,6 +571,7 @@ fn derive(
     ctx: &Context,
     items: &[IntakeItem],
     originals: &[SourceFile],
+    progress: &dyn Progress,
 ) -> Result<(Vec<RepresentationSpec>, Vec<Event>), PackError> {
     if norm_dir.exists() {
         // Left by an interrupted run; never published.
@@ -565,6 +609,7 @@ fn derive(
             policy,
             tools: &options.tools,
             items: &meta,
+            progress: &|n| progress.advance(n),
         },
         ctx,
     )?;
@@ -609,7 +654,7 @@ fn derive(
             let page = crate::qc::parse_page_name(rest.rsplit('/').next().unwrap_or(rest), 4)
                 .map(|p| p.seq);
             reps.entry(rep.to_string()).or_default().push(SourceFile {
-                source: Source::Path(path),
+                source: Source::Scratch(path),
                 name: rest.to_string(),
                 original_name: None,
                 identification: Some(identification),

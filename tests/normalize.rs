@@ -436,6 +436,7 @@ fn item_metadata_gives_the_pdf_a_chinese_title() {
         policy: &policy,
         tools: &tools,
         items: &items,
+        progress: &dangan::no_tick,
     };
     let ctx = Context::fixed(CREATED.parse().expect("time"), "t");
     let out = t.path().join("out");
@@ -1006,6 +1007,7 @@ fn records_become_premis_events() {
         policy: &policy,
         tools: &tools,
         items: &items,
+        progress: &dangan::no_tick,
     };
     let ctx = Context::fixed(CREATED.parse().expect("time"), "seed");
     let report = normalize::normalize(&input, &t.path().join("out"), &opts, &ctx).expect("runs");

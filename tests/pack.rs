@@ -638,3 +638,188 @@ fn preservation_and_access_representations() {
         .collect();
     assert_eq!(names, ["reps"]);
 }
+
+/// A batch over two years and two catalog codes, built from the demo's three scan pages (distinct
+/// images: identical scans are a QC error).
+fn two_year_batch() -> tempfile::TempDir {
+    let batch = tempfile::tempdir().expect("tempdir");
+    let mut csv = String::from("档号,题名,分类号\n");
+    for (year, n, code, page) in [
+        (2019, 1, "X-1.1.1", "0001-0001"),
+        (2020, 1, "X-1.3.6", "0001-0002"),
+        (2020, 2, "X-1.1.1", "0002-0001"),
+    ] {
+        csv.push_str(&format!(
+            "J001-WS·{year}-Y-BGS-{n:04},{year} 年 第 {n} 件,{code}\n"
+        ));
+        std::fs::copy(
+            demo().join(format!("J001-WS_2019-Y-BGS-{page}.tif")),
+            batch
+                .path()
+                .join(format!("J001-WS_{year}-Y-BGS-{n:04}-0001.tif")),
+        )
+        .expect("copy");
+    }
+    std::fs::write(batch.path().join("目录.csv"), csv).expect("write");
+    batch
+}
+
+fn pack_split(batch: &Path, out: &Path, by: &str, form: &str) -> Vec<Value> {
+    let output = dangan()
+        .args(["pack", "--json", "--split-by", by, form])
+        .args(["--id", "sp", "--created", CREATED])
+        .arg(batch)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: Value = serde_json::from_slice(&output.stdout).expect("json");
+    v["packages"].as_array().expect("packages").clone()
+}
+
+/// Original file names inside a zipped package.
+fn zipped_originals(zip_path: &Path) -> Vec<String> {
+    let f = std::fs::File::open(zip_path).expect("open zip");
+    let z = zip::ZipArchive::new(f).expect("zip");
+    let mut v: Vec<String> = z
+        .file_names()
+        .filter_map(|n| {
+            n.ok()?
+                .split_once("/representations/original/data/")
+                .map(|(_, rest)| rest.to_string())
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn split_by_code_into_zips_each_valid_with_its_own_items() {
+    let batch = two_year_batch();
+    let out = tempfile::tempdir().expect("tempdir");
+    let packages = pack_split(batch.path(), out.path(), "code", "--zip");
+    let ids: Vec<&str> = packages.iter().filter_map(|p| p["id"].as_str()).collect();
+    assert_eq!(ids, ["sp-X-1.1.1", "sp-X-1.3.6"]);
+    let zip_a = out.path().join("sp-X-1.1.1.zip");
+    let zip_b = out.path().join("sp-X-1.3.6.zip");
+    assert_eq!(
+        zipped_originals(&zip_a),
+        [
+            "J001-WS_2019-Y-BGS-0001-0001.tif",
+            "J001-WS_2020-Y-BGS-0002-0001.tif"
+        ]
+    );
+    assert_eq!(
+        zipped_originals(&zip_b),
+        ["J001-WS_2020-Y-BGS-0001-0001.tif"]
+    );
+    for z in [&zip_a, &zip_b] {
+        let r = commons_ip(z);
+        assert_eq!(
+            r["summary"]["result"],
+            "VALID",
+            "{}: {:#?}",
+            z.display(),
+            failed_rules(&r)
+        );
+        assert_eq!(r["summary"]["errors"], 0);
+        dangan().arg("verify").arg(z).assert().success();
+    }
+    // Nothing else under --out: no staging folders, no scratch output.
+    let mut names: Vec<String> = std::fs::read_dir(out.path())
+        .expect("out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["sp-X-1.1.1.zip", "sp-X-1.3.6.zip"]);
+}
+
+#[test]
+fn split_by_year_into_bags_each_valid() {
+    let batch = two_year_batch();
+    let out = tempfile::tempdir().expect("tempdir");
+    let packages = pack_split(batch.path(), out.path(), "year", "--bag");
+    let ids: Vec<&str> = packages.iter().filter_map(|p| p["id"].as_str()).collect();
+    assert_eq!(ids, ["sp-2019", "sp-2020"]);
+    assert_eq!(packages[0]["items"], 1);
+    assert_eq!(packages[1]["items"], 2);
+    for id in ids {
+        let bag = out.path().join(id);
+        assert!(bag.join(format!("data/{id}/METS.xml")).is_file());
+        let (ok, stdout, stderr) = common::run(
+            Process::new(common::tool_var("BAGIT_PY"))
+                .arg("--validate")
+                .arg(&bag),
+        );
+        assert!(ok, "bagit.py {id}: {stdout}{stderr}");
+        let r = commons_ip(&bag.join("data").join(id));
+        assert_eq!(
+            r["summary"]["result"],
+            "VALID",
+            "{id}: {:#?}",
+            failed_rules(&r)
+        );
+        dangan().arg("verify").arg(&bag).assert().success();
+    }
+}
+
+/// Progress: every stage announces its total and exactly that many units are reported for it.
+#[test]
+fn progress_accounts_for_every_page_and_file() {
+    use dangan::pack::{PackOptions, Progress, Stage, pack_with_progress};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Log {
+        stages: Mutex<Vec<(Stage, u64)>>,
+    }
+    impl Progress for Log {
+        fn stage(&self, stage: Stage) {
+            self.stages.lock().expect("lock").push((stage, 0));
+        }
+        fn advance(&self, units: u64) {
+            if let Some(last) = self.stages.lock().expect("lock").last_mut() {
+                last.1 += units;
+            }
+        }
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let log = Log::default();
+    let ctx = dangan::context::Context::fixed(CREATED.parse().expect("time"), "progress");
+    let report = pack_with_progress(
+        &demo(),
+        out.path(),
+        &dangan::catalog::Catalog::embedded(),
+        &PackOptions::default(),
+        &ctx,
+        &log,
+    )
+    .expect("pack");
+    assert_eq!(report.packages.len(), 1);
+    let stages = log.stages.into_inner().expect("lock");
+    let totals: Vec<(String, u64, u64)> = stages
+        .iter()
+        .map(|(s, done)| match s {
+            Stage::Intake => ("intake".to_string(), 0, *done),
+            Stage::Qc { pages } => ("qc".into(), *pages as u64, *done),
+            Stage::Normalize { files, .. } => ("normalize".into(), *files as u64, *done),
+            Stage::Write { files, .. } => ("write".into(), *files as u64, *done),
+        })
+        .collect();
+    // The demo: 3 page scans; 7 originals; the package's content files as the pack reports them.
+    let content = report.packages[0].files as u64;
+    assert_eq!(totals[0], ("intake".into(), 0, 0));
+    assert_eq!(totals[1], ("qc".into(), 3, 3));
+    assert_eq!(totals[2], ("normalize".into(), 7, 7));
+    assert_eq!(totals[3].0, "write");
+    assert_eq!(totals[3].1, totals[3].2, "{totals:?}");
+    assert!(totals[3].1 > 7 && totals[3].1 < content, "{totals:?}");
+    assert_eq!(totals.len(), 4);
+}

@@ -65,6 +65,8 @@ pub struct Options<'a> {
     pub policy: &'a Policy,
     pub tools: &'a Tools,
     pub items: &'a BTreeMap<String, ItemMeta>,
+    /// Told as each input file is done (a page of an item, or a whole file).
+    pub progress: crate::Tick<'a>,
 }
 
 /// A file to normalize: its path relative to the input root (`/`-separated) and its format.
@@ -490,6 +492,10 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
                     f.format.puid.as_deref().unwrap_or("no PUID")
                 ),
             });
+            // Nothing to do for it: done as far as progress goes.
+            if run.depth == 0 {
+                (run.opts.progress)(1);
+            }
             continue;
         };
         let rule = &policy.rules[k];
@@ -663,7 +669,13 @@ fn run_all(run: &Run<'_>) -> Outcomes {
         .par_iter()
         .map(|u| match u {
             Unit::Item(p) => (Vec::new(), run_item(run, p), Vec::new()),
-            Unit::File(p) => run_file(run, p),
+            Unit::File(p) => {
+                let done = run_file(run, p);
+                if run.depth == 0 {
+                    (run.opts.progress)(1);
+                }
+                done
+            }
         })
         .collect();
     let mut records = Vec::new();
@@ -840,6 +852,9 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
                 {
                     st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path));
                 }
+                if run.depth == 0 {
+                    (run.opts.progress)(1);
+                }
                 continue;
             }
         };
@@ -870,6 +885,9 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
                 ));
                 st.0.outcome = Outcome::Warning;
             }
+        }
+        if run.depth == 0 {
+            (run.opts.progress)(1);
         }
     }
     if let Some((mut r, w, dpi, quality, out)) = pdf_state {

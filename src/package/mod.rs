@@ -26,6 +26,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 use crate::catalog::Catalog;
@@ -97,8 +98,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
 /// Where a file's bytes come from.
 #[derive(Debug, Clone)]
 pub enum Source {
+    /// A file that stays where it is (a user's input): copied.
     Path(PathBuf),
     Bytes(Vec<u8>),
+    /// A file the caller made for this package and will not need again (normalization output): moved
+    /// into the package when it is on the same file system, copied otherwise. Saves writing every master
+    /// twice and the disk space of a second copy.
+    Scratch(PathBuf),
 }
 
 /// A content file to place in a representation.
@@ -225,6 +231,91 @@ struct Stager<'a> {
     ctx: &'a Context,
     sm3: bool,
     written: Vec<WrittenFile>,
+    /// Per written file: its digests came from reading the source, so the staged copy must be read
+    /// back. A file moved in was hashed where it now lies; reading it again would prove nothing new.
+    read_back: Vec<bool>,
+}
+
+/// What staging one file produced.
+struct Staged {
+    size: u64,
+    sha256: String,
+    sm3: Option<String>,
+    read_back: bool,
+}
+
+/// Hash `input` to its end, copying every chunk to `out` when given.
+fn hash_stream(
+    input: &mut impl Read,
+    from: &Path,
+    mut out: Option<(&mut fs::File, &Path)>,
+    sm3: bool,
+) -> Result<(u64, String, Option<String>), PackageError> {
+    let mut sha = Sha256::new();
+    let mut sm3 = sm3.then(sm3::Sm3::new);
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = input.read(&mut buf).map_err(io(from))?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buf[..n]);
+        if let Some(h) = sm3.as_mut() {
+            sm3::Digest::update(h, &buf[..n]);
+        }
+        if let Some((o, to)) = out.as_mut() {
+            o.write_all(&buf[..n]).map_err(io(to))?;
+        }
+        size += n as u64;
+    }
+    Ok((
+        size,
+        hex(&sha.finalize()),
+        sm3.map(|h| hex(&sm3::Digest::finalize(h))),
+    ))
+}
+
+/// Place one file at `root/rel`, computing SHA-256 (and SM3) in the same pass. Independent of every
+/// other file, so content is staged in parallel.
+fn stage_one(root: &Path, rel: &str, source: &Source, sm3: bool) -> Result<Staged, PackageError> {
+    safe_rel(rel)?;
+    let dest = root.join(rel);
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    if let Source::Scratch(p) = source
+        && fs::rename(p, &dest).is_ok()
+    {
+        let mut input = fs::File::open(&dest).map_err(io(&dest))?;
+        let (size, sha256, sm3) = hash_stream(&mut input, &dest, None, sm3)?;
+        // The rename must survive a crash before the package is published.
+        input.sync_all().map_err(io(&dest))?;
+        return Ok(Staged {
+            size,
+            sha256,
+            sm3,
+            read_back: false,
+        });
+    }
+    let mut out = fs::File::create(&dest).map_err(io(&dest))?;
+    let (size, sha256, sm3) = match source {
+        Source::Bytes(b) => {
+            out.write_all(b).map_err(io(&dest))?;
+            hash_stream(&mut &b[..], &dest, None, sm3)?
+        }
+        Source::Path(p) | Source::Scratch(p) => {
+            let mut input = fs::File::open(p).map_err(io(p))?;
+            hash_stream(&mut input, p, Some((&mut out, &dest)), sm3)?
+        }
+    };
+    out.sync_all().map_err(io(&dest))?;
+    Ok(Staged {
+        size,
+        sha256,
+        sm3,
+        read_back: true,
+    })
 }
 
 impl Stager<'_> {
@@ -232,50 +323,13 @@ impl Stager<'_> {
         format!("{prefix}-{}", self.ctx.ids.next_uuid())
     }
 
-    /// Write bytes or copy a file to `rel`, computing SHA-256 (and SM3) in the same pass.
-    fn put(&mut self, rel: &str, source: &Source, mime: &str) -> Result<WrittenFile, PackageError> {
-        safe_rel(rel)?;
-        let dest = self.root.join(rel);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(io(parent))?;
-        }
-        let mut out = fs::File::create(&dest).map_err(io(&dest))?;
-        let mut sha = Sha256::new();
-        let mut sm3 = self.sm3.then(sm3::Sm3::new);
-        let mut size = 0u64;
-        match source {
-            Source::Bytes(b) => {
-                sha.update(b);
-                if let Some(h) = sm3.as_mut() {
-                    sm3::Digest::update(h, b);
-                }
-                out.write_all(b).map_err(io(&dest))?;
-                size = b.len() as u64;
-            }
-            Source::Path(p) => {
-                let mut input = fs::File::open(p).map_err(io(p))?;
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = input.read(&mut buf).map_err(io(p))?;
-                    if n == 0 {
-                        break;
-                    }
-                    sha.update(&buf[..n]);
-                    if let Some(h) = sm3.as_mut() {
-                        sm3::Digest::update(h, &buf[..n]);
-                    }
-                    out.write_all(&buf[..n]).map_err(io(&dest))?;
-                    size += n as u64;
-                }
-            }
-        }
-        out.sync_all().map_err(io(&dest))?;
+    fn record(&mut self, rel: &str, mime: &str, s: Staged) -> WrittenFile {
         let file = WrittenFile {
             id: self.new_id("FILE"),
             path: rel.to_string(),
-            size,
-            sha256: hex(&sha.finalize()),
-            sm3: sm3.map(|h| hex(&sm3::Digest::finalize(h))),
+            size: s.size,
+            sha256: s.sha256,
+            sm3: s.sm3,
             mime: mime.to_string(),
             identification: None,
             item: None,
@@ -285,33 +339,57 @@ impl Stager<'_> {
             derived_from: None,
         };
         self.written.push(file.clone());
-        Ok(file)
+        self.read_back.push(s.read_back);
+        file
     }
 
-    /// Read every written file back and compare its SHA-256 with what was computed while writing.
+    /// Write bytes or copy a file to `rel`, computing SHA-256 (and SM3) in the same pass.
+    fn put(&mut self, rel: &str, source: &Source, mime: &str) -> Result<WrittenFile, PackageError> {
+        let staged = stage_one(&self.root, rel, source, self.sm3)?;
+        Ok(self.record(rel, mime, staged))
+    }
+
+    /// [`Stager::put`] for many files, staged in parallel; IDs are given in input order afterwards so
+    /// the package is the same whatever order the threads finished in.
+    fn put_all(
+        &mut self,
+        files: &[(String, &Source, String)],
+        progress: crate::Tick<'_>,
+    ) -> Result<Vec<WrittenFile>, PackageError> {
+        let staged: Vec<Staged> = files
+            .par_iter()
+            .map(|(rel, source, _)| {
+                let s = stage_one(&self.root, rel, source, self.sm3);
+                progress(1);
+                s
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(files
+            .iter()
+            .zip(staged)
+            .map(|((rel, _, mime), s)| self.record(rel, mime, s))
+            .collect())
+    }
+
+    /// Read every copied file back and compare its SHA-256 with what was computed while writing.
     fn verify(&self) -> Result<(), PackageError> {
-        for f in &self.written {
-            let p = self.root.join(&f.path);
-            let mut input = fs::File::open(&p).map_err(io(&p))?;
-            let mut sha = Sha256::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = input.read(&mut buf).map_err(io(&p))?;
-                if n == 0 {
-                    break;
+        self.written
+            .par_iter()
+            .zip(self.read_back.par_iter())
+            .filter(|(_, rb)| **rb)
+            .try_for_each(|(f, _)| {
+                let p = self.root.join(&f.path);
+                let mut input = fs::File::open(&p).map_err(io(&p))?;
+                let (_, actual, _) = hash_stream(&mut input, &p, None, false)?;
+                if actual != f.sha256 {
+                    return Err(PackageError::ReadBack {
+                        path: f.path.clone(),
+                        expected: f.sha256.clone(),
+                        actual,
+                    });
                 }
-                sha.update(&buf[..n]);
-            }
-            let actual = hex(&sha.finalize());
-            if actual != f.sha256 {
-                return Err(PackageError::ReadBack {
-                    path: f.path.clone(),
-                    expected: f.sha256.clone(),
-                    actual,
-                });
-            }
-        }
-        Ok(())
+                Ok(())
+            })
     }
 }
 
@@ -330,6 +408,18 @@ pub fn write_sip(
     ctx: &Context,
     out_dir: &Path,
     form: Form,
+) -> Result<WrittenPackage, PackageError> {
+    write_sip_with_progress(spec, catalog, ctx, out_dir, form, &crate::no_tick)
+}
+
+/// [`write_sip`], telling `progress` as each content file is staged.
+pub fn write_sip_with_progress(
+    spec: &PackageSpec,
+    catalog: &Catalog,
+    ctx: &Context,
+    out_dir: &Path,
+    form: Form,
+    progress: crate::Tick<'_>,
 ) -> Result<WrittenPackage, PackageError> {
     check_id(&spec.objid)?;
     fs::create_dir_all(out_dir).map_err(io(out_dir))?;
@@ -352,23 +442,28 @@ pub fn write_sip(
         ctx,
         sm3: spec.sm3,
         written: Vec::new(),
+        read_back: Vec::new(),
     };
 
     // Content first: everything else describes it.
-    let mut content: Vec<WrittenFile> = Vec::new();
+    let mut planned = Vec::new();
+    let mut described = Vec::new();
     for rep in &spec.representations {
         for f in &rep.files {
             safe_rel(&f.name)?;
             let rel = format!("representations/{}/data/{}", rep.name, f.name);
-            let mut w = st.put(&rel, &f.source, &mime_of(f))?;
-            w.identification = f.identification.clone();
-            w.item = f.item;
-            w.page = f.page;
-            w.representation = Some(rep.name.clone());
-            w.original_name = f.original_name.clone();
-            w.derived_from = f.derived_from.clone();
-            content.push(w);
+            planned.push((rel, &f.source, mime_of(f)));
+            described.push((rep, f));
         }
+    }
+    let mut content: Vec<WrittenFile> = st.put_all(&planned, progress)?;
+    for (w, (rep, f)) in content.iter_mut().zip(described) {
+        w.identification = f.identification.clone();
+        w.item = f.item;
+        w.page = f.page;
+        w.representation = Some(rep.name.clone());
+        w.original_name = f.original_name.clone();
+        w.derived_from = f.derived_from.clone();
     }
     let mut schemas = Vec::new();
     for (name, text) in OFFICIAL_SCHEMAS {
@@ -514,6 +609,7 @@ mod tests {
             ctx: &ctx,
             sm3: true,
             written: Vec::new(),
+            read_back: Vec::new(),
         };
         let f = st
             .put("a/abc.txt", &Source::Bytes(b"abc".to_vec()), "text/plain")

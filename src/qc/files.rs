@@ -142,9 +142,23 @@ fn check_one(root: &Path, rel: &str, policy: &QcPolicy) -> Checked {
 
 /// QC of the files `rels` (relative to `root`, `/`-separated), in parallel; results in input order.
 pub fn check_files(root: &Path, rels: &[String], policy: &QcPolicy) -> QcReport {
+    check_files_with_progress(root, rels, policy, &crate::no_tick)
+}
+
+/// [`check_files`], telling `progress` as each file is checked.
+pub fn check_files_with_progress(
+    root: &Path,
+    rels: &[String],
+    policy: &QcPolicy,
+    progress: crate::Tick<'_>,
+) -> QcReport {
     let checked: Vec<Checked> = rels
         .par_iter()
-        .map(|rel| check_one(root, rel, policy))
+        .map(|rel| {
+            let c = check_one(root, rel, policy);
+            progress(1);
+            c
+        })
         .collect();
     let mut pages = Vec::new();
     let mut seqs = Vec::new();

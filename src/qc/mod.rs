@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Finding, Level};
 
 pub use blank::{InkStats, ink_stats};
-pub use files::{QcReport, check_files, dpi_from_header};
+pub use files::{QcReport, check_files, check_files_with_progress, dpi_from_header};
 pub use sequence::{
     NameKind, PageName, SequenceInput, check_sequence, classify_name, parse_page_name,
 };

@@ -31,6 +31,7 @@ pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
         policy: &policy,
         tools: &tools,
         items: &items,
+        progress: &dangan::no_tick,
     };
     let report = normalize::normalize(&args.path, &args.out, &opts, &ctx)?;
     if args.json {

@@ -3,16 +3,72 @@
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use dangan::catalog::Catalog;
 use dangan::context::Context;
-use dangan::pack::{PackOptions, SplitBy, Stage, pack_with_progress};
+use dangan::pack::{PackOptions, Progress, SplitBy, Stage, pack_with_progress};
 use dangan::package::Form;
 
 use crate::Status;
 use crate::args::{Global, PackArgs, SplitArg};
 use crate::intake_cmd::render_findings;
 use crate::output::{print, print_json};
+
+/// A bar per stage on stderr: what is being done, files done of the stage's total, rate and ETA.
+struct StageBar {
+    bar: ProgressBar,
+}
+
+impl StageBar {
+    fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:24}] {pos}/{len} {per_sec} ETA {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        StageBar { bar }
+    }
+}
+
+impl Drop for StageBar {
+    fn drop(&mut self) {
+        // Leave the terminal clean for the report that follows.
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for StageBar {
+    fn stage(&self, stage: Stage) {
+        let (msg, len) = match stage {
+            Stage::Intake => ("检查目录与文件".to_string(), 0),
+            Stage::Qc { pages } => ("扫描质量检查 (页)".to_string(), pages),
+            Stage::Normalize {
+                index,
+                count,
+                id,
+                files,
+            } => (
+                format!("[{index}/{count}] {id} 识别与格式转换 (文件)"),
+                files,
+            ),
+            Stage::Write {
+                index,
+                count,
+                id,
+                files,
+            } => (format!("[{index}/{count}] {id} 写入并校验 (文件)"), files),
+        };
+        self.bar.reset();
+        self.bar.set_length(len as u64);
+        self.bar.set_message(msg);
+    }
+    fn advance(&self, units: u64) {
+        self.bar.inc(units);
+    }
+}
 
 /// The run's context: `--created` pins the clock, and with `--id` the identifiers, so the same input
 /// gives the same bytes.
@@ -68,26 +124,14 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         },
     };
     // Progress on stderr only when a person is watching.
-    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    });
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(StageBar::new);
     let started = std::time::Instant::now();
-    let show = |stage: Stage| {
-        if let Some(bar) = &bar {
-            bar.set_message(match stage {
-                Stage::Intake => "检查目录与文件…".to_string(),
-                Stage::Qc { pages } => format!("扫描质量检查 {pages} 页…"),
-                Stage::Package { index, count, id } => {
-                    format!("[{index}/{count}] {id}: 格式识别、转换、写入封装包…")
-                }
-            });
-        }
+    let report = match &bar {
+        Some(b) => pack_with_progress(&args.batch, &args.out, &catalog, &options, &ctx, b),
+        None => pack_with_progress(&args.batch, &args.out, &catalog, &options, &ctx, &()),
     };
-    let report = pack_with_progress(&args.batch, &args.out, &catalog, &options, &ctx, &show);
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
+    if let Some(bar) = bar {
+        drop(bar);
         eprintln!("用时 {:.1} 秒", started.elapsed().as_secs_f64());
     }
     let report = report?;
