@@ -62,7 +62,8 @@ seq -f %04g 1 "$ITEMS" | xargs -P "$JOBS" -I{} sh -c \
   'n="$1"; tiffcp "$W/peer/masters/J001-WS_2020-Y-BGS-$n-"*.tif "$W/peer/item-$n.tif" &&
    tiff2pdf -j -q 75 -o "$W/peer/pdf/J001-WS_2020-Y-BGS-$n.pdf" "$W/peer/item-$n.tif" &&
    rm "$W/peer/item-$n.tif"' _ {}
-data=$(ls "$B"/*.jpg "$W/peer/masters"/*.tif "$W/peer/pdf"/*.pdf | paste -sd, -)
+# Folders, not file lists: 2,000 paths in one argument exceed the kernel's 128 KiB limit per argument.
+data="$B,$W/peer/masters,$W/peer/pdf"
 (cd "$W/peer" && java -jar "$COMMONS_IP_JAR" create -s Zip --sip-id=peer --submitter-name=bench \
   --representation-data="$data" -p "$W/peer/out" >/dev/null)
 t3=$(now)
