@@ -324,3 +324,86 @@ fn qc_command_on_a_folder() {
     assert!(page.contains("结论: <strong>不合格</strong>"));
     assert!(page.contains("J001-WS_2019-Y-BGS-0001-0002.tif"));
 }
+
+/// ImageMagick writes gray + alpha TIFFs (2 samples, ExtraSamples = unassociated alpha, 8 or 16 bits) that
+/// the `image` crate refuses; QC checks them and normalization puts them into the item's PDF (qpdf counts
+/// its pages).
+#[test]
+fn gray_alpha_tiff_is_checked_and_put_in_the_item_pdf() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let convert = common::require(&common::tool_var("IMAGEMAGICK"));
+    let src = dir.path().join("src.png");
+    save(&text_page(7, 30, 30), &src);
+    let batch = dir.path().join("batch");
+    std::fs::create_dir(&batch).expect("mkdir");
+    for (page, depth) in [(1, "8"), (2, "16")] {
+        let out = batch.join(format!("J001-WS_2019-Y-BGS-0001-{page:04}.tif"));
+        let (ok, _, err) = common::run(
+            Command::new(&convert)
+                .arg(&src)
+                .args(["-alpha", "set", "-channel", "A", "-evaluate", "set", "90%"])
+                .args(["+channel", "-depth", depth, "-type", "GrayscaleAlpha"])
+                .args(["-density", "300", "-units", "PixelsPerInch"])
+                .arg(&out),
+        );
+        assert!(ok, "{err}");
+        // The fixture really is what the test is about: two samples, the second an extra (alpha) one.
+        let bytes = std::fs::read(&out).expect("read");
+        let mut d = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).expect("tiff");
+        assert_eq!(
+            d.get_tag_u32(tiff::tags::Tag::SamplesPerPixel)
+                .expect("spp"),
+            2
+        );
+        assert!(d.get_tag(tiff::tags::Tag::ExtraSamples).is_ok());
+        assert!(
+            image::open(&out).is_err(),
+            "image decodes it now: drop the fallback"
+        );
+    }
+    let out = assert_cmd::Command::cargo_bin("dangan")
+        .expect("binary")
+        .args(["qc", "--json"])
+        .arg(&batch)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], true, "{v:#}");
+    for p in v["pages"].as_array().expect("pages") {
+        assert_eq!(p["colour_mode"], "grayscale", "{p:#}");
+        assert!(p["skew_degrees"].as_f64().is_some_and(|s| s.abs() <= 0.3));
+    }
+
+    let norm = dir.path().join("norm");
+    let out = assert_cmd::Command::cargo_bin("dangan")
+        .expect("binary")
+        .args(["normalize", "--json"])
+        .arg(&batch)
+        .arg("--out")
+        .arg(&norm)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // TIFF pages are their own masters (policy rule scan-page-tiff); the item PDF needs every page decoded.
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let pdf = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .find(|r| r["action"] == "item-pdf")
+        .expect("an item-pdf record");
+    assert_eq!(pdf["outcome"], "success", "{pdf:#}");
+    let path = norm.join("access/J001-WS_2019-Y-BGS-0001.pdf");
+    let (ok, pages, err) = common::run(
+        Command::new(common::require("qpdf"))
+            .arg("--show-npages")
+            .arg(&path),
+    );
+    assert!(ok, "qpdf: {err}");
+    assert_eq!(pages.trim(), "2");
+}

@@ -726,6 +726,16 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Names of the files under `dir/sub`, recursively.
+fn files_in(dir: &Path, sub: &str) -> Vec<String> {
+    walkdir::WalkDir::new(dir.join(sub))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
 #[test]
 fn valid_packages_are_accepted_by_both() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -770,6 +780,21 @@ fn valid_packages_are_accepted_by_both() {
     }
     let (_, v) = validate(&folder, &[]);
     assert_eq!(v["summary"]["items"], 6);
+    // dangan's own package raises no format warning (DA/T 70-2018 3.2, 1.3): its masters and originals are
+    // on the archival list and its HTML renderings of e-mail sit in the access representation.
+    let format_warnings: Vec<&Value> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "DA/T 70-2018 3.2" || f["rule"] == "DA/T 70-2018 1.3")
+        .collect();
+    assert!(format_warnings.is_empty(), "{format_warnings:#?}");
+    assert!(
+        files_in(&folder, "representations/access/data")
+            .iter()
+            .any(|n| n.ends_with(".html")),
+        "the demo package should hold HTML access copies for this check to mean something"
+    );
     // Originals, masters and access copies, and the package's own metadata, schemas and documentation.
     assert_eq!(v["summary"]["files"], 32);
     let cip = commons_ip(&[&folder, &zip, &cip_sip]);

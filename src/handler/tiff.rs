@@ -406,3 +406,61 @@ pub fn compression_name(c: u16) -> &'static str {
         _ => "unknown",
     }
 }
+
+/// Decode a TIFF the `image` crate refuses: gray with an extra (alpha) sample, 8 or 16 bits — ImageMagick
+/// writes these for scans with a transparency channel. tiff 0.11 reports them as `Multiband` and `image` 0.25
+/// has no mapping for that. Returns the pixels and the embedded ICC profile. Anything else stays refused,
+/// with the decoder's reason.
+pub fn decode_gray_alpha(
+    bytes: &[u8],
+    max_alloc: u64,
+) -> Result<(image::DynamicImage, Option<Vec<u8>>), String> {
+    use tiff_decode::ColorType;
+    use tiff_decode::decoder::{Decoder, DecodingResult, Limits};
+    use tiff_decode::tags::{PhotometricInterpretation, Tag};
+    let mut limits = Limits::default();
+    limits.decoding_buffer_size = usize::try_from(max_alloc).unwrap_or(usize::MAX);
+    let mut d = Decoder::new(std::io::Cursor::new(bytes))
+        .map_err(|e| e.to_string())?
+        .with_limits(limits);
+    let (w, h) = d.dimensions().map_err(|e| e.to_string())?;
+    let ct = d.colortype().map_err(|e| e.to_string())?;
+    let ColorType::Multiband {
+        bit_depth,
+        num_samples: 2,
+    } = ct
+    else {
+        return Err(format!("TIFF colour type {ct:?} is not gray + alpha"));
+    };
+    let photometric = d
+        .get_tag_u32(Tag::PhotometricInterpretation)
+        .map_err(|e| e.to_string())?;
+    let white_is_zero = photometric == PhotometricInterpretation::WhiteIsZero.to_u16() as u32;
+    if !white_is_zero && photometric != PhotometricInterpretation::BlackIsZero.to_u16() as u32 {
+        return Err(format!("TIFF photometric {photometric} with two samples"));
+    }
+    let icc = d.get_tag_u8_vec(Tag::Unknown(34675)).ok();
+    let shape = |n: usize| format!("TIFF pixel data has {n} samples, {w}x{h}x2 expected");
+    let img = match (bit_depth, d.read_image().map_err(|e| e.to_string())?) {
+        (8, DecodingResult::U8(mut v)) => {
+            if white_is_zero {
+                v.iter_mut().step_by(2).for_each(|s| *s = u8::MAX - *s);
+            }
+            let n = v.len();
+            image::ImageBuffer::from_raw(w, h, v)
+                .map(image::DynamicImage::ImageLumaA8)
+                .ok_or_else(|| shape(n))?
+        }
+        (16, DecodingResult::U16(mut v)) => {
+            if white_is_zero {
+                v.iter_mut().step_by(2).for_each(|s| *s = u16::MAX - *s);
+            }
+            let n = v.len();
+            image::ImageBuffer::from_raw(w, h, v)
+                .map(image::DynamicImage::ImageLumaA16)
+                .ok_or_else(|| shape(n))?
+        }
+        (b, _) => return Err(format!("gray + alpha TIFF with {b}-bit samples")),
+    };
+    Ok((img, icc))
+}

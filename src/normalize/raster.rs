@@ -28,10 +28,17 @@ pub(crate) struct Raster {
 
 pub(crate) fn load(bytes: &[u8]) -> Result<Raster, ActionError> {
     let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
-    let mut dec = reader.into_decoder()?;
-    let icc = dec.icc_profile().ok().flatten().filter(|p| !p.is_empty());
-    let orientation = dec.orientation().unwrap_or(Orientation::NoTransforms);
-    let img = DynamicImage::from_decoder(dec)?;
+    let tiff = reader.format() == Some(image::ImageFormat::Tiff);
+    let (img, icc, orientation) = match decode(reader) {
+        Ok(d) => d,
+        // Gray + alpha TIFF: `image` refuses it, the TIFF decoder reads it. Its Orientation tag is not
+        // read on this path (scanners write 1, top-left).
+        Err(e) if tiff => match crate::handler::tiff::decode_gray_alpha(bytes, 1 << 30) {
+            Ok((img, icc)) => (img, icc, Orientation::NoTransforms),
+            Err(_) => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
     let declared_one_bit = declared_bits(bytes) == Some(1);
     let bitonal = declared_one_bit
         && match &img {
@@ -45,6 +52,15 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Raster, ActionError> {
         bitonal,
         orientation,
     })
+}
+
+type Decoded = (DynamicImage, Option<Vec<u8>>, Orientation);
+
+fn decode(reader: ImageReader<Cursor<&[u8]>>) -> Result<Decoded, ActionError> {
+    let mut dec = reader.into_decoder()?;
+    let icc = dec.icc_profile().ok().flatten().filter(|p| !p.is_empty());
+    let orientation = dec.orientation().unwrap_or(Orientation::NoTransforms);
+    Ok((DynamicImage::from_decoder(dec)?, icc, orientation))
 }
 
 /// Bits per sample the file declares for a one-channel image (PNG IHDR, TIFF BitsPerSample).

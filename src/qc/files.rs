@@ -74,14 +74,22 @@ pub fn dpi_from_header(ch: &Characterization) -> Option<(f64, f64)> {
 }
 
 fn decode(path: &Path) -> Result<image::DynamicImage, String> {
-    let mut reader = image::ImageReader::open(path)
-        .map_err(|e| e.to_string())?
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&bytes[..]))
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    reader.decode().map_err(|e| e.to_string())
+    let tiff = reader.format() == Some(image::ImageFormat::Tiff);
+    match reader.decode() {
+        Ok(img) => Ok(img),
+        // Gray + alpha TIFF: `image` refuses it, the TIFF decoder reads it.
+        Err(e) if tiff => handler::tiff::decode_gray_alpha(&bytes, MAX_DECODE_BYTES)
+            .map(|(img, _)| img)
+            .map_err(|_| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 enum Checked {

@@ -1,95 +1,85 @@
-//! What a file really is, as far as the 四性检测 needs: a format guess by magic bytes, whether it opens, whether
-//! it is encrypted, executable or carries macros. Kept in one place so that the identification module can
-//! replace it.
-// TODO(identify): replace `sniff` and `opens` with dangan::identify / dangan::handler once merged.
+//! What a file really is, as far as the 四性检测 needs: its format by content (the identification module,
+//! `profiles/formats.toml`), whether that format is on the archival list (`profiles/archival-formats.toml`),
+//! whether it opens, whether it is a program, encrypted or carries macros.
 
-/// A format family, by signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Tiff,
-    Jpeg,
-    Jp2,
-    Png,
-    Pdf,
-    Ofd,
-    Zip,
-    Cfb,
-    Wav,
-    Mp3,
-    Mp4,
-    Avi,
-    Mxf,
-    Flac,
-    Xml,
-    Text,
-    Eml,
-    Executable,
-    Script,
-    Unknown,
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use crate::identify::{Family, Identified, Registry};
+
+/// Formats fit for long-term preservation (可用性 3.2) and the representations exempt from that rule.
+#[derive(Debug, Clone)]
+pub struct ArchivalFormats {
+    keys: BTreeSet<String>,
+    access_representations: Vec<String>,
 }
 
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Tiff => "TIFF",
-            Kind::Jpeg => "JPEG",
-            Kind::Jp2 => "JPEG 2000",
-            Kind::Png => "PNG",
-            Kind::Pdf => "PDF",
-            Kind::Ofd => "OFD",
-            Kind::Zip => "ZIP",
-            Kind::Cfb => "OLE2/CFB (legacy Office)",
-            Kind::Wav => "WAV",
-            Kind::Mp3 => "MP3",
-            Kind::Mp4 => "MP4/MOV",
-            Kind::Avi => "AVI",
-            Kind::Mxf => "MXF",
-            Kind::Flac => "FLAC",
-            Kind::Xml => "XML",
-            Kind::Text => "text",
-            Kind::Eml => "e-mail (RFC 5322)",
-            Kind::Executable => "executable program",
-            Kind::Script => "script",
-            Kind::Unknown => "unknown",
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArchivalFile {
+    keys: Vec<String>,
+    access_representations: Vec<String>,
+}
+
+impl ArchivalFormats {
+    /// Parse a profile; every key must name a format of the registry, so a typo cannot silently drop a
+    /// format from the list.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let f: ArchivalFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let registry = Registry::embedded();
+        if let Some(bad) = f.keys.iter().find(|k| registry.get(k).is_none()) {
+            return Err(format!(
+                "keys: '{bad}' is not a format key of profiles/formats.toml"
+            ));
         }
+        Ok(ArchivalFormats {
+            keys: f.keys.into_iter().collect(),
+            access_representations: f.access_representations,
+        })
     }
 
-    /// On the archival whitelist (GB/T 18894-2016 practice [C], DA/T 31, DA/T 62; local rules for AV).
-    pub fn archival(self) -> bool {
-        matches!(
-            self,
-            Kind::Tiff
-                | Kind::Jpeg
-                | Kind::Jp2
-                | Kind::Png
-                | Kind::Pdf
-                | Kind::Ofd
-                | Kind::Wav
-                | Kind::Mp3
-                | Kind::Mp4
-                | Kind::Avi
-                | Kind::Mxf
-                | Kind::Flac
-                | Kind::Xml
-                | Kind::Text
-                | Kind::Eml
-        )
+    /// The list built into the binary.
+    pub fn embedded() -> &'static ArchivalFormats {
+        static LIST: std::sync::OnceLock<ArchivalFormats> = std::sync::OnceLock::new();
+        LIST.get_or_init(|| {
+            ArchivalFormats::parse(include_str!("../../profiles/archival-formats.toml"))
+                .unwrap_or_else(|e| panic!("embedded profiles/archival-formats.toml: {e}"))
+        })
     }
+
+    /// Whether the 3.2 format rule applies to a file at `path` (from the package root): not to access
+    /// copies.
+    pub fn applies_to(&self, path: &str) -> bool {
+        !self.access_representations.iter().any(|rep| {
+            path.strip_prefix("representations/")
+                .and_then(|rest| rest.strip_prefix(rep.as_str()))
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
+    pub fn is_archival(&self, id: &Identified) -> bool {
+        self.keys.contains(&id.key)
+    }
+}
+
+/// A program in the package (安全性 4.2). Identification names formats of records; programs are looked for
+/// here, by their loader signatures and by script names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    Executable,
+    Script,
 }
 
 const SCRIPT_EXT: &[&str] = &[
     "exe", "dll", "com", "scr", "msi", "bat", "cmd", "ps1", "vbs", "vbe", "js", "jse", "wsf",
     "wsh", "sh", "bash", "jar", "apk", "elf", "so", "dylib", "py", "pl", "rb", "php", "hta", "lnk",
-    "docm", "xlsm", "pptm",
 ];
 
-/// Guess the format from the first bytes and the name.
-pub fn sniff(head: &[u8], name: &str) -> Kind {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+/// Whether the first bytes and the name make a file a program.
+pub fn program(head: &[u8], name: &str) -> Option<Program> {
     let starts = |m: &[u8]| head.starts_with(m);
+    // PE (MZ), ELF, Mach-O 32/64 in both byte orders.
     if starts(b"MZ")
         || starts(b"\x7fELF")
         || starts(&[0xCF, 0xFA, 0xED, 0xFE])
@@ -97,95 +87,64 @@ pub fn sniff(head: &[u8], name: &str) -> Kind {
         || starts(&[0xFE, 0xED, 0xFA, 0xCE])
         || starts(&[0xFE, 0xED, 0xFA, 0xCF])
     {
-        return Kind::Executable;
+        return Some(Program::Executable);
     }
     if starts(b"#!") {
-        return Kind::Script;
+        return Some(Program::Script);
     }
-    if starts(b"II*\0") || starts(b"MM\0*") {
-        return Kind::Tiff;
-    }
-    if starts(&[0xFF, 0xD8, 0xFF]) {
-        return Kind::Jpeg;
-    }
-    if starts(b"\0\0\0\x0CjP  ") || starts(&[0xFF, 0x4F, 0xFF, 0x51]) {
-        return Kind::Jp2;
-    }
-    if starts(b"\x89PNG\r\n\x1a\n") {
-        return Kind::Png;
-    }
-    if head.windows(5).take(1024).any(|w| w == b"%PDF-") {
-        return Kind::Pdf;
-    }
-    if starts(b"PK\x03\x04") {
-        return if ext == "ofd" { Kind::Ofd } else { Kind::Zip };
-    }
-    if starts(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
-        return Kind::Cfb;
-    }
-    if starts(b"RIFF") && head.get(8..12) == Some(b"WAVE") {
-        return Kind::Wav;
-    }
-    if starts(b"RIFF") && head.get(8..12) == Some(b"AVI ") {
-        return Kind::Avi;
-    }
-    if starts(b"ID3") || (head.len() > 1 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0) {
-        return Kind::Mp3;
-    }
-    if head.get(4..8) == Some(b"ftyp") {
-        return Kind::Mp4;
-    }
-    if starts(&[0x06, 0x0E, 0x2B, 0x34]) {
-        return Kind::Mxf;
-    }
-    if starts(b"fLaC") {
-        return Kind::Flac;
-    }
-    if SCRIPT_EXT.contains(&ext.as_str()) {
-        return if matches!(ext.as_str(), "docm" | "xlsm" | "pptm") {
-            Kind::Zip
-        } else {
-            Kind::Script
-        };
-    }
-    // `head` may end in the middle of a character: an incomplete last sequence is still text.
-    let utf8 = match std::str::from_utf8(head) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none(),
-    };
-    let text = utf8
-        || encoding_rs::GB18030
-            .decode_without_bom_handling_and_without_replacement(head)
-            .is_some();
-    let trimmed: &[u8] = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    if text
-        && (trimmed.starts_with(b"<?xml")
-            || (trimmed.starts_with(b"<") && matches!(ext.as_str(), "xml" | "xsd")))
-    {
-        return Kind::Xml;
-    }
-    if text && ext == "eml" {
-        return Kind::Eml;
-    }
-    if text && matches!(ext.as_str(), "txt" | "csv" | "md" | "json") {
-        return Kind::Text;
-    }
-    Kind::Unknown
+    let ext = crate::identify::extension(name).unwrap_or_default();
+    SCRIPT_EXT
+        .contains(&ext.as_str())
+        .then_some(Program::Script)
 }
 
-/// Whether a file opens. `Err` says why not. Images are decoded, PDFs parsed (and refused when encrypted).
-pub fn opens(kind: Kind, bytes: &[u8]) -> Result<(), String> {
-    match kind {
+/// Media types that name the same format as the identification's (1.3 compares the METS MIMETYPE with the
+/// content). The registry gives one type per format; these are the others in use.
+fn same_type(identified: &str, declared: &str) -> bool {
+    const ALIASES: &[&[&str]] = &[
+        &["audio/x-wav", "audio/wav", "audio/vnd.wave", "audio/wave"],
+        &["audio/mpeg", "audio/mp3"],
+        &["image/jp2", "image/jpx"],
+    ];
+    identified == declared
+        || ALIASES
+            .iter()
+            .any(|set| set.contains(&identified) && set.contains(&declared))
+}
+
+/// Whether the declared MIMETYPE contradicts the content. Only for formats whose type is unambiguous;
+/// `application/octet-stream` (written for types the E-ARK validator does not know) never does.
+pub fn mime_contradicts(id: &Identified, declared: &str) -> bool {
+    let checked = matches!(
+        id.family,
+        Family::Tiff
+            | Family::Jpeg
+            | Family::Png
+            | Family::Gif
+            | Family::Bmp
+            | Family::Jp2
+            | Family::Pdf
+            | Family::Wav
+    ) || matches!(id.key.as_str(), "mp3" | "flac");
+    checked
+        && declared != "application/octet-stream"
+        && !same_type(&id.identification.mime, declared)
+}
+
+/// Whether a file opens. `Err` says why not. Images are decoded, PDFs parsed (and refused when encrypted),
+/// audio and video probed.
+pub fn opens(id: &Identified, bytes: &[u8]) -> Result<(), String> {
+    match id.family {
         // Bitonal scans (DA/T 31 黑白二值) are common and the image crate does not decode 1-bit TIFF: a TIFF
         // opens when its first directory and image dimensions read.
-        Kind::Tiff => tiff::decoder::Decoder::new(std::io::Cursor::new(bytes))
+        Family::Tiff => tiff::decoder::Decoder::new(std::io::Cursor::new(bytes))
             .and_then(|mut d| d.dimensions())
             .map(|_| ())
             .map_err(|e| format!("TIFF does not open: {e}")),
-        Kind::Jpeg | Kind::Png => image::load_from_memory(bytes)
+        Family::Jpeg | Family::Png | Family::Gif | Family::Bmp => image::load_from_memory(bytes)
             .map(|_| ())
             .map_err(|e| format!("image does not decode: {e}")),
-        Kind::Pdf => {
+        Family::Pdf => {
             let doc =
                 lopdf::Document::load_mem(bytes).map_err(|e| format!("PDF does not parse: {e}"))?;
             if doc.trailer.get(b"Encrypt").is_ok() || doc.is_encrypted() {
@@ -193,30 +152,22 @@ pub fn opens(kind: Kind, bytes: &[u8]) -> Result<(), String> {
             }
             Ok(())
         }
-        // Audio and video: the container must probe and hold at least one track.
-        Kind::Wav | Kind::Mp3 | Kind::Flac | Kind::Mp4 => {
-            use symphonia::core::formats::FormatOptions;
-            use symphonia::core::io::MediaSourceStream;
-            use symphonia::core::meta::MetadataOptions;
-            use symphonia::core::probe::Hint;
-            let mss = MediaSourceStream::new(
-                Box::new(std::io::Cursor::new(bytes.to_vec())),
-                Default::default(),
-            );
-            let probed = symphonia::default::get_probe()
-                .format(
-                    &Hint::new(),
-                    mss,
-                    &FormatOptions::default(),
-                    &MetadataOptions::default(),
+        // Everything else the handlers know (audio, video, e-mail, OFD, zip): it opens when its handler
+        // characterizes it — the same code, limits and guards as `dangan inspect`.
+        family => match crate::handler::handler_for(family) {
+            None => Ok(()),
+            Some(h) => {
+                let mut src = crate::handler::Source::from_bytes(bytes.to_vec());
+                crate::handler::characterize_guarded(
+                    h,
+                    &mut src,
+                    id,
+                    &crate::handler::Limits::default(),
                 )
-                .map_err(|e| format!("{} does not probe: {e}", kind.name()))?;
-            if probed.format.tracks().is_empty() {
-                return Err(format!("{} has no tracks", kind.name()));
+                .map(|_| ())
+                .map_err(|e| format!("{} does not open: {e}", id.identification.format))
             }
-            Ok(())
-        }
-        _ => Ok(()),
+        },
     }
 }
 
@@ -298,16 +249,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sniffing() {
-        assert_eq!(sniff(b"MZ\x90\0", "a.pdf"), Kind::Executable);
-        assert_eq!(sniff(b"#!/bin/sh\n", "a.txt"), Kind::Script);
-        assert_eq!(sniff(b"II*\0....", "a.tif"), Kind::Tiff);
-        assert_eq!(sniff(b"%PDF-1.7\n", "a.pdf"), Kind::Pdf);
-        assert_eq!(sniff(b"echo hi", "run.bat"), Kind::Script);
-        assert_eq!(sniff("标题".as_bytes(), "a.txt"), Kind::Text);
-        // A head cut in the middle of a character is still text.
-        let xml = "<?xml version=\"1.0\"?><a>标题</a>".as_bytes();
-        assert_eq!(sniff(&xml[..xml.len() - 6], "catalog.xml"), Kind::Xml);
+    fn programs_found_by_signature_and_name() {
+        assert_eq!(program(b"MZ\x90\0", "a.pdf"), Some(Program::Executable));
+        assert_eq!(program(b"\x7fELF\x02", "x"), Some(Program::Executable));
+        assert_eq!(program(b"#!/bin/sh\n", "a.txt"), Some(Program::Script));
+        assert_eq!(program(b"echo hi", "run.bat"), Some(Program::Script));
+        assert_eq!(program(b"II*\0....", "a.tif"), None);
+        assert_eq!(program("标题".as_bytes(), "a.txt"), None);
+    }
+
+    #[test]
+    fn archival_list_by_content_and_access_copies_exempt() {
+        let list = ArchivalFormats::embedded();
+        let tif = crate::identify::identify_bytes(b"II*\0\x08\0\0\0", Some("a.tif"));
+        assert!(list.is_archival(&tif), "{tif:?}");
+        let html = crate::identify::identify_bytes(
+            b"<!DOCTYPE html><html><head><title>t</title></head></html>",
+            Some("m.html"),
+        );
+        assert!(!list.is_archival(&html), "{html:?}");
+        assert!(list.applies_to("representations/original/data/m.html"));
+        assert!(list.applies_to("representations/accessory/data/m.html"));
+        assert!(!list.applies_to("representations/access/data/m.html"));
+    }
+
+    #[test]
+    fn archival_profile_refuses_unknown_keys() {
+        let e = ArchivalFormats::parse("keys = [\"tiff\", \"tif\"]\naccess_representations = []")
+            .expect_err("unknown key");
+        assert!(e.contains("'tif'"), "{e}");
+    }
+
+    #[test]
+    fn declared_types_compared_with_aliases() {
+        let wav = crate::identify::identify_bytes(
+            b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data\0\0\0\0",
+            Some("a.wav"),
+        );
+        assert!(!mime_contradicts(&wav, "audio/wav"), "{wav:?}");
+        assert!(!mime_contradicts(&wav, "application/octet-stream"));
+        assert!(mime_contradicts(&wav, "image/tiff"));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::process::Command;
 use rayon::prelude::*;
 
 use crate::catalog::{Catalog, Danghao};
+use crate::identify::{self, Family};
 use crate::model::Level;
 
-use super::content::{self, Kind};
+use super::content::{self, ArchivalFormats, Program};
 use super::digest;
 use super::mets::{FileRef, RefKind};
 use super::source::{EntryKind, Package};
@@ -106,113 +107,102 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
         .collect()
 }
 
-/// Content checks of one file: format, opens, encryption, executables, macros.
+/// Content checks of one file: programs, format by content, opens, encryption, macros, archival format,
+/// declared media type.
 fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<Finding> {
     let mut out = Vec::new();
     let head = match pkg.head(path, 4096) {
         Ok(h) => h,
         Err(_) => return out,
     };
-    let kind = content::sniff(&head, path);
-    let size = pkg.entries.get(path).map(|e| e.size).unwrap_or(0);
-    match kind {
-        Kind::Executable => {
+    match content::program(&head, path) {
+        Some(Program::Executable) => {
             out.push(f("4.2", path, "executable program in the package"));
             return out;
         }
-        Kind::Script => {
+        Some(Program::Script) => {
             out.push(f("4.2", path, "script in the package"));
             return out;
         }
-        _ => {}
+        None => {}
     }
-    // Whole-file checks only where they need the whole file, and only up to a sane size.
+    // Whole files up to a sane size are identified (containers need their directories) and opened;
+    // larger ones are identified by their first bytes only.
     const OPEN_LIMIT: u64 = 256 << 20;
-    let needs_body = matches!(
-        kind,
-        Kind::Tiff
-            | Kind::Jpeg
-            | Kind::Png
-            | Kind::Pdf
-            | Kind::Zip
-            | Kind::Ofd
-            | Kind::Cfb
-            | Kind::Wav
-            | Kind::Mp3
-            | Kind::Flac
-            | Kind::Mp4
-    );
-    if needs_body
-        && size <= OPEN_LIMIT
-        && let Ok(bytes) = pkg.read(path)
-    {
-        match kind {
-            Kind::Zip | Kind::Ofd => {
-                for (name, what) in content::zip_hazards(&bytes) {
+    let size = pkg.entries.get(path).map(|e| e.size).unwrap_or(0);
+    let name = path.rsplit('/').next();
+    let body = if size <= OPEN_LIMIT {
+        pkg.read(path).ok()
+    } else {
+        None
+    };
+    let id = identify::identify_bytes(body.as_deref().unwrap_or(&head), name);
+    if let Some(bytes) = &body {
+        match id.family {
+            Family::Zip | Family::Ofd => {
+                for (entry, what) in content::zip_hazards(bytes) {
                     match what {
                         "encrypted" => {
-                            out.push(f("3.4", path, format!("encrypted archive (entry {name})")))
+                            out.push(f("3.4", path, format!("encrypted archive (entry {entry})")))
                         }
                         "macro" => {
-                            out.push(f("4.2", path, format!("contains VBA macros ({name})")))
+                            out.push(f("4.2", path, format!("contains VBA macros ({entry})")))
                         }
                         _ => out.push(f(
                             "4.2",
                             path,
-                            format!("archive contains an executable ({name})"),
+                            format!("archive contains an executable ({entry})"),
                         )),
                     }
                 }
             }
-            Kind::Cfb => match content::cfb_hazard(&bytes) {
+            Family::Cfb => match content::cfb_hazard(bytes) {
                 Some("macro") => out.push(f("4.2", path, "legacy Office file with VBA macros")),
                 Some(_) => out.push(f("3.4", path, "encrypted Office document")),
                 None => {}
             },
-            _ => {
-                if let Err(why) = content::opens(kind, &bytes) {
-                    if kind == Kind::Pdf
-                        && (why.contains("encrypted") || content::pdf_encrypted(&bytes))
-                    {
-                        out.push(f("3.4", path, "PDF is encrypted"));
-                    } else {
-                        out.push(f("3.2", path, why));
-                    }
-                }
+            _ => {}
+        }
+        if let Err(why) = content::opens(&id, bytes) {
+            if id.family == Family::Pdf
+                && (why.contains("encrypted") || content::pdf_encrypted(bytes))
+            {
+                out.push(f("3.4", path, "PDF is encrypted"));
+            } else {
+                out.push(f("3.2", path, why));
             }
         }
     }
-    if !kind.archival() {
+    let archival = ArchivalFormats::embedded();
+    if archival.applies_to(path) && !archival.is_archival(&id) {
         out.push(
             f(
                 "3.2",
                 path,
-                format!("format {} is not on the archival whitelist", kind.name()),
+                format!(
+                    "format {} ({}) is not on the archival list (profiles/archival-formats.toml)",
+                    id.identification.format,
+                    id.identification.puid.as_deref().unwrap_or("no PUID")
+                ),
             )
             .with_level(Level::Warning),
         );
     }
     // 1.3: the declared media type should agree with the content.
-    if let Some(m) = declared_mime {
-        let expected: &[&str] = match kind {
-            Kind::Tiff => &["image/tiff"],
-            Kind::Jpeg => &["image/jpeg"],
-            Kind::Png => &["image/png"],
-            Kind::Pdf => &["application/pdf"],
-            Kind::Wav => &["audio/wav", "audio/x-wav", "audio/vnd.wave", "audio/wave"],
-            Kind::Mp3 => &["audio/mpeg", "audio/mp3"],
-            _ => &[],
-        };
-        if !expected.is_empty() && m != "application/octet-stream" && !expected.contains(&m) {
-            out.push(
-                f(
-                    "1.3",
-                    path,
-                    format!("MIMETYPE {m} declared, content is {}", kind.name()),
-                )
-                .with_level(Level::Warning),
-            );
-        }
+    if let Some(m) = declared_mime
+        && content::mime_contradicts(&id, m)
+    {
+        out.push(
+            f(
+                "1.3",
+                path,
+                format!(
+                    "MIMETYPE {m} declared, content is {} ({})",
+                    id.identification.format, id.identification.mime
+                ),
+            )
+            .with_level(Level::Warning),
+        );
     }
     out
 }
@@ -343,10 +333,11 @@ fn catalog_checks(
             .map(str::to_string)
             .collect();
         // 1.3: file names carry the 档号 (DA/T 31-2017 9.6). A 目录 may name files explicitly, so a warning.
+        // A file inside a folder named for the 档号 carries it too (e-mail attachments, split messages).
         if let Some(stem) = &stem {
             for file in &files {
-                let base = file.rsplit('/').next().unwrap_or(file);
-                if !base.starts_with(stem.as_str()) {
+                let under_data = file.split_once("/data/").map_or(file.as_str(), |(_, r)| r);
+                if !under_data.split('/').any(|c| c.starts_with(stem.as_str())) {
                     findings.push(
                         f(
                             "1.3",
