@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::model::Level;
-use crate::validate::{Property, Report, RuleTable};
+use crate::validate::{Finding, Property, Report, RuleTable};
 
 /// Language of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,14 @@ fn level_word(l: Level, lang: Lang) -> &'static str {
         (Level::Error, Lang::En) => "error",
         (Level::Warning, Lang::En) => "warning",
         (Level::Info, Lang::En) => "info",
+    }
+}
+
+/// A finding's message in the report's language.
+fn message(f: &Finding, lang: Lang) -> &str {
+    match lang {
+        Lang::Zh => &f.message,
+        Lang::En => &f.message_en,
     }
 }
 
@@ -50,7 +58,7 @@ pub fn text(r: &Report, lang: Lang) -> String {
                 .as_deref()
                 .map(|p| format!("{p}: "))
                 .unwrap_or_default(),
-            f.message
+            message(f, lang)
         );
     }
     let _ = writeln!(s);
@@ -295,7 +303,7 @@ th{{background:#eee}}.pass{{color:#1a7f37;font-weight:bold}}.fail{{color:#c62828
             esc(&t.title(&f.rule, zh)),
             prop_word(f.property, lang),
             esc(f.path.as_deref().unwrap_or("")),
-            esc(&f.message)
+            esc(message(f, lang))
         );
     }
     if r.findings.is_empty() {
