@@ -312,3 +312,49 @@ th{{background:#eee}}.pass{{color:#1a7f37;font-weight:bold}}.fail{{color:#c62828
     h.push_str("</table></body></html>\n");
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::Finding;
+
+    fn report() -> Report {
+        Report {
+            schema: crate::validate::REPORT_SCHEMA.into(),
+            version: crate::validate::REPORT_VERSION,
+            tool: "dangan".into(),
+            package: "p".into(),
+            object_id: None,
+            accepted: false,
+            spec_applied: "E-ARK SIP 2.2.0".into(),
+            spec_source: "declared".into(),
+            findings: vec![Finding::eark(
+                "CSIP1",
+                Some("METS.xml".into()),
+                "缺少 mets/@OBJID",
+                "mets/@OBJID missing",
+            )],
+            summary: Default::default(),
+            items: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn findings_are_printed_in_the_report_language() {
+        let r = report();
+        let zh = text(&r, Lang::Zh);
+        assert!(
+            zh.contains("METS.xml: 缺少 mets/@OBJID") && !zh.contains("missing"),
+            "{zh}"
+        );
+        let en = text(&r, Lang::En);
+        assert!(
+            en.contains("METS.xml: mets/@OBJID missing") && !en.contains("缺少"),
+            "{en}"
+        );
+        let h = html(&r, Lang::Zh);
+        assert!(h.contains("缺少 mets/@OBJID") && !h.contains("@OBJID missing"));
+        let h = html(&r, Lang::En);
+        assert!(h.contains("mets/@OBJID missing") && !h.contains("缺少 mets"));
+    }
+}
