@@ -1021,3 +1021,82 @@ fn every_rule_id_in_the_code_is_in_the_table() {
         }
     }
 }
+
+fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))
+}
+
+/// Finding messages follow the report language: Chinese by default (text, HTML and the JSON `message`), English
+/// with `--lang en` (and always in the JSON `message_en`).
+#[test]
+fn finding_messages_are_chinese_by_default_and_english_on_request() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = pack(&tmp.path().join("base"), false);
+    let variants = build_variants(&tmp.path().join("v"), &base);
+    let v = variants
+        .iter()
+        .find(|v| v.name == "wrong_checksum")
+        .expect("wrong_checksum variant");
+
+    // JSON: both messages of the CSIP71 finding.
+    let (code, report) = validate(&v.path, &[]);
+    assert_eq!(code, 1);
+    let finding = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == v.rule)
+        .unwrap_or_else(|| panic!("no {} finding: {:#}", v.rule, report["findings"]))
+        .clone();
+    let zh = finding["message"].as_str().expect("message").to_string();
+    let en = finding["message_en"]
+        .as_str()
+        .expect("message_en")
+        .to_string();
+    assert!(has_cjk(&zh), "message is not Chinese: {zh}");
+    assert!(en.contains("the file's is"), "message_en: {en}");
+    assert!(!has_cjk(&en), "message_en is not English: {en}");
+
+    let text = |lang: Option<&str>| {
+        let mut cmd = dangan();
+        if let Some(l) = lang {
+            cmd.args(["--lang", l]);
+        }
+        let o = cmd
+            .args(["validate", "--no-virus-scan"])
+            .arg(&v.path)
+            .output()
+            .expect("run validate");
+        assert_eq!(o.status.code(), Some(1));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let line = |out: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!("[{}]", v.rule)))
+            .unwrap_or_else(|| panic!("no {} line in:\n{out}", v.rule))
+            .to_string()
+    };
+    // Default (Chinese) text report.
+    let out = text(None);
+    let l = line(&out);
+    assert!(l.ends_with(&zh) && !l.contains(&en), "{l}");
+    // English on request, for the same finding.
+    let out = text(Some("en"));
+    let l = line(&out);
+    assert!(l.ends_with(&en) && !has_cjk(&l), "{l}");
+
+    // HTML follows the same language.
+    let html = tmp.path().join("r.html");
+    let o = dangan()
+        .args(["validate", "--no-virus-scan", "--html"])
+        .arg(&html)
+        .arg(&v.path)
+        .output()
+        .expect("run validate");
+    assert_eq!(o.status.code(), Some(1));
+    let page = read(&html);
+    assert!(
+        page.contains(&zh) && !page.contains(&en),
+        "zh HTML lacks {zh}"
+    );
+}

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::model::Level;
-use crate::validate::{Property, Report, RuleTable};
+use crate::validate::{Finding, Property, Report, RuleTable};
 
 /// Language of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,14 @@ fn level_word(l: Level, lang: Lang) -> &'static str {
         (Level::Error, Lang::En) => "error",
         (Level::Warning, Lang::En) => "warning",
         (Level::Info, Lang::En) => "info",
+    }
+}
+
+/// A finding's message in the report's language.
+fn message(f: &Finding, lang: Lang) -> &str {
+    match lang {
+        Lang::Zh => &f.message,
+        Lang::En => &f.message_en,
     }
 }
 
@@ -50,7 +58,7 @@ pub fn text(r: &Report, lang: Lang) -> String {
                 .as_deref()
                 .map(|p| format!("{p}: "))
                 .unwrap_or_default(),
-            f.message
+            message(f, lang)
         );
     }
     let _ = writeln!(s);
@@ -295,7 +303,7 @@ th{{background:#eee}}.pass{{color:#1a7f37;font-weight:bold}}.fail{{color:#c62828
             esc(&t.title(&f.rule, zh)),
             prop_word(f.property, lang),
             esc(f.path.as_deref().unwrap_or("")),
-            esc(&f.message)
+            esc(message(f, lang))
         );
     }
     if r.findings.is_empty() {
@@ -303,4 +311,50 @@ th{{background:#eee}}.pass{{color:#1a7f37;font-weight:bold}}.fail{{color:#c62828
     }
     h.push_str("</table></body></html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::Finding;
+
+    fn report() -> Report {
+        Report {
+            schema: crate::validate::REPORT_SCHEMA.into(),
+            version: crate::validate::REPORT_VERSION,
+            tool: "dangan".into(),
+            package: "p".into(),
+            object_id: None,
+            accepted: false,
+            spec_applied: "E-ARK SIP 2.2.0".into(),
+            spec_source: "declared".into(),
+            findings: vec![Finding::eark(
+                "CSIP1",
+                Some("METS.xml".into()),
+                "缺少 mets/@OBJID",
+                "mets/@OBJID missing",
+            )],
+            summary: Default::default(),
+            items: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn findings_are_printed_in_the_report_language() {
+        let r = report();
+        let zh = text(&r, Lang::Zh);
+        assert!(
+            zh.contains("METS.xml: 缺少 mets/@OBJID") && !zh.contains("missing"),
+            "{zh}"
+        );
+        let en = text(&r, Lang::En);
+        assert!(
+            en.contains("METS.xml: mets/@OBJID missing") && !en.contains("缺少"),
+            "{en}"
+        );
+        let h = html(&r, Lang::Zh);
+        assert!(h.contains("缺少 mets/@OBJID") && !h.contains("@OBJID missing"));
+        let h = html(&r, Lang::En);
+        assert!(h.contains("mets/@OBJID missing") && !h.contains("缺少 mets"));
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
+use super::Msg;
 use crate::identify::{Family, Identified, Registry};
 
 /// Formats fit for long-term preservation (可用性 3.2) and the representations exempt from that rule.
@@ -131,24 +132,38 @@ pub fn mime_contradicts(id: &Identified, declared: &str) -> bool {
         && !same_type(&id.identification.mime, declared)
 }
 
-/// Whether a file opens. `Err` says why not. Images are decoded, PDFs parsed (and refused when encrypted),
-/// audio and video probed.
-pub fn opens(id: &Identified, bytes: &[u8]) -> Result<(), String> {
+/// Whether a file opens. `Err` says why not (in both report languages). Images are decoded, PDFs parsed (and
+/// refused when encrypted), audio and video probed.
+pub fn opens(id: &Identified, bytes: &[u8]) -> Result<(), Msg> {
     match id.family {
         // Bitonal scans (DA/T 31 黑白二值) are common and the image crate does not decode 1-bit TIFF: a TIFF
         // opens when its first directory and image dimensions read.
         Family::Tiff => tiff::decoder::Decoder::new(std::io::Cursor::new(bytes))
             .and_then(|mut d| d.dimensions())
             .map(|_| ())
-            .map_err(|e| format!("TIFF does not open: {e}")),
-        Family::Jpeg | Family::Png | Family::Gif | Family::Bmp => image::load_from_memory(bytes)
-            .map(|_| ())
-            .map_err(|e| format!("image does not decode: {e}")),
+            .map_err(|e| {
+                Msg::new(
+                    format!("TIFF 无法打开: {e}"),
+                    format!("TIFF does not open: {e}"),
+                )
+            }),
+        Family::Jpeg | Family::Png | Family::Gif | Family::Bmp => {
+            image::load_from_memory(bytes).map(|_| ()).map_err(|e| {
+                Msg::new(
+                    format!("图像无法解码: {e}"),
+                    format!("image does not decode: {e}"),
+                )
+            })
+        }
         Family::Pdf => {
-            let doc =
-                lopdf::Document::load_mem(bytes).map_err(|e| format!("PDF does not parse: {e}"))?;
+            let doc = lopdf::Document::load_mem(bytes).map_err(|e| {
+                Msg::new(
+                    format!("PDF 无法解析: {e}"),
+                    format!("PDF does not parse: {e}"),
+                )
+            })?;
             if doc.trailer.get(b"Encrypt").is_ok() || doc.is_encrypted() {
-                return Err("PDF is encrypted".into());
+                return Err(Msg::new("PDF 已加密", "PDF is encrypted"));
             }
             Ok(())
         }
@@ -165,7 +180,12 @@ pub fn opens(id: &Identified, bytes: &[u8]) -> Result<(), String> {
                     &crate::handler::Limits::default(),
                 )
                 .map(|_| ())
-                .map_err(|e| format!("{} does not open: {e}", id.identification.format))
+                .map_err(|e| {
+                    Msg::new(
+                        format!("{} 无法打开: {e}", id.identification.format),
+                        format!("{} does not open: {e}", id.identification.format),
+                    )
+                })
             }
         },
     }
@@ -224,18 +244,22 @@ pub fn cfb_hazard(bytes: &[u8]) -> Option<&'static str> {
 
 /// Metadata text that reads wrong: U+FFFD replacement characters, or GBK/UTF-8 bytes decoded as Latin-1 (runs of
 /// characters from U+0080–U+00FF, which Chinese metadata never contains).
-pub fn mojibake(text: &str) -> Option<String> {
+pub fn mojibake(text: &str) -> Option<Msg> {
     if text.contains('\u{FFFD}') {
-        return Some("contains U+FFFD replacement characters".into());
+        return Some(Msg::new(
+            "含有 U+FFFD 替换字符",
+            "contains U+FFFD replacement characters",
+        ));
     }
     let mut run = 0;
     for c in text.chars() {
         if ('\u{80}'..='\u{FF}').contains(&c) && c != '·' && c != '×' && c != '°' {
             run += 1;
             if run >= 3 {
-                return Some(
-                    "contains runs of Latin-1 characters (GBK or UTF-8 text mis-decoded?)".into(),
-                );
+                return Some(Msg::new(
+                    "含有连续的 Latin-1 字符 (疑似 GBK 或 UTF-8 文本被错误解码)",
+                    "contains runs of Latin-1 characters (GBK or UTF-8 text mis-decoded?)",
+                ));
             }
         } else {
             run = 0;

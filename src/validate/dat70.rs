@@ -34,8 +34,8 @@ pub struct Outcome {
     pub checks: Vec<CheckRun>,
 }
 
-fn f(item: &str, path: &str, msg: impl Into<String>) -> Finding {
-    Finding::dat70(item, Some(path.to_string()), msg.into())
+fn f(item: &str, path: &str, zh: impl Into<String>, en: impl Into<String>) -> Finding {
+    Finding::dat70(item, Some(path.to_string()), zh, en)
 }
 
 /// Recompute size and checksum of every declared file (in parallel; each file read once).
@@ -48,6 +48,7 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
                 out.push(Finding::eark(
                     exists_rule,
                     Some(r.path.clone()),
+                    format!("在 {} 中声明, 但封装包中没有该文件", r.declared_in),
                     format!("declared in {} but not in the package", r.declared_in),
                 ));
                 return out;
@@ -61,7 +62,12 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
                 None => Ok((None, digest::count(rd)?)),
             });
             match result {
-                Err(e) => out.push(f("1.3", &r.path, format!("cannot be read: {e}"))),
+                Err(e) => out.push(f(
+                    "1.3",
+                    &r.path,
+                    format!("无法读取: {e}"),
+                    format!("cannot be read: {e}"),
+                )),
                 Ok((sum, n)) => {
                     if let Some(declared) = r.size
                         && declared != n
@@ -69,6 +75,10 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
                         out.push(Finding::eark(
                             size_rule,
                             Some(r.path.clone()),
+                            format!(
+                                "{} 中声明的大小 (SIZE) 为 {declared}, 文件实际为 {n} 字节",
+                                r.declared_in
+                            ),
                             format!(
                                 "SIZE {declared} in {} but the file has {n} bytes",
                                 r.declared_in
@@ -83,6 +93,10 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
                                 sum_rule,
                                 Some(r.path.clone()),
                                 format!(
+                                    "{} 中声明的 {alg} 摘要值为 {declared}, 文件实际为 {actual}",
+                                    r.declared_in
+                                ),
+                                format!(
                                     "{alg} in {} is {declared}, the file's is {actual}",
                                     r.declared_in
                                 ),
@@ -92,6 +106,7 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
                             f(
                                 "1.1",
                                 &r.path,
+                                format!("dangan 不重新计算 {alg} 校验和: 未核验"),
                                 format!(
                                     "checksum type {alg} is not recomputed by dangan: not verified"
                                 ),
@@ -117,11 +132,21 @@ fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<
     };
     match content::program(&head, path) {
         Some(Program::Executable) => {
-            out.push(f("4.2", path, "executable program in the package"));
+            out.push(f(
+                "4.2",
+                path,
+                "封装包中有可执行程序",
+                "executable program in the package",
+            ));
             return out;
         }
         Some(Program::Script) => {
-            out.push(f("4.2", path, "script in the package"));
+            out.push(f(
+                "4.2",
+                path,
+                "封装包中有脚本程序",
+                "script in the package",
+            ));
             return out;
         }
         None => {}
@@ -142,34 +167,51 @@ fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<
             Family::Zip | Family::Ofd => {
                 for (entry, what) in content::zip_hazards(bytes) {
                     match what {
-                        "encrypted" => {
-                            out.push(f("3.4", path, format!("encrypted archive (entry {entry})")))
-                        }
-                        "macro" => {
-                            out.push(f("4.2", path, format!("contains VBA macros ({entry})")))
-                        }
+                        "encrypted" => out.push(f(
+                            "3.4",
+                            path,
+                            format!("压缩包已加密 (其中的 {entry})"),
+                            format!("encrypted archive (entry {entry})"),
+                        )),
+                        "macro" => out.push(f(
+                            "4.2",
+                            path,
+                            format!("含有 VBA 宏 ({entry})"),
+                            format!("contains VBA macros ({entry})"),
+                        )),
                         _ => out.push(f(
                             "4.2",
                             path,
+                            format!("压缩包内含可执行程序 ({entry})"),
                             format!("archive contains an executable ({entry})"),
                         )),
                     }
                 }
             }
             Family::Cfb => match content::cfb_hazard(bytes) {
-                Some("macro") => out.push(f("4.2", path, "legacy Office file with VBA macros")),
-                Some(_) => out.push(f("3.4", path, "encrypted Office document")),
+                Some("macro") => out.push(f(
+                    "4.2",
+                    path,
+                    "旧版 Office 文件含有 VBA 宏",
+                    "legacy Office file with VBA macros",
+                )),
+                Some(_) => out.push(f(
+                    "3.4",
+                    path,
+                    "加密的 Office 文档",
+                    "encrypted Office document",
+                )),
                 None => {}
             },
             _ => {}
         }
         if let Err(why) = content::opens(&id, bytes) {
             if id.family == Family::Pdf
-                && (why.contains("encrypted") || content::pdf_encrypted(bytes))
+                && (why.en.contains("encrypted") || content::pdf_encrypted(bytes))
             {
-                out.push(f("3.4", path, "PDF is encrypted"));
+                out.push(f("3.4", path, "PDF 已加密", "PDF is encrypted"));
             } else {
-                out.push(f("3.2", path, why));
+                out.push(f("3.2", path, why.zh, why.en));
             }
         }
     }
@@ -179,6 +221,11 @@ fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<
             f(
                 "3.2",
                 path,
+                format!(
+                    "格式 {} ({}) 不在归档格式清单 (profiles/archival-formats.toml) 中",
+                    id.identification.format,
+                    id.identification.puid.as_deref().unwrap_or("无 PUID")
+                ),
                 format!(
                     "format {} ({}) is not on the archival list (profiles/archival-formats.toml)",
                     id.identification.format,
@@ -196,6 +243,10 @@ fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<
             f(
                 "1.3",
                 path,
+                format!(
+                    "声明的 MIMETYPE 为 {m}, 内容实为 {} ({})",
+                    id.identification.format, id.identification.mime
+                ),
                 format!(
                     "MIMETYPE {m} declared, content is {} ({})",
                     id.identification.format, id.identification.mime
@@ -215,9 +266,11 @@ fn check_metadata_text(pkg: &Package, path: &str) -> Option<Finding> {
         Err(e) => Some(f(
             "3.1",
             path,
+            format!("不是有效的 UTF-8 编码 (在第 {} 字节处)", e.valid_up_to()),
             format!("not valid UTF-8 (at byte {})", e.valid_up_to()),
         )),
-        Ok(t) => content::mojibake(t).map(|why| f("3.1", path, why).with_level(Level::Warning)),
+        Ok(t) => content::mojibake(t)
+            .map(|why| f("3.1", path, why.zh, why.en).with_level(Level::Warning)),
     }
 }
 
@@ -239,7 +292,12 @@ fn catalog_checks(
             } else {
                 "3.1"
             };
-            findings.push(f(item, path, format!("catalog.xml not accepted: {e}")));
+            findings.push(f(
+                item,
+                path,
+                format!("catalog.xml 不被接受: {}", e.zh()),
+                format!("catalog.xml not accepted: {e}"),
+            ));
             return items;
         }
     };
@@ -247,6 +305,7 @@ fn catalog_checks(
         findings.push(f(
             "1.2",
             path,
+            "不是 dangan 目录文件 (urn:dangan:catalog:1)",
             "not a dangan catalog (urn:dangan:catalog:1)",
         ));
         return items;
@@ -262,21 +321,23 @@ fn catalog_checks(
         let dh = text("danghao");
         let code = text("catalogCode");
         let title = text("title");
-        let label = if dh.is_empty() {
-            format!("item #{}", n + 1)
+        // The item as messages name it: its 档号 (which ties the finding to the item), else its position.
+        let (label_zh, label) = if dh.is_empty() {
+            (format!("第 {} 条", n + 1), format!("item #{}", n + 1))
         } else {
-            dh.clone()
+            (dh.clone(), dh.clone())
         };
         // 2.2: mandatory metadata of an item (DA/T 46: 档号 parts, 题名; the catalog code is dangan's profile).
-        for (name, v) in [
-            ("danghao 档号", &dh),
-            ("catalogCode 分类号", &code),
-            ("title 题名", &title),
+        for (name_zh, name, v) in [
+            ("档号 (danghao)", "danghao 档号", &dh),
+            ("分类号 (catalogCode)", "catalogCode 分类号", &code),
+            ("题名 (title)", "title 题名", &title),
         ] {
             if v.is_empty() {
                 findings.push(f(
                     "2.2",
                     path,
+                    format!("{label_zh}: 必填元素 {name_zh} 缺失或为空"),
                     format!("{label}: mandatory element {name} missing or empty"),
                 ));
             }
@@ -300,27 +361,40 @@ fn catalog_checks(
                         .push((u32::from(d.item), dh.clone()));
                     stem = Some(d.to_file_stem());
                 }
-                Err(e) => {
-                    findings.push(f("1.2", path, format!("档号 {dh} is not well-formed: {e}")))
-                }
+                Err(e) => findings.push(f(
+                    "1.2",
+                    path,
+                    format!("档号 {dh} 格式不正确: {e}"),
+                    format!("档号 {dh} is not well-formed: {e}"),
+                )),
             }
             if let Some(first) = seen.insert(dh.clone(), n + 1) {
                 findings.push(f(
                     "1.2",
                     path,
+                    format!("档号 {dh} 重复 (第 {first} 条与第 {} 条)", n + 1),
                     format!("duplicate 档号 {dh} (items #{first} and #{})", n + 1),
                 ));
             }
         }
         // 1.2: the catalog code exists in the profile.
         if !code.is_empty() && catalog.get(&code).is_none() {
-            let hint = catalog
+            let (hint_zh, hint) = catalog
                 .resolve(&code)
-                .map(|n| format!(" (did you mean {}?)", n.code))
+                .map(|n| {
+                    (
+                        format!(" (是否应为 {}?)", n.code),
+                        format!(" (did you mean {}?)", n.code),
+                    )
+                })
                 .unwrap_or_default();
             findings.push(f(
                 "1.2",
                 path,
+                format!(
+                    "{label_zh}: 分类号 {code} 不在分类方案 {} 中{hint_zh}",
+                    catalog.info.id
+                ),
                 format!(
                     "{label}: catalog code {code} is not in profile {}{hint}",
                     catalog.info.id
@@ -342,6 +416,7 @@ fn catalog_checks(
                         f(
                             "1.3",
                             file,
+                            format!("{label_zh}: 文件名未包含档号 ({stem}…)"),
                             format!("{label}: file name does not carry the 档号 ({stem}…)"),
                         )
                         .with_level(Level::Warning),
@@ -351,13 +426,19 @@ fn catalog_checks(
         }
         // 2.3: every item has content; 1.4: every file the item names is in the package.
         if files.is_empty() {
-            findings.push(f("2.3", path, format!("{label}: item has no files")));
+            findings.push(f(
+                "2.3",
+                path,
+                format!("{label_zh}: 该条目没有文件"),
+                format!("{label}: item has no files"),
+            ));
         }
         for file in &files {
             if !pkg.entries.contains_key(file) {
                 findings.push(f(
                     "1.4",
                     file,
+                    format!("{label_zh}: catalog.xml 列出了该文件, 但封装包中缺失"),
                     format!("{label}: catalog.xml names this file, the package lacks it"),
                 ));
             }
@@ -379,6 +460,7 @@ fn catalog_checks(
                     f(
                         "2.2",
                         path,
+                        format!("{key} 中件号不连续: {} 之后是 {}", w[0].1, w[1].1),
                         format!("件号 gap in {key}: after {} comes {}", w[0].1, w[1].1),
                     )
                     .with_level(Level::Warning),
@@ -399,6 +481,7 @@ fn catalog_checks(
             findings.push(f(
                 "2.3",
                 k,
+                "内容文件不属于 catalog.xml 中的任何条目",
                 "content file belongs to no item of catalog.xml",
             ));
         }
@@ -406,22 +489,27 @@ fn catalog_checks(
     items
 }
 
-fn clamscan(pkg: &Package) -> CheckRun {
+/// Run clamscan over the package. The check run's detail is English (it is also the English finding message);
+/// the second value says the same in Chinese for the finding.
+fn clamscan(pkg: &Package) -> (CheckRun, String) {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join("clamscan").is_file()))
         .unwrap_or(false);
     if !found {
-        return CheckRun {
-            name: "clamscan".into(),
-            status: "not_run".into(),
-            detail: "clamscan is not on PATH: virus check not run (DA/T 70-2018 4.1)".into(),
-        };
+        return (
+            CheckRun {
+                name: "clamscan".into(),
+                status: "not_run".into(),
+                detail: "clamscan is not on PATH: virus check not run (DA/T 70-2018 4.1)".into(),
+            },
+            "clamscan 不在 PATH 中: 未进行病毒扫描 (DA/T 70-2018 4.1)".into(),
+        );
     }
     let out = Command::new("clamscan")
         .args(["-r", "--infected", "--no-summary"])
         .arg(&pkg.source)
         .output();
-    match out {
+    let run = match out {
         Ok(o) => CheckRun {
             name: "clamscan".into(),
             status: match o.status.code() {
@@ -437,7 +525,10 @@ fn clamscan(pkg: &Package) -> CheckRun {
             status: "failed".into(),
             detail: e.to_string(),
         },
-    }
+    };
+    // clamscan's own output is not translated; the Chinese says what it is.
+    let zh = format!("病毒扫描 (clamscan) 未能完成: {}", run.detail);
+    (run, zh)
 }
 
 pub fn check(
@@ -463,6 +554,7 @@ pub fn check(
                 findings.push(f(
                     "2.4",
                     k,
+                    "文件在封装包中, 但没有任何 METS 列出 (多余文件)",
                     "file is in the package but no METS lists it (extra file)",
                 ));
             }
@@ -485,6 +577,7 @@ pub fn check(
         findings.push(Finding::dat70(
             "2.1",
             None,
+            format!("METS 声明 {n_decl} 个文件, 共 {bytes_decl} 字节; 封装包中实有其中 {n_found} 个, 共 {bytes_found} 字节"),
             format!("the METS declare {n_decl} files, {bytes_decl} bytes; the package holds {n_found} of them, {bytes_found} bytes"),
         ));
     }
@@ -554,32 +647,37 @@ pub fn check(
             Finding::dat70(
                 "3.3",
                 None,
-                "no preservation metadata (PREMIS digiprovMD): environment not recorded".into(),
+                "没有保存元数据 (PREMIS digiprovMD): 未记录环境信息",
+                "no preservation metadata (PREMIS digiprovMD): environment not recorded",
             )
             .with_level(Level::Warning),
         );
     }
 
     // 4.1: virus scan.
-    let scan = if options.virus_scan {
+    let (scan, scan_zh) = if options.virus_scan {
         clamscan(pkg)
     } else {
-        CheckRun {
-            name: "clamscan".into(),
-            status: "not_run".into(),
-            detail: "virus scan turned off".into(),
-        }
+        (
+            CheckRun {
+                name: "clamscan".into(),
+                status: "not_run".into(),
+                detail: "virus scan turned off".into(),
+            },
+            "病毒扫描已关闭".to_string(),
+        )
     };
     match scan.status.as_str() {
         "run" => {}
         "infected" => findings.push(Finding::dat70(
             "4.1",
             None,
+            format!("病毒扫描 (clamscan) 发现: {}", scan.detail),
             format!("clamscan found: {}", scan.detail),
         )),
-        _ => {
-            findings.push(Finding::dat70("4.1", None, scan.detail.clone()).with_level(Level::Info))
-        }
+        _ => findings.push(
+            Finding::dat70("4.1", None, scan_zh, scan.detail.clone()).with_level(Level::Info),
+        ),
     }
     checks.push(scan);
     // XML Schema validity of the METS and of the metadata files they reference.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::source::Package;
 use super::xml::{self, Element, XmlError};
-use super::{Finding, Spec};
+use super::{Finding, Msg, Spec};
 
 pub const METS: &str = "http://www.loc.gov/METS/";
 pub const CSIP: &str = "https://DILCIS.eu/XML/METS/CSIPExtensionMETS";
@@ -102,14 +102,19 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// Resolve an href relative to the METS folder `base` (with trailing `/` or empty). Errors say why the href
 /// cannot point into the package.
-pub fn resolve(base: &str, href: &str) -> Result<String, String> {
+pub fn resolve(base: &str, href: &str) -> Result<String, Msg> {
     if href.contains("://") || href.starts_with("file:") || href.starts_with('/') {
-        return Err(format!(
-            "href '{href}' is not a relative path inside the package"
+        return Err(Msg::new(
+            format!("href '{href}' 不是封装包内的相对路径"),
+            format!("href '{href}' is not a relative path inside the package"),
         ));
     }
-    let decoded = percent_decode(href)
-        .ok_or_else(|| format!("href '{href}' is not valid percent-encoded UTF-8"))?;
+    let decoded = percent_decode(href).ok_or_else(|| {
+        Msg::new(
+            format!("href '{href}' 不是有效的百分号编码 UTF-8"),
+            format!("href '{href}' is not valid percent-encoded UTF-8"),
+        )
+    })?;
     let decoded = decoded.strip_prefix("./").unwrap_or(&decoded).to_string();
     let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
     for comp in decoded.split('/') {
@@ -117,7 +122,10 @@ pub fn resolve(base: &str, href: &str) -> Result<String, String> {
             "" | "." => {}
             ".." => {
                 if parts.pop().is_none() {
-                    return Err(format!("href '{href}' climbs out of the package"));
+                    return Err(Msg::new(
+                        format!("href '{href}' 越出了封装包"),
+                        format!("href '{href}' climbs out of the package"),
+                    ));
                 }
             }
             c => parts.push(c),
@@ -162,9 +170,20 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn fail(&mut self, id: &str, path: &str, msg: impl Into<String>) {
+    fn fail(&mut self, id: &str, path: &str, zh: impl Into<String>, en: impl Into<String>) {
         self.findings
-            .push(Finding::eark(id, Some(path.to_string()), msg.into()));
+            .push(Finding::eark(id, Some(path.to_string()), zh, en));
+    }
+
+    /// An href that cannot point into the package: the rule about the href, and 4.3 (it points outside).
+    fn bad_href(&mut self, id: &str, path: &str, why: Msg) {
+        self.fail(id, path, why.zh.clone(), why.en.clone());
+        self.findings.push(Finding::dat70(
+            "4.3",
+            Some(path.to_string()),
+            why.zh,
+            why.en,
+        ));
     }
 
     /// Parse a METS file; an unreadable or unsafe one is a CSIP0 failure (and DA/T 70 4.3 / 3.1 where that is
@@ -174,7 +193,12 @@ impl<'a> Run<'a> {
         let bytes = match self.pkg.read(path) {
             Ok(b) => b,
             Err(e) => {
-                self.fail("CSIP0", path, format!("METS cannot be read: {e}"));
+                self.fail(
+                    "CSIP0",
+                    path,
+                    format!("无法读取 METS: {e}"),
+                    format!("METS cannot be read: {e}"),
+                );
                 return None;
             }
         };
@@ -184,6 +208,7 @@ impl<'a> Run<'a> {
                     self.fail(
                         "CSIP0",
                         path,
+                        format!("根元素是 {{{}}}{}, 不是 METS <mets>", root.ns, root.name),
                         format!(
                             "root element is {{{}}}{}, not METS <mets>",
                             root.ns, root.name
@@ -194,16 +219,23 @@ impl<'a> Run<'a> {
                 Some(root)
             }
             Err(e) => {
-                self.fail("CSIP0", path, format!("METS not accepted: {e}"));
+                self.fail(
+                    "CSIP0",
+                    path,
+                    format!("METS 不被接受: {}", e.zh()),
+                    format!("METS not accepted: {e}"),
+                );
                 match e {
                     XmlError::Doctype | XmlError::Entity(_) => self.findings.push(Finding::dat70(
                         "4.3",
                         Some(path.to_string()),
+                        format!("不安全的 XML: {}", e.zh()),
                         format!("unsafe XML: {e}"),
                     )),
                     XmlError::Encoding(_) => self.findings.push(Finding::dat70(
                         "3.1",
                         Some(path.to_string()),
+                        format!("元数据无法读取: {}", e.zh()),
                         format!("metadata unreadable: {e}"),
                     )),
                     _ => {}
@@ -222,16 +254,19 @@ impl<'a> Run<'a> {
                 .keys()
                 .find(|k| k.eq_ignore_ascii_case("mets.xml"))
                 .cloned();
-            self.fail(
-                "CSIPSTR4",
-                "METS.xml",
-                match alt {
-                    Some(a) => format!(
+            let (zh, en) = match alt {
+                Some(a) => (
+                    format!("封装包根目录下没有 METS.xml (找到 '{a}': 文件名区分大小写)"),
+                    format!(
                         "no METS.xml at the package root (found '{a}': the name is case-sensitive)"
                     ),
-                    None => "no METS.xml at the package root".to_string(),
-                },
-            );
+                ),
+                None => (
+                    "封装包根目录下没有 METS.xml".to_string(),
+                    "no METS.xml at the package root".to_string(),
+                ),
+            };
+            self.fail("CSIPSTR4", "METS.xml", zh, en);
             return;
         }
         let Some(root) = self.load("METS.xml") else {
@@ -269,6 +304,7 @@ impl<'a> Run<'a> {
                 self.fail(
                     "CSIPSTR12",
                     &format!("representations/{d}/"),
+                    "表示没有 METS.xml",
                     "representation has no METS.xml",
                 );
             }
@@ -292,10 +328,14 @@ impl<'a> Run<'a> {
         // CSIP1: OBJID. commons-ip also requires the root folder to carry it (CSIPSTR2's wording is SHOULD; we
         // follow the validator so that the two agree).
         match m.a("OBJID") {
-            None | Some("") => self.fail("CSIP1", p, "mets/@OBJID missing"),
+            None | Some("") => self.fail("CSIP1", p, "缺少 mets/@OBJID", "mets/@OBJID missing"),
             Some(id) if is_root && id != self.pkg.root_name => self.fail(
                 "CSIP1",
                 p,
+                format!(
+                    "mets/@OBJID '{id}' 与封装包根文件夹名 '{}' 不一致 (CSIPSTR2)",
+                    self.pkg.root_name
+                ),
                 format!(
                     "mets/@OBJID '{id}' differs from the package root folder name '{}' (CSIPSTR2)",
                     self.pkg.root_name
@@ -305,33 +345,47 @@ impl<'a> Run<'a> {
         }
         // CSIP2/CSIP3: content category from the vocabulary; OTHER needs csip:OTHERTYPE.
         match m.a("TYPE") {
-            None => self.fail("CSIP2", p, "mets/@TYPE missing"),
+            None => self.fail("CSIP2", p, "缺少 mets/@TYPE", "mets/@TYPE missing"),
             Some(t) if !v.content_category.iter().any(|c| c == t) => {
                 let dashed = t.replace('-', "–");
-                let hint = if v.content_category.contains(&dashed) {
-                    format!(" (the vocabulary writes '{dashed}' with an EN DASH U+2013)")
+                let (hint_zh, hint_en) = if v.content_category.contains(&dashed) {
+                    (
+                        format!(" (词表写作 '{dashed}', 用的是 EN DASH U+2013)"),
+                        format!(" (the vocabulary writes '{dashed}' with an EN DASH U+2013)"),
+                    )
                 } else {
-                    String::new()
+                    (String::new(), String::new())
                 };
                 self.fail(
                     "CSIP2",
                     p,
-                    format!("mets/@TYPE '{t}' is not in the content-category vocabulary{hint}"),
+                    format!("mets/@TYPE '{t}' 不在内容类别 (content category) 词表中{hint_zh}"),
+                    format!("mets/@TYPE '{t}' is not in the content-category vocabulary{hint_en}"),
                 );
             }
             Some("OTHER") | Some("Other") if m.attr(CSIP, "OTHERTYPE").is_none() => self.fail(
                 "CSIP3",
                 p,
+                "mets/@TYPE 为 OTHER, 但缺少 csip:OTHERTYPE",
                 "mets/@TYPE is OTHER but csip:OTHERTYPE is missing",
             ),
             _ => {}
         }
         // CSIP4/CSIP5: content information type (mandatory in representation METS).
         match m.attr(CSIP, "CONTENTINFORMATIONTYPE") {
-            None => self.fail("CSIP4", p, "mets/@csip:CONTENTINFORMATIONTYPE missing"),
+            None => self.fail(
+                "CSIP4",
+                p,
+                "缺少 mets/@csip:CONTENTINFORMATIONTYPE",
+                "mets/@csip:CONTENTINFORMATIONTYPE missing",
+            ),
             Some(t) if !v.content_information_type.iter().any(|c| c == t) => self.fail(
                 "CSIP4",
                 p,
+                format!(
+                    "csip:CONTENTINFORMATIONTYPE '{t}' 不在词表中 ({})",
+                    v.content_information_type.join(", ")
+                ),
                 format!(
                     "csip:CONTENTINFORMATIONTYPE '{t}' is not in the vocabulary ({})",
                     v.content_information_type.join(", ")
@@ -340,6 +394,7 @@ impl<'a> Run<'a> {
             Some("OTHER") if m.attr(CSIP, "OTHERCONTENTINFORMATIONTYPE").is_none() => self.fail(
                 "CSIP5",
                 p,
+                "CONTENTINFORMATIONTYPE 为 OTHER, 但缺少 csip:OTHERCONTENTINFORMATIONTYPE",
                 "CONTENTINFORMATIONTYPE is OTHER without csip:OTHERCONTENTINFORMATIONTYPE",
             ),
             _ => {}
@@ -347,13 +402,17 @@ impl<'a> Run<'a> {
         // CSIP6 / SIP2: the profile.
         match m.a("PROFILE") {
             None => {
-                self.fail("CSIP6", p, "mets/@PROFILE missing");
-                self.fail("SIP2", p, "mets/@PROFILE missing");
+                self.fail("CSIP6", p, "缺少 mets/@PROFILE", "mets/@PROFILE missing");
+                self.fail("SIP2", p, "缺少 mets/@PROFILE", "mets/@PROFILE missing");
             }
             Some(url) if Spec::from_profile(url) != Some(self.spec) && self.spec != Spec::Csip => {
                 self.fail(
                     "SIP2",
                     p,
+                    format!(
+                        "mets/@PROFILE '{url}' 不是 {} 的规范 (profile)",
+                        self.spec.label()
+                    ),
                     format!(
                         "mets/@PROFILE '{url}' is not the profile of {}",
                         self.spec.label()
@@ -371,31 +430,49 @@ impl<'a> Run<'a> {
     fn header(&mut self, m: &Element, p: &str, is_root: bool) {
         let v = vocabularies();
         let Some(h) = m.kid(METS, "metsHdr") else {
-            self.fail("CSIP117", p, "mets/metsHdr missing");
+            self.fail("CSIP117", p, "缺少 mets/metsHdr", "mets/metsHdr missing");
             return;
         };
         match h.a("CREATEDATE") {
-            None => self.fail("CSIP7", p, "metsHdr/@CREATEDATE missing"),
+            None => self.fail(
+                "CSIP7",
+                p,
+                "缺少 metsHdr/@CREATEDATE",
+                "metsHdr/@CREATEDATE missing",
+            ),
             Some(d) if !is_date(d) => self.fail(
                 "CSIP7",
                 p,
+                format!("metsHdr/@CREATEDATE '{d}' 不是 xs:dateTime 格式"),
                 format!("metsHdr/@CREATEDATE '{d}' is not an xs:dateTime"),
             ),
             _ => {}
         }
         match h.attr(CSIP, "OAISPACKAGETYPE") {
             None => {
-                self.fail("CSIP9", p, "metsHdr/@csip:OAISPACKAGETYPE missing");
-                self.fail("SIP4", p, "metsHdr/@csip:OAISPACKAGETYPE missing");
+                self.fail(
+                    "CSIP9",
+                    p,
+                    "缺少 metsHdr/@csip:OAISPACKAGETYPE",
+                    "metsHdr/@csip:OAISPACKAGETYPE missing",
+                );
+                self.fail(
+                    "SIP4",
+                    p,
+                    "缺少 metsHdr/@csip:OAISPACKAGETYPE",
+                    "metsHdr/@csip:OAISPACKAGETYPE missing",
+                );
             }
             Some(t) if !v.oais_package_type.iter().any(|c| c == t) => self.fail(
                 "CSIP9",
                 p,
+                format!("csip:OAISPACKAGETYPE '{t}' 不在词表中"),
                 format!("csip:OAISPACKAGETYPE '{t}' is not in the vocabulary"),
             ),
             Some(t) if t != "SIP" => self.fail(
                 "SIP4",
                 p,
+                format!("csip:OAISPACKAGETYPE 为 '{t}', 提交信息包 (SIP) 应声明为 'SIP'"),
                 format!("csip:OAISPACKAGETYPE is '{t}', a SIP declares 'SIP'"),
             ),
             _ => {}
@@ -406,6 +483,7 @@ impl<'a> Run<'a> {
             self.fail(
                 "SIP3",
                 p,
+                format!("metsHdr/@RECORDSTATUS '{s}' 不在词表中"),
                 format!("metsHdr/@RECORDSTATUS '{s}' is not in the vocabulary"),
             );
         }
@@ -415,7 +493,12 @@ impl<'a> Run<'a> {
             return;
         }
         if agents.is_empty() {
-            self.fail("CSIP10", p, "metsHdr has no agent");
+            self.fail(
+                "CSIP10",
+                p,
+                "metsHdr 中没有代理 (agent)",
+                "metsHdr has no agent",
+            );
         }
         // CSIP11–CSIP16: the software that created the package.
         let creators: Vec<&&Element> = agents
@@ -431,26 +514,44 @@ impl<'a> Run<'a> {
             self.fail(
                 "CSIP11",
                 p,
+                "没有 ROLE='CREATOR' 的代理 (即创建封装包的软件)",
                 "no agent with ROLE='CREATOR' (the creating software)",
             );
         } else if !creators.iter().any(|a| a.a("TYPE") == Some("OTHER")) {
-            self.fail("CSIP12", p, "no CREATOR agent with TYPE='OTHER'");
+            self.fail(
+                "CSIP12",
+                p,
+                "没有 TYPE='OTHER' 的 CREATOR 代理",
+                "no CREATOR agent with TYPE='OTHER'",
+            );
         } else if software.is_empty() {
-            self.fail("CSIP13", p, "no CREATOR agent with OTHERTYPE='SOFTWARE'");
+            self.fail(
+                "CSIP13",
+                p,
+                "没有 OTHERTYPE='SOFTWARE' 的 CREATOR 代理",
+                "no CREATOR agent with OTHERTYPE='SOFTWARE'",
+            );
         }
         for a in &software {
             if a.kid(METS, "name").is_none_or(|n| n.text.trim().is_empty()) {
-                self.fail("CSIP14", p, "software agent has no name");
+                self.fail(
+                    "CSIP14",
+                    p,
+                    "软件代理没有名称 (name)",
+                    "software agent has no name",
+                );
             }
             match a.kid(METS, "note") {
                 None => self.fail(
                     "CSIP15",
                     p,
+                    "软件代理没有 note (软件版本)",
                     "software agent has no note (the software version)",
                 ),
                 Some(n) if n.attr(CSIP, "NOTETYPE") != Some("SOFTWARE VERSION") => self.fail(
                     "CSIP16",
                     p,
+                    "软件代理的 note 缺少 csip:NOTETYPE='SOFTWARE VERSION'",
                     "software agent note lacks csip:NOTETYPE='SOFTWARE VERSION'",
                 ),
                 _ => {}
@@ -469,18 +570,25 @@ impl<'a> Run<'a> {
             self.fail(
                 "SIP15",
                 p,
+                "没有提交方代理 (ROLE='CREATOR', TYPE='ORGANIZATION' 或 'INDIVIDUAL')",
                 "no submitting agent (ROLE='CREATOR', TYPE='ORGANIZATION' or 'INDIVIDUAL')",
             );
         }
         for a in &submitters {
             if a.kid(METS, "name").is_none_or(|n| n.text.trim().is_empty()) {
-                self.fail("SIP18", p, "submitting agent has no name");
+                self.fail(
+                    "SIP18",
+                    p,
+                    "提交方代理没有名称 (name)",
+                    "submitting agent has no name",
+                );
             }
             for n in a.kids(METS, "note") {
                 if n.attr(CSIP, "NOTETYPE") != Some("IDENTIFICATIONCODE") {
                     self.fail(
                         "SIP20",
                         p,
+                        "提交方代理的 note 缺少 csip:NOTETYPE='IDENTIFICATIONCODE'",
                         "submitting agent note lacks csip:NOTETYPE='IDENTIFICATIONCODE'",
                     );
                 }
@@ -497,17 +605,19 @@ impl<'a> Run<'a> {
                 self.fail(
                     type_rule,
                     p,
+                    "代理的 TYPE 必须为 ORGANIZATION 或 INDIVIDUAL",
                     "agent TYPE must be ORGANIZATION or INDIVIDUAL",
                 );
             }
             if a.kid(METS, "name").is_none_or(|n| n.text.trim().is_empty()) {
-                self.fail(name_rule, p, "agent has no name");
+                self.fail(name_rule, p, "代理没有名称 (name)", "agent has no name");
             }
             for n in a.kids(METS, "note") {
                 if n.attr(CSIP, "NOTETYPE") != Some("IDENTIFICATIONCODE") {
                     self.fail(
                         note_rule,
                         p,
+                        "代理的 note 缺少 csip:NOTETYPE='IDENTIFICATIONCODE'",
                         "agent note lacks csip:NOTETYPE='IDENTIFICATIONCODE'",
                     );
                 }
@@ -520,10 +630,20 @@ impl<'a> Run<'a> {
     fn md_ref(&mut self, r: &Element, base: &str, p: &str, kind: RefKind, ids: [&str; 9]) {
         let v = vocabularies();
         if r.a("LOCTYPE") != Some("URL") {
-            self.fail(ids[0], p, "mdRef/@LOCTYPE must be 'URL'");
+            self.fail(
+                ids[0],
+                p,
+                "mdRef/@LOCTYPE 必须为 'URL'",
+                "mdRef/@LOCTYPE must be 'URL'",
+            );
         }
         if r.attr(XLINK, "type") != Some("simple") {
-            self.fail(ids[1], p, "mdRef/@xlink:type must be 'simple'");
+            self.fail(
+                ids[1],
+                p,
+                "mdRef/@xlink:type 必须为 'simple'",
+                "mdRef/@xlink:type must be 'simple'",
+            );
         }
         for (i, a) in [
             (3, "MDTYPE"),
@@ -534,7 +654,12 @@ impl<'a> Run<'a> {
             (8, "CHECKSUMTYPE"),
         ] {
             if r.a(a).is_none_or(str::is_empty) {
-                self.fail(ids[i], p, format!("mdRef/@{a} missing"));
+                self.fail(
+                    ids[i],
+                    p,
+                    format!("缺少 mdRef/@{a}"),
+                    format!("mdRef/@{a} missing"),
+                );
             }
         }
         if let Some(t) = r.a("CHECKSUMTYPE")
@@ -543,30 +668,42 @@ impl<'a> Run<'a> {
             self.fail(
                 ids[8],
                 p,
+                format!("CHECKSUMTYPE '{t}' 不是 METS 允许的校验和算法"),
                 format!("CHECKSUMTYPE '{t}' is not one METS allows"),
             );
         }
         if let Some(m) = r.a("MIMETYPE")
             && !is_mime(m)
         {
-            self.fail(ids[4], p, format!("MIMETYPE '{m}' is not a media type"));
+            self.fail(
+                ids[4],
+                p,
+                format!("MIMETYPE '{m}' 不是有效的媒体类型"),
+                format!("MIMETYPE '{m}' is not a media type"),
+            );
         }
         let size = match r.a("SIZE").map(|s| s.trim().parse::<u64>()) {
             Some(Err(_)) => {
-                self.fail(ids[5], p, "mdRef/@SIZE is not a number");
+                self.fail(
+                    ids[5],
+                    p,
+                    "mdRef/@SIZE 不是数字",
+                    "mdRef/@SIZE is not a number",
+                );
                 None
             }
             Some(Ok(n)) => Some(n),
             None => None,
         };
         match r.attr(XLINK, "href") {
-            None => self.fail(ids[2], p, "mdRef/@xlink:href missing"),
+            None => self.fail(
+                ids[2],
+                p,
+                "缺少 mdRef/@xlink:href",
+                "mdRef/@xlink:href missing",
+            ),
             Some(h) => match resolve(base, h) {
-                Err(e) => {
-                    self.fail(ids[2], p, e.clone());
-                    self.findings
-                        .push(Finding::dat70("4.3", Some(p.to_string()), e));
-                }
+                Err(why) => self.bad_href(ids[2], p, why),
                 Ok(path) => self.refs.push(FileRef {
                     kind,
                     path,
@@ -585,16 +722,22 @@ impl<'a> Run<'a> {
         let v = vocabularies();
         for d in m.kids(METS, "dmdSec") {
             if d.a("ID").is_none() {
-                self.fail("CSIP18", p, "dmdSec/@ID missing");
+                self.fail("CSIP18", p, "缺少 dmdSec/@ID", "dmdSec/@ID missing");
             }
             if d.a("CREATED").is_none() {
-                self.fail("CSIP19", p, "dmdSec/@CREATED missing");
+                self.fail(
+                    "CSIP19",
+                    p,
+                    "缺少 dmdSec/@CREATED",
+                    "dmdSec/@CREATED missing",
+                );
             }
             match d.a("STATUS") {
-                None => self.fail("CSIP20", p, "dmdSec/@STATUS missing"),
+                None => self.fail("CSIP20", p, "缺少 dmdSec/@STATUS", "dmdSec/@STATUS missing"),
                 Some(s) if !v.status.iter().any(|c| c == s) => self.fail(
                     "CSIP20",
                     p,
+                    format!("dmdSec/@STATUS '{s}' 不在词表中"),
                     format!("dmdSec/@STATUS '{s}' not in vocabulary"),
                 ),
                 _ => {}
@@ -615,7 +758,7 @@ impl<'a> Run<'a> {
         for a in m.kids(METS, "amdSec") {
             for d in a.kids(METS, "digiprovMD") {
                 if d.a("ID").is_none() {
-                    self.fail("CSIP33", p, "digiprovMD/@ID missing");
+                    self.fail("CSIP33", p, "缺少 digiprovMD/@ID", "digiprovMD/@ID missing");
                 }
                 if let Some(s) = d.a("STATUS")
                     && !v.status.iter().any(|c| c == s)
@@ -623,6 +766,7 @@ impl<'a> Run<'a> {
                     self.fail(
                         "CSIP34",
                         p,
+                        format!("digiprovMD/@STATUS '{s}' 不在词表中"),
                         format!("digiprovMD/@STATUS '{s}' not in vocabulary"),
                     );
                 }
@@ -641,7 +785,7 @@ impl<'a> Run<'a> {
             }
             for d in a.kids(METS, "rightsMD") {
                 if d.a("ID").is_none() {
-                    self.fail("CSIP46", p, "rightsMD/@ID missing");
+                    self.fail("CSIP46", p, "缺少 rightsMD/@ID", "rightsMD/@ID missing");
                 }
                 for r in d.kids(METS, "mdRef") {
                     self.md_ref(
@@ -664,11 +808,11 @@ impl<'a> Run<'a> {
         let v = vocabularies();
         let mut groups = HashSet::new();
         let Some(fs) = m.kid(METS, "fileSec") else {
-            self.fail("CSIP58", p, "no fileSec");
+            self.fail("CSIP58", p, "没有文件部分 (fileSec)", "no fileSec");
             return groups;
         };
         if fs.a("ID").is_none() {
-            self.fail("CSIP59", p, "fileSec/@ID missing");
+            self.fail("CSIP59", p, "缺少 fileSec/@ID", "fileSec/@ID missing");
         }
         let uses: Vec<&str> = fs
             .kids(METS, "fileGrp")
@@ -681,6 +825,7 @@ impl<'a> Run<'a> {
                 self.fail(
                     "CSIP60",
                     p,
+                    "documentation/ 中有文件, 但没有 USE='Documentation' 的文件组 (fileGrp)",
                     "documentation/ has files but there is no fileGrp USE='Documentation'",
                 );
             }
@@ -688,6 +833,7 @@ impl<'a> Run<'a> {
                 self.fail(
                     "CSIP113",
                     p,
+                    "schemas/ 中有文件, 但没有 USE='Schemas' 的文件组 (fileGrp)",
                     "schemas/ has files but there is no fileGrp USE='Schemas'",
                 );
             }
@@ -695,16 +841,17 @@ impl<'a> Run<'a> {
                 self.fail(
                     "CSIP114",
                     p,
+                    "存在 representations/, 但没有 USE='Representations/…' 的文件组 (fileGrp)",
                     "representations/ exists but there is no fileGrp USE='Representations/…'",
                 );
             }
         }
         for g in fs.kids(METS, "fileGrp") {
             if g.a("USE").is_none() {
-                self.fail("CSIP64", p, "fileGrp/@USE missing");
+                self.fail("CSIP64", p, "缺少 fileGrp/@USE", "fileGrp/@USE missing");
             }
             match g.a("ID") {
-                None => self.fail("CSIP65", p, "fileGrp/@ID missing"),
+                None => self.fail("CSIP65", p, "缺少 fileGrp/@ID", "fileGrp/@ID missing"),
                 Some(id) => {
                     groups.insert(id.to_string());
                 }
@@ -713,6 +860,10 @@ impl<'a> Run<'a> {
                 self.fail(
                     "CSIP66",
                     p,
+                    format!(
+                        "文件组 (fileGrp) '{}' 中没有文件",
+                        g.a("USE").unwrap_or("?")
+                    ),
                     format!("fileGrp '{}' has no file", g.a("USE").unwrap_or("?")),
                 );
             }
@@ -727,7 +878,12 @@ impl<'a> Run<'a> {
                     ("CSIP72", "CHECKSUMTYPE"),
                 ] {
                     if f.a(a).is_none_or(str::is_empty) {
-                        self.fail(rule, p, format!("file '{fid}': @{a} missing"));
+                        self.fail(
+                            rule,
+                            p,
+                            format!("文件 '{fid}': 缺少 @{a}"),
+                            format!("file '{fid}': @{a} missing"),
+                        );
                     }
                 }
                 if let Some(t) = f.a("CHECKSUMTYPE")
@@ -736,6 +892,7 @@ impl<'a> Run<'a> {
                     self.fail(
                         "CSIP72",
                         p,
+                        format!("文件 '{fid}': CHECKSUMTYPE '{t}' 不是 METS 允许的校验和算法"),
                         format!("file '{fid}': CHECKSUMTYPE '{t}' is not one METS allows"),
                     );
                 }
@@ -745,25 +902,37 @@ impl<'a> Run<'a> {
                     self.fail(
                         "CSIP68",
                         p,
+                        format!("文件 '{fid}': MIMETYPE '{mt}' 不是有效的媒体类型"),
                         format!("file '{fid}': MIMETYPE '{mt}' is not a media type"),
                     );
                 }
                 let size = match f.a("SIZE").map(|s| s.trim().parse::<u64>()) {
                     Some(Err(_)) => {
-                        self.fail("CSIP69", p, format!("file '{fid}': SIZE is not a number"));
+                        self.fail(
+                            "CSIP69",
+                            p,
+                            format!("文件 '{fid}': SIZE 不是数字"),
+                            format!("file '{fid}': SIZE is not a number"),
+                        );
                         None
                     }
                     Some(Ok(n)) => Some(n),
                     None => None,
                 };
                 let Some(loc) = f.kid(METS, "FLocat") else {
-                    self.fail("CSIP79", p, format!("file '{fid}' has no FLocat"));
+                    self.fail(
+                        "CSIP79",
+                        p,
+                        format!("文件 '{fid}' 没有 FLocat"),
+                        format!("file '{fid}' has no FLocat"),
+                    );
                     continue;
                 };
                 if loc.a("LOCTYPE") != Some("URL") {
                     self.fail(
                         "CSIP77",
                         p,
+                        format!("文件 '{fid}': FLocat/@LOCTYPE 必须为 'URL'"),
                         format!("file '{fid}': FLocat/@LOCTYPE must be 'URL'"),
                     );
                 }
@@ -771,6 +940,7 @@ impl<'a> Run<'a> {
                     self.fail(
                         "CSIP78",
                         p,
+                        format!("文件 '{fid}': FLocat/@xlink:type 必须为 'simple'"),
                         format!("file '{fid}': FLocat/@xlink:type must be 'simple'"),
                     );
                 }
@@ -778,14 +948,11 @@ impl<'a> Run<'a> {
                     None => self.fail(
                         "CSIP79",
                         p,
+                        format!("文件 '{fid}': 缺少 FLocat/@xlink:href"),
                         format!("file '{fid}': FLocat/@xlink:href missing"),
                     ),
                     Some(h) => match resolve(base, h) {
-                        Err(e) => {
-                            self.fail("CSIP79", p, e.clone());
-                            self.findings
-                                .push(Finding::dat70("4.3", Some(p.to_string()), e));
-                        }
+                        Err(why) => self.bad_href("CSIP79", p, why),
                         Ok(path) => self.refs.push(FileRef {
                             kind: RefKind::File,
                             path,
@@ -815,7 +982,7 @@ impl<'a> Run<'a> {
         let mut reps = Vec::new();
         let maps: Vec<&Element> = m.kids(METS, "structMap").collect();
         if maps.is_empty() {
-            self.fail("CSIP80", p, "no structMap");
+            self.fail("CSIP80", p, "没有结构图 (structMap)", "no structMap");
             return reps;
         }
         let csip: Vec<&&Element> = maps
@@ -823,12 +990,21 @@ impl<'a> Run<'a> {
             .filter(|s| s.a("TYPE") == Some("PHYSICAL") && s.a("LABEL") == Some("CSIP"))
             .collect();
         if !maps.iter().any(|s| s.a("TYPE") == Some("PHYSICAL")) {
-            self.fail("CSIP81", p, "no structMap with TYPE='PHYSICAL'");
+            self.fail(
+                "CSIP81",
+                p,
+                "没有 TYPE='PHYSICAL' 的结构图 (structMap)",
+                "no structMap with TYPE='PHYSICAL'",
+            );
         }
         if csip.len() != 1 {
             self.fail(
                 "CSIP82",
                 p,
+                format!(
+                    "TYPE='PHYSICAL' LABEL='CSIP' 的结构图 (structMap) 有 {} 个, 必须恰好一个",
+                    csip.len()
+                ),
                 format!(
                     "{} structMaps with TYPE='PHYSICAL' LABEL='CSIP', exactly one is required",
                     csip.len()
@@ -839,13 +1015,22 @@ impl<'a> Run<'a> {
             return reps;
         };
         if sm.a("ID").is_none() {
-            self.fail("CSIP83", p, "CSIP structMap/@ID missing");
+            self.fail(
+                "CSIP83",
+                p,
+                "CSIP 结构图缺少 structMap/@ID",
+                "CSIP structMap/@ID missing",
+            );
         }
         let divs: Vec<&Element> = sm.kids(METS, "div").collect();
         if divs.len() != 1 {
             self.fail(
                 "CSIP84",
                 p,
+                format!(
+                    "CSIP 结构图 (structMap) 有 {} 个顶层 div, 必须恰好一个",
+                    divs.len()
+                ),
                 format!(
                     "CSIP structMap has {} top divisions, exactly one is required",
                     divs.len()
@@ -856,7 +1041,12 @@ impl<'a> Run<'a> {
             return reps;
         };
         if top.a("ID").is_none() {
-            self.fail("CSIP85", p, "CSIP structMap main div/@ID missing");
+            self.fail(
+                "CSIP85",
+                p,
+                "CSIP 结构图的主 div 缺少 @ID",
+                "CSIP structMap main div/@ID missing",
+            );
         }
         let has_md = m.kids(METS, "dmdSec").next().is_some()
             || m.kids(METS, "amdSec").any(|a| !a.children.is_empty());
@@ -865,6 +1055,7 @@ impl<'a> Run<'a> {
             self.fail(
                 "CSIP88",
                 p,
+                "封装包有元数据部分, 但没有 LABEL='Metadata' 的 div",
                 "the package has metadata sections but no div LABEL='Metadata'",
             );
         }
@@ -878,10 +1069,15 @@ impl<'a> Run<'a> {
                     l if l.starts_with("Representations") => "CSIP106",
                     _ => "CSIP106",
                 };
-                self.fail(rule, p, format!("div '{label}' has no @ID"));
+                self.fail(
+                    rule,
+                    p,
+                    format!("div '{label}' 缺少 @ID"),
+                    format!("div '{label}' has no @ID"),
+                );
             }
             if label.is_empty() {
-                self.fail("CSIP107", p, "division without @LABEL");
+                self.fail("CSIP107", p, "div 缺少 @LABEL", "division without @LABEL");
             }
             for f in d.kids(METS, "fptr") {
                 let rule = match label {
@@ -890,7 +1086,12 @@ impl<'a> Run<'a> {
                     _ => "CSIP119",
                 };
                 match f.a("FILEID") {
-                    None => self.fail(rule, p, format!("div '{label}': fptr/@FILEID missing")),
+                    None => self.fail(
+                        rule,
+                        p,
+                        format!("div '{label}': 缺少 fptr/@FILEID"),
+                        format!("div '{label}': fptr/@FILEID missing"),
+                    ),
                     Some(id)
                         if !groups.contains(id)
                             && !m.descendants().iter().any(|e| e.a("ID") == Some(id)) =>
@@ -898,6 +1099,7 @@ impl<'a> Run<'a> {
                         self.fail(
                             rule,
                             p,
+                            format!("div '{label}': fptr/@FILEID '{id}' 指向的对象不存在"),
                             format!("div '{label}': fptr/@FILEID '{id}' points at nothing"),
                         )
                     }
@@ -910,6 +1112,7 @@ impl<'a> Run<'a> {
                     self.fail(
                         "CSIP109",
                         p,
+                        format!("div '{label}' 没有指向其表示 METS 的 mptr"),
                         format!("div '{label}' has no mptr to its representation METS"),
                     );
                 }
@@ -918,11 +1121,15 @@ impl<'a> Run<'a> {
                         None => self.fail(
                             "CSIP108",
                             p,
+                            format!("div '{label}': 缺少 mptr/@xlink:title"),
                             format!("div '{label}': mptr/@xlink:title missing"),
                         ),
                         Some(t) if !groups.contains(t) => self.fail(
                             "CSIP108",
                             p,
+                            format!(
+                                "div '{label}': mptr/@xlink:title '{t}' 不是文件组 (fileGrp) 的 ID"
+                            ),
                             format!("div '{label}': mptr/@xlink:title '{t}' is not a fileGrp ID"),
                         ),
                         _ => {}
@@ -931,6 +1138,7 @@ impl<'a> Run<'a> {
                         self.fail(
                             "CSIP111",
                             p,
+                            format!("div '{label}': mptr/@xlink:type 必须为 'simple'"),
                             format!("div '{label}': mptr/@xlink:type must be 'simple'"),
                         );
                     }
@@ -938,6 +1146,7 @@ impl<'a> Run<'a> {
                         self.fail(
                             "CSIP112",
                             p,
+                            format!("div '{label}': mptr/@LOCTYPE 必须为 'URL'"),
                             format!("div '{label}': mptr/@LOCTYPE must be 'URL'"),
                         );
                     }
@@ -945,14 +1154,16 @@ impl<'a> Run<'a> {
                         None => self.fail(
                             "CSIP110",
                             p,
+                            format!("div '{label}': 缺少 mptr/@xlink:href"),
                             format!("div '{label}': mptr/@xlink:href missing"),
                         ),
-                        Some(Err(e)) => self.fail("CSIP110", p, e),
+                        Some(Err(why)) => self.fail("CSIP110", p, why.zh, why.en),
                         Some(Ok(path)) => {
                             if !self.pkg.entries.contains_key(&path) {
                                 self.fail(
                                     "CSIP110",
                                     p,
+                                    format!("mptr 指向 '{path}', 但封装包中没有该文件"),
                                     format!("mptr points at '{path}', which is not in the package"),
                                 );
                             }

@@ -162,12 +162,38 @@ pub struct Finding {
     pub level: Level,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// What is wrong, in Chinese: the reports are read by Chinese archivists, so this is the primary text.
     pub message: String,
+    /// The same in English (`--lang en`, and for readers of the JSON who do not read Chinese). Reports written
+    /// before it existed still read (empty).
+    #[serde(default)]
+    pub message_en: String,
+}
+
+/// A finding's message in both report languages, for helpers that say why something failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Msg {
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Msg {
+        Msg {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
 }
 
 impl Finding {
-    /// A failure of an E-ARK rule, graded by the rule's level in the table.
-    pub fn eark(id: &str, path: Option<String>, message: String) -> Finding {
+    /// A failure of an E-ARK rule, graded by the rule's level in the table. `zh` and `en` say the same thing.
+    pub fn eark(
+        id: &str,
+        path: Option<String>,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Finding {
         let t = RuleTable::embedded();
         let level = match t.rule(id).map(|r| r.level) {
             Some(rules::Requirement::MUST) | None => Level::Error,
@@ -179,19 +205,26 @@ impl Finding {
             property: t.property(id),
             level,
             path,
-            message,
+            message: zh.into(),
+            message_en: en.into(),
         }
     }
 
-    /// A failure of a DA/T 70-2018 item (an error unless downgraded).
-    pub fn dat70(item: &str, path: Option<String>, message: String) -> Finding {
+    /// A failure of a DA/T 70-2018 item (an error unless downgraded). `zh` and `en` say the same thing.
+    pub fn dat70(
+        item: &str,
+        path: Option<String>,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Finding {
         let rule = format!("{DAT70}{item}");
         Finding {
             property: RuleTable::embedded().property(&rule),
             rule,
             level: Level::Error,
             path,
-            message,
+            message: zh.into(),
+            message_en: en.into(),
         }
     }
 
@@ -324,7 +357,14 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
 
     // Findings may repeat (the same file seen by two METS): keep the first of each.
     let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| seen.insert((f.rule.clone(), f.path.clone(), f.message.clone())));
+    findings.retain(|f| {
+        seen.insert((
+            f.rule.clone(),
+            f.path.clone(),
+            f.message.clone(),
+            f.message_en.clone(),
+        ))
+    });
     findings.retain(|f| RuleTable::embedded().applies(&f.rule, spec));
 
     let mut summary = Summary {
@@ -373,7 +413,9 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
                     f.path
                         .as_deref()
                         .is_some_and(|p| it.files.iter().any(|x| x == p))
-                        || (!it.danghao.is_empty() && f.message.contains(&it.danghao))
+                        || (!it.danghao.is_empty()
+                            && (f.message.contains(&it.danghao)
+                                || f.message_en.contains(&it.danghao)))
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -429,17 +471,374 @@ mod tests {
 
     #[test]
     fn findings_take_level_and_property_from_the_tables() {
-        let f = Finding::eark("CSIP1", None, String::new());
+        let f = Finding::eark("CSIP1", None, "", "");
         assert_eq!(
             (f.level, f.property),
             (Level::Error, Property::Authenticity)
         );
-        let f = Finding::eark("CSIPSTR12", None, String::new());
+        let f = Finding::eark("CSIPSTR12", None, "", "");
         assert_eq!(f.level, Level::Warning);
-        let f = Finding::dat70("4.2", None, String::new());
+        let f = Finding::dat70("4.2", None, "", "");
         assert_eq!(
             (f.rule.as_str(), f.property),
             ("DA/T 70-2018 4.2", Property::Security)
         );
+    }
+}
+
+/// Every finding a broken package can produce is said in Chinese (the report's default) and in English.
+#[cfg(test)]
+mod message_tests {
+    use std::io::Write as _;
+    use std::path::Path;
+
+    use super::*;
+
+    const NS: &str = r#"xmlns="http://www.loc.gov/METS/" xmlns:csip="https://DILCIS.eu/XML/METS/CSIPExtensionMETS" xmlns:xlink="http://www.w3.org/1999/xlink""#;
+
+    fn put(root: &Path, rel: &str, bytes: &[u8]) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+    }
+
+    fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in entries {
+            z.start_file(*name, opts).expect("entry");
+            z.write_all(bytes).expect("write");
+        }
+        z.finish().expect("finish").into_inner()
+    }
+
+    /// Mark the entry `name` as encrypted (general-purpose flag bit 0) in the local and central headers.
+    fn mark_encrypted(b: &mut [u8], name: &[u8]) {
+        let mut i = 0;
+        while i + 46 < b.len() {
+            let (flag_at, len_at, name_at) = match &b[i..i + 4] {
+                [b'P', b'K', 3, 4] => (6, 26, 30),
+                [b'P', b'K', 1, 2] => (8, 28, 46),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            let n = u16::from_le_bytes([b[i + len_at], b[i + len_at + 1]]) as usize;
+            if b.get(i + name_at..i + name_at + n) == Some(name) {
+                b[i + flag_at] |= 1;
+            }
+            i += 4;
+        }
+    }
+
+    /// A folder package where almost everything is wrong: METS attributes missing or outside the vocabularies,
+    /// hrefs out of the package, wrong sizes and checksums, extra and missing files, programs, macros,
+    /// encrypted and broken content, mis-decoded metadata, and a catalog.xml full of bad items.
+    fn broken_folder(dir: &Path) -> std::path::PathBuf {
+        let root = dir.join("bad-pkg");
+        let mets = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<mets {NS} OBJID="other-id" TYPE="Textual works - Digital" csip:CONTENTINFORMATIONTYPE="OTHER" PROFILE="https://example.org/p.xml">
+  <metsHdr CREATEDATE="yesterday" csip:OAISPACKAGETYPE="AIP" RECORDSTATUS="WHATEVER">
+    <agent ROLE="CREATOR" TYPE="OTHER" OTHERTYPE="SOFTWARE"><name></name><note>1.0</note></agent>
+    <agent ROLE="CREATOR" TYPE="OTHER" OTHERTYPE="SOFTWARE"><name>x</name></agent>
+    <agent ROLE="CREATOR" TYPE="ORGANIZATION"><name></name><note>x</note></agent>
+    <agent ROLE="ARCHIVIST" TYPE="OTHER"><note>y</note></agent>
+  </metsHdr>
+  <dmdSec STATUS="BOGUS">
+    <mdRef LOCTYPE="OTHER" xlink:type="extended" xlink:href="../outside.xml" MIMETYPE="text" SIZE="big" CHECKSUMTYPE="CRC"/>
+  </dmdSec>
+  <dmdSec ID="dmd2" CREATED="2026-01-01T00:00:00Z" STATUS="CURRENT">
+    <mdRef LOCTYPE="URL" xlink:type="simple" xlink:href="metadata/descriptive/catalog.xml" MDTYPE="OTHER" OTHERMDTYPE="DANGAN-CATALOG" MIMETYPE="text/xml" SIZE="1" CREATED="2026-01-01T00:00:00Z" CHECKSUM="00" CHECKSUMTYPE="SHA-256"/>
+    <mdRef LOCTYPE="URL" xlink:type="simple" xlink:href="metadata/descriptive/gone.xml" MDTYPE="OTHER" MIMETYPE="text/xml" SIZE="1" CREATED="2026-01-01T00:00:00Z" CHECKSUM="00" CHECKSUMTYPE="SHA-256"/>
+  </dmdSec>
+  <amdSec>
+    <digiprovMD STATUS="BOGUS"><mdRef xlink:href="http://example.org/x"/></digiprovMD>
+    <rightsMD><mdRef xlink:href="%ZZ"/></rightsMD>
+  </amdSec>
+  <fileSec>
+    <fileGrp></fileGrp>
+    <fileGrp USE="Representations/original" ID="g1">
+      <file ID="f1" MIMETYPE="image/tiff" SIZE="5" CREATED="2026-01-01T00:00:00Z" CHECKSUM="abcd" CHECKSUMTYPE="SHA-256">
+        <FLocat LOCTYPE="URL" xlink:type="simple" xlink:href="representations/original/data/a.pdf"/>
+      </file>
+      <file ID="f2" MIMETYPE="nonsense" SIZE="x" CHECKSUMTYPE="SM3X">
+        <FLocat LOCTYPE="OTHER" xlink:href="representations/original/data/missing.tif"/>
+      </file>
+      <file ID="f3" MIMETYPE="text/plain" SIZE="3" CREATED="2026-01-01T00:00:00Z" CHECKSUM="00" CHECKSUMTYPE="MD5">
+        <FLocat LOCTYPE="URL" xlink:type="simple" xlink:href="/etc/passwd"/>
+      </file>
+      <file ID="f4" MIMETYPE="text/plain" SIZE="3" CREATED="2026-01-01T00:00:00Z" CHECKSUM="00" CHECKSUMTYPE="MD5"/>
+      <file ID="f5" MIMETYPE="text/plain" SIZE="3" CREATED="2026-01-01T00:00:00Z" CHECKSUM="00" CHECKSUMTYPE="Adler-32">
+        <FLocat LOCTYPE="URL" xlink:type="simple" xlink:href="representations/original/data/run.sh"/>
+      </file>
+      <file ID="f6" MIMETYPE="text/plain" SIZE="3" CREATED="2026-01-01T00:00:00Z" CHECKSUM="00" CHECKSUMTYPE="MD5">
+        <FLocat LOCTYPE="URL" xlink:type="simple"/>
+      </file>
+    </fileGrp>
+  </fileSec>
+  <structMap TYPE="LOGICAL"/>
+  <structMap TYPE="PHYSICAL" LABEL="CSIP">
+    <div>
+      <div LABEL="Representations/original"><fptr/><fptr FILEID="nothing"/>
+        <mptr xlink:title="nope" xlink:type="x" LOCTYPE="y" xlink:href="representations/gone/METS.xml"/>
+        <mptr/><mptr xlink:href="../../x"/>
+      </div>
+      <div LABEL="Representations/empty"/>
+      <div><fptr/></div>
+    </div>
+    <div/>
+  </structMap>
+  <structMap TYPE="PHYSICAL" LABEL="CSIP"/>
+</mets>"#
+        );
+        put(&root, "METS.xml", mets.as_bytes());
+        // Representation METS: one nearly empty, one not METS, one not UTF-8; one representation without any.
+        put(
+            &root,
+            "representations/original/METS.xml",
+            format!(r#"<mets {NS} TYPE="OTHER" csip:CONTENTINFORMATIONTYPE="nope"><metsHdr><agent ROLE="CREATOR"/></metsHdr></mets>"#).as_bytes(),
+        );
+        put(&root, "representations/r3/METS.xml", b"<foo/>");
+        put(
+            &root,
+            "representations/r4/METS.xml",
+            b"<mets>\xff\xfe</mets>",
+        );
+        put(&root, "representations/r2/data/x.txt", b"x");
+        put(
+            &root,
+            "documentation/notes.txt",
+            "å\u{85}³äº\u{8e}".as_bytes(),
+        );
+        put(
+            &root,
+            "documentation/replacement.txt",
+            "a\u{FFFD}b".as_bytes(),
+        );
+        put(&root, "documentation/gbk.csv", b"\xb9\xd8\xd3\xda");
+        put(&root, "schemas/x.xsd", b"<schema/>");
+        let data = "representations/original/data";
+        put(&root, &format!("{data}/a.pdf"), b"%PDF-1.4 not really");
+        put(
+            &root,
+            &format!("{data}/enc.pdf"),
+            b"%PDF-1.4 /Encrypt 1 0 R",
+        );
+        put(&root, &format!("{data}/run.sh"), b"#!/bin/sh\necho hi\n");
+        put(&root, &format!("{data}/prog.bin"), b"MZ\x90\0\x03\0\0\0");
+        put(&root, &format!("{data}/bad.tif"), b"II*\0\xff\xff\xff\xff");
+        put(
+            &root,
+            &format!("{data}/bad.png"),
+            b"\x89PNG\r\n\x1a\nbroken",
+        );
+        put(
+            &root,
+            &format!("{data}/page.html"),
+            b"<!DOCTYPE html><html><head><title>t</title></head></html>",
+        );
+        put(
+            &root,
+            &format!("{data}/macro.docx"),
+            &zip_bytes(&[
+                ("[Content_Types].xml", b"<Types/>"),
+                ("word/vbaProject.bin", b"vba"),
+                ("word/tool.exe", b"MZ"),
+                ("word/secret.xml", b"s"),
+            ]),
+        );
+        let mut enc = zip_bytes(&[("secret.txt", b"s")]);
+        mark_encrypted(&mut enc, b"secret.txt");
+        put(&root, &format!("{data}/enc.zip"), &enc);
+        let mut docx = zip_bytes(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("word/document.xml", b"d"),
+        ]);
+        mark_encrypted(&mut docx, b"word/document.xml");
+        put(&root, &format!("{data}/enc.docx"), &docx);
+        let utf16 =
+            |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect() };
+        let mut cfb = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        cfb.resize(512, 0);
+        let mut macro_doc = cfb.clone();
+        macro_doc.extend(utf16("_VBA_PROJECT"));
+        put(&root, &format!("{data}/macro.doc"), &macro_doc);
+        let mut enc_doc = cfb;
+        enc_doc.extend(utf16("EncryptionInfo"));
+        put(&root, &format!("{data}/enc.doc"), &enc_doc);
+        put(
+            &root,
+            "metadata/descriptive/catalog.xml",
+            r#"<catalog xmlns="urn:dangan:catalog:1">
+  <item/>
+  <item><danghao>J001-WS·2019-Y-BGS-0001</danghao><catalogCode>X-1.1.1</catalogCode><title>t</title>
+    <file path="representations/original/data/a.pdf"/></item>
+  <item><danghao>J001-WS·2019-Y-BGS-0001</danghao><catalogCode>X-9.9.9</catalogCode><title>t</title>
+    <file path="representations/original/data/gone.tif"/></item>
+  <item><danghao>J001-WS·19-Y-BGS-0003</danghao><catalogCode>X-1.1.1</catalogCode><title>t</title></item>
+  <item><danghao>J001-WS·2019-Y-BGS-0005</danghao><catalogCode>X-1.1.1</catalogCode><title>t</title>
+    <file path="representations/original/data/J001-WS_2019-Y-BGS-0005.tif"/></item>
+</catalog>"#
+                .as_bytes(),
+        );
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/etc/hostname", root.join("link")).expect("symlink");
+        root
+    }
+
+    fn has_cjk(s: &str) -> bool {
+        s.chars().any(|c| {
+            ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c)
+        })
+    }
+
+    fn check(findings: &[Finding], what: &str) {
+        assert!(!findings.is_empty(), "{what}: no findings");
+        for f in findings {
+            assert!(
+                !f.message.trim().is_empty() && !f.message_en.trim().is_empty(),
+                "{what}: empty message: {f:?}"
+            );
+            assert!(has_cjk(&f.message), "{what}: message not Chinese: {f:?}");
+            assert_ne!(f.message, f.message_en, "{what}: not translated: {f:?}");
+        }
+    }
+
+    #[test]
+    fn every_finding_of_a_broken_package_has_chinese_and_english_messages() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let options = Options {
+            virus_scan: false,
+            ..Options::default()
+        };
+        let mut all: Vec<Finding> = Vec::new();
+
+        let folder = broken_folder(tmp.path());
+        let r = validate(&folder, &options).expect("validate broken folder");
+        check(&r.findings, "broken folder");
+        all.extend(r.findings);
+        // Judged as a SIP too: the SIP-only rules apply (its PROFILE is unknown, so by default only the CSIP).
+        let sip = Options {
+            spec: Some(Spec::Sip220),
+            ..options.clone()
+        };
+        let r = validate(&folder, &sip).expect("validate broken folder as a SIP");
+        check(&r.findings, "broken folder as a SIP");
+        all.extend(r.findings);
+        // Package METS short of a header, of agents, of the software agent.
+        for (name, body) in [
+            ("nohdr", ""),
+            ("noagent", "<metsHdr/>"),
+            (
+                "nosoftware",
+                r#"<metsHdr><agent ROLE="CREATOR" TYPE="OTHER"/></metsHdr><structMap TYPE="LOGICAL"/>"#,
+            ),
+        ] {
+            let p = tmp.path().join(name);
+            put(
+                &p,
+                "METS.xml",
+                format!("<mets {NS}>{body}</mets>").as_bytes(),
+            );
+            let r = validate(&p, &sip).expect("validate");
+            check(&r.findings, name);
+            all.extend(r.findings);
+        }
+
+        // No METS.xml (only a wrongly cased one) and a catalog.xml that is not dangan's.
+        let nomets = tmp.path().join("nomets");
+        put(&nomets, "mets.xml", b"<mets/>");
+        put(&nomets, "metadata/descriptive/catalog.xml", b"<other/>");
+        let r = validate(&nomets, &options).expect("validate");
+        check(&r.findings, "no METS");
+        all.extend(r.findings);
+
+        // A DOCTYPE in the METS and in catalog.xml.
+        let doctype = tmp.path().join("doctype");
+        let dtd = b"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"x\">]><x>&e;</x>";
+        put(&doctype, "METS.xml", dtd);
+        put(&doctype, "metadata/descriptive/catalog.xml", dtd);
+        let r = validate(&doctype, &options).expect("validate");
+        check(&r.findings, "DOCTYPE");
+        all.extend(r.findings);
+
+        // A zip with traversal names, no single root, a compression bomb and an encrypted entry.
+        let zip = tmp.path().join("bad.zip");
+        let zeros = vec![0u8; 3 << 20];
+        let mut z = zip_bytes(&[
+            ("../evil.txt", b"e"),
+            ("/abs.txt", b"a"),
+            ("C:/drive.txt", b"d"),
+            ("a.txt", b"a"),
+            ("top/bomb.bin", &zeros),
+            ("top/secret.txt", b"s"),
+        ]);
+        mark_encrypted(&mut z, b"top/secret.txt");
+        std::fs::write(&zip, &z).expect("write zip");
+        let r = validate(&zip, &options).expect("validate zip");
+        check(&r.findings, "zip");
+        all.extend(r.findings);
+        // Limits that stop the reader: the findings are written before the error.
+        for limits in [
+            Limits {
+                max_entries: 1,
+                ..Limits::default()
+            },
+            Limits {
+                max_total_bytes: 1,
+                ..Limits::default()
+            },
+        ] {
+            let mut findings = Vec::new();
+            assert!(source::Package::open(&zip, &limits, &mut findings).is_err());
+            check(&findings, "zip limits");
+            all.extend(findings);
+        }
+
+        // The run reached the kinds of problem this test is about (so the check above means something).
+        let rules: std::collections::BTreeSet<&str> = all.iter().map(|f| f.rule.as_str()).collect();
+        for rule in [
+            "CSIPSTR1",
+            "CSIP117",
+            "CSIP10",
+            "CSIP11",
+            "CSIP13",
+            "CSIP81",
+            "CSIPSTR4",
+            "CSIPSTR12",
+            "CSIP0",
+            "CSIP1",
+            "CSIP2",
+            "CSIP7",
+            "CSIP9",
+            "CSIP24",
+            "CSIP29",
+            "CSIP60",
+            "CSIP66",
+            "CSIP69",
+            "CSIP71",
+            "CSIP72",
+            "CSIP79",
+            "CSIP82",
+            "CSIP108",
+            "CSIP110",
+            "SIP4",
+            "SIP15",
+        ] {
+            assert!(rules.contains(rule), "{rule} not reached: {rules:?}");
+        }
+        for item in [
+            "1.2", "1.3", "1.4", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2", "3.3", "3.4", "4.1",
+            "4.2", "4.3",
+        ] {
+            let rule = format!("{DAT70}{item}");
+            assert!(
+                rules.contains(rule.as_str()),
+                "{rule} not reached: {rules:?}"
+            );
+        }
     }
 }

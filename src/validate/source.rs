@@ -74,16 +74,20 @@ pub struct Package {
     store: Store,
 }
 
-fn dangerous(name: &str) -> Option<&'static str> {
+/// Why a zip entry name could land outside the package, in Chinese and English.
+fn dangerous(name: &str) -> Option<(&'static str, &'static str)> {
     let n = name.replace('\\', "/");
     if n.starts_with('/') {
-        return Some("absolute path");
+        return Some(("绝对路径", "absolute path"));
     }
     if n.len() >= 2 && n.as_bytes()[1] == b':' {
-        return Some("drive path");
+        return Some(("盘符路径", "drive path"));
     }
     if n.split('/').any(|c| c == "..") {
-        return Some("'..' component (path traversal)");
+        return Some((
+            "'..' 路径成分 (路径穿越)",
+            "'..' component (path traversal)",
+        ));
     }
     None
 }
@@ -113,7 +117,12 @@ impl Package {
             let e = match e {
                 Ok(e) => e,
                 Err(err) => {
-                    findings.push(Finding::dat70("4.3", None, format!("cannot read: {err}")));
+                    findings.push(Finding::dat70(
+                        "4.3",
+                        None,
+                        format!("无法读取: {err}"),
+                        format!("cannot read: {err}"),
+                    ));
                     continue;
                 }
             };
@@ -128,7 +137,8 @@ impl Package {
                 findings.push(Finding::dat70(
                     "3.1",
                     Some(rel.to_string_lossy().into_owned()),
-                    "file name is not valid Unicode".into(),
+                    "文件名不是有效的 Unicode",
+                    "file name is not valid Unicode",
                 ));
                 continue;
             };
@@ -136,7 +146,8 @@ impl Package {
                 findings.push(Finding::dat70(
                     "4.3",
                     Some(rel.clone()),
-                    "symbolic link in the package: not followed".into(),
+                    "封装包中有符号链接: 未跟随",
+                    "symbolic link in the package: not followed",
                 ));
                 EntryKind::Symlink
             } else {
@@ -180,6 +191,11 @@ impl Package {
                 "4.3",
                 None,
                 format!(
+                    "zip 有 {} 个条目, 超过上限 {}: 未读取 (疑似 zip 炸弹)",
+                    archive.len(),
+                    limits.max_entries
+                ),
+                format!(
                     "zip has {} entries, more than the limit of {}: not read (zip bomb?)",
                     archive.len(),
                     limits.max_entries
@@ -200,6 +216,7 @@ impl Package {
                     findings.push(Finding::dat70(
                         "4.3",
                         None,
+                        format!("zip 条目 #{i} 无法读取: {e}"),
                         format!("zip entry #{i} unreadable: {e}"),
                     ));
                     continue;
@@ -212,10 +229,11 @@ impl Package {
             if f.is_dir() {
                 continue;
             }
-            if let Some(why) = dangerous(&name) {
+            if let Some((why_zh, why)) = dangerous(&name) {
                 findings.push(Finding::dat70(
                     "4.3",
                     Some(name.clone()),
+                    format!("zip 条目使用了{why_zh}: 未读取"),
                     format!("zip entry with {why}: not read"),
                 ));
                 continue;
@@ -228,6 +246,11 @@ impl Package {
                     "4.3",
                     Some(name.clone()),
                     format!(
+                        "压缩比 {}:1 超过上限 {}:1 (疑似 zip 炸弹): 未读取",
+                        size / compressed,
+                        limits.max_ratio
+                    ),
+                    format!(
                         "compression ratio {}:1 above the limit of {}:1 (zip bomb?): not read",
                         size / compressed,
                         limits.max_ratio
@@ -239,14 +262,16 @@ impl Package {
                 findings.push(Finding::dat70(
                     "4.3",
                     Some(name.clone()),
-                    "symbolic link in the zip: not followed".into(),
+                    "zip 中有符号链接: 未跟随",
+                    "symbolic link in the zip: not followed",
                 ));
                 EntryKind::Symlink
             } else if f.encrypted() {
                 findings.push(Finding::dat70(
                     "3.4",
                     Some(name.clone()),
-                    "encrypted (password-protected) zip entry".into(),
+                    "加密 (设有密码) 的 zip 条目",
+                    "encrypted (password-protected) zip entry",
                 ));
                 EntryKind::Encrypted
             } else {
@@ -258,6 +283,10 @@ impl Package {
             findings.push(Finding::dat70(
                 "4.3",
                 None,
+                format!(
+                    "zip 声明解压后共 {total} 字节, 超过上限 {} (疑似 zip 炸弹)",
+                    limits.max_total_bytes
+                ),
                 format!(
                     "zip declares {total} bytes uncompressed, more than the limit of {} (zip bomb?)",
                     limits.max_total_bytes
@@ -276,13 +305,12 @@ impl Package {
         let prefix = if single_root {
             format!("{}/", roots[0])
         } else {
+            let top = roots.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
             findings.push(Finding::eark(
                 "CSIPSTR1",
                 None,
-                format!(
-                    "the zip does not unpack to a single root folder (top-level names: {})",
-                    roots.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-                ),
+                format!("zip 解压后不是单一的根文件夹 (顶层名称: {top})"),
+                format!("the zip does not unpack to a single root folder (top-level names: {top})"),
             ));
             String::new()
         };

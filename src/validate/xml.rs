@@ -28,6 +28,20 @@ pub enum XmlError {
     Empty,
 }
 
+impl XmlError {
+    /// The same as the English `Display`, in Chinese, for findings (the parser's own detail stays verbatim).
+    pub fn zh(&self) -> String {
+        match self {
+            XmlError::Doctype => "拒绝文档类型声明 (DTD): 不允许外部实体和实体展开".to_string(),
+            XmlError::Entity(e) => format!("拒绝实体引用 &{e};: 只允许 XML 预定义实体"),
+            XmlError::Encoding(e) => format!("不是 UTF-8 编码 ({e})"),
+            XmlError::Malformed(e) => format!("XML 格式不正确: {e}"),
+            XmlError::TooDeep(n) => format!("元素嵌套超过 {n} 层"),
+            XmlError::Empty => "没有根元素".to_string(),
+        }
+    }
+}
+
 const MAX_DEPTH: usize = 256;
 
 /// An attribute with its resolved namespace (empty for unprefixed attributes, as XML Namespaces says).

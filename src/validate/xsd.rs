@@ -104,11 +104,13 @@ pub fn check(pkg: &Package, paths: &[String], findings: &mut Vec<Finding>) -> Ch
                 _ => return None,
             };
             let why = xmllint(&lint, &dir.0.join(schema), &bytes).err()?;
-            let msg = format!("not valid against {schema}: {why}");
+            // xmllint's own words stay English in both messages.
+            let zh = format!("不符合模式 (XML Schema) {schema}: {why}");
+            let en = format!("not valid against {schema}: {why}");
             Some(if rule == "CSIP0" {
-                Finding::eark(rule, Some(p.clone()), msg)
+                Finding::eark(rule, Some(p.clone()), zh, en)
             } else {
-                Finding::dat70("1.2", Some(p.clone()), msg)
+                Finding::dat70("1.2", Some(p.clone()), zh, en)
             })
         })
         .collect();
