@@ -170,7 +170,7 @@ fn check_content(pkg: &Package, path: &str, declared_mime: Option<&str>) -> Vec<
                         "encrypted" => out.push(f(
                             "3.4",
                             path,
-                            format!("压缩包已加密 (其中的 {entry})"),
+                            format!("压缩包内有加密文件 ({entry})"),
                             format!("encrypted archive (entry {entry})"),
                         )),
                         "macro" => out.push(f(
