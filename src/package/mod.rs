@@ -27,7 +27,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use sha2::{Digest as _, Sha256};
 
 use crate::catalog::Catalog;
 use crate::context::Context;
@@ -194,10 +193,6 @@ pub struct WrittenPackage {
     pub bytes: u64,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A package ID must be usable as a folder name everywhere and as mets/@OBJID.
 pub fn check_id(id: &str) -> Result<(), PackageError> {
     let ok = !id.is_empty()
@@ -251,8 +246,14 @@ fn hash_stream(
     mut out: Option<(&mut fs::File, &Path)>,
     sm3: bool,
 ) -> Result<(u64, String, Option<String>), PackageError> {
-    let mut sha = Sha256::new();
-    let mut sm3 = sm3.then(sm3::Sm3::new);
+    use crate::fixity::digest::{Algorithm, MultiHasher};
+    let algorithms: &[Algorithm] = if sm3 {
+        &[Algorithm::Sha256, Algorithm::Sm3]
+    } else {
+        &[Algorithm::Sha256]
+    };
+    // The fixity module's hasher: one pass for every digest the package records.
+    let mut hasher = MultiHasher::new(algorithms);
     let mut size = 0u64;
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -260,20 +261,16 @@ fn hash_stream(
         if n == 0 {
             break;
         }
-        sha.update(&buf[..n]);
-        if let Some(h) = sm3.as_mut() {
-            sm3::Digest::update(h, &buf[..n]);
-        }
+        hasher.update(&buf[..n]);
         if let Some((o, to)) = out.as_mut() {
             o.write_all(&buf[..n]).map_err(io(to))?;
         }
         size += n as u64;
     }
-    Ok((
-        size,
-        hex(&sha.finalize()),
-        sm3.map(|h| hex(&sm3::Digest::finalize(h))),
-    ))
+    let mut digests = hasher.finalize().into_iter();
+    let sha256 = digests.next().map(|(_, v)| v).unwrap_or_default();
+    let sm3 = digests.next().map(|(_, v)| v);
+    Ok((size, sha256, sm3))
 }
 
 /// Place one file at `root/rel`, computing SHA-256 (and SM3) in the same pass. Independent of every
