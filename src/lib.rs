@@ -43,6 +43,7 @@
 pub mod catalog;
 pub mod context;
 pub mod fixity;
+pub mod fsutil;
 pub mod handler;
 pub mod identify;
 pub mod intake;
