@@ -23,7 +23,9 @@ impl OpenError {
     pub fn into_io(self) -> io::Error {
         match self {
             OpenError::Io(e) => e,
-            e @ OpenError::NotRegular { .. } => io::Error::new(io::ErrorKind::InvalidInput, e.to_string()),
+            e @ OpenError::NotRegular { .. } => {
+                io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
+            }
         }
     }
 }
@@ -99,6 +101,28 @@ pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The suffix every staged output of dangan ends with until it is published by rename.
+pub const STAGING_SUFFIX: &str = ".partial";
+
+/// Where an output bound for `dest` is staged before it is published by one rename: beside it (same file
+/// system, so the rename is atomic), hidden, marked as dangan's and unique per run —
+/// `.<name>.dangan-<run>.partial`. Readers skip such names ([`is_staging_name`]); a later run may remove
+/// leftovers of a killed one.
+pub fn staging_path(dest: &Path, run: &str) -> std::path::PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.dangan-{run}{STAGING_SUFFIX}"))
+}
+
+/// Whether a directory entry's name is a staging name or hidden: such an entry is never a package, a bag or
+/// a batch file to anyone who reads (`.X.partial`, `X.zip.partial`, `.X.dangan-<uuid>`, `.git`, …).
+pub fn is_staging_name(name: &std::ffi::OsStr) -> bool {
+    let n = name.as_encoded_bytes();
+    n.first() == Some(&b'.') || n.ends_with(STAGING_SUFFIX.as_bytes())
+}
+
 /// `O_NONBLOCK` on Linux (all architectures Rust supports there use 0o4000 except alpha, sparc, mips, parisc,
 /// which dangan does not target).
 const fn libc_o_nonblock() -> i32 {
@@ -114,7 +138,10 @@ mod tests {
     fn a_fifo_is_refused_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe");
-        let st = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let st = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(st.success());
         let t = Instant::now();
         let err = open_regular(&fifo).unwrap_err();
@@ -128,7 +155,21 @@ mod tests {
         assert!(err.to_string().contains("character device"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let err = open_regular(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("directory") || matches!(err, OpenError::Io(_)), "{err}");
+        assert!(
+            err.to_string().contains("directory") || matches!(err, OpenError::Io(_)),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn staging_names_are_hidden_and_recognised() {
+        let p = staging_path(Path::new("/out/X1.zip"), "r1");
+        assert_eq!(p, Path::new("/out/.X1.zip.dangan-r1.partial"));
+        assert!(is_staging_name(p.file_name().unwrap()));
+        for n in [".X.partial", "X.zip.partial", ".X.dangan-0b1c", ".git"] {
+            assert!(is_staging_name(std::ffi::OsStr::new(n)), "{n}");
+        }
+        assert!(!is_staging_name(std::ffi::OsStr::new("X1.zip")));
     }
 
     #[test]

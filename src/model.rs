@@ -181,13 +181,155 @@ pub enum Level {
     Error,
 }
 
+/// The four properties of DA/T 70-2018 (四性) that a finding of an ingest check counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Property {
+    /// 真实性
+    Authenticity,
+    /// 完整性
+    Integrity,
+    /// 可用性
+    Usability,
+    /// 安全性
+    Security,
+}
+
+impl Property {
+    pub const ALL: [Property; 4] = [
+        Property::Authenticity,
+        Property::Integrity,
+        Property::Usability,
+        Property::Security,
+    ];
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Property::Authenticity => "真实性",
+            Property::Integrity => "完整性",
+            Property::Usability => "可用性",
+            Property::Security => "安全性",
+        }
+    }
+
+    pub fn en(self) -> &'static str {
+        match self {
+            Property::Authenticity => "authenticity",
+            Property::Integrity => "integrity",
+            Property::Usability => "usability",
+            Property::Security => "security",
+        }
+    }
+
+    /// The property's name in `lang`.
+    pub fn word(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => self.zh(),
+            Lang::En => self.en(),
+        }
+    }
+}
+
+/// The language of what dangan prints for people: Chinese (the default, for archivists) or English.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Pick the text of this language from a pair.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Lang, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "cn" | "chinese" | "中文" => Ok(Lang::Zh),
+            "en" | "english" => Ok(Lang::En),
+            _ => Err(format!("unknown language '{s}' (zh or en)")),
+        }
+    }
+}
+
+impl Level {
+    /// The level's word in `lang`: 错误/警告/提示, error/warning/info.
+    pub fn word(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Level::Error, Lang::Zh) => "错误",
+            (Level::Warning, Lang::Zh) => "警告",
+            (Level::Info, Lang::Zh) => "提示",
+            (Level::Error, Lang::En) => "error",
+            (Level::Warning, Lang::En) => "warning",
+            (Level::Info, Lang::En) => "info",
+        }
+    }
+}
+
 /// A problem found while checking something: data for a report, not an error that stops the run.
+///
+/// The one finding type of dangan: QC, intake, normalization, fixity and validation all report with it, in
+/// Chinese (`message`, the primary text: reports are read by Chinese archivists) and English (`message_en`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule, verbatim from its source: `CSIP1`, `DA/T 31-2017 9.4`, `RFC 8493 §2.2.3`.
     pub rule: String,
+    /// The DA/T 70-2018 property the finding counts against, for ingest checks (`validate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property: Option<Property>,
+    /// error = a failed MUST; warning = SHOULD; info = MAY or a note.
     pub level: Level,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// What is wrong, in Chinese. Rule IDs, element names, paths and values stay verbatim.
     pub message: String,
+    /// The same in English (`--lang en`). Reports written before it existed still read (empty).
+    #[serde(default)]
+    pub message_en: String,
+}
+
+impl Finding {
+    /// A finding with its message in both languages; `zh` and `en` say the same thing.
+    pub fn new(
+        rule: impl Into<String>,
+        level: Level,
+        path: Option<String>,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule: rule.into(),
+            property: None,
+            level,
+            path,
+            message: zh.into(),
+            message_en: en.into(),
+        }
+    }
+
+    pub fn with_level(mut self, level: Level) -> Finding {
+        self.level = level;
+        self
+    }
+
+    pub fn with_property(mut self, property: Property) -> Finding {
+        self.property = Some(property);
+        self
+    }
+
+    /// The message in `lang` (the Chinese one where no English was recorded).
+    pub fn message_in(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En if !self.message_en.is_empty() => &self.message_en,
+            _ => &self.message,
+        }
+    }
 }

@@ -336,6 +336,7 @@ fn split(items: &[IntakeItem], by: SplitBy, manifest: &str) -> Result<Groups, Ve
         match key {
             Some(k) => groups.entry(safe_key(&k)).or_default().push(i),
             None => missing.push(Finding {
+                property: None,
                 rule: "INTAKE.SPLIT".into(),
                 level: Level::Error,
                 path: Some(format!("{manifest}:{}", it.row)),
@@ -343,6 +344,7 @@ fn split(items: &[IntakeItem], by: SplitBy, manifest: &str) -> Result<Groups, Ve
                     "--split-by household: 条目 {} 没有 户编号 或 户主姓名",
                     it.danghao
                 ),
+                message_en: String::new(),
             }),
         }
     }

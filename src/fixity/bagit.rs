@@ -82,10 +82,12 @@ impl BagTags {
 
 fn finding(rule: &str, level: Level, path: &str, message: String) -> Finding {
     Finding {
+        property: None,
         rule: rule.to_string(),
         level,
         path: Some(path.to_string()),
         message,
+        message_en: String::new(),
     }
 }
 

@@ -107,10 +107,12 @@ pub fn parse(bytes: &[u8], file: &str, base: &str) -> MetsFiles {
     let mut counted = 0usize;
     let mut seen_root = false;
     let finding = |level: Level, line: usize, message: String| Finding {
+        property: None,
         rule: "METS fileSec".into(),
         level,
         path: Some(file.to_string()),
         message: format!("line {line}: {message}"),
+        message_en: String::new(),
     };
     loop {
         let before = reader.buffer_position() as usize;

@@ -462,10 +462,12 @@ fn failure(path: &str, kind: FailureKind) -> Failure {
 
 fn error_finding(rule: &str, path: &str, message: String) -> Finding {
     Finding {
+        property: None,
         rule: rule.into(),
         level: Level::Error,
         path: Some(path.to_string()),
         message,
+        message_en: String::new(),
     }
 }
 
@@ -846,10 +848,12 @@ fn sip_expectations(
                     objid.clone_from(&m.objid);
                     if m.files.is_empty() && m.findings.is_empty() {
                         findings.push(Finding {
+                            property: None,
                             rule: "CSIP4".into(),
                             level: Level::Warning,
                             path: Some(path.clone()),
                             message: "declares no files".into(),
+                            message_en: String::new(),
                         });
                     }
                 }
@@ -881,6 +885,7 @@ fn reconcile_plus_for_space(
         return;
     };
     findings.push(Finding {
+        property: None,
         rule: "RFC 3986 §2.1".into(),
         level: Level::Warning,
         path: Some(first.clone()),
@@ -888,6 +893,7 @@ fn reconcile_plus_for_space(
             "{} METS href(s) write a space as '+' (HTML form encoding, as commons-ip does); read as spaces",
             candidates.len()
         ),
+        message_en: String::new(),
     });
     for path in candidates {
         if let Some(e) = expects.remove(&path) {
@@ -1038,21 +1044,25 @@ fn verify_bag(
     }
     if let Some(Err(m)) = tags.oxum() {
         findings.push(Finding {
+            property: None,
             rule: "RFC 8493 §2.2.2".into(),
             level: Level::Warning,
             path: Some("bag-info.txt".into()),
             message: m,
+            message_en: String::new(),
         });
     }
     if is_regular(&root.join("fetch.txt"))
         && fs::metadata(root.join("fetch.txt")).is_ok_and(|m| m.len() > 0)
     {
         findings.push(Finding {
+            property: None,
             rule: "RFC 8493 §2.2.3".into(),
             level: Level::Warning,
             path: Some("fetch.txt".into()),
             message: "lists files to fetch; dangan does not fetch them, so they count as missing"
                 .into(),
+            message_en: String::new(),
         });
     }
     let unexpected_algorithm = tags

@@ -30,10 +30,12 @@ pub struct BatchFile {
 
 fn f(rule: &str, level: Level, path: Option<String>, message: String) -> Finding {
     Finding {
+        property: None,
         rule: rule.to_string(),
         level,
         path,
         message,
+        message_en: String::new(),
     }
 }
 

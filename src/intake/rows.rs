@@ -27,10 +27,12 @@ pub(super) fn at(manifest: &str, row: usize) -> Option<String> {
 
 fn finding(rule: &str, level: Level, path: Option<String>, message: String) -> Finding {
     Finding {
+        property: None,
         rule: rule.to_string(),
         level,
         path,
         message,
+        message_en: String::new(),
     }
 }
 

@@ -298,10 +298,12 @@ pub fn identify_tree(
         let rel = rel.join("/");
         if rel_path.to_str().is_none() {
             findings.push(Finding {
+                property: None,
                 rule: "dangan normalize".into(),
                 level: Level::Warning,
                 path: Some(rel.clone()),
                 message: "file name is not valid UTF-8; shown with replacement characters".into(),
+                message_en: String::new(),
             });
             continue;
         }
@@ -483,6 +485,7 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
         });
         let Some(k) = rule_idx else {
             findings.push(Finding {
+                property: None,
                 rule: "dangan policy".into(),
                 level: Level::Warning,
                 path: Some(f.path.clone()),
@@ -491,6 +494,7 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
                     f.format.mime,
                     f.format.puid.as_deref().unwrap_or("no PUID")
                 ),
+                message_en: String::new(),
             });
             // Nothing to do for it: done as far as progress goes.
             if run.depth == 0 {
@@ -535,10 +539,12 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
         for p in &mut pages {
             if !seen.insert(p.seq) {
                 findings.push(Finding {
+                    property: None,
                     rule: "DA/T 31-2017 9.6".into(),
                     level: Level::Warning,
                     path: Some(run.files[p.file].path.clone()),
                     message: format!("page {:04} of item {item} appears more than once", p.seq),
+                    message_en: String::new(),
                 });
             }
             let rule = p.rule.map(|k| &policy.rules[k]);

@@ -107,6 +107,7 @@ fn check_one(root: &Path, rel: &str, policy: &QcPolicy) -> Checked {
     );
     if !scan {
         return Checked::NotAScan(Finding {
+            property: None,
             rule: super::rules::MASTER_FORMAT.into(),
             level: Level::Info,
             path: Some(rel.to_string()),
@@ -114,6 +115,7 @@ fn check_one(root: &Path, rel: &str, policy: &QcPolicy) -> Checked {
                 "不是扫描图像 ({}), 未做图像质量检查",
                 report.format.as_deref().unwrap_or("未识别")
             ),
+            message_en: String::new(),
         });
     }
     let meta = PageMeta {
@@ -138,10 +140,12 @@ fn check_one(root: &Path, rel: &str, policy: &QcPolicy) -> Checked {
             skew_degrees: None,
             ink_fraction: 0.0,
             findings: vec![Finding {
+                property: None,
                 rule: super::rules::PROCESSING.into(),
                 level: Level::Error,
                 path: Some(rel.to_string()),
                 message: format!("图像无法解码: {e}"),
+                message_en: String::new(),
             }],
         },
     };

@@ -190,10 +190,12 @@ impl PageReport {
 
 fn finding(rule: &str, level: Level, path: &str, message: String) -> Finding {
     Finding {
+        property: None,
         rule: rule.to_string(),
         level,
         path: Some(path.to_string()),
         message,
+        message_en: String::new(),
     }
 }
 

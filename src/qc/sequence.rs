@@ -79,10 +79,12 @@ fn file_name(path: &str) -> &str {
 pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<Finding> {
     let mut out = Vec::new();
     let f = |rule: &str, level, path: &str, message: String| Finding {
+        property: None,
         rule: rule.to_string(),
         level,
         path: Some(path.to_string()),
         message,
+        message_en: String::new(),
     };
     let mut items: BTreeMap<String, BTreeMap<u32, Vec<&str>>> = BTreeMap::new();
     for p in pages {
@@ -167,10 +169,12 @@ pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<F
     if formats.len() > 1 {
         let list: Vec<String> = formats.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
         out.push(Finding {
+            property: None,
             rule: rules::MASTER_FORMAT.into(),
             level: Level::Error,
             path: None,
             message: format!("同一批次应使用同一种格式, 实有: {}", list.join(", ")),
+            message_en: String::new(),
         });
     }
     out

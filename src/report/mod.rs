@@ -7,37 +7,20 @@ use std::fmt::Write as _;
 use crate::model::Level;
 use crate::validate::{Finding, Property, Report, RuleTable};
 
-/// Language of a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
+pub use crate::model::Lang;
 
 fn level_word(l: Level, lang: Lang) -> &'static str {
-    match (l, lang) {
-        (Level::Error, Lang::Zh) => "错误",
-        (Level::Warning, Lang::Zh) => "警告",
-        (Level::Info, Lang::Zh) => "提示",
-        (Level::Error, Lang::En) => "error",
-        (Level::Warning, Lang::En) => "warning",
-        (Level::Info, Lang::En) => "info",
-    }
+    l.word(lang)
 }
 
 /// A finding's message in the report's language.
 fn message(f: &Finding, lang: Lang) -> &str {
-    match lang {
-        Lang::Zh => &f.message,
-        Lang::En => &f.message_en,
-    }
+    f.message_in(lang)
 }
 
-fn prop_word(p: Property, lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => p.zh(),
-        Lang::En => p.en(),
-    }
+/// The property a finding counts against, or "—" for a finding outside the four (none in validation).
+fn prop_word(p: Option<Property>, lang: Lang) -> &'static str {
+    p.map(|p| p.word(lang)).unwrap_or("—")
 }
 
 /// The text summary: verdict, the four properties, then every finding (errors first).
@@ -77,7 +60,7 @@ pub fn text(r: &Report, lang: Lang) -> String {
         let _ = writeln!(
             s,
             "{}: {verdict}{}",
-            prop_word(*p, lang),
+            prop_word(Some(*p), lang),
             if items.is_empty() {
                 String::new()
             } else {
@@ -205,7 +188,7 @@ th{{background:#eee}}.pass{{color:#1a7f37;font-weight:bold}}.fail{{color:#c62828
                     "<th rowspan=\"{}\" class=\"{}\">{} {}</th>",
                     items.len(),
                     if ok { "pass" } else { "fail" },
-                    prop_word(p, lang),
+                    prop_word(Some(p), lang),
                     if ok {
                         w("通过", "pass")
                     } else {

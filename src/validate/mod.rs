@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::model::Level;
+pub use crate::model::{Finding, Property};
 
 pub use rules::{DAT70, RuleTable};
 pub use source::Limits;
@@ -49,47 +50,6 @@ pub enum ValidateError {
     NotAPackage(PathBuf, String),
     #[error("container exceeds the safety limits ({0}); not read")]
     Limits(String),
-}
-
-/// The four properties of DA/T 70-2018.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Property {
-    /// 真实性
-    Authenticity,
-    /// 完整性
-    Integrity,
-    /// 可用性
-    Usability,
-    /// 安全性
-    Security,
-}
-
-impl Property {
-    pub const ALL: [Property; 4] = [
-        Property::Authenticity,
-        Property::Integrity,
-        Property::Usability,
-        Property::Security,
-    ];
-
-    pub fn zh(self) -> &'static str {
-        match self {
-            Property::Authenticity => "真实性",
-            Property::Integrity => "完整性",
-            Property::Usability => "可用性",
-            Property::Security => "安全性",
-        }
-    }
-
-    pub fn en(self) -> &'static str {
-        match self {
-            Property::Authenticity => "authenticity",
-            Property::Integrity => "integrity",
-            Property::Usability => "usability",
-            Property::Security => "security",
-        }
-    }
 }
 
 /// The E-ARK profile the rules are applied by.
@@ -152,24 +112,6 @@ impl Spec {
     }
 }
 
-/// One problem found: which rule, which of the four properties it counts against, how serious, where, what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// Verbatim rule ID: `CSIP1`, `SIP15`, `CSIPSTR4`, `DA/T 70-2018 4.2`.
-    pub rule: String,
-    pub property: Property,
-    /// error = a failed MUST (the package is rejected); warning = SHOULD; info = MAY or a note.
-    pub level: Level,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// What is wrong, in Chinese: the reports are read by Chinese archivists, so this is the primary text.
-    pub message: String,
-    /// The same in English (`--lang en`, and for readers of the JSON who do not read Chinese). Reports written
-    /// before it existed still read (empty).
-    #[serde(default)]
-    pub message_en: String,
-}
-
 /// A finding's message in both report languages, for helpers that say why something failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Msg {
@@ -186,6 +128,7 @@ impl Msg {
     }
 }
 
+/// Constructors of the one [`Finding`] type for the ingest rules, graded and attributed by the rule tables.
 impl Finding {
     /// A failure of an E-ARK rule, graded by the rule's level in the table. `zh` and `en` say the same thing.
     pub fn eark(
@@ -202,7 +145,7 @@ impl Finding {
         };
         Finding {
             rule: id.to_string(),
-            property: t.property(id),
+            property: Some(t.property(id)),
             level,
             path,
             message: zh.into(),
@@ -219,18 +162,13 @@ impl Finding {
     ) -> Finding {
         let rule = format!("{DAT70}{item}");
         Finding {
-            property: RuleTable::embedded().property(&rule),
+            property: Some(RuleTable::embedded().property(&rule)),
             rule,
             level: Level::Error,
             path,
             message: zh.into(),
             message_en: en.into(),
         }
-    }
-
-    pub fn with_level(mut self, level: Level) -> Finding {
-        self.level = level;
-        self
     }
 }
 
@@ -385,7 +323,12 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
         );
     }
     for f in &findings {
-        let ps = summary.properties.entry(f.property).or_default();
+        // Every finding of an ingest check is attributed by the rule tables; one built elsewhere is attributed
+        // by its rule here, so it is counted against a property all the same.
+        let prop = f
+            .property
+            .unwrap_or_else(|| RuleTable::embedded().property(&f.rule));
+        let ps = summary.properties.entry(prop).or_default();
         match f.level {
             Level::Error => {
                 summary.errors += 1;
@@ -474,14 +417,14 @@ mod tests {
         let f = Finding::eark("CSIP1", None, "", "");
         assert_eq!(
             (f.level, f.property),
-            (Level::Error, Property::Authenticity)
+            (Level::Error, Some(Property::Authenticity))
         );
         let f = Finding::eark("CSIPSTR12", None, "", "");
         assert_eq!(f.level, Level::Warning);
         let f = Finding::dat70("4.2", None, "", "");
         assert_eq!(
             (f.rule.as_str(), f.property),
-            ("DA/T 70-2018 4.2", Property::Security)
+            ("DA/T 70-2018 4.2", Some(Property::Security))
         );
     }
 }

@@ -26,8 +26,8 @@ pub struct Global {
     /// Catalog profile (TOML) to use instead of the built-in Xinzhou catalog.
     #[arg(long, global = true, value_name = "PATH")]
     pub profile: Option<PathBuf>,
-    /// Language of human-readable output.
-    #[arg(long, global = true, value_enum, default_value_t = Lang::Zh)]
+    /// Language of human-readable output: zh (中文, default) or en (English).
+    #[arg(long, global = true, default_value = "zh", value_name = "zh|en")]
     pub lang: Lang,
 }
 
@@ -39,13 +39,7 @@ pub enum SplitArg {
     Household,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Lang {
-    /// 中文
-    Zh,
-    /// English
-    En,
-}
+pub use dangan::model::Lang;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

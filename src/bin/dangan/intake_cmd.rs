@@ -18,14 +18,7 @@ pub fn render_findings(findings: &[Finding], lang: Lang) -> String {
     let mut sorted: Vec<&Finding> = findings.iter().collect();
     sorted.sort_by_key(|f| std::cmp::Reverse(f.level));
     for f in sorted {
-        let level = match (f.level, lang) {
-            (Level::Error, Lang::Zh) => "错误",
-            (Level::Warning, Lang::Zh) => "警告",
-            (Level::Info, Lang::Zh) => "提示",
-            (Level::Error, Lang::En) => "error",
-            (Level::Warning, Lang::En) => "warning",
-            (Level::Info, Lang::En) => "info",
-        };
+        let level = f.level.word(lang);
         let _ = writeln!(
             s,
             "{level} [{}] {}{}",
@@ -34,7 +27,7 @@ pub fn render_findings(findings: &[Finding], lang: Lang) -> String {
                 .as_deref()
                 .map(|p| format!("{p}: "))
                 .unwrap_or_default(),
-            f.message
+            f.message_in(lang)
         );
     }
     s

@@ -7,7 +7,7 @@ use dangan::report;
 use dangan::validate::{Options, Spec, validate};
 
 use crate::Status;
-use crate::args::{Global, Lang, ValidateArgs};
+use crate::args::{Global, ValidateArgs};
 use crate::output::{print, print_json};
 
 pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<Status> {
@@ -24,10 +24,7 @@ pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<Status> {
         ..Options::default()
     };
     let report = validate(&args.package, &options)?;
-    let lang = match global.lang {
-        Lang::Zh => report::Lang::Zh,
-        Lang::En => report::Lang::En,
-    };
+    let lang = global.lang;
     if let Some(path) = &args.html {
         std::fs::write(path, report::html(&report, lang))
             .with_context(|| format!("writing {}", path.display()))?;
