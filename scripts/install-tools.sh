@@ -91,6 +91,22 @@ else
   log "apt: all packages already present"
 fi
 
+# --- begin handler (issue 13): HEIF and JPEG 2000 producers for tests/characterize.rs ---
+# libheif's heif-enc writes HEIC/AVIF with an Exif item; OpenJPEG's opj_compress writes JP2.
+HANDLER_APT_PROBES=(libheif-examples:heif-enc libopenjp2-tools:opj_compress)
+handler_missing=()
+for entry in "${HANDLER_APT_PROBES[@]}"; do
+  command -v "${entry#*:}" >/dev/null 2>&1 || handler_missing+=("${entry%%:*}")
+done
+if [ "${#handler_missing[@]}" -gt 0 ]; then
+  log "apt: installing ${handler_missing[*]}"
+  "${SUDO[@]}" apt-get update -q >"$WORK/apt-update.log" 2>&1 \
+    || { cat "$WORK/apt-update.log" >&2; die "apt-get update failed"; }
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${handler_missing[@]}" >"$WORK/apt-install.log" 2>&1 \
+    || { tail -n 40 "$WORK/apt-install.log" >&2; die "apt-get install ${handler_missing[*]} failed"; }
+fi
+# --- end handler (issue 13) ---
+
 # ---------------------------------------------------------------------------
 # 2. PyPI tools: bagit (bagit.py) and opf-fido (fido).
 # ---------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 //! segments before the first scan; the entropy-coded data is never touched.
 //!
 //! ITU-T T.81 Annex B (marker segments), JFIF 1.02 (APP0), EXIF 2.32 (CIPA DC-008) for the APP1 'Exif'
-//! segment, parsed by the `exif` crate (kamadak-exif).
+//! segment, walked by [`super::ifd`]. A damaged EXIF block never costs the frame header: the image size is
+//! reported whatever the EXIF holds.
 
 use encoding_rs::GB18030;
-use exif::{In, Tag, Value};
 use serde::Serialize;
 
 use super::{Characterization, Handler, HandlerError, Limits, Source};
@@ -77,20 +77,21 @@ impl Handler for Jpeg {
         _id: &Identified,
         limits: &Limits,
     ) -> Result<Characterization, HandlerError> {
-        let (jpeg, exif) = read(src, limits)?;
+        let (jpeg, exif, warnings) = read(src, limits)?;
         Ok(Characterization {
             jpeg: Some(jpeg),
             exif,
+            warnings,
             ..Default::default()
         })
     }
 }
 
+/// What [`read`] returns: the frame header, the EXIF fields and what was lost of the EXIF.
+pub type JpegRead = (JpegInfo, Option<ExifInfo>, Vec<String>);
+
 /// Walk the marker segments up to the frame header.
-pub fn read(
-    src: &mut Source,
-    limits: &Limits,
-) -> Result<(JpegInfo, Option<ExifInfo>), HandlerError> {
+pub fn read(src: &mut Source, limits: &Limits) -> Result<JpegRead, HandlerError> {
     let soi = src.read_at(F, 0, 2, limits)?;
     if soi != [0xFF, 0xD8] {
         return Err(HandlerError::malformed(F, "no SOI marker"));
@@ -174,9 +175,9 @@ pub fn read(
                     0xC2 | 0xC6 | 0xCA | 0xCE => "progressive",
                     _ => "lossless",
                 };
-                let exif = match exif_raw {
-                    Some(raw) => Some(parse_exif(raw)?),
-                    None => None,
+                let (exif, warnings) = match exif_raw {
+                    Some(raw) => parse_exif(&raw),
+                    None => (None, Vec::new()),
                 };
                 let info = JpegInfo {
                     width,
@@ -192,7 +193,7 @@ pub fn read(
                     y_density: jfif.as_ref().map(|j| j.3),
                     icc_profile: icc,
                 };
-                return Ok((info, exif));
+                return Ok((info, exif, warnings));
             }
             _ => {}
         }
@@ -224,44 +225,6 @@ pub fn decode_text(bytes: &[u8]) -> String {
     s.trim_end().to_owned()
 }
 
-fn ascii(exif: &exif::Exif, tag: Tag) -> Option<String> {
-    let f = exif.get_field(tag, In::PRIMARY)?;
-    match &f.value {
-        Value::Ascii(v) => {
-            let joined: Vec<u8> = v.iter().flat_map(|s| s.iter().copied()).collect();
-            let s = decode_text(&joined);
-            (!s.is_empty()).then_some(s)
-        }
-        Value::Undefined(b, _) => Some(decode_text(b)),
-        _ => None,
-    }
-}
-
-fn uint(exif: &exif::Exif, tag: Tag) -> Option<u32> {
-    exif.get_field(tag, In::PRIMARY)?.value.get_uint(0)
-}
-
-fn rational(exif: &exif::Exif, tag: Tag, i: usize) -> Option<f64> {
-    match &exif.get_field(tag, In::PRIMARY)?.value {
-        Value::Rational(v) => v.get(i).filter(|r| r.denom != 0).map(|r| r.to_f64()),
-        Value::SRational(v) => v.get(i).filter(|r| r.denom != 0).map(|r| r.to_f64()),
-        _ => None,
-    }
-}
-
-/// Degrees, minutes, seconds (EXIF 2.32 §4.6.6 GPSLatitude) to signed decimal degrees.
-fn gps_coordinate(exif: &exif::Exif, tag: Tag, ref_tag: Tag, negative: &str) -> Option<f64> {
-    let d = rational(exif, tag, 0)?;
-    let m = rational(exif, tag, 1).unwrap_or(0.0);
-    let s = rational(exif, tag, 2).unwrap_or(0.0);
-    let v = d + m / 60.0 + s / 3600.0;
-    let sign = match ascii(exif, ref_tag) {
-        Some(r) if r.eq_ignore_ascii_case(negative) => -1.0,
-        _ => 1.0,
-    };
-    Some(sign * v)
-}
-
 /// EXIF "YYYY:MM:DD HH:MM:SS" to ISO 8601, with an offset ("+08:00") appended when given.
 pub fn exif_datetime(raw: &str, offset: Option<&str>) -> String {
     let b = raw.as_bytes();
@@ -288,47 +251,10 @@ pub fn exif_datetime(raw: &str, offset: Option<&str>) -> String {
     s
 }
 
-/// Parse the TIFF structure inside an APP1 'Exif' segment.
-pub fn parse_exif(raw: Vec<u8>) -> Result<ExifInfo, HandlerError> {
-    let exif = exif::Reader::new()
-        .read_raw(raw)
-        .map_err(|e| HandlerError::malformed("EXIF", e.to_string()))?;
-    let offset = ascii(&exif, Tag::OffsetTimeOriginal);
-    let version = exif
-        .get_field(Tag::ExifVersion, In::PRIMARY)
-        .and_then(|f| match &f.value {
-            Value::Undefined(b, _) => Some(String::from_utf8_lossy(b).into_owned()),
-            _ => None,
-        });
-    let alt = rational(&exif, Tag::GPSAltitude, 0).map(|a| {
-        if uint(&exif, Tag::GPSAltitudeRef) == Some(1) {
-            -a
-        } else {
-            a
-        }
-    });
-    Ok(ExifInfo {
-        exif_version: version,
-        make: ascii(&exif, Tag::Make),
-        model: ascii(&exif, Tag::Model),
-        software: ascii(&exif, Tag::Software),
-        artist: ascii(&exif, Tag::Artist),
-        copyright: ascii(&exif, Tag::Copyright),
-        image_description: ascii(&exif, Tag::ImageDescription),
-        date_time_original: ascii(&exif, Tag::DateTimeOriginal)
-            .map(|d| exif_datetime(&d, offset.as_deref())),
-        offset_time_original: offset.clone(),
-        date_time: ascii(&exif, Tag::DateTime).map(|d| exif_datetime(&d, None)),
-        gps_latitude: gps_coordinate(&exif, Tag::GPSLatitude, Tag::GPSLatitudeRef, "S"),
-        gps_longitude: gps_coordinate(&exif, Tag::GPSLongitude, Tag::GPSLongitudeRef, "W"),
-        gps_altitude: alt,
-        orientation: uint(&exif, Tag::Orientation),
-        x_resolution: rational(&exif, Tag::XResolution, 0),
-        y_resolution: rational(&exif, Tag::YResolution, 0),
-        resolution_unit: uint(&exif, Tag::ResolutionUnit),
-        pixel_x_dimension: uint(&exif, Tag::PixelXDimension),
-        pixel_y_dimension: uint(&exif, Tag::PixelYDimension),
-    })
+/// Parse the TIFF structure inside an APP1 'Exif' segment (see [`super::ifd`]): never fails; what is lost
+/// is named in the warnings.
+pub fn parse_exif(raw: &[u8]) -> (Option<ExifInfo>, Vec<String>) {
+    super::ifd::read_exif(&mut &raw[..])
 }
 
 #[cfg(test)]

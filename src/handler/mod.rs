@@ -19,6 +19,8 @@
 
 pub mod audio;
 pub mod email;
+pub mod heif;
+pub mod ifd;
 pub mod jpeg;
 pub mod ofd;
 pub mod pdf;
@@ -274,6 +276,8 @@ pub struct Characterization {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exif: Option<jpeg::ExifInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub heif: Option<heif::HeifInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub png: Option<png::PngInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<raster::ImageInfo>,
@@ -291,6 +295,11 @@ pub struct Characterization {
     pub mbox: Option<email::MboxInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zip: Option<zipfile::ZipInfo>,
+    /// What was lost on the way, each naming the part (an EXIF IFD, a PDF cross-reference table): a fault
+    /// in one part of a file's metadata loses that part only, never the rest. [`inspect_source`] appends
+    /// these to the report's `warnings`.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// A format handler: reads the headers of one family of formats.
@@ -301,6 +310,11 @@ pub trait Handler: Sync {
     fn summary(&self) -> &'static str;
     /// The families it characterizes.
     fn families(&self) -> &'static [Family];
+    /// MIME types it characterizes whatever their family (formats the registry may file under a family
+    /// whose handler cannot read them: HEIF under ISO BMFF video). Checked before the family.
+    fn mimes(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Read the technical metadata of `src`, identified as `id`.
     fn characterize(
         &self,
@@ -314,6 +328,7 @@ pub trait Handler: Sync {
 pub static HANDLERS: &[&dyn Handler] = &[
     &audio::Audio,
     &email::Eml,
+    &heif::Heif,
     &jpeg::Jpeg,
     &email::Mbox,
     &ofd::Ofd,
@@ -332,6 +347,16 @@ pub fn handler_for(family: Family) -> Option<&'static dyn Handler> {
         .iter()
         .copied()
         .find(|h| h.families().contains(&family))
+}
+
+/// The handler for one identification: by MIME type first (see [`Handler::mimes`]), else by family.
+pub fn handler_for_id(id: &Identified) -> Option<&'static dyn Handler> {
+    let mime = id.identification.mime.as_str();
+    HANDLERS
+        .iter()
+        .copied()
+        .find(|h| h.mimes().contains(&mime))
+        .or_else(|| handler_for(id.family))
 }
 
 /// Run a handler, turning a panic in a third-party parser into [`HandlerError::Internal`].
@@ -449,7 +474,7 @@ pub fn inspect_source(
     if options.identify_only {
         return report;
     }
-    let Some(handler) = handler_for(id.family) else {
+    let Some(handler) = handler_for_id(&id) else {
         return report;
     };
     if len == 0 {
@@ -477,6 +502,7 @@ pub fn inspect_source(
                 let upgraded = identify::resolve(Registry::embedded(), m, name);
                 report.set_identification(upgraded.identification);
             }
+            report.warnings.extend(c.warnings.iter().cloned());
             report.characterization = c;
         }
         Err(e) => {
@@ -509,6 +535,12 @@ mod tests {
         fams.sort_by_key(|f| format!("{f:?}"));
         fams.dedup();
         assert_eq!(fams.len(), n);
+        // No MIME type is claimed twice.
+        let mut mimes: Vec<&str> = HANDLERS.iter().flat_map(|h| h.mimes().to_vec()).collect();
+        let n = mimes.len();
+        mimes.sort();
+        mimes.dedup();
+        assert_eq!(mimes.len(), n);
     }
 
     #[test]

@@ -24,8 +24,15 @@ pub struct PdfaClaim {
 pub struct PdfInfo {
     /// Version from the header (`%PDF-1.7`), or the catalog's /Version when that is later (§7.2.2).
     pub version: String,
+    /// Pages in the page tree of the final revision (the trailer of the last incremental update).
     pub pages: u64,
     pub encrypted: bool,
+    /// Encrypted, and opened with the empty user password (ISO 32000-1 §7.6.3.3, Algorithm 6): the
+    /// strings below are decrypted. An encrypted PDF that cannot be opened so reports no strings at all.
+    pub decrypted: bool,
+    /// The cross-reference table was unusable and the object table was rebuilt by scanning the file for
+    /// `N G obj` (what PDF readers such as poppler do).
+    pub xref_reconstructed: bool,
     /// The PDF/A part and conformance claimed in the XMP metadata (a claim, not a validation).
     pub pdfa: Option<PdfaClaim>,
     pub title: Option<String>,
@@ -59,8 +66,10 @@ impl Handler for Pdf {
         limits: &Limits,
     ) -> Result<Characterization, HandlerError> {
         let bytes = src.read_all(limits)?;
+        let (pdf, warnings) = read_with_warnings(&bytes, limits)?;
         Ok(Characterization {
-            pdf: Some(read(&bytes, limits)?),
+            pdf: Some(pdf),
+            warnings,
             ..Default::default()
         })
     }
@@ -122,9 +131,274 @@ fn info_string(doc: &Document, info: Option<&lopdf::Dictionary>, key: &[u8]) -> 
     (!s.is_empty()).then_some(s)
 }
 
+/// Whether a loaded document can be characterized: its trailer leads to a catalog with a page tree.
+fn usable(doc: &Document) -> bool {
+    doc.catalog()
+        .and_then(|c| c.get_deref(b"Pages", doc))
+        .and_then(Object::as_dict)
+        .is_ok()
+}
+
+/// `bytes[i]` is a PDF white-space or delimiter (ISO 32000-1 §7.2.2), or lies outside the slice.
+fn boundary(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i).is_none_or(|b| {
+        matches!(
+            b,
+            b'\0'
+                | b'\t'
+                | b'\n'
+                | b'\x0C'
+                | b'\r'
+                | b' '
+                | b'('
+                | b')'
+                | b'<'
+                | b'>'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'/'
+                | b'%'
+        )
+    })
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// The object header `N G obj` ending just before `kw` (the index of `obj`): (number, generation, start).
+fn object_header(b: &[u8], kw: usize) -> Option<(u32, u16, usize)> {
+    let mut i = kw;
+    let skip_ws = |i: &mut usize| {
+        while *i > 0 && matches!(b[*i - 1], b' ' | b'\t' | b'\r' | b'\n' | b'\x0C' | b'\0') {
+            *i -= 1;
+        }
+    };
+    let digits = |i: &mut usize| {
+        let end = *i;
+        while *i > 0 && b[*i - 1].is_ascii_digit() && end - *i < 10 {
+            *i -= 1;
+        }
+        std::str::from_utf8(&b[*i..end]).ok()?.parse::<u64>().ok()
+    };
+    skip_ws(&mut i);
+    let gen_end = i;
+    let generation = digits(&mut i)?;
+    if i == gen_end || i == kw {
+        return None;
+    }
+    let before_gen = i;
+    skip_ws(&mut i);
+    if i == before_gen {
+        return None;
+    }
+    let number = digits(&mut i)?;
+    if !boundary(b, i.wrapping_sub(1)) && i > 0 {
+        return None;
+    }
+    Some((
+        u32::try_from(number)
+            .ok()
+            .filter(|&n| n > 0 && n < 10_000_000)?,
+        u16::try_from(generation).ok()?,
+        i,
+    ))
+}
+
+/// `/Key N G R` in a dictionary's text: the last occurrence wins (the final revision).
+fn reference_in(text: &[u8], key: &[u8]) -> Option<(u32, u16)> {
+    let mut found = None;
+    let mut from = 0;
+    while let Some(at) = find(text, key, from) {
+        from = at + key.len();
+        if !boundary(text, from) {
+            continue;
+        }
+        let rest = std::str::from_utf8(&text[from..(from + 40).min(text.len())]).unwrap_or("");
+        let rest = rest.split(['/', '>']).next().unwrap_or("");
+        let parts: Vec<&str> = rest.split_whitespace().collect();
+        if let [n, g, "R", ..] = parts.as_slice()
+            && let (Ok(n), Ok(g)) = (n.parse(), g.parse())
+        {
+            found = Some((n, g));
+        }
+    }
+    found
+}
+
+/// The `/ID [<…> <…>]` array of a trailer, as written.
+fn id_array_in(text: &[u8]) -> Option<&[u8]> {
+    let mut found = None;
+    let mut from = 0;
+    while let Some(at) = find(text, b"/ID", from) {
+        from = at + 3;
+        let Some(open) = text[from..].iter().position(|&c| !c.is_ascii_whitespace()) else {
+            break;
+        };
+        if text[from + open] != b'[' {
+            continue;
+        }
+        if let Some(close) = find(text, b"]", from + open) {
+            found = Some(&text[from + open..=close]);
+        }
+    }
+    found
+}
+
+/// Rebuild the object table of a PDF whose cross-reference data is unusable: scan for `N G obj` headers
+/// (skipping stream data), take /Root, /Info, /Encrypt and /ID from the last trailer or cross-reference
+/// stream dictionary (or find the /Catalog), and load the file again with a fresh xref table appended — as
+/// an incremental update would. Returns the document and the number of objects found.
+fn reconstruct(bytes: &[u8]) -> Option<(Document, usize)> {
+    let start = find(&bytes[..bytes.len().min(1024)], b"%PDF-", 0)?;
+    let body = &bytes[start..];
+    let mut objects: std::collections::BTreeMap<u32, (u16, usize)> = Default::default();
+    let mut dict_texts: Vec<&[u8]> = Vec::new();
+    let mut catalog = None;
+    let mut i = 0usize;
+    while i + 3 <= body.len() {
+        let Some(rel) = body[i..]
+            .iter()
+            .position(|&c| c == b'o' || c == b's' || c == b't')
+        else {
+            break;
+        };
+        i += rel;
+        let rest = &body[i..];
+        if rest.starts_with(b"obj") && boundary(body, i + 3) {
+            if let Some((n, g, at)) = object_header(body, i) {
+                objects.insert(n, (g, at));
+                // The object's own text, up to `endobj` or its stream data (bounded: a damaged file may
+                // lack both, and each object must not cost a scan of the rest of the file).
+                let window = &body[i..body.len().min(i + (1 << 20))];
+                let end = find(window, b"endobj", 0).unwrap_or(window.len());
+                let end = find(&window[..end], b"stream", 0).unwrap_or(end);
+                let dict = &window[..end];
+                if find(dict, b"/XRef", 0).is_some() {
+                    dict_texts.push(dict);
+                }
+                if find(dict, b"/Catalog", 0).is_some() {
+                    catalog = Some((n, g));
+                }
+            }
+            i += 3;
+        } else if rest.starts_with(b"stream") && matches!(rest.get(6), Some(b'\r' | b'\n')) {
+            // Stream data is binary: the next `endstream` closes it (its /Length may be the broken part).
+            i = find(body, b"endstream", i + 6).map_or(body.len(), |e| e + 9);
+        } else if rest.starts_with(b"trailer") {
+            let end = find(body, b"startxref", i).unwrap_or(body.len().min(i + 4096));
+            dict_texts.push(&body[i..end]);
+            i += 7;
+        } else {
+            i += 1;
+        }
+    }
+    if objects.is_empty() {
+        return None;
+    }
+    let last = |key: &[u8]| dict_texts.iter().rev().find_map(|t| reference_in(t, key));
+    let root = last(b"/Root")
+        .filter(|r| objects.contains_key(&r.0))
+        .or(catalog)?;
+    let mut trailer = format!(
+        "/Size {} /Root {} {} R",
+        objects.keys().max()? + 1,
+        root.0,
+        root.1
+    );
+    if let Some((n, g)) = last(b"/Info") {
+        trailer.push_str(&format!(" /Info {n} {g} R"));
+    }
+    if let Some((n, g)) = last(b"/Encrypt") {
+        trailer.push_str(&format!(" /Encrypt {n} {g} R"));
+    }
+    let mut patched = body.to_vec();
+    if let Some(id) = dict_texts.iter().rev().find_map(|t| id_array_in(t)) {
+        trailer.push_str(" /ID ");
+        trailer.push_str(&String::from_utf8_lossy(id));
+    }
+    patched.extend_from_slice(b"\n");
+    let xref_at = patched.len();
+    let mut table = String::from("xref\n0 1\n0000000000 65535 f \n");
+    for (n, (g, at)) in &objects {
+        table.push_str(&format!("{n} 1\n{at:010} {g:05} n \n"));
+    }
+    table.push_str(&format!(
+        "trailer\n<< {trailer} >>\nstartxref\n{xref_at}\n%%EOF\n"
+    ));
+    patched.extend_from_slice(table.as_bytes());
+    let doc = Document::load_mem(&patched).ok()?;
+    usable(&doc).then_some((doc, objects.len()))
+}
+
+/// [`read_with_warnings`] without the warnings.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfInfo, HandlerError> {
-    let doc = Document::load_mem(bytes).map_err(|e| HandlerError::malformed(F, e.to_string()))?;
+    read_with_warnings(bytes, limits).map(|(info, _)| info)
+}
+
+/// The name of the security handler and its algorithm (ISO 32000-1 Table 20), for a warning.
+fn encryption_name(doc: &Document) -> String {
+    let Ok(dict) = doc.get_encrypted() else {
+        return "unreadable /Encrypt dictionary".into();
+    };
+    let int = |k: &[u8]| dict.get(k).and_then(Object::as_i64).ok();
+    let filter = dict
+        .get(b"Filter")
+        .and_then(Object::as_name_str)
+        .unwrap_or("?");
+    format!(
+        "/Filter /{filter} /V {} /R {}",
+        int(b"V").map_or("?".into(), |v| v.to_string()),
+        int(b"R").map_or("?".into(), |v| v.to_string())
+    )
+}
+
+/// Characterize a PDF; what could not be read (a broken xref rebuilt, an encryption not opened) is named
+/// in the warnings.
+pub fn read_with_warnings(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(PdfInfo, Vec<String>), HandlerError> {
+    let mut warnings = Vec::new();
+    let loaded = Document::load_mem(bytes);
+    let (mut doc, xref_reconstructed) = match loaded {
+        Ok(doc) if usable(&doc) => (doc, false),
+        other => {
+            let why = match &other {
+                Ok(_) => "its trailer does not lead to a catalog with a page tree".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            match reconstruct(bytes) {
+                Some((doc, n)) => {
+                    warnings.push(format!(
+                        "PDF cross-reference table unusable ({why}); object table rebuilt by scanning \
+                         for {n} objects"
+                    ));
+                    (doc, true)
+                }
+                None => return Err(HandlerError::malformed(F, why)),
+            }
+        }
+    };
     let encrypted = doc.trailer.get(b"Encrypt").is_ok();
+    let mut decrypted = false;
+    if encrypted {
+        let scheme = encryption_name(&doc);
+        match doc.decrypt("") {
+            Ok(()) => decrypted = true,
+            Err(e) => warnings.push(format!(
+                "PDF encrypted ({scheme}) and not opened with an empty user password ({e}); its \
+                 metadata strings are not reported"
+            )),
+        }
+    }
+    // Undecrypted strings are ciphertext: never shown.
+    let readable = !encrypted || decrypted;
     let catalog = doc
         .catalog()
         .map_err(|e| HandlerError::malformed(F, format!("no document catalog: {e}")))?;
@@ -160,7 +434,7 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfInfo, HandlerError> {
     let pages = doc.get_pages();
     let mut pages_with_text = 0;
     let mut pages_examined = 0;
-    if !encrypted {
+    if readable {
         for (_, &page) in pages.iter().take(limits.max_pages as usize) {
             pages_examined += 1;
             let has_font = doc.get_page_fonts(page).is_ok_and(|f| !f.is_empty());
@@ -173,11 +447,15 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfInfo, HandlerError> {
             }
         }
     }
+    let info = info.filter(|_| readable);
+    let pdfa = pdfa.filter(|_| readable);
     let date = |k: &[u8]| info_string(&doc, info, k).map(|d| pdf_date(&d));
-    Ok(PdfInfo {
+    let pdf = PdfInfo {
         version,
         pages: pages.len() as u64,
         encrypted,
+        decrypted,
+        xref_reconstructed,
         pdfa,
         title: info_string(&doc, info, b"Title"),
         author: info_string(&doc, info, b"Author"),
@@ -188,7 +466,8 @@ pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfInfo, HandlerError> {
         pages_with_text,
         pages_examined,
         has_text: pages_with_text > 0,
-    })
+    };
+    Ok((pdf, warnings))
 }
 
 #[cfg(test)]

@@ -26,10 +26,14 @@ impl Handler for Raster {
         "raster"
     }
     fn summary(&self) -> &'static str {
-        "GIF, BMP, JPEG 2000: dimensions, depth, resolution"
+        "GIF, BMP, JPEG 2000 (JP2, JPX, JPM; MJ2 as a movie): dimensions, depth, resolution"
     }
     fn families(&self) -> &'static [Family] {
         &[Family::Gif, Family::Bmp, Family::Jp2]
+    }
+    fn mimes(&self) -> &'static [&'static str] {
+        // JPEG 2000 formats the registry may file outside the JP2 family; routed to `jp2_family`.
+        &["image/jpm", "image/jpx", "video/mj2"]
     }
     fn characterize(
         &self,
@@ -40,7 +44,7 @@ impl Handler for Raster {
         let image = match id.family {
             Family::Gif => gif(src, limits)?,
             Family::Bmp => bmp(src, limits)?,
-            _ => jp2(src, limits)?,
+            _ => return jp2_family(src, limits),
         };
         Ok(Characterization {
             image: Some(image),
@@ -127,68 +131,161 @@ fn bmp(src: &mut Source, limits: &Limits) -> Result<ImageInfo, HandlerError> {
     })
 }
 
-fn jp2(src: &mut Source, limits: &Limits) -> Result<ImageInfo, HandlerError> {
-    // Walk top-level boxes to jp2h, then its children to ihdr (and res/resc).
+/// The top-level boxes of a JPEG 2000 family file (ISO/IEC 15444-1 §I.4): (type, body offset, body
+/// length), stopping cleanly at the end of the file. Box length 0 runs to the end of the file, 1 means a
+/// 64-bit XLBox follows.
+fn jp2_boxes(src: &mut Source, limits: &Limits) -> Result<Vec<([u8; 4], u64, u64)>, HandlerError> {
+    let mut out = Vec::new();
     let mut at = 0u64;
-    for _ in 0..64 {
+    for _ in 0..4096 {
+        if at + 8 > src.len() {
+            break;
+        }
         let h = src.read_at("JP2", at, 8, limits)?;
-        let len = be32(&h, 0) as u64;
-        if &h[4..8] == b"jp2h" {
-            let body = src.read_at("JP2", at + 8, len.saturating_sub(8).min(4096), limits)?;
+        let kind: [u8; 4] = [h[4], h[5], h[6], h[7]];
+        let (head, len) = match be32(&h, 0) as u64 {
+            0 => (8, src.len() - at),
+            1 => {
+                let x = src.read_at("JP2", at + 8, 8, limits)?;
+                (
+                    16,
+                    u64::from_be_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]),
+                )
+            }
+            n => (8, n),
+        };
+        if len < head || at.saturating_add(len) > src.len() {
+            return Err(HandlerError::malformed(
+                "JP2",
+                format!(
+                    "box '{}' at offset {at}: length {len} runs past the end of the file ({} bytes)",
+                    String::from_utf8_lossy(&kind),
+                    src.len()
+                ),
+            ));
+        }
+        out.push((kind, at + head, len - head));
+        at += len;
+    }
+    Ok(out)
+}
+
+/// Image header (`ihdr`) and capture resolution (`res `/`resc`) from the body of a JP2 Header box.
+fn jp2_header(body: &[u8], limits: &Limits) -> Result<Option<ImageInfo>, HandlerError> {
+    let mut i = 0usize;
+    let mut info = None;
+    let mut dpi = (None, None);
+    while i + 8 <= body.len() {
+        let blen = be32(&body, i) as usize;
+        let kind = &body[i + 4..i + 8];
+        if kind == b"ihdr" && i + 22 <= body.len() {
+            let ht = be32(body, i + 8) as u64;
+            let w = be32(body, i + 12) as u64;
+            limits.check_dimensions("JP2", w, ht)?;
+            info = Some(ImageInfo {
+                width: w,
+                height: ht,
+                components: Some(be16(body, i + 16)),
+                bits_per_pixel: Some(((body[i + 18] & 0x7F) + 1) as u16),
+                compression: Some("jpeg2000".into()),
+                ..Default::default()
+            });
+        }
+        if kind == b"res " {
+            // Capture resolution box 'resc' (I.5.3.7.1): VR_N, VR_D, HR_N, HR_D, VR_E, HR_E; in points per
+            // metre.
+            let r = &body[i + 8..(i + blen).min(body.len()).max(i + 8)];
+            if r.len() >= 8 + 10 && &r[4..8] == b"resc" {
+                let c = &r[8..];
+                let val = |n: u16, d: u16, e: i8| {
+                    (d != 0).then(|| n as f64 / d as f64 * 10f64.powi(e as i32) * 0.0254)
+                };
+                dpi = (
+                    val(be16(c, 4), be16(c, 6), c[9] as i8),
+                    val(be16(c, 0), be16(c, 2), c[8] as i8),
+                );
+            }
+        }
+        if blen < 8 {
+            break;
+        }
+        i += blen;
+    }
+    if let Some(info) = &mut info {
+        (info.x_dpi, info.y_dpi) = dpi;
+    }
+    Ok(info)
+}
+
+/// JPEG 2000 family: JP2/JPX (the JP2 Header box), Motion JPEG 2000 (read as a movie, ISO/IEC 15444-3) and
+/// JPM (ISO/IEC 15444-6, whose JP2 Header boxes sit inside page and layout-object boxes).
+fn jp2_family(src: &mut Source, limits: &Limits) -> Result<Characterization, HandlerError> {
+    let head = src.read_upto(0, 24)?;
+    if super::video::is_mj2(&head) {
+        return Ok(Characterization {
+            video: Some(super::video::bmff(src, limits, "mj2")?),
+            ..Default::default()
+        });
+    }
+    let top = jp2_boxes(src, limits)?;
+    let brand = top
+        .iter()
+        .find(|(k, ..)| k == b"ftyp")
+        .map(|&(_, at, len)| src.read_at("JP2", at, len.min(4), limits))
+        .transpose()?
+        .unwrap_or_default();
+    if let Some(&(_, at, len)) = top.iter().find(|(k, ..)| k == b"jp2h") {
+        let body = src.read_at("JP2", at, len.min(4096), limits)?;
+        let image = jp2_header(&body, limits)?
+            .ok_or_else(|| HandlerError::malformed("JP2", "no ihdr box in jp2h"))?;
+        return Ok(Characterization {
+            image: Some(image),
+            ..Default::default()
+        });
+    }
+    if brand == b"jpm " {
+        // JPM: look for a JP2 Header box inside the page collection, page, layout object and object boxes
+        // (bounded: at most 64 KiB of each superbox body, 4 levels).
+        let mut pending: Vec<(u64, u64, u32)> = top
+            .iter()
+            .filter(|(k, ..)| matches!(k, b"pcol" | b"page" | b"lobj" | b"objc"))
+            .map(|&(_, at, len)| (at, len, 0))
+            .collect();
+        let mut looked = 0;
+        while let Some((at, len, depth)) = pending.pop() {
+            looked += 1;
+            if looked > 256 {
+                break;
+            }
+            let body = src.read_at("JPM", at, len.min(1 << 16), limits)?;
             let mut i = 0usize;
-            let mut info = None;
-            let mut dpi = (None, None);
             while i + 8 <= body.len() {
-                let blen = be32(&body, i) as usize;
+                let blen = (be32(&body, i) as usize).max(8);
                 let kind = &body[i + 4..i + 8];
-                if kind == b"ihdr" && i + 22 <= body.len() {
-                    let ht = be32(&body, i + 8) as u64;
-                    let w = be32(&body, i + 12) as u64;
-                    limits.check_dimensions("JP2", w, ht)?;
-                    info = Some(ImageInfo {
-                        width: w,
-                        height: ht,
-                        components: Some(be16(&body, i + 16)),
-                        bits_per_pixel: Some(((body[i + 18] & 0x7F) + 1) as u16),
-                        compression: Some("jpeg2000".into()),
+                let end = (i + blen).min(body.len());
+                if kind == b"jp2h"
+                    && let Some(image) = jp2_header(&body[i + 8..end], limits)?
+                {
+                    return Ok(Characterization {
+                        image: Some(image),
                         ..Default::default()
                     });
                 }
-                if kind == b"res " {
-                    // Capture resolution box 'resc' (I.5.3.7.1): VR_N, VR_D, HR_N, HR_D, VR_E, HR_E; in
-                    // points per metre.
-                    let r = &body[i + 8..(i + blen).min(body.len())];
-                    if r.len() >= 8 + 10 && &r[4..8] == b"resc" {
-                        let c = &r[8..];
-                        let val = |n: u16, d: u16, e: i8| {
-                            (d != 0).then(|| n as f64 / d as f64 * 10f64.powi(e as i32) * 0.0254)
-                        };
-                        dpi = (
-                            val(be16(c, 4), be16(c, 6), c[9] as i8),
-                            val(be16(c, 0), be16(c, 2), c[8] as i8),
-                        );
-                    }
-                }
-                if blen < 8 {
-                    break;
+                if depth < 4 && matches!(kind, b"pcol" | b"page" | b"lobj" | b"objc") {
+                    pending.push((at + i as u64 + 8, (end - i - 8) as u64, depth + 1));
                 }
                 i += blen;
             }
-            let mut info =
-                info.ok_or_else(|| HandlerError::malformed("JP2", "no ihdr box in jp2h"))?;
-            (info.x_dpi, info.y_dpi) = dpi;
-            return Ok(info);
         }
-        if len < 8 {
-            return Err(HandlerError::malformed(
-                "JP2",
-                "box length below 8 before jp2h",
-            ));
-        }
-        at += len;
+        return Ok(Characterization {
+            warnings: vec![
+                "JPM: no JP2 Header box (jp2h) found in the pages; dimensions not reported".into(),
+            ],
+            ..Default::default()
+        });
     }
     Err(HandlerError::malformed(
         "JP2",
-        "no jp2h box among the first 64 boxes",
+        "no JP2 Header box (jp2h) among the top-level boxes",
     ))
 }

@@ -8,6 +8,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+use super::ifd::{self, Block};
+use super::jpeg::ExifInfo;
 use super::{Characterization, Handler, HandlerError, Limits, Source};
 use crate::identify::{Family, Identified};
 
@@ -76,6 +78,9 @@ pub struct TiffInfo {
     pub icc_profile: bool,
     pub software: Option<String>,
     pub date_time: Option<String>,
+    /// Orientation (274, TIFF 6.0 §8): 1 top-left (as stored) … 8; `None` when the tag is absent (which
+    /// means 1).
+    pub orientation: Option<u16>,
     pub has_exif: bool,
 }
 
@@ -95,8 +100,11 @@ impl Handler for Tiff {
         _id: &Identified,
         limits: &Limits,
     ) -> Result<Characterization, HandlerError> {
+        let (tiff, exif, warnings) = read(src, limits)?;
         Ok(Characterization {
-            tiff: Some(read(src, limits)?),
+            tiff: Some(tiff),
+            exif,
+            warnings,
             ..Default::default()
         })
     }
@@ -197,6 +205,7 @@ fn read_ifd(
     big: bool,
     offset: u64,
     limits: &Limits,
+    warnings: &mut Vec<String>,
 ) -> Result<(Vec<Entry>, u64), HandlerError> {
     let (count_len, entry_len, next_len) = if big { (8, 20, 8) } else { (2, 12, 4) };
     let head = src.read_at(F, offset, count_len, limits)?;
@@ -237,7 +246,16 @@ fn read_ifd(
             } else {
                 o.u32(e, 8)? as u64
             };
-            src.read_at(F, off, total, limits)?
+            // One unreadable value loses that tag only (and ImageWidth/ImageLength make the file
+            // malformed below, as they must).
+            match src.read_at(F, off, total, limits) {
+                Ok(v) => v,
+                Err(e @ (HandlerError::Malformed { .. } | HandlerError::LimitExceeded { .. })) => {
+                    warnings.push(format!("TIFF IFD0 tag {tag}: {e}; not reported"));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
         } else {
             Vec::new()
         };
@@ -256,8 +274,28 @@ fn read_ifd(
     Ok((entries, next))
 }
 
-/// Read the header, the first IFD in full and the IFD chain for the page count.
-pub fn read(src: &mut Source, limits: &Limits) -> Result<TiffInfo, HandlerError> {
+/// The EXIF of a TIFF, read through the file on demand.
+struct SourceBlock<'s> {
+    src: &'s mut Source,
+    limits: &'s Limits,
+}
+
+impl Block for SourceBlock<'_> {
+    fn len(&self) -> u64 {
+        self.src.len()
+    }
+    fn bytes(&mut self, at: u64, n: u64) -> Option<Vec<u8>> {
+        self.src.read_at("EXIF", at, n, self.limits).ok()
+    }
+}
+
+/// What [`read`] returns: the TIFF tags, the EXIF (Exif and GPS IFDs) and what was lost on the way.
+pub type TiffRead = (TiffInfo, Option<ExifInfo>, Vec<String>);
+
+/// Read the header, the first IFD in full, its Exif and GPS IFDs, and the IFD chain for the page count.
+/// A damaged Exif IFD or page chain loses that part only, with a warning.
+pub fn read(src: &mut Source, limits: &Limits) -> Result<TiffRead, HandlerError> {
+    let mut warnings = Vec::new();
     let head = src.read_at(F, 0, 16.min(src.len()), limits)?;
     let o = match head.get(0..2) {
         Some(b"II") => Order(true),
@@ -283,7 +321,7 @@ pub fn read(src: &mut Source, limits: &Limits) -> Result<TiffInfo, HandlerError>
             ));
         }
     };
-    let (entries, mut next) = read_ifd(src, o, big, first, limits)?;
+    let (entries, mut next) = read_ifd(src, o, big, first, limits, &mut warnings)?;
     let get = |tag: u16| entries.iter().find(|e| e.tag == tag);
     let uint = |tag: u16| get(tag).and_then(|e| e.uint(o, 0));
     let width = uint(256).ok_or_else(|| HandlerError::malformed(F, "ImageWidth (256) missing"))?;
@@ -310,37 +348,42 @@ pub fn read(src: &mut Source, limits: &Limits) -> Result<TiffInfo, HandlerError>
         Some(3) => r.map(|v| v * 2.54),
         _ => None,
     };
-    // Count pages along the IFD chain, refusing loops (a classic crash: an IFD pointing at itself).
+    // Count pages along the IFD chain, refusing loops (a classic crash: an IFD pointing at itself). A broken
+    // link ends the count there, with a warning: the first page is still reported.
     let mut page_count = 1u64;
     let mut seen = HashSet::from([first]);
     while next != 0 {
         if !seen.insert(next) {
-            return Err(HandlerError::malformed(
-                F,
-                format!("IFD chain loops back to offset {next}"),
+            warnings.push(format!(
+                "TIFF IFD chain loops back to offset {next} after {page_count} pages; pages counted up \
+                 to there"
             ));
+            break;
         }
         limits.check("TIFF pages", page_count + 1, limits.max_pages)?;
-        let (count_len, entry_len) = if big { (8u64, 20u64) } else { (2, 12) };
-        let h = src.read_at(F, next, count_len, limits)?;
-        let n = if big {
-            o.u64(&h, 0)?
-        } else {
-            o.u16(&h, 0)? as u64
-        };
-        let link_at = next
-            .checked_add(count_len)
-            .and_then(|v| v.checked_add(n.checked_mul(entry_len)?))
-            .ok_or_else(|| HandlerError::malformed(F, "IFD offset overflows"))?;
-        let link = src.read_at(F, link_at, if big { 8 } else { 4 }, limits)?;
-        next = if big {
-            o.u64(&link, 0)?
-        } else {
-            o.u32(&link, 0)? as u64
-        };
+        match next_ifd(src, o, big, next, limits) {
+            Ok(n) => next = n,
+            Err(HandlerError::Malformed { detail, .. }) => {
+                warnings.push(format!(
+                    "TIFF IFD {} at offset {next} cannot be read ({detail}); {page_count} pages counted",
+                    page_count + 1
+                ));
+                break;
+            }
+            Err(e) => return Err(e),
+        }
         page_count += 1;
     }
-    Ok(TiffInfo {
+    // EXIF inside a TIFF (ExifIFD 34665, GPS 34853, TIFF/EP and EXIF 2.32 §4.6.3): the same walker as
+    // for JPEG, reading through the file.
+    let exif = if get(34665).is_some() || get(34853).is_some() {
+        let (exif, w) = ifd::read_exif(&mut SourceBlock { src, limits });
+        warnings.extend(w);
+        exif
+    } else {
+        None
+    };
+    let info = TiffInfo {
         big_tiff: big,
         byte_order: if o.0 { "little_endian" } else { "big_endian" },
         width,
@@ -362,7 +405,36 @@ pub fn read(src: &mut Source, limits: &Limits) -> Result<TiffInfo, HandlerError>
         icc_profile: get(34675).is_some(),
         software: get(305).map(Entry::ascii),
         date_time: get(306).map(Entry::ascii),
+        orientation: uint(274).map(|v| v.min(u16::MAX as u64) as u16),
         has_exif: get(34665).is_some(),
+    };
+    Ok((info, exif, warnings))
+}
+
+/// The next-IFD link of the IFD at `at`.
+fn next_ifd(
+    src: &mut Source,
+    o: Order,
+    big: bool,
+    at: u64,
+    limits: &Limits,
+) -> Result<u64, HandlerError> {
+    let (count_len, entry_len) = if big { (8u64, 20u64) } else { (2, 12) };
+    let h = src.read_at(F, at, count_len, limits)?;
+    let n = if big {
+        o.u64(&h, 0)?
+    } else {
+        o.u16(&h, 0)? as u64
+    };
+    let link_at = at
+        .checked_add(count_len)
+        .and_then(|v| v.checked_add(n.checked_mul(entry_len)?))
+        .ok_or_else(|| HandlerError::malformed(F, "IFD offset overflows"))?;
+    let link = src.read_at(F, link_at, if big { 8 } else { 4 }, limits)?;
+    Ok(if big {
+        o.u64(&link, 0)?
+    } else {
+        o.u32(&link, 0)? as u64
     })
 }
 
@@ -410,11 +482,24 @@ pub fn compression_name(c: u16) -> &'static str {
 /// Decode a TIFF the `image` crate refuses: gray with an extra (alpha) sample, 8 or 16 bits — ImageMagick
 /// writes these for scans with a transparency channel. tiff 0.11 reports them as `Multiband` and `image` 0.25
 /// has no mapping for that. Returns the pixels and the embedded ICC profile. Anything else stays refused,
-/// with the decoder's reason.
+/// with the decoder's reason. [`decode_gray_alpha_oriented`] also returns the Orientation tag.
 pub fn decode_gray_alpha(
     bytes: &[u8],
     max_alloc: u64,
 ) -> Result<(image::DynamicImage, Option<Vec<u8>>), String> {
+    decode_gray_alpha_oriented(bytes, max_alloc).map(|g| (g.image, g.icc))
+}
+
+/// A gray + alpha TIFF decoded by [`decode_gray_alpha_oriented`].
+pub struct GrayAlpha {
+    pub image: image::DynamicImage,
+    pub icc: Option<Vec<u8>>,
+    /// Orientation (274, TIFF 6.0 §8), 1–8, when the tag is present; the pixels are as stored.
+    pub orientation: Option<u16>,
+}
+
+/// [`decode_gray_alpha`] with the first page's Orientation tag, so that a caller can turn the pixels.
+pub fn decode_gray_alpha_oriented(bytes: &[u8], max_alloc: u64) -> Result<GrayAlpha, String> {
     use tiff_decode::ColorType;
     use tiff_decode::decoder::{Decoder, DecodingResult, Limits};
     use tiff_decode::tags::{PhotometricInterpretation, Tag};
@@ -440,6 +525,10 @@ pub fn decode_gray_alpha(
         return Err(format!("TIFF photometric {photometric} with two samples"));
     }
     let icc = d.get_tag_u8_vec(Tag::Unknown(34675)).ok();
+    let orientation = d
+        .get_tag_u32(Tag::Orientation)
+        .ok()
+        .and_then(|v| u16::try_from(v).ok());
     let shape = |n: usize| format!("TIFF pixel data has {n} samples, {w}x{h}x2 expected");
     let img = match (bit_depth, d.read_image().map_err(|e| e.to_string())?) {
         (8, DecodingResult::U8(mut v)) => {
@@ -462,5 +551,9 @@ pub fn decode_gray_alpha(
         }
         (b, _) => return Err(format!("gray + alpha TIFF with {b}-bit samples")),
     };
-    Ok((img, icc))
+    Ok(GrayAlpha {
+        image: img,
+        icc,
+        orientation,
+    })
 }

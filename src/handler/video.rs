@@ -50,7 +50,16 @@ impl Handler for Video {
         limits: &Limits,
     ) -> Result<Characterization, HandlerError> {
         let video = match id.family {
-            Family::Mp4 => bmff(src, limits, &id.key)?,
+            Family::Mp4 => {
+                // A HEIF/AVIF still image filed under ISO BMFF (its `ftyp` says so): no `moov` to read.
+                let head = src.read_upto(0, 12)?;
+                if head.get(4..8) == Some(b"ftyp")
+                    && head.get(8..12).is_some_and(super::heif::is_heif_brand)
+                {
+                    return super::heif::read(src, limits);
+                }
+                bmff(src, limits, &id.key)?
+            }
             Family::Matroska => matroska(src, limits, &id.key)?,
             _ => avi(src, limits)?,
         };
@@ -61,13 +70,13 @@ impl Handler for Video {
     }
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
+pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
-fn be32(b: &[u8], at: usize) -> Option<u32> {
+pub(super) fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
-fn be64(b: &[u8], at: usize) -> Option<u64> {
+pub(super) fn be64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 fn le16(b: &[u8], at: usize) -> Option<u16> {
@@ -92,6 +101,7 @@ pub fn fourcc_codec(cc: &[u8]) -> String {
         b"hvc1" | b"hev1" | b"HEVC" | b"H265" => "hevc",
         b"mp4v" | b"FMP4" | b"XVID" | b"xvid" | b"DIVX" | b"DX50" | b"MP4V" => "mpeg4",
         b"MJPG" | b"mjpa" | b"jpeg" | b"AVDJ" => "mjpeg",
+        b"mjp2" => "jpeg2000",
         b"vp08" => "vp8",
         b"vp09" => "vp9",
         b"av01" => "av1",
@@ -117,7 +127,7 @@ pub fn fourcc_codec(cc: &[u8]) -> String {
 }
 
 /// Child boxes of a box body: (type, body).
-fn boxes(b: &[u8]) -> Vec<(&[u8], &[u8])> {
+pub(super) fn boxes(b: &[u8]) -> Vec<(&[u8], &[u8])> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at + 8 <= b.len() {
@@ -140,7 +150,7 @@ fn boxes(b: &[u8]) -> Vec<(&[u8], &[u8])> {
     out
 }
 
-fn child<'a>(b: &'a [u8], kind: &[u8]) -> Option<&'a [u8]> {
+pub(super) fn child<'a>(b: &'a [u8], kind: &[u8]) -> Option<&'a [u8]> {
     boxes(b)
         .into_iter()
         .find(|(k, _)| *k == kind)
@@ -179,10 +189,28 @@ fn find_moov(src: &mut Source, limits: &Limits) -> Result<Vec<u8>, HandlerError>
     Err(HandlerError::malformed(F, "no 'moov' box"))
 }
 
-fn bmff(src: &mut Source, limits: &Limits, key: &str) -> Result<VideoInfo, HandlerError> {
+/// Motion JPEG 2000 (ISO/IEC 15444-3): the JPEG 2000 signature box, then `ftyp` with brand `mjp2`/`mj2s`.
+pub(super) fn is_mj2(head: &[u8]) -> bool {
+    let brand = if head.get(4..8) == Some(b"jP  ") {
+        head.get(20..24)
+    } else {
+        head.get(8..12)
+    };
+    matches!(brand, Some(b"mjp2" | b"mj2s"))
+}
+
+/// ISO BMFF movies: MP4, MOV and Motion JPEG 2000 (whose boxes are those of ISO/IEC 14496-12).
+pub(super) fn bmff(
+    src: &mut Source,
+    limits: &Limits,
+    key: &str,
+) -> Result<VideoInfo, HandlerError> {
+    let head = src.read_upto(0, 24)?;
     let moov = find_moov(src, limits)?;
     let mut info = VideoInfo {
-        container: if key == "mov" {
+        container: if is_mj2(&head) {
+            "mj2".into()
+        } else if key == "mov" {
             "mov".into()
         } else {
             "mp4".into()
