@@ -4,6 +4,9 @@
 //! (document information dictionary), §7.9.2 (text strings), §7.9.4 (dates); ISO 19005 for the PDF/A claim
 //! in the catalog's /Metadata XMP stream.
 
+use std::collections::{BTreeMap, HashSet};
+
+use lopdf::xref::XrefEntry;
 use lopdf::{Document, Object};
 use serde::Serialize;
 
@@ -257,7 +260,7 @@ fn id_array_in(text: &[u8]) -> Option<&[u8]> {
 fn reconstruct(bytes: &[u8]) -> Option<(Document, usize)> {
     let start = find(&bytes[..bytes.len().min(1024)], b"%PDF-", 0)?;
     let body = &bytes[start..];
-    let mut objects: std::collections::BTreeMap<u32, (u16, usize)> = Default::default();
+    let mut objects: BTreeMap<u32, (u16, usize)> = BTreeMap::new();
     let mut dict_texts: Vec<&[u8]> = Vec::new();
     let mut catalog = None;
     let mut i = 0usize;
@@ -336,6 +339,231 @@ fn reconstruct(bytes: &[u8]) -> Option<(Document, usize)> {
     usable(&doc).then_some((doc, objects.len()))
 }
 
+/// Skip PDF white-space from `at`.
+fn skip_ws(b: &[u8], mut at: usize) -> usize {
+    while b
+        .get(at)
+        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'\x0C' | b'\0'))
+    {
+        at += 1;
+    }
+    at
+}
+
+/// An unsigned integer at `at` (after white-space): (value, index after it).
+fn uint_at(b: &[u8], at: usize) -> Option<(u64, usize)> {
+    let at = skip_ws(b, at);
+    let len = b
+        .get(at..)?
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if len == 0 || len > 19 {
+        return None;
+    }
+    let v = std::str::from_utf8(&b[at..at + len]).ok()?.parse().ok()?;
+    Some((v, at + len))
+}
+
+/// `/Key <integer>` in a dictionary's text (a direct integer, not a reference).
+fn int_in(text: &[u8], key: &[u8]) -> Option<u64> {
+    let at = find(text, key, 0)? + key.len();
+    if !boundary(text, at) {
+        return None;
+    }
+    let (v, end) = uint_at(text, at)?;
+    // `/Prev 12 0 R` would be a reference: not what the trailer keys are.
+    match uint_at(text, end) {
+        Some((_, after)) if text.get(skip_ws(text, after)) == Some(&b'R') => None,
+        _ => Some(v),
+    }
+}
+
+/// One classic cross-reference section at `at` (ISO 32000-1 §7.5.4): its entries and its trailer's text.
+fn classic_section(b: &[u8], at: usize) -> Option<(Vec<(u32, XrefEntry)>, &[u8])> {
+    let mut i = skip_ws(b, at);
+    if !b.get(i..)?.starts_with(b"xref") {
+        return None;
+    }
+    i += 4;
+    let mut entries = Vec::new();
+    loop {
+        let j = skip_ws(b, i);
+        if b.get(j..)?.starts_with(b"trailer") {
+            i = j + 7;
+            break;
+        }
+        let (first, k) = uint_at(b, j)?;
+        let (count, k) = uint_at(b, k)?;
+        i = k;
+        for n in 0..count.min(10_000_000) {
+            let (offset, k) = uint_at(b, i)?;
+            let (generation, k) = uint_at(b, k)?;
+            let k = skip_ws(b, k);
+            let id = u32::try_from(first + n).ok()?;
+            let entry = match b.get(k)? {
+                b'n' => XrefEntry::Normal {
+                    offset: u32::try_from(offset).ok()?,
+                    generation: u16::try_from(generation).ok()?,
+                },
+                b'f' => XrefEntry::Free,
+                _ => return None,
+            };
+            entries.push((id, entry));
+            i = k + 1;
+        }
+    }
+    let end = find(b, b"startxref", i).unwrap_or(b.len().min(i + (1 << 16)));
+    Some((entries, &b[i..end.max(i)]))
+}
+
+/// The entries of a cross-reference stream (§7.5.8.3) that `doc` loaded: type 1 normal, type 2 compressed.
+fn stream_entries(doc: &Document, b: &[u8], at: usize) -> Option<Vec<(u32, XrefEntry)>> {
+    let kw = find(&b[at..b.len().min(at + 64)], b"obj", 0)? + at;
+    let (n, g, _) = object_header(b, kw)?;
+    let stream = doc.get_object((n, g)).ok()?.as_stream().ok()?;
+    let data = if stream.dict.get(b"Filter").is_ok() {
+        stream.decompressed_content().ok()?
+    } else {
+        stream.content.clone()
+    };
+    let ints = |k: &[u8]| -> Option<Vec<u64>> {
+        stream
+            .dict
+            .get(k)
+            .ok()?
+            .as_array()
+            .ok()?
+            .iter()
+            .map(|o| o.as_i64().ok().and_then(|v| u64::try_from(v).ok()))
+            .collect()
+    };
+    let w = ints(b"W")?;
+    let [w1, w2, w3] = <[u64; 3]>::try_from(w).ok()?.map(|v| v as usize);
+    if w1 > 8 || w2 > 8 || w3 > 8 {
+        return None;
+    }
+    let size = stream.dict.get(b"Size").and_then(Object::as_i64).ok()?;
+    let index = ints(b"Index").unwrap_or_else(|| vec![0, size.max(0) as u64]);
+    let field = |row: &[u8], from: usize, width: usize| {
+        row[from..from + width]
+            .iter()
+            .fold(0u64, |v, &c| (v << 8) | u64::from(c))
+    };
+    let row_len = w1 + w2 + w3;
+    let mut rows = data.chunks_exact(row_len.max(1));
+    let mut out = Vec::new();
+    for pair in index.chunks_exact(2) {
+        for n in 0..pair[1] {
+            let row = rows.next()?;
+            let kind = if w1 == 0 { 1 } else { field(row, 0, w1) };
+            let (f2, f3) = (field(row, w1, w2), field(row, w1 + w2, w3));
+            let id = u32::try_from(pair[0] + n).ok()?;
+            let entry = match kind {
+                0 => XrefEntry::Free,
+                1 => XrefEntry::Normal {
+                    offset: u32::try_from(f2).ok()?,
+                    generation: u16::try_from(f3).ok()?,
+                },
+                2 => XrefEntry::Compressed {
+                    container: u32::try_from(f2).ok()?,
+                    index: u16::try_from(f3).ok()?,
+                },
+                _ => continue,
+            };
+            out.push((id, entry));
+        }
+    }
+    Some(out)
+}
+
+/// Objects of the final revision of a hybrid-reference file (ISO 32000-1 §7.5.8.4) that lopdf 0.34 reads
+/// from an older revision: it merges a section's /XRefStm entries after the previous section's table (and
+/// not at all without /Prev), so an object that an update moved into an object stream keeps its old value
+/// (an updated page tree reports the old page count). The chain of sections is walked here in the
+/// specified order — a section's table, then its /XRefStm stream, then /Prev — and stale objects are
+/// replaced. Returns how many.
+fn repair_hybrid(doc: &mut Document, bytes: &[u8]) -> usize {
+    if find(bytes, b"/XRefStm", 0).is_none() {
+        return 0;
+    }
+    let mut latest: BTreeMap<u32, XrefEntry> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    let mut at = Some(doc.xref_start);
+    while let Some(section) = at.take() {
+        if !seen.insert(section) || seen.len() > 256 {
+            break;
+        }
+        let Some((table, trailer)) = classic_section(bytes, section) else {
+            break; // a cross-reference stream section: lopdf reads those in order
+        };
+        let mut here: BTreeMap<u32, XrefEntry> = table.into_iter().collect();
+        if let Some(stm) = int_in(trailer, b"/XRefStm")
+            && let Some(entries) = usize::try_from(stm)
+                .ok()
+                .and_then(|stm| stream_entries(doc, bytes, stm))
+        {
+            for (id, e) in entries {
+                // The stream fills what the table leaves out or marks free.
+                if matches!(here.get(&id), None | Some(XrefEntry::Free)) {
+                    here.insert(id, e);
+                }
+            }
+        }
+        for (id, e) in here {
+            latest.entry(id).or_insert(e);
+        }
+        at = int_in(trailer, b"/Prev").and_then(|p| usize::try_from(p).ok());
+    }
+    let mut reader = lopdf::Reader {
+        buffer: bytes,
+        document: Document::new(),
+    };
+    for (&id, e) in &latest {
+        if matches!(e, XrefEntry::Normal { .. }) {
+            reader.document.reference_table.insert(id, e.clone());
+        }
+    }
+    let mut fixed = 0;
+    for (&id, e) in &latest {
+        let stale = match (e, doc.reference_table.get(id)) {
+            (XrefEntry::Normal { offset, .. }, Some(XrefEntry::Normal { offset: o, .. })) => {
+                offset != o
+            }
+            (
+                XrefEntry::Compressed { container, .. },
+                Some(XrefEntry::Compressed { container: c, .. }),
+            ) => container != c,
+            (XrefEntry::Normal { .. } | XrefEntry::Compressed { .. }, _) => true,
+            _ => false,
+        };
+        if !stale {
+            continue;
+        }
+        let object = match *e {
+            XrefEntry::Normal { generation, .. } => reader
+                .get_object((id, generation), &mut HashSet::new())
+                .ok()
+                .map(|o| ((id, generation), o)),
+            XrefEntry::Compressed { container, .. } => doc
+                .get_object((container, 0))
+                .ok()
+                .and_then(|o| o.as_stream().ok())
+                .cloned()
+                .and_then(|mut s| lopdf::ObjectStream::new(&mut s).ok())
+                .and_then(|mut os| os.objects.remove(&(id, 0)))
+                .map(|o| ((id, 0), o)),
+            _ => None,
+        };
+        if let Some((key, object)) = object {
+            doc.objects.insert(key, object);
+            doc.reference_table.insert(id, e.clone());
+            fixed += 1;
+        }
+    }
+    fixed
+}
+
 /// [`read_with_warnings`] without the warnings.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<PdfInfo, HandlerError> {
     read_with_warnings(bytes, limits).map(|(info, _)| info)
@@ -367,7 +595,10 @@ pub fn read_with_warnings(
     let mut warnings = Vec::new();
     let loaded = Document::load_mem(bytes);
     let (mut doc, xref_reconstructed) = match loaded {
-        Ok(doc) if usable(&doc) => (doc, false),
+        Ok(mut doc) if usable(&doc) => {
+            repair_hybrid(&mut doc, bytes);
+            (doc, false)
+        }
         other => {
             let why = match &other {
                 Ok(_) => "its trailer does not lead to a catalog with a page tree".to_owned(),
