@@ -169,7 +169,7 @@ fn locations(iloc: &[u8]) -> Option<Vec<Location>> {
 }
 
 /// The properties (`ipco` boxes, 1-based) associated with `item` by `ipma` (ISO/IEC 23008-12 §9.3).
-fn properties<'a>(iprp: &'a [u8], item: u32) -> Vec<(&'a [u8], &'a [u8])> {
+fn properties(iprp: &[u8], item: u32) -> Vec<(&[u8], &[u8])> {
     let Some(ipco) = child(iprp, b"ipco") else {
         return Vec::new();
     };

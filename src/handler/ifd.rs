@@ -18,6 +18,9 @@ use super::jpeg::{ExifInfo, decode_text, exif_datetime};
 pub trait Block {
     /// Length in bytes; offsets in the IFDs are relative to its start (the TIFF header).
     fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// `n` bytes at `at`, or `None` when they lie (partly) outside the block or cannot be read.
     fn bytes(&mut self, at: u64, n: u64) -> Option<Vec<u8>>;
 }

@@ -24,6 +24,7 @@ pub mod ifd;
 pub mod jpeg;
 pub mod ofd;
 pub mod pdf;
+pub mod pdfcrypt;
 pub mod png;
 pub mod raster;
 pub mod tiff;

@@ -33,6 +33,9 @@ pub struct PdfInfo {
     /// Encrypted, and opened with the empty user password (ISO 32000-1 §7.6.3.3, Algorithm 6): the
     /// strings below are decrypted. An encrypted PDF that cannot be opened so reports no strings at all.
     pub decrypted: bool,
+    /// The algorithm when opened (`RC4`, `AES-128`, `AES-256`), else the /Encrypt dictionary's
+    /// /Filter, /V and /R.
+    pub encryption: Option<String>,
     /// The cross-reference table was unusable and the object table was rebuilt by scanning the file for
     /// `N G obj` (what PDF readers such as poppler do).
     pub xref_reconstructed: bool,
@@ -256,8 +259,9 @@ fn id_array_in(text: &[u8]) -> Option<&[u8]> {
 /// Rebuild the object table of a PDF whose cross-reference data is unusable: scan for `N G obj` headers
 /// (skipping stream data), take /Root, /Info, /Encrypt and /ID from the last trailer or cross-reference
 /// stream dictionary (or find the /Catalog), and load the file again with a fresh xref table appended — as
-/// an incremental update would. Returns the document and the number of objects found.
-fn reconstruct(bytes: &[u8]) -> Option<(Document, usize)> {
+/// an incremental update would. Returns the document, the bytes it was loaded from and the number of
+/// objects found.
+fn reconstruct(bytes: &[u8]) -> Option<(Document, Vec<u8>, usize)> {
     let start = find(&bytes[..bytes.len().min(1024)], b"%PDF-", 0)?;
     let body = &bytes[start..];
     let mut objects: BTreeMap<u32, (u16, usize)> = BTreeMap::new();
@@ -336,7 +340,7 @@ fn reconstruct(bytes: &[u8]) -> Option<(Document, usize)> {
     ));
     patched.extend_from_slice(table.as_bytes());
     let doc = Document::load_mem(&patched).ok()?;
-    usable(&doc).then_some((doc, objects.len()))
+    Some((doc, patched, objects.len()))
 }
 
 /// Skip PDF white-space from `at`.
@@ -379,8 +383,11 @@ fn int_in(text: &[u8], key: &[u8]) -> Option<u64> {
     }
 }
 
+/// Cross-reference entries by object number.
+type Entries = Vec<(u32, XrefEntry)>;
+
 /// One classic cross-reference section at `at` (ISO 32000-1 §7.5.4): its entries and its trailer's text.
-fn classic_section(b: &[u8], at: usize) -> Option<(Vec<(u32, XrefEntry)>, &[u8])> {
+fn classic_section(b: &[u8], at: usize) -> Option<(Entries, &[u8])> {
     let mut i = skip_ws(b, at);
     if !b.get(i..)?.starts_with(b"xref") {
         return None;
@@ -418,7 +425,7 @@ fn classic_section(b: &[u8], at: usize) -> Option<(Vec<(u32, XrefEntry)>, &[u8])
 }
 
 /// The entries of a cross-reference stream (§7.5.8.3) that `doc` loaded: type 1 normal, type 2 compressed.
-fn stream_entries(doc: &Document, b: &[u8], at: usize) -> Option<Vec<(u32, XrefEntry)>> {
+fn stream_entries(doc: &Document, b: &[u8], at: usize) -> Option<Entries> {
     let kw = find(&b[at..b.len().min(at + 64)], b"obj", 0)? + at;
     let (n, g, _) = object_header(b, kw)?;
     let stream = doc.get_object((n, g)).ok()?.as_stream().ok()?;
@@ -593,18 +600,45 @@ pub fn read_with_warnings(
     limits: &Limits,
 ) -> Result<(PdfInfo, Vec<String>), HandlerError> {
     let mut warnings = Vec::new();
-    let loaded = Document::load_mem(bytes);
-    let (mut doc, xref_reconstructed) = match loaded {
-        Ok(mut doc) if usable(&doc) => {
-            repair_hybrid(&mut doc, bytes);
-            (doc, false)
+    // Encrypted files are opened before anything is read: their catalog may sit in an object stream.
+    let mut encryption: Option<String> = None;
+    let mut decrypted = false;
+    let mut open = |doc: &mut Document, raw: &[u8], warnings: &mut Vec<String>| {
+        if doc.trailer.get(b"Encrypt").is_err() || encryption.is_some() {
+            return;
         }
+        let scheme = encryption_name(doc);
+        match super::pdfcrypt::decrypt_empty_password(doc, raw) {
+            Ok(name) => {
+                decrypted = true;
+                encryption = Some(name.to_owned());
+            }
+            Err(e) => {
+                warnings.push(format!(
+                    "PDF encrypted ({scheme}) and not opened with an empty user password ({e}); its \
+                     metadata strings are not reported"
+                ));
+                encryption = Some(scheme);
+            }
+        }
+    };
+    let loaded = Document::load_mem(bytes).map(|mut doc| {
+        repair_hybrid(&mut doc, bytes);
+        open(&mut doc, bytes, &mut warnings);
+        doc
+    });
+    let (doc, xref_reconstructed) = match loaded {
+        Ok(doc) if usable(&doc) => (doc, false),
         other => {
             let why = match &other {
                 Ok(_) => "its trailer does not lead to a catalog with a page tree".to_owned(),
                 Err(e) => e.to_string(),
             };
-            match reconstruct(bytes) {
+            let rebuilt = reconstruct(bytes).and_then(|(mut doc, patched, n)| {
+                open(&mut doc, &patched, &mut warnings);
+                usable(&doc).then_some((doc, n))
+            });
+            match rebuilt {
                 Some((doc, n)) => {
                     warnings.push(format!(
                         "PDF cross-reference table unusable ({why}); object table rebuilt by scanning \
@@ -616,18 +650,7 @@ pub fn read_with_warnings(
             }
         }
     };
-    let encrypted = doc.trailer.get(b"Encrypt").is_ok();
-    let mut decrypted = false;
-    if encrypted {
-        let scheme = encryption_name(&doc);
-        match doc.decrypt("") {
-            Ok(()) => decrypted = true,
-            Err(e) => warnings.push(format!(
-                "PDF encrypted ({scheme}) and not opened with an empty user password ({e}); its \
-                 metadata strings are not reported"
-            )),
-        }
-    }
+    let encrypted = encryption.is_some();
     // Undecrypted strings are ciphertext: never shown.
     let readable = !encrypted || decrypted;
     let catalog = doc
@@ -686,6 +709,7 @@ pub fn read_with_warnings(
         pages: pages.len() as u64,
         encrypted,
         decrypted,
+        encryption,
         xref_reconstructed,
         pdfa,
         title: info_string(&doc, info, b"Title"),

@@ -176,7 +176,7 @@ fn jp2_header(body: &[u8], limits: &Limits) -> Result<Option<ImageInfo>, Handler
     let mut info = None;
     let mut dpi = (None, None);
     while i + 8 <= body.len() {
-        let blen = be32(&body, i) as usize;
+        let blen = be32(body, i) as usize;
         let kind = &body[i + 4..i + 8];
         if kind == b"ihdr" && i + 22 <= body.len() {
             let ht = be32(body, i + 8) as u64;
