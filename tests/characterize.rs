@@ -656,7 +656,14 @@ fn pdf_encrypted_with_an_empty_user_password() {
     let weak = ["--allow-weak-crypto"];
     let os = ["--object-streams=generate"];
     // (file, qpdf options before --encrypt, user password, key length and options, opened as)
-    let cases: &[(&str, &[&str], &str, &[&str], Option<&str>)] = &[
+    type Case<'a> = (
+        &'a str,
+        &'a [&'a str],
+        &'a str,
+        &'a [&'a str],
+        Option<&'a str>,
+    );
+    let cases: &[Case] = &[
         ("rc4-40.pdf", &weak, "", &["40"], Some("RC4")),
         (
             "rc4-128.pdf",

@@ -227,7 +227,7 @@ impl Aes {
 /// AES-CBC as PDF uses it (§7.6.2): the first 16 bytes are the IV, the plaintext is padded as in RFC 8018
 /// §6.1.1 (PKCS #5).
 fn aes_cbc_pdf(key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
-    if data.len() < 32 || data.len() % 16 != 0 {
+    if data.len() < 32 || !data.len().is_multiple_of(16) {
         // An empty string encrypts to the IV and one block of padding; shorter input is damaged.
         return (data.len() == 16).then(Vec::new);
     }
@@ -544,7 +544,7 @@ impl Handler {
             if kind == Some(b"XRef") {
                 return;
             }
-            if !(kind == Some(b"Metadata") && !self.encrypt_metadata)
+            if (kind != Some(b"Metadata") || self.encrypt_metadata)
                 && let Some(plain) = self.decrypt(self.streams, id, &s.content)
             {
                 s.set_content(plain);
