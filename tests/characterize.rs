@@ -962,3 +962,17 @@ fn own_parsers_never_panic_on_damaged_heif_and_jpeg2000() {
         }
     }
 }
+
+/// A FIFO among the files: refused at once with an `io` error naming it, never waited on.
+#[test]
+fn a_fifo_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.jpg");
+    let (ok, _, err) = run(Command::new(require("mkfifo")).arg(&fifo));
+    assert!(ok, "{err}");
+    let r = inspect(&fifo);
+    assert_eq!(r["error"]["kind"], "io", "{r:#}");
+    // The library entry point too (the command may filter before it gets there).
+    let r = dangan::handler::inspect_path(&fifo, &dangan::handler::Options::default());
+    assert_eq!(r.error.map(|e| e.kind), Some("io"));
+}

@@ -31,7 +31,6 @@ pub mod tiff;
 pub mod video;
 pub mod zipfile;
 
-use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -195,8 +194,9 @@ impl Source {
         Source::new(Box::new(Cursor::new(bytes)), len)
     }
 
+    /// Open a user's file: regular files only (a FIFO or device is refused at once, never waited on).
     pub fn open(path: &Path) -> io::Result<Self> {
-        let file = File::open(path)?;
+        let file = crate::fsutil::open_regular_io(path)?;
         let len = file.metadata()?.len();
         Ok(Source::new(Box::new(BufReader::new(file)), len))
     }
