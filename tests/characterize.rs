@@ -368,6 +368,25 @@ fn tiff_orientation_and_exif_and_a_bad_exif_ifd() {
     exif_agrees(&ours, &theirs, "bad-exif.tif");
     assert!(has_warning(&ours, "Exif IFD"), "{:?}", warnings(&ours));
 
+    // The file cut in the middle of IFD0's entry table (after ImageWidth and ImageLength, which ImageMagick
+    // writes first): the entries inside the file are still read, the rest named as lost.
+    let b = std::fs::read(&p).unwrap();
+    let t = Tiff::of_tiff(&b);
+    let ifd0 = t.ifd0(&b) as usize;
+    assert_eq!(t.u16(&b, ifd0 + 2), 256);
+    assert_eq!(t.u16(&b, ifd0 + 14), 257);
+    let cut = write(dir.path(), "cut-ifd0.tif", &b[..ifd0 + 2 + 12 * 4 + 6]);
+    let ours = inspect(&cut);
+    let intact = exiftool(&p);
+    assert!(ours["error"].is_null(), "{ours:#}");
+    assert_eq!(ours["tiff"]["width"], intact["ImageWidth"]);
+    assert_eq!(ours["tiff"]["height"], intact["ImageHeight"]);
+    assert!(
+        has_warning(&ours, "entries declared"),
+        "{:?}",
+        warnings(&ours)
+    );
+
     // The second page's IFD offset past the end: the first page is still reported, one page counted.
     let two = dir.path().join("two.tif");
     let (ok, _, err) = run(Command::new(tool_var("IMAGEMAGICK"))

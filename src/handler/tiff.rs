@@ -215,7 +215,21 @@ fn read_ifd(
         o.u16(&head, 0)? as u64
     };
     limits.check("TIFF IFD entries", n, 65_535)?;
-    let body = src.read_at(F, offset + count_len, n * entry_len + next_len, limits)?;
+    // An entry table that runs past the end of the file loses the entries beyond it, with a warning; the
+    // ones inside are read (the file is then taken to have no further pages).
+    let table_at = offset + count_len;
+    let fit = src.len().saturating_sub(table_at) / entry_len;
+    let (n, truncated) = if fit < n {
+        warnings.push(format!(
+            "TIFF IFD at offset {offset}: {n} entries declared, only {fit} lie inside the file; the \
+             others are lost"
+        ));
+        (fit, true)
+    } else {
+        (n, false)
+    };
+    let want = n * entry_len + if truncated { 0 } else { next_len };
+    let body = src.read_at(F, table_at, want.min(src.len() - table_at), limits)?;
     let mut entries = Vec::with_capacity(n as usize);
     for i in 0..n as usize {
         let e = &body[i * entry_len as usize..(i + 1) * entry_len as usize];
@@ -266,10 +280,13 @@ fn read_ifd(
             data,
         });
     }
-    let next = if big {
-        o.u64(&body, (n * entry_len) as usize)?
+    let link = (n * entry_len) as usize;
+    let next = if truncated || body.len() < link + next_len as usize {
+        0
+    } else if big {
+        o.u64(&body, link)?
     } else {
-        o.u32(&body, (n * entry_len) as usize)? as u64
+        o.u32(&body, link)? as u64
     };
     Ok((entries, next))
 }
