@@ -910,8 +910,8 @@ fn jpeg2000_family_reads_without_errors() {
     assert_eq!(ours["video"]["height"], probe["height"]);
 }
 
-/// Every prefix and 400 single-byte mutations of a HEIC, an AVIF, a JP2, a JPM and an MJ2 made here, through
-/// the HEIF handler, the JPEG 2000 reader and the EXIF walker directly (no panic guard): an error or a
+/// Every prefix and 1,000 single-byte mutations of a HEIC, an AVIF, a JP2, a JPM, a camera JPEG and a TIFF with
+/// EXIF made here, through their handlers and the EXIF walker directly (no panic guard): an error or a
 /// report, never a panic.
 #[test]
 fn own_parsers_never_panic_on_damaged_heif_and_jpeg2000() {
@@ -947,7 +947,9 @@ fn own_parsers_never_panic_on_damaged_heif_and_jpeg2000() {
     jpm[f + 4..f + 8].copy_from_slice(b"jpm ");
     files.push(("a.jp2", jp2));
     files.push(("a.jpm", jpm));
-    let raster = HANDLERS.iter().find(|h| h.name() == "raster").unwrap();
+    files.push(("a.jpg", std::fs::read(&jpg).unwrap()));
+    files.push(("a.tif", std::fs::read(camera_tiff(d)).unwrap()));
+    let handler = |name: &str| *HANDLERS.iter().find(|h| h.name() == name).unwrap();
     let limits = Limits {
         max_alloc: 1 << 20,
         ..Limits::default()
@@ -964,7 +966,7 @@ fn own_parsers_never_panic_on_damaged_heif_and_jpeg2000() {
             .step_by(7)
             .map(|n| good[..n].to_vec())
             .collect();
-        for _ in 0..400 {
+        for _ in 0..1000 {
             let mut b = good.clone();
             let at = (next() % b.len() as u64) as usize;
             b[at] = next() as u8;
@@ -972,11 +974,13 @@ fn own_parsers_never_panic_on_damaged_heif_and_jpeg2000() {
         }
         for b in variants {
             let id = dangan::identify::identify_bytes(good, Some(name));
-            if name.ends_with(".heic") || name.ends_with(".avif") {
-                let _ = dangan::handler::heif::read(&mut Source::from_bytes(b.clone()), &limits);
-            } else {
-                let _ = raster.characterize(&mut Source::from_bytes(b.clone()), &id, &limits);
-            }
+            let mut src = Source::from_bytes(b.clone());
+            let _ = match name.rsplit('.').next() {
+                Some("heic" | "avif") => dangan::handler::heif::read(&mut src, &limits),
+                Some("jpg") => handler("jpeg").characterize(&mut src, &id, &limits),
+                Some("tif") => handler("tiff").characterize(&mut src, &id, &limits),
+                _ => handler("raster").characterize(&mut src, &id, &limits),
+            };
             let _ = dangan::handler::ifd::read_exif(&mut b.as_slice());
         }
     }

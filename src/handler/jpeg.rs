@@ -234,7 +234,9 @@ pub fn exif_datetime(raw: &str, offset: Option<&str>) -> String {
         && b[10] == b' '
         && b[13] == b':'
         && b[16] == b':'
-        && raw[..19].bytes().filter(u8::is_ascii_digit).count() == 14;
+        // On the bytes: all 19 are then ASCII, so the slicing below is on character boundaries (a damaged
+        // value such as `05:06:0Ì` would otherwise split a character).
+        && b[..19].iter().filter(|c| c.is_ascii_digit()).count() == 14;
     if !shaped {
         return raw.to_owned();
     }
@@ -270,6 +272,10 @@ mod tests {
         assert_eq!(
             exif_datetime("    :  :     :  :  ", None),
             "    :  :     :  :  "
+        );
+        assert_eq!(
+            exif_datetime("2021:03:04 05:06:0Ì", None),
+            "2021:03:04 05:06:0Ì"
         );
     }
 

@@ -406,8 +406,10 @@ impl Handler {
             aes.cbc_decrypt(&[0; 16], &ue[..32])
         } else {
             // Algorithm 2.
+            // /Length is in bits (Table 20): 40 by default, 128 for the crypt filters of V 4.
             let len = match v {
                 1 => 5,
+                4 => (int(b"Length").unwrap_or(128) / 8).clamp(5, 16) as usize,
                 _ => (int(b"Length").unwrap_or(40) / 8).clamp(5, 16) as usize,
             };
             let len = if streams == Method::Aes128 || strings == Method::Aes128 {
