@@ -29,7 +29,7 @@ pub mod pdf;
 pub mod policy;
 mod raster;
 pub mod record;
-pub mod tools;
+pub use crate::tool as tools;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
