@@ -376,8 +376,7 @@ pub fn read_xlsx(path: &Path) -> Result<Table, IntakeError> {
     }
     let mut table = Table {
         encoding: Encoding::Xlsx,
-        headers: headers
-            .ok_or_else(|| err("the manifest is empty: no header row".into()))?,
+        headers: headers.ok_or_else(|| err("the manifest is empty: no header row".into()))?,
         rows,
         findings: Vec::new(),
     };
@@ -473,9 +472,11 @@ mod tests {
             ]
         );
         assert_eq!(t.rows[1].1[1], "x".repeat(8));
-        assert!(t.findings.iter().all(|f| f.level == Level::Error
-            && f.rule == CELL_RULE
-            && !f.message.is_empty()));
+        assert!(
+            t.findings
+                .iter()
+                .all(|f| f.level == Level::Error && f.rule == CELL_RULE && !f.message.is_empty())
+        );
     }
 
     fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
@@ -498,15 +499,24 @@ mod tests {
         // 3 MiB of spaces deflate to a few KiB: over the 100:1 ratio above the 1 MiB floor.
         let padded = vec![b' '; 3 << 20];
         let bomb = zip_of(&[("xl/sharedStrings.xml", &padded)]);
-        let e = check_workbook_parts(&bomb, f, &LIMITS).unwrap_err().to_string();
-        assert!(e.contains("目录.xlsx") && e.contains("xl/sharedStrings.xml") && e.contains("ratio"), "{e}");
+        let e = check_workbook_parts(&bomb, f, &LIMITS)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("目录.xlsx") && e.contains("xl/sharedStrings.xml") && e.contains("ratio"),
+            "{e}"
+        );
         let small = Limits {
             max_part: 1 << 20,
             ..LIMITS
         };
-        let e = check_workbook_parts(&bomb, f, &small).unwrap_err().to_string();
+        let e = check_workbook_parts(&bomb, f, &small)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("more than the limit of 1 MiB"), "{e}");
-        let e = check_workbook_parts(b"PK not a zip", f, &LIMITS).unwrap_err().to_string();
+        let e = check_workbook_parts(b"PK not a zip", f, &LIMITS)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a readable XLSX"), "{e}");
     }
 

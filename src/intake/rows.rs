@@ -102,7 +102,10 @@ pub(super) fn check_rows(
             Level::Info,
             at(manifest, 1),
             format!("未识别的列将原样保留: {}", unknown.join(", ")),
-            format!("unknown columns are kept as they are: {}", unknown.join(", ")),
+            format!(
+                "unknown columns are kept as they are: {}",
+                unknown.join(", ")
+            ),
         ));
     }
     let missing: Vec<Field> = columns
@@ -272,7 +275,9 @@ pub(super) fn check_rows(
                 Level::Error,
                 loc(),
                 format!("{label} '{given}' 与档号 {danghao} 中的 '{want}' 不一致"),
-                format!("{label_en} '{given}' disagrees with '{want}' in the reference code {danghao}"),
+                format!(
+                    "{label_en} '{given}' disagrees with '{want}' in the reference code {danghao}"
+                ),
             ));
         };
         if let Some(f) = fields.get(&Field::Fonds)
@@ -392,7 +397,10 @@ pub(super) fn check_rows(
                 Level::Error,
                 at(manifest, nums[0].1),
                 format!("{group} 的件号不连续, 缺少 {}", missing.join(", ")),
-                format!("item numbers of {group} have gaps: {} missing", missing.join(", ")),
+                format!(
+                    "item numbers of {group} have gaps: {} missing",
+                    missing.join(", ")
+                ),
             ));
         }
         if first != 1 {

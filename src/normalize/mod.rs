@@ -385,7 +385,9 @@ pub fn normalize(
     }
     // Published through the one publish path: locked, staged beside `out`, removed on every error.
     let publish_err = |e: crate::package::publish::PublishError| match e {
-        crate::package::publish::PublishError::Io { path, source } => NormalizeError::io(path, source),
+        crate::package::publish::PublishError::Io { path, source } => {
+            NormalizeError::io(path, source)
+        }
         e => NormalizeError::Usage(e.to_string()),
     };
     let staging = crate::package::publish::Staging::begin_dir(&out_final).map_err(publish_err)?;
@@ -404,7 +406,10 @@ pub fn normalize(
                 .as_deref()
                 .is_some_and(crate::package::publish::mentions_no_space)
         }) {
-            return Err(NormalizeError::io(&rp, std::io::ErrorKind::StorageFull.into()));
+            return Err(NormalizeError::io(
+                &rp,
+                std::io::ErrorKind::StorageFull.into(),
+            ));
         }
         Ok(report)
     })();
@@ -415,9 +420,9 @@ pub fn normalize(
         }
         Err(e) if crate::package::publish::chain_is_no_space(&e) => {
             drop(staging);
-            Err(publish_err(crate::package::publish::PublishError::NoSpace {
-                dest: out_final,
-            }))
+            Err(publish_err(
+                crate::package::publish::PublishError::NoSpace { dest: out_final },
+            ))
         }
         Err(e) => Err(e),
     }

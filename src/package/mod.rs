@@ -607,7 +607,9 @@ fn write_staged(
             )
             .map_err(|e| match e {
                 // Kept as I/O so that a full disk is still recognised as one.
-                crate::fixity::FixityError::Io { path, source } => PackageError::Io { path, source },
+                crate::fixity::FixityError::Io { path, source } => {
+                    PackageError::Io { path, source }
+                }
                 e => PackageError::Io {
                     path: final_path.clone(),
                     source: std::io::Error::other(e.to_string()),

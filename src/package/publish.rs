@@ -261,7 +261,10 @@ impl Drop for DestLock {
 /// The staging names of `key` in a folder: `.<key>.dangan-…`, `.<key>.zip.dangan-…`, and the names older
 /// versions of dangan used (`.<key>.partial`, `<key>.zip.partial`).
 fn is_staging_of(name: &str, key: &str) -> bool {
-    let new = [format!(".{key}{STAGING_MARK}"), format!(".{key}.zip{STAGING_MARK}")];
+    let new = [
+        format!(".{key}{STAGING_MARK}"),
+        format!(".{key}.zip{STAGING_MARK}"),
+    ];
     let old = [
         format!(".{key}{STAGING_SUFFIX}"),
         format!("{key}.zip{STAGING_SUFFIX}"),
@@ -379,6 +382,17 @@ impl Staging {
     pub fn publish(self) -> Result<PathBuf, PublishError> {
         let from = self.path.clone();
         self.publish_from(&from)
+    }
+
+    /// Publish a staged file over the destination file, if any, in one rename (a report written again).
+    /// A destination that is a folder is never replaced.
+    pub fn replace_file(mut self) -> Result<PathBuf, PublishError> {
+        if fs::symlink_metadata(&self.dest).is_ok_and(|m| m.is_dir()) {
+            return Err(PublishError::Exists(self.dest.clone()));
+        }
+        fs::rename(&self.path, &self.dest).map_err(io_err(&self.dest))?;
+        self.published = true;
+        Ok(self.dest.clone())
     }
 
     /// Publish `inner` (a path inside the staging folder) as the destination, then remove the rest of the
@@ -508,7 +522,10 @@ mod tests {
 
     #[test]
     fn staging_names_map_back_to_their_destination() {
-        assert_eq!(dest_of_staging(".X1.zip.dangan-ab12.partial"), Some("X1.zip"));
+        assert_eq!(
+            dest_of_staging(".X1.zip.dangan-ab12.partial"),
+            Some("X1.zip")
+        );
         assert_eq!(dest_of_staging(".X1.dangan-ab12"), Some("X1"));
         assert_eq!(dest_of_staging(".X1.dangan.lock"), None);
         assert_eq!(dest_of_staging("X1.dangan-ab"), None);
@@ -520,6 +537,8 @@ mod tests {
         assert!(is_no_space(&io::Error::from_raw_os_error(28)));
         assert!(is_no_space(&io::Error::from(io::ErrorKind::StorageFull)));
         assert!(!is_no_space(&io::Error::from(io::ErrorKind::NotFound)));
-        assert!(mentions_no_space("i/o: No space left on device (os error 28)"));
+        assert!(mentions_no_space(
+            "i/o: No space left on device (os error 28)"
+        ));
     }
 }

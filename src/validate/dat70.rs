@@ -460,7 +460,10 @@ fn catalog_checks(
                         "2.2",
                         path,
                         format!("{key} 中件号不连续: {} 之后是 {}", w[0].1, w[1].1),
-                        format!("件号 gap in {key}: after {} comes {}", w[0].1, w[1].1),
+                        format!(
+                            "item-number gap in {key}: after {} comes {}",
+                            w[0].1, w[1].1
+                        ),
                     )
                     .with_level(Level::Warning),
                 );
@@ -633,7 +636,7 @@ pub fn check(
                 name: "catalog.xml".into(),
                 status: "not_run".into(),
                 detail:
-                    "no dangan catalog.xml: item-level checks (档号, 件号, catalog codes) not run"
+                    "no dangan catalog.xml: item-level checks (reference codes, item numbers, catalog codes) not run"
                         .into(),
             });
             Vec::new()

@@ -303,6 +303,13 @@ pub fn run_danghao(global: &Global, args: DanghaoArgs) -> anyhow::Result<Status>
                     c.file_stem.as_deref().unwrap_or_default(),
                 )
                 .context("format")?,
+                // The catalog module words its errors in Chinese; in English, say which part is wrong.
+                (None, Some(e)) if global.lang == Lang::En => writeln!(
+                    s,
+                    "✗ '{}': not a valid reference code (DA/T 22-2015): the {} part is wrong; expected fonds-category·year-retention-[unit-]item, e.g. J001-WS·2019-Y-BGS-0001",
+                    c.input,
+                    e["part"].as_str().unwrap_or("?"),
+                )?,
                 (None, Some(e)) => writeln!(s, "✗ {}", e["message"].as_str().unwrap_or_default())?,
                 _ => {}
             }

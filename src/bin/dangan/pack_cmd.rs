@@ -45,7 +45,10 @@ impl Progress for StageBar {
     fn stage(&self, stage: Stage) {
         let l = |zh: &'static str, en: &'static str| self.lang.pick(zh, en);
         let (msg, len) = match stage {
-            Stage::Intake => (l("检查目录与文件", "checking the manifest and files").to_string(), 0),
+            Stage::Intake => (
+                l("检查目录与文件", "checking the manifest and files").to_string(),
+                0,
+            ),
             Stage::Qc { pages } => (l("扫描质量检查 (页)", "scan QC (pages)").to_string(), pages),
             Stage::Normalize {
                 index,
@@ -55,7 +58,10 @@ impl Progress for StageBar {
             } => (
                 format!(
                     "[{index}/{count}] {id} {}",
-                    l("识别与格式转换 (文件)", "identification and normalization (files)")
+                    l(
+                        "识别与格式转换 (文件)",
+                        "identification and normalization (files)"
+                    )
                 ),
                 files,
             ),
@@ -135,7 +141,8 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         },
     };
     // Progress on stderr only when a person is watching.
-    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| StageBar::new(global.lang));
+    let bar =
+        std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| StageBar::new(global.lang));
     let started = std::time::Instant::now();
     let report = match &bar {
         Some(b) => pack_with_progress(&args.batch, &args.out, &catalog, &options, &ctx, b),

@@ -86,7 +86,11 @@ pub fn html(report: &QcReport, source: &str, lang: Lang) -> String {
         html_escape(source),
         if report.ok { "ok" } else { "fail" },
         l("结论", "Verdict"),
-        if report.ok { l("合格", "pass") } else { l("不合格", "FAIL") },
+        if report.ok {
+            l("合格", "pass")
+        } else {
+            l("不合格", "FAIL")
+        },
         match lang {
             Lang::Zh => format!("共 {} 页, 不合格 {} 页", report.pages.len(), failed),
             Lang::En => format!("{} pages, {} failed", report.pages.len(), failed),
@@ -119,7 +123,11 @@ pub fn html(report: &QcReport, source: &str, lang: Lang) -> String {
                 .map(|d| format!("{d:.0}"))
                 .unwrap_or_else(|| "—".into()),
             colour(p.colour_mode, lang),
-            if p.blank { l("是", "yes") } else { l("否", "no") },
+            if p.blank {
+                l("是", "yes")
+            } else {
+                l("否", "no")
+            },
             p.skew_degrees
                 .map(|d| format!("{d:.2}"))
                 .unwrap_or_else(|| "—".into()),
@@ -155,9 +163,12 @@ pub fn run(global: &Global, args: QcArgs) -> anyhow::Result<Status> {
     let report = check_files(&root, &rels, &policy);
     if let Some(out) = &args.html {
         let text = html(&report, &args.path.display().to_string(), global.lang);
-        let tmp = out.with_extension("html.partial");
-        std::fs::write(&tmp, text).with_context(|| format!("{}", tmp.display()))?;
-        std::fs::rename(&tmp, out).with_context(|| format!("{}", out.display()))?;
+        // Through the one publish path: staged hidden beside it, locked, and renamed over a report of
+        // an earlier run in one step.
+        let staging = dangan::package::publish::Staging::begin(out)?;
+        std::fs::write(staging.path(), text)
+            .with_context(|| format!("{}", staging.path().display()))?;
+        staging.replace_file()?;
     }
     if args.json {
         print_json(&report)?;
