@@ -558,6 +558,7 @@ fn padded_xlsx_is_refused_before_parsing_with_bounded_memory() {
             msg[0]
         );
         assert!(kib < 100 << 10, "peak {kib} KiB for a {size}-byte 目录");
+        eprintln!("intake of a {size}-byte padded 目录.xlsx: peak {kib} KiB");
 
         let out = tmp.path().join(format!("out{gib}"));
         let (kib, o) = peak_kib(&[

@@ -438,7 +438,7 @@ mod tests {
             encoding: Encoding::Utf8,
             headers: vec!["档号".into(), "题名".into()],
             rows: vec![
-                (2, vec!["A-1".into(), "ok\nline\ttab".into()]),
+                (2, vec!["A-1".into(), "a\nb\tc".into()]),
                 (4, vec!["A-2".into(), "x".repeat(10)]),
                 (5, vec!["A\u{0}3".into(), "bell\u{7}\u{1b}".into()]),
             ],
