@@ -167,7 +167,7 @@ pub struct DestLock {
 }
 
 impl DestLock {
-    /// Lock the destination `dest` (a path whose folder exists), failing at once with
+    /// Lock the destination `dest` (its folder is created if missing), failing at once with
     /// [`PublishError::Busy`] when another run holds it. On a fresh lock, stale staging in the folder is
     /// removed (this destination's and that of any other destination whose lock is free).
     pub fn acquire(dest: &Path) -> Result<DestLock, PublishError> {
@@ -338,8 +338,8 @@ pub struct Staging {
 }
 
 impl Staging {
-    /// Lock `dest` and choose its staging path (not created: see [`Staging::create_dir`]). `dest`'s
-    /// folder must exist.
+    /// Lock `dest` and choose its staging path (not created: see [`Staging::begin_dir`]). `dest`'s
+    /// folder is created if missing.
     pub fn begin(dest: &Path) -> Result<Staging, PublishError> {
         let lock = DestLock::acquire(dest)?;
         let (parent, name) = parent_and_name(dest)?;
