@@ -71,6 +71,7 @@ APT_PROBES=(
   openssl:openssl
   chromium:chromium
   ghostscript:gs
+  time:/usr/bin/time
 )
 missing=()
 for entry in "${APT_PROBES[@]}"; do

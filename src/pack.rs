@@ -390,6 +390,9 @@ fn write_group(
     progress: &dyn Progress,
 ) -> Result<PackedPackage, PackError> {
     let objid = group.objid.clone();
+    // One run per package ID in `out`, from normalization (its scratch folder) to publication (safety).
+    let _lock =
+        package::publish::DestLock::acquire(&out.join(&objid)).map_err(PackageError::from)?;
     progress.stage(Stage::Normalize {
         index: group.index,
         count: group.count,

@@ -320,17 +320,24 @@ fn killed_run_leaves_no_package() {
         .arg(out.path())
         .spawn()
         .expect("spawn");
-    let staging = out.path().join(".big.partial");
+    // The staging name is `.big.dangan-<run>.partial` (fsutil::staging_path).
+    let staged = || {
+        std::fs::read_dir(out.path())
+            .map(|d| {
+                d.flatten().any(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.starts_with(".big.dangan-") && n.ends_with(".partial")
+                })
+            })
+            .unwrap_or(false)
+    };
     let start = std::time::Instant::now();
-    while !staging.exists() && start.elapsed().as_secs() < 30 {
+    while !staged() && start.elapsed().as_secs() < 30 {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     child.kill().expect("kill");
     let _ = child.wait();
-    assert!(
-        staging.exists(),
-        "the run should have been caught while staging"
-    );
+    assert!(staged(), "the run should have been caught while staging");
     assert!(
         !out.path().join("big").exists(),
         "no package under its final name"
@@ -344,7 +351,7 @@ fn killed_run_leaves_no_package() {
         .assert()
         .success();
     assert!(out.path().join("big/METS.xml").is_file());
-    assert!(!staging.exists());
+    assert!(!staged());
 }
 
 #[test]

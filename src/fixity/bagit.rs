@@ -547,20 +547,6 @@ pub struct BagSummary {
     pub algorithms: Vec<Algorithm>,
 }
 
-/// Removes a half-built bag unless the build finished.
-struct TempDir {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
 struct SourceFile {
     rel: String,
     src: PathBuf,
@@ -593,8 +579,7 @@ pub fn create_bag(
             path: dest.to_path_buf(),
         });
     }
-    let name = dest
-        .file_name()
+    dest.file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| bad(dest, "has no usable final name".into()))?;
     let parent = match dest.parent() {
@@ -669,11 +654,9 @@ pub fn create_bag(
         return Err(bad(src, "holds no files: nothing to bag".into()));
     }
 
-    let tmp = TempDir {
-        path: parent.join(format!(".{name}.dangan-{}", ctx.ids.next_uuid())),
-        keep: false,
-    };
-    let data = tmp.path.join("data");
+    // Staged, locked and published by the one publish path (removed on any error, a full disk included).
+    let tmp = crate::package::publish::Staging::begin_dir(dest)?;
+    let data = tmp.path().join("data");
     fs::create_dir_all(&data).map_err(|e| FixityError::io(&data, e))?;
     for d in &dirs {
         let p = data.join(d);
@@ -735,7 +718,7 @@ pub fn create_bag(
     info.push_str(&format!("Payload-Oxum: {octets}.{}\n", rows.len()));
     tag_files.push(("bag-info.txt".into(), info.into_bytes()));
     for (name, bytes) in &tag_files {
-        write_synced(&tmp.path.join(name), bytes)?;
+        write_synced(&tmp.path().join(name), bytes)?;
     }
     // RFC 8493 §2.2.1: tag manifests list the tag files (not themselves).
     for &a in algorithms {
@@ -747,20 +730,12 @@ pub fn create_bag(
             text.push_str(&format!("{value}  {}\n", encode_manifest_path(name)));
         }
         let name = format!("tagmanifest-{}.txt", a.name());
-        write_synced(&tmp.path.join(&name), text.as_bytes())?;
+        write_synced(&tmp.path().join(&name), text.as_bytes())?;
     }
-    sync_dir(&tmp.path)?;
+    sync_dir(tmp.path())?;
 
     // Publish: one rename, then make the rename durable.
-    if fs::symlink_metadata(dest).is_ok() {
-        return Err(FixityError::DestinationExists {
-            path: dest.to_path_buf(),
-        });
-    }
-    fs::rename(&tmp.path, dest).map_err(|e| FixityError::io(dest, e))?;
-    let mut tmp = tmp;
-    tmp.keep = true;
-    sync_dir(&parent)?;
+    tmp.publish()?;
     Ok(BagSummary {
         path: dest.to_path_buf(),
         files: rows.len() as u64,

@@ -25,15 +25,8 @@ pub(super) fn at(manifest: &str, row: usize) -> Option<String> {
     Some(format!("{manifest}:{row}"))
 }
 
-fn finding(rule: &str, level: Level, path: Option<String>, message: String) -> Finding {
-    Finding {
-        property: None,
-        rule: rule.to_string(),
-        level,
-        path,
-        message,
-        message_en: String::new(),
-    }
+fn finding(rule: &str, level: Level, path: Option<String>, zh: String, en: String) -> Finding {
+    Finding::new(rule, level, path, zh, en)
 }
 
 /// Normalize the dates people write: 2019-05-01, 2019/5/1, 2019.5.1, 20190501, 2019年5月1日, 2019-05, 2019.
@@ -76,7 +69,8 @@ pub(super) fn check_rows(
     catalog: &Catalog,
     columns: &Columns,
 ) -> Result<(Vec<IntakeItem>, Vec<Finding>), IntakeError> {
-    let mut findings = Vec::new();
+    // Cell problems found while reading (too long, control characters) come first.
+    let mut findings = table.findings.clone();
     let mut by_col: Vec<Option<Field>> = Vec::new();
     let mut seen: HashMap<Field, &str> = HashMap::new();
     let mut unknown = Vec::new();
@@ -92,6 +86,9 @@ pub(super) fn check_rows(
                         "列 '{prev}' 与 '{h}' 是同一字段 ({}), 只能保留一列",
                         columns.label(f)
                     ),
+                    format!(
+                        "columns '{prev}' and '{h}' are the same field ({f:?}); keep only one",
+                    ),
                 ));
             }
         } else if !h.is_empty() {
@@ -105,19 +102,25 @@ pub(super) fn check_rows(
             Level::Info,
             at(manifest, 1),
             format!("未识别的列将原样保留: {}", unknown.join(", ")),
+            format!(
+                "unknown columns are kept as they are: {}",
+                unknown.join(", ")
+            ),
         ));
     }
-    let missing: Vec<&str> = columns
+    let missing: Vec<Field> = columns
         .required()
         .filter(|f| !seen.contains_key(f))
-        .map(|f| columns.label(f))
         .collect();
     if !missing.is_empty() {
+        let zh: Vec<&str> = missing.iter().map(|f| columns.label(*f)).collect();
+        let en: Vec<String> = missing.iter().map(|f| format!("{f:?}")).collect();
         findings.push(finding(
             rules::COLUMNS,
             Level::Error,
             at(manifest, 1),
-            format!("缺少必备列: {}", missing.join(", ")),
+            format!("缺少必备列: {}", zh.join(", ")),
+            format!("required columns missing: {}", en.join(", ")),
         ));
         return Ok((Vec::new(), findings));
     }
@@ -155,6 +158,7 @@ pub(super) fn check_rows(
                     Level::Error,
                     loc(),
                     format!("{} 为空", columns.label(f)),
+                    format!("{f:?} is empty"),
                 ));
             }
         }
@@ -171,11 +175,20 @@ pub(super) fn check_rows(
                         Level::Warning,
                         loc(),
                         format!("档号 '{dh_text}' 用 '_' 代替了间隔号 '·', 按 '{d}' 读取"),
+                        format!(
+                            "reference code '{dh_text}' has '_' for the separator '·'; read as '{d}'"
+                        ),
                     ));
                     d
                 }
                 Err(_) => {
-                    findings.push(finding(rules::DANGHAO, Level::Error, loc(), e.to_string()));
+                    findings.push(finding(
+                        rules::DANGHAO,
+                        Level::Error,
+                        loc(),
+                        format!("档号无效: {e}"),
+                        format!("invalid reference code: {e}"),
+                    ));
                     continue;
                 }
             },
@@ -186,6 +199,7 @@ pub(super) fn check_rows(
                 Level::Error,
                 loc(),
                 format!("档号 {danghao} 重复 (第 {first} 行已有)"),
+                format!("reference code {danghao} repeated (already in row {first})"),
             ));
         }
 
@@ -203,6 +217,15 @@ pub(super) fn check_rows(
                         Level::Error,
                         loc(),
                         format!("分类号 '{code}' 不在目录 {} 中{hint}", catalog.info.name),
+                        format!(
+                            "catalog code '{code}' is not in the catalog {}{}",
+                            catalog.info.name,
+                            if suggestions.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; did you mean {}?", suggestions.join(", "))
+                            }
+                        ),
                     ));
                     String::new()
                 }
@@ -222,6 +245,9 @@ pub(super) fn check_rows(
                         format!(
                             "保管期限 '{r}' 无法识别 (应为 永久/定期30年/定期10年 或 Y/D30/D10)"
                         ),
+                        format!(
+                            "retention period '{r}' not recognised (permanent, 30 or 10 years: Y, D30 or D10)"
+                        ),
                     ));
                 }
                 Some(r2) if r2 != danghao.retention => {
@@ -234,33 +260,40 @@ pub(super) fn check_rows(
                             danghao.retention.code(),
                             danghao.retention.label_zh()
                         ),
+                        format!(
+                            "retention period '{r}' disagrees with {} in the reference code",
+                            danghao.retention.code(),
+                        ),
                     ));
                 }
                 Some(_) => {}
             }
         }
-        let mut part_disagrees = |label: &str, given: &str, want: String| {
+        let mut part_disagrees = |(label, label_en): (&str, &str), given: &str, want: String| {
             findings.push(finding(
                 rules::DANGHAO,
                 Level::Error,
                 loc(),
                 format!("{label} '{given}' 与档号 {danghao} 中的 '{want}' 不一致"),
+                format!(
+                    "{label_en} '{given}' disagrees with '{want}' in the reference code {danghao}"
+                ),
             ));
         };
         if let Some(f) = fields.get(&Field::Fonds)
             && f != &danghao.fonds
         {
-            part_disagrees("全宗号", f, danghao.fonds.clone());
+            part_disagrees(("全宗号", "fonds"), f, danghao.fonds.clone());
         }
         if let Some(y) = fields.get(&Field::Year)
             && y.parse::<u16>().ok() != Some(danghao.year)
         {
-            part_disagrees("年度", y, danghao.year.to_string());
+            part_disagrees(("年度", "year"), y, danghao.year.to_string());
         }
         if let Some(n) = fields.get(&Field::ItemNo)
             && n.trim_start_matches('0').parse::<u16>().ok() != Some(danghao.item)
         {
-            part_disagrees("件号", n, format!("{:04}", danghao.item));
+            part_disagrees(("件号", "item number"), n, format!("{:04}", danghao.item));
         }
 
         let date = match fields.get(&Field::Date) {
@@ -273,6 +306,10 @@ pub(super) fn check_rows(
                             Level::Warning,
                             loc(),
                             format!("日期 {n} 不在档号年度 {} 内", danghao.year),
+                            format!(
+                                "date {n} is not in the year {} of the reference code",
+                                danghao.year
+                            ),
                         ));
                     }
                     Some(n)
@@ -283,6 +320,7 @@ pub(super) fn check_rows(
                         Level::Error,
                         loc(),
                         format!("日期 '{d}' 不是有效日期 (如 2019-05-01、20190501、2019年5月1日)"),
+                        format!("date '{d}' is not a valid date (e.g. 2019-05-01, 20190501)"),
                     ));
                     None
                 }
@@ -298,6 +336,7 @@ pub(super) fn check_rows(
                         Level::Error,
                         loc(),
                         format!("页数 '{p}' 应为正整数"),
+                        format!("page count '{p}' must be a positive whole number"),
                     ));
                     None
                 }
@@ -313,6 +352,9 @@ pub(super) fn check_rows(
                 format!(
                     "密级 '{c}' 不在值域内 ({})",
                     columns.classifications().join("/")
+                ),
+                format!(
+                    "security classification '{c}' is not one of the allowed values (DA/T 46-2009 M38)"
                 ),
             ));
         }
@@ -355,6 +397,10 @@ pub(super) fn check_rows(
                 Level::Error,
                 at(manifest, nums[0].1),
                 format!("{group} 的件号不连续, 缺少 {}", missing.join(", ")),
+                format!(
+                    "item numbers of {group} have gaps: {} missing",
+                    missing.join(", ")
+                ),
             ));
         }
         if first != 1 {
@@ -363,6 +409,9 @@ pub(super) fn check_rows(
                 Level::Warning,
                 at(manifest, nums[0].1),
                 format!("{group} 的件号从 {first:04} 开始, 而不是 0001 (续交批次?)"),
+                format!(
+                    "item numbers of {group} start at {first:04}, not 0001 (a continued batch?)"
+                ),
             ));
         }
     }

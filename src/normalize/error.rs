@@ -72,3 +72,17 @@ impl From<tiff::TiffError> for ActionError {
         }
     }
 }
+
+/// A failed external program (`crate::tool`) is a failed action.
+impl From<crate::tool::ToolError> for ActionError {
+    fn from(e: crate::tool::ToolError) -> Self {
+        use crate::tool::ToolError;
+        let (tool, message) = match e {
+            ToolError::Failed { tool, message } => (tool, message),
+            ToolError::TimedOut { tool, secs } => (tool, format!("timed out after {secs} s")),
+            ToolError::Start { tool, source } => (tool, format!("cannot run: {source}")),
+            ToolError::Io { tool, source } => (tool, source.to_string()),
+        };
+        ActionError::Tool { tool, message }
+    }
+}

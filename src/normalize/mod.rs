@@ -29,7 +29,7 @@ pub mod pdf;
 pub mod policy;
 mod raster;
 pub mod record;
-pub mod tools;
+pub use crate::tool as tools;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
@@ -383,33 +383,49 @@ pub fn normalize(
         }
         findings.extend(qc.findings.iter().cloned());
     }
-    let staging = parent.join(format!(
-        ".{}.dangan-partial-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(|e| NormalizeError::io(&staging, e))?;
-    }
-    fs::create_dir(&staging).map_err(|e| NormalizeError::io(&staging, e))?;
+    // Published through the one publish path: locked, staged beside `out`, removed on every error.
+    let publish_err = |e: crate::package::publish::PublishError| match e {
+        crate::package::publish::PublishError::Io { path, source } => {
+            NormalizeError::io(path, source)
+        }
+        e => NormalizeError::Usage(e.to_string()),
+    };
+    let staging = crate::package::publish::Staging::begin_dir(&out_final).map_err(publish_err)?;
     let result = (|| {
-        let mut report = normalize_files(&base, &files, &staging, opts, ctx)?;
+        let mut report = normalize_files(&base, &files, staging.path(), opts, ctx)?;
         findings.append(&mut report.findings);
         report.findings = findings;
         let json = serde_json::to_vec_pretty(&report)
-            .map_err(|e| NormalizeError::io(&staging, std::io::Error::other(e)))?;
-        let rp = staging.join("normalize.json");
+            .map_err(|e| NormalizeError::io(staging.path(), std::io::Error::other(e)))?;
+        let rp = staging.path().join("normalize.json");
         fs::write(&rp, json).map_err(|e| NormalizeError::io(&rp, e))?;
-        if out_final.exists() {
-            fs::remove_dir(&out_final).map_err(|e| NormalizeError::io(&out_final, e))?;
+        // A full disk reaches failed actions only as words (an encoder's error, ffmpeg's log): output
+        // missing for that reason is never published.
+        if report.records.iter().any(|r| {
+            r.detail
+                .as_deref()
+                .is_some_and(crate::package::publish::mentions_no_space)
+        }) {
+            return Err(NormalizeError::io(
+                &rp,
+                std::io::ErrorKind::StorageFull.into(),
+            ));
         }
-        fs::rename(&staging, &out_final).map_err(|e| NormalizeError::io(&out_final, e))?;
         Ok(report)
     })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
+    match result {
+        Ok(report) => {
+            staging.publish().map_err(publish_err)?;
+            Ok(report)
+        }
+        Err(e) if crate::package::publish::chain_is_no_space(&e) => {
+            drop(staging);
+            Err(publish_err(
+                crate::package::publish::PublishError::NoSpace { dest: out_final },
+            ))
+        }
+        Err(e) => Err(e),
     }
-    result
 }
 
 /// Apply the policy to identified `files` under `in_root`, writing outputs under `out_root` (an existing

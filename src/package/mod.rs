@@ -13,12 +13,14 @@
 //! ```
 //!
 //! A package is built in a staging folder beside its destination; every file written is read back and its
-//! digest compared; only then is the staging folder renamed to its final name. An interrupted run leaves
-//! a `.partial` folder, never a package that looks finished.
+//! digest compared; only then is the staging folder renamed to its final name ([`publish`]: locked, removed
+//! on every error). A killed run leaves a hidden `.<OBJID>.dangan-<run>.partial` that the next run in the
+//! same folder removes, never a package that looks finished.
 
 pub mod descriptive;
 pub mod mets;
 pub mod premis;
+pub mod publish;
 pub mod xml;
 pub mod zip_sink;
 
@@ -75,6 +77,9 @@ pub enum PackageError {
     },
     #[error("{0} already exists; remove it or choose another --out or --id")]
     Exists(PathBuf),
+    /// The destination is locked by another run, the disk is full, …: see [`publish`].
+    #[error(transparent)]
+    Publish(#[from] publish::PublishError),
     #[error("'{0}' cannot name a package: use letters, digits, '-', '_' and '.' only")]
     BadId(String),
     #[error("'{0}' is not a safe path inside a package")]
@@ -410,7 +415,30 @@ pub fn write_sip(
 }
 
 /// [`write_sip`], telling `progress` as each content file is staged.
+///
+/// Published through [`publish`]: the package ID is locked in `out_dir` for the whole run, the staging
+/// folder is removed on every error, and a full disk is one [`publish::PublishError::NoSpace`].
 pub fn write_sip_with_progress(
+    spec: &PackageSpec,
+    catalog: &Catalog,
+    ctx: &Context,
+    out_dir: &Path,
+    form: Form,
+    progress: crate::Tick<'_>,
+) -> Result<WrittenPackage, PackageError> {
+    // The staging folder is gone by the time the error comes back (its guard dropped inside).
+    write_staged(spec, catalog, ctx, out_dir, form, progress).map_err(|e| {
+        if publish::chain_is_no_space(&e) {
+            PackageError::Publish(publish::PublishError::NoSpace {
+                dest: out_dir.join(&spec.objid),
+            })
+        } else {
+            e
+        }
+    })
+}
+
+fn write_staged(
     spec: &PackageSpec,
     catalog: &Catalog,
     ctx: &Context,
@@ -424,15 +452,12 @@ pub fn write_sip_with_progress(
         Form::Folder | Form::Bag => out_dir.join(&spec.objid),
         Form::Zip => out_dir.join(format!("{}.zip", spec.objid)),
     };
+    // Locks the ID in out_dir (a second run fails here, naming the lock) and removes stale staging.
+    let staging = publish::Staging::begin_dir(&out_dir.join(&spec.objid))?;
     if final_path.exists() {
         return Err(PackageError::Exists(final_path));
     }
-    let staging = out_dir.join(format!(".{}.partial", spec.objid));
-    if staging.exists() {
-        // Left by an interrupted run: it was never published, so it is ours to replace.
-        fs::remove_dir_all(&staging).map_err(io(&staging))?;
-    }
-    let root = staging.join(&spec.objid);
+    let root = staging.path().join(&spec.objid);
     fs::create_dir_all(&root).map_err(io(&root))?;
     let mut st = Stager {
         root: root.clone(),
@@ -554,7 +579,9 @@ pub fn write_sip_with_progress(
     let files = st.written.len();
     let bytes: u64 = st.written.iter().map(|f| f.size).sum();
     match form {
-        Form::Folder => fs::rename(&root, &final_path).map_err(io(&final_path))?,
+        Form::Folder => {
+            staging.publish_from(&root)?;
+        }
         Form::Zip => {
             zip_sink::zip_folder(&root, &final_path, ctx)?;
         }
@@ -572,19 +599,25 @@ pub fn write_sip_with_progress(
                 ],
             };
             crate::fixity::bagit::create_bag(
-                &staging,
+                staging.path(),
                 &final_path,
                 &options,
                 ctx,
                 &crate::fixity::verify::NoProgress,
             )
-            .map_err(|e| PackageError::Io {
-                path: final_path.clone(),
-                source: std::io::Error::other(e.to_string()),
+            .map_err(|e| match e {
+                // Kept as I/O so that a full disk is still recognised as one.
+                crate::fixity::FixityError::Io { path, source } => {
+                    PackageError::Io { path, source }
+                }
+                e => PackageError::Io {
+                    path: final_path.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                },
             })?;
         }
     }
-    fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    // Zip and bag: the staging folder (emptied by the zip sink, copied by the bag writer) goes with its guard.
     Ok(WrittenPackage {
         objid: spec.objid.clone(),
         path: final_path,

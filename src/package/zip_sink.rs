@@ -1,10 +1,12 @@
 //! Zipped packages: deterministic entry order and times; media that is already compressed is stored, the
 //! rest deflated. The zip holds the package's root folder, so unpacking it gives `<OBJID>/METS.xml`.
-//! The finished zip is read back (every entry's CRC-32 and size) before it gets its final name.
+//! The finished zip is read back (every entry's CRC-32 and size) before it gets its final name, through
+//! [`super::publish`]: staged as `.<OBJID>.zip.dangan-<run>.partial`, removed on every error.
 
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use zip::CompressionMethod;
 use zip::write::SimpleFileOptions;
@@ -55,7 +57,78 @@ fn method_for(entry: &str, path: &Path) -> std::io::Result<CompressionMethod> {
 fn zip_err(path: &Path) -> impl FnOnce(zip::result::ZipError) -> PackageError + '_ {
     move |e| PackageError::Io {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
+        source: match e {
+            // Kept as it is, so that a full disk is still recognised as one.
+            zip::result::ZipError::Io(io) => io,
+            e => std::io::Error::other(e.to_string()),
+        },
+    }
+}
+
+/// The zip's file, made quiet after its first error: the zip crate finishes an unfinished archive when its
+/// writer is dropped and prints to stderr when that fails ("ZipWriter::drop: failed to finalize"). After a
+/// failure (a full disk), every later operation succeeds without touching the file, so the drop is silent;
+/// the first error is what the caller sees, and the file is removed with the staging path.
+struct Sink {
+    file: Option<fs::File>,
+    /// The first error, shared with the caller: a sink that ever failed is never published.
+    failed: Arc<Mutex<Option<std::io::ErrorKind>>>,
+    /// Position of the discarded stream after a failure.
+    pos: u64,
+    end: u64,
+}
+
+impl Sink {
+    fn fail(&mut self, e: std::io::Error) -> std::io::Error {
+        if let Ok(mut f) = self.failed.lock() {
+            f.get_or_insert(e.kind());
+        }
+        // Closing the file gives its space back at once.
+        self.file = None;
+        e
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.file.as_mut() {
+            Some(f) => f.write(buf).map_err(|e| self.fail(e)),
+            None => {
+                self.pos += buf.len() as u64;
+                self.end = self.end.max(self.pos);
+                Ok(buf.len())
+            }
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush().map_err(|e| self.fail(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::io::Seek for Sink {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        use std::io::SeekFrom;
+        match self.file.as_mut() {
+            Some(f) => match f.seek(to) {
+                Ok(p) => {
+                    self.pos = p;
+                    self.end = self.end.max(p);
+                    Ok(p)
+                }
+                Err(e) => Err(self.fail(e)),
+            },
+            None => {
+                self.pos = match to {
+                    SeekFrom::Start(p) => p,
+                    SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
+                    SeekFrom::End(d) => self.end.saturating_add_signed(d),
+                };
+                Ok(self.pos)
+            }
+        }
     }
 }
 
@@ -63,16 +136,65 @@ fn zip_err(path: &Path) -> impl FnOnce(zip::result::ZipError) -> PackageError + 
 /// synced, read back, renamed. `root` is a staging folder: each file is removed once it is in the zip,
 /// so a package never needs twice its size on disk.
 pub fn zip_folder(root: &Path, dest: &Path, ctx: &Context) -> Result<PathBuf, PackageError> {
+    let staging = super::publish::Staging::begin(dest)?;
+    staging.check_absent()?;
+    let partial = staging.path().to_path_buf();
+    let file = fs::File::create_new(&partial).map_err(|source| PackageError::Io {
+        path: partial.clone(),
+        source,
+    })?;
+    let failed = Arc::new(Mutex::new(None));
+    let mut zw = zip::ZipWriter::new(Sink {
+        file: Some(file),
+        failed: failed.clone(),
+        pos: 0,
+        end: 0,
+    });
+    let written = write_entries(&mut zw, root, dest, ctx);
+    let file = match written {
+        Ok(expected) => zw
+            .finish()
+            .map_err(zip_err(dest))
+            .map(|sink| (sink, expected)),
+        Err(e) => Err(e),
+    };
+    // A sink that failed once is never published, whatever the zip crate made of the error.
+    let kind = failed.lock().ok().and_then(|f| *f);
+    let (sink, expected) = match (file, kind) {
+        (Ok(ok), None) => ok,
+        (Err(e), _) => return Err(e),
+        (Ok(_), Some(kind)) => {
+            return Err(PackageError::Io {
+                path: partial,
+                source: kind.into(),
+            });
+        }
+    };
+    let file = sink.file.ok_or_else(|| PackageError::Io {
+        path: partial.clone(),
+        source: std::io::Error::other("the zip file was closed"),
+    })?;
+    file.sync_all().map_err(|source| PackageError::Io {
+        path: partial.clone(),
+        source,
+    })?;
+    drop(file);
+    read_back(&partial, &expected)?;
+    Ok(staging.publish()?)
+}
+
+/// Every file under `root` into the zip, each removed once it is in (see [`zip_folder`]). Returns the
+/// file entries and their sizes for the read-back.
+fn write_entries(
+    zw: &mut zip::ZipWriter<Sink>,
+    root: &Path,
+    dest: &Path,
+    ctx: &Context,
+) -> Result<Vec<(String, u64)>, PackageError> {
     let name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let partial = dest.with_extension("zip.partial");
-    let file = fs::File::create(&partial).map_err(|source| PackageError::Io {
-        path: partial.clone(),
-        source,
-    })?;
-    let mut zw = zip::ZipWriter::new(file);
     let t = ctx.now.to_zoned(jiff::tz::TimeZone::UTC);
     // ZIP times start in 1980; clamp so a --created before that still gives a valid archive.
     let when = zip::DateTime::from_date_and_time(
@@ -141,7 +263,7 @@ pub fn zip_folder(root: &Path, dest: &Path, ctx: &Context) -> Result<PathBuf, Pa
                 break;
             }
             zw.write_all(&buf[..n]).map_err(|source| PackageError::Io {
-                path: partial.clone(),
+                path: dest.to_path_buf(),
                 source,
             })?;
         }
@@ -152,18 +274,7 @@ pub fn zip_folder(root: &Path, dest: &Path, ctx: &Context) -> Result<PathBuf, Pa
         })?;
         expected.push((entry, size));
     }
-    let file = zw.finish().map_err(zip_err(dest))?;
-    file.sync_all().map_err(|source| PackageError::Io {
-        path: partial.clone(),
-        source,
-    })?;
-    drop(file);
-    read_back(&partial, &expected)?;
-    fs::rename(&partial, dest).map_err(|source| PackageError::Io {
-        path: dest.to_path_buf(),
-        source,
-    })?;
-    Ok(dest.to_path_buf())
+    Ok(expected)
 }
 
 /// Read every file entry of the written zip to its end: the zip reader checks each entry's CRC-32 and

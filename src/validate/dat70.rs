@@ -2,7 +2,6 @@
 //! catalog profile, content opened, nothing extra, nothing dangerous.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::Command;
 
 use rayon::prelude::*;
 
@@ -461,7 +460,10 @@ fn catalog_checks(
                         "2.2",
                         path,
                         format!("{key} 中件号不连续: {} 之后是 {}", w[0].1, w[1].1),
-                        format!("件号 gap in {key}: after {} comes {}", w[0].1, w[1].1),
+                        format!(
+                            "item-number gap in {key}: after {} comes {}",
+                            w[0].1, w[1].1
+                        ),
                     )
                     .with_level(Level::Warning),
                 );
@@ -492,10 +494,7 @@ fn catalog_checks(
 /// Run clamscan over the package. The check run's detail is English (it is also the English finding message);
 /// the second value says the same in Chinese for the finding.
 fn clamscan(pkg: &Package) -> (CheckRun, String) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("clamscan").is_file()))
-        .unwrap_or(false);
-    if !found {
+    let Some(tool) = crate::tool::clamscan() else {
         return (
             CheckRun {
                 name: "clamscan".into(),
@@ -504,11 +503,14 @@ fn clamscan(pkg: &Package) -> (CheckRun, String) {
             },
             "clamscan 不在 PATH 中: 未进行病毒扫描 (DA/T 70-2018 4.1)".into(),
         );
-    }
-    let out = Command::new("clamscan")
-        .args(["-r", "--infected", "--no-summary"])
-        .arg(&pkg.source)
-        .output();
+    };
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "-r".as_ref(),
+        "--infected".as_ref(),
+        "--no-summary".as_ref(),
+        pkg.source.as_os_str(),
+    ];
+    let out = tool.run_captured(&args, None, Some(crate::tool::DEFAULT_TIMEOUT));
     let run = match out {
         Ok(o) => CheckRun {
             name: "clamscan".into(),
@@ -634,7 +636,7 @@ pub fn check(
                 name: "catalog.xml".into(),
                 status: "not_run".into(),
                 detail:
-                    "no dangan catalog.xml: item-level checks (档号, 件号, catalog codes) not run"
+                    "no dangan catalog.xml: item-level checks (reference codes, item numbers, catalog codes) not run"
                         .into(),
             });
             Vec::new()

@@ -5,9 +5,7 @@
 //! package could carry a permissive schema of its own. Documents are piped to `xmllint --nonet` only after the
 //! safe parser has accepted them (no DTD, no external entities), so nothing is fetched.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use rayon::prelude::*;
 
@@ -17,13 +15,6 @@ use super::{CheckRun, Finding, xml};
 const METS_NS: &str = "http://www.loc.gov/METS/";
 const PREMIS_NS: &str = "http://www.loc.gov/premis/v3";
 const CATALOG_NS: &str = "urn:dangan:catalog:1";
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
 
 /// The embedded schemas written to a private temporary folder, removed on drop.
 struct SchemaDir(PathBuf);
@@ -47,21 +38,20 @@ impl Drop for SchemaDir {
     }
 }
 
-fn xmllint(xmllint: &Path, schema: &Path, doc: &[u8]) -> Result<(), String> {
-    let mut child = Command::new(xmllint)
-        .args(["--nonet", "--noout", "--schema"])
-        .arg(schema)
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run xmllint: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A write error means xmllint stopped early; its exit status says why.
-        let _ = stdin.write_all(doc);
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+/// How long xmllint may take over one document.
+const XMLLINT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn xmllint(xmllint: &crate::tool::Tool, schema: &Path, doc: &[u8]) -> Result<(), String> {
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--nonet".as_ref(),
+        "--noout".as_ref(),
+        "--schema".as_ref(),
+        schema.as_os_str(),
+        "-".as_ref(),
+    ];
+    let out = xmllint
+        .run_captured(&args, Some(doc), Some(XMLLINT_TIMEOUT))
+        .map_err(|e| e.to_string())?;
     if out.status.success() {
         return Ok(());
     }
@@ -81,7 +71,7 @@ pub fn check(pkg: &Package, paths: &[String], findings: &mut Vec<Finding>) -> Ch
         status: status.into(),
         detail,
     };
-    let Some(lint) = on_path("xmllint") else {
+    let Some(lint) = crate::tool::xmllint() else {
         return run(
             "not_run",
             "xmllint is not on PATH: XML Schema validity not checked (structure is still checked rule by rule)"
@@ -120,7 +110,8 @@ pub fn check(pkg: &Package, paths: &[String], findings: &mut Vec<Finding>) -> Ch
     run(
         "run",
         format!(
-            "{n} metadata documents checked against dangan's embedded METS/PREMIS/catalog schemas, {bad} invalid"
+            "{n} metadata documents checked against dangan's embedded METS/PREMIS/catalog schemas by {}, {bad} invalid",
+            lint.label()
         ),
     )
 }

@@ -49,6 +49,14 @@ fn view<'a>(catalog: &'a Catalog, node: &'a Node) -> NodeView<'a> {
     }
 }
 
+/// An enum's English word: its serialized name (`level`, `audio-video`, `born-digital`).
+fn en_word<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "?".into(),
+    }
+}
+
 fn depth(catalog: &Catalog, node: &Node) -> usize {
     catalog.path(&node.code).len() - 1
 }
@@ -112,15 +120,38 @@ pub fn run(global: &Global, cmd: CatalogCmd) -> anyhow::Result<Status> {
                 if zh { zh_label } else { en_label }
             };
             writeln!(s, "{}: {}", label("路径", "path"), path.join(" › "))?;
-            writeln!(s, "{}: {}", label("类型", "kind"), node.kind.label_zh())?;
+            writeln!(
+                s,
+                "{}: {}",
+                label("类型", "kind"),
+                if zh {
+                    node.kind.label_zh().to_string()
+                } else {
+                    en_word(&node.kind)
+                }
+            )?;
             writeln!(s, "{}: {}", label("原文", "text"), node.text)?;
             if let Some(note) = &node.note {
                 writeln!(s, "{}: {}", label("说明", "note"), note)?;
             }
             if let Some(c) = node.carrier {
-                write!(s, "{}: {}", label("载体", "carrier"), c.label_zh())?;
+                write!(
+                    s,
+                    "{}: {}",
+                    label("载体", "carrier"),
+                    if zh {
+                        c.label_zh().to_string()
+                    } else {
+                        en_word(&c)
+                    }
+                )?;
                 if let Some(e) = node.electronic {
-                    write!(s, " · {}", e.label_zh())?;
+                    let word = if zh {
+                        e.label_zh().to_string()
+                    } else {
+                        en_word(&e)
+                    };
+                    write!(s, " · {word}")?;
                 }
                 writeln!(s)?;
             }
@@ -193,7 +224,7 @@ pub fn run(global: &Global, cmd: CatalogCmd) -> anyhow::Result<Status> {
     }
 }
 
-pub fn run_danghao(_global: &Global, args: DanghaoArgs) -> anyhow::Result<Status> {
+pub fn run_danghao(global: &Global, args: DanghaoArgs) -> anyhow::Result<Status> {
     #[derive(Serialize)]
     struct Checked {
         input: String,
@@ -246,6 +277,19 @@ pub fn run_danghao(_global: &Global, args: DanghaoArgs) -> anyhow::Result<Status
         let mut s = String::new();
         for c in &out {
             match (&c.parts, &c.error) {
+                (Some(p), _) if global.lang == Lang::En => writeln!(
+                    s,
+                    "✓ {}  fonds {} · category {} · year {} · retention {} · unit (subject) {} · item {:04}  (file name {})",
+                    c.danghao.as_deref().unwrap_or_default(),
+                    p["fonds"].as_str().unwrap_or_default(),
+                    p["category"].as_str().unwrap_or_default(),
+                    p["year"],
+                    p["retention"].as_str().unwrap_or_default(),
+                    p["unit"].as_str().unwrap_or("-"),
+                    p["item"].as_u64().unwrap_or_default(),
+                    c.file_stem.as_deref().unwrap_or_default(),
+                )
+                .context("format")?,
                 (Some(p), _) => writeln!(
                     s,
                     "✓ {}  全宗号 {} · 门类 {} · 年度 {} · 保管期限 {} · 机构(问题) {} · 件号 {:04}  (文件名 {})",
@@ -259,6 +303,13 @@ pub fn run_danghao(_global: &Global, args: DanghaoArgs) -> anyhow::Result<Status
                     c.file_stem.as_deref().unwrap_or_default(),
                 )
                 .context("format")?,
+                // The catalog module words its errors in Chinese; in English, say which part is wrong.
+                (None, Some(e)) if global.lang == Lang::En => writeln!(
+                    s,
+                    "✗ '{}': not a valid reference code (DA/T 22-2015): the {} part is wrong; expected fonds-category·year-retention-[unit-]item, e.g. J001-WS·2019-Y-BGS-0001",
+                    c.input,
+                    e["part"].as_str().unwrap_or("?"),
+                )?,
                 (None, Some(e)) => writeln!(s, "✗ {}", e["message"].as_str().unwrap_or_default())?,
                 _ => {}
             }

@@ -64,20 +64,36 @@ pub fn run(global: &Global, args: IntakeArgs) -> anyhow::Result<Status> {
             .filter(|f| f.level == Level::Error)
             .count();
         let files: usize = result.items.iter().map(|i| i.files.len()).sum();
-        let _ = writeln!(
-            s,
-            "{}: {} 条目, {} 个文件已匹配 (批次共 {} 个文件), {} 个错误 — {}",
-            result.manifest.display(),
-            result.items.len(),
-            files,
-            result.files.len(),
-            errors,
-            if valid {
-                "可以打包"
-            } else {
-                "不能打包, 请先改正以上错误"
-            }
-        );
+        let _ = match global.lang {
+            Lang::Zh => writeln!(
+                s,
+                "{}: {} 条目, {} 个文件已匹配 (批次共 {} 个文件), {} 个错误 — {}",
+                result.manifest.display(),
+                result.items.len(),
+                files,
+                result.files.len(),
+                errors,
+                if valid {
+                    "可以打包"
+                } else {
+                    "不能打包, 请先改正以上错误"
+                }
+            ),
+            Lang::En => writeln!(
+                s,
+                "{}: {} items, {} files matched ({} files in the batch), {} errors — {}",
+                result.manifest.display(),
+                result.items.len(),
+                files,
+                result.files.len(),
+                errors,
+                if valid {
+                    "ready to pack"
+                } else {
+                    "cannot be packed: correct the errors above first"
+                }
+            ),
+        };
         print(&s)?;
     }
     Ok(if valid { Status::Ok } else { Status::Failed })

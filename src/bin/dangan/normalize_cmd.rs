@@ -61,7 +61,12 @@ pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
             writeln!(s)?;
         }
         for f in &report.findings {
-            writeln!(s, "! {}: {}", f.path.as_deref().unwrap_or("-"), f.message)?;
+            writeln!(
+                s,
+                "! {}: {}",
+                f.path.as_deref().unwrap_or("-"),
+                f.message_in(global.lang)
+            )?;
         }
         let (ok, warn, failed, skipped) = (
             report.count(Outcome::Success),

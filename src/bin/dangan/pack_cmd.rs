@@ -11,17 +11,18 @@ use dangan::pack::{PackOptions, Progress, SplitBy, Stage, pack_with_progress};
 use dangan::package::Form;
 
 use crate::Status;
-use crate::args::{Global, PackArgs, SplitArg};
+use crate::args::{Global, Lang, PackArgs, SplitArg};
 use crate::intake_cmd::render_findings;
 use crate::output::{print, print_json};
 
 /// A bar per stage on stderr: what is being done, files done of the stage's total, rate and ETA.
 struct StageBar {
     bar: ProgressBar,
+    lang: Lang,
 }
 
 impl StageBar {
-    fn new() -> Self {
+    fn new(lang: Lang) -> Self {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template(
             "{spinner} {msg} [{bar:24}] {pos}/{len} {per_sec} ETA {eta}",
@@ -29,7 +30,7 @@ impl StageBar {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
-        StageBar { bar }
+        StageBar { bar, lang }
     }
 }
 
@@ -42,16 +43,26 @@ impl Drop for StageBar {
 
 impl Progress for StageBar {
     fn stage(&self, stage: Stage) {
+        let l = |zh: &'static str, en: &'static str| self.lang.pick(zh, en);
         let (msg, len) = match stage {
-            Stage::Intake => ("检查目录与文件".to_string(), 0),
-            Stage::Qc { pages } => ("扫描质量检查 (页)".to_string(), pages),
+            Stage::Intake => (
+                l("检查目录与文件", "checking the manifest and files").to_string(),
+                0,
+            ),
+            Stage::Qc { pages } => (l("扫描质量检查 (页)", "scan QC (pages)").to_string(), pages),
             Stage::Normalize {
                 index,
                 count,
                 id,
                 files,
             } => (
-                format!("[{index}/{count}] {id} 识别与格式转换 (文件)"),
+                format!(
+                    "[{index}/{count}] {id} {}",
+                    l(
+                        "识别与格式转换 (文件)",
+                        "identification and normalization (files)"
+                    )
+                ),
                 files,
             ),
             Stage::Write {
@@ -59,7 +70,13 @@ impl Progress for StageBar {
                 count,
                 id,
                 files,
-            } => (format!("[{index}/{count}] {id} 写入并校验 (文件)"), files),
+            } => (
+                format!(
+                    "[{index}/{count}] {id} {}",
+                    l("写入并校验 (文件)", "writing and checking (files)")
+                ),
+                files,
+            ),
         };
         self.bar.reset();
         self.bar.set_length(len as u64);
@@ -124,7 +141,8 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         },
     };
     // Progress on stderr only when a person is watching.
-    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(StageBar::new);
+    let bar =
+        std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| StageBar::new(global.lang));
     let started = std::time::Instant::now();
     let report = match &bar {
         Some(b) => pack_with_progress(&args.batch, &args.out, &catalog, &options, &ctx, b),
@@ -132,7 +150,11 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
     };
     if let Some(bar) = bar {
         drop(bar);
-        eprintln!("用时 {:.1} 秒", started.elapsed().as_secs_f64());
+        let secs = started.elapsed().as_secs_f64();
+        match global.lang {
+            Lang::Zh => eprintln!("用时 {secs:.1} 秒"),
+            Lang::En => eprintln!("took {secs:.1} s"),
+        }
     }
     let report = report?;
     let ok = !report.packages.is_empty();
@@ -141,18 +163,36 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
     } else {
         let mut s = render_findings(&report.findings, global.lang);
         for p in &report.packages {
-            let _ = writeln!(
-                s,
-                "已生成 {}: {} 条目, {} 个文件, {} 字节 → {}",
-                p.id,
-                p.items,
-                p.files,
-                p.bytes,
-                p.path.display()
-            );
+            let _ = match global.lang {
+                Lang::Zh => writeln!(
+                    s,
+                    "已生成 {}: {} 条目, {} 个文件, {} 字节 → {}",
+                    p.id,
+                    p.items,
+                    p.files,
+                    p.bytes,
+                    p.path.display()
+                ),
+                Lang::En => writeln!(
+                    s,
+                    "wrote {}: {} items, {} files, {} bytes → {}",
+                    p.id,
+                    p.items,
+                    p.files,
+                    p.bytes,
+                    p.path.display()
+                ),
+            };
         }
         if !ok {
-            let _ = writeln!(s, "批次有错误, 未生成任何封装包。");
+            let _ = writeln!(
+                s,
+                "{}",
+                global.lang.pick(
+                    "批次有错误, 未生成任何封装包。",
+                    "the batch has errors: no package was written."
+                )
+            );
         }
         print(&s)?;
     }

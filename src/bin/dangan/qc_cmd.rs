@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use dangan::model::Level;
-use dangan::qc::{QcPolicy, QcReport, check_files};
+use dangan::qc::{ColourMode, QcPolicy, QcReport, check_files};
 
 use crate::Status;
 use crate::args::{Global, Lang, QcArgs};
@@ -56,29 +56,63 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A self-contained HTML report in Chinese: summary, one row per page, batch findings.
-pub fn html(report: &QcReport, source: &str) -> String {
+/// A colour mode in `lang`.
+fn colour(m: ColourMode, lang: Lang) -> &'static str {
+    match (lang, m) {
+        (Lang::Zh, m) => m.label_zh(),
+        (Lang::En, ColourMode::Bitonal) => "bitonal",
+        (Lang::En, ColourMode::Grayscale) => "grayscale",
+        (Lang::En, ColourMode::Colour) => "colour",
+    }
+}
+
+/// A self-contained HTML report in Chinese or English: summary, one row per page, batch findings.
+pub fn html(report: &QcReport, source: &str, lang: Lang) -> String {
     let mut s = String::new();
     let failed = report.pages.iter().filter(|p| !p.ok()).count();
+    let l = |zh: &'static str, en: &'static str| lang.pick(zh, en);
     let _ = write!(
         s,
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>扫描质量检查报告</title>\
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:4px 8px}}\
          .fail{{background:#fdd}}.ok{{background:#dfd}}</style></head><body>\
-         <h1>扫描质量检查报告 (DA/T 31-2017)</h1><p>检查对象: {}</p>\
-         <p class=\"{}\">结论: <strong>{}</strong> — 共 {} 页, 不合格 {} 页</p>\
-         <table><tr><th>文件</th><th>分辨率 (dpi)</th><th>色彩模式</th><th>空白页</th><th>倾斜 (°)</th><th>问题</th></tr>",
+         <h1>{} (DA/T 31-2017)</h1><p>{}: {}</p>\
+         <p class=\"{}\">{}: <strong>{}</strong> — {}</p>\
+         <table><tr><th>{}</th><th>{} (dpi)</th><th>{}</th><th>{}</th><th>{} (°)</th><th>{}</th></tr>",
+        l("zh-CN", "en"),
+        l("扫描质量检查报告", "Scan quality report"),
+        l("扫描质量检查报告", "Scan quality report"),
+        l("检查对象", "Checked"),
         html_escape(source),
         if report.ok { "ok" } else { "fail" },
-        if report.ok { "合格" } else { "不合格" },
-        report.pages.len(),
-        failed
+        l("结论", "Verdict"),
+        if report.ok {
+            l("合格", "pass")
+        } else {
+            l("不合格", "FAIL")
+        },
+        match lang {
+            Lang::Zh => format!("共 {} 页, 不合格 {} 页", report.pages.len(), failed),
+            Lang::En => format!("{} pages, {} failed", report.pages.len(), failed),
+        },
+        l("文件", "File"),
+        l("分辨率", "Resolution"),
+        l("色彩模式", "Colour mode"),
+        l("空白页", "Blank"),
+        l("倾斜", "Skew"),
+        l("问题", "Problems"),
     );
     for p in &report.pages {
         let problems: Vec<String> = p
             .findings
             .iter()
-            .map(|f| format!("[{}] {}", html_escape(&f.rule), html_escape(&f.message)))
+            .map(|f| {
+                format!(
+                    "[{}] {}",
+                    html_escape(&f.rule),
+                    html_escape(f.message_in(lang))
+                )
+            })
             .collect();
         let _ = write!(
             s,
@@ -88,15 +122,19 @@ pub fn html(report: &QcReport, source: &str) -> String {
             p.dpi
                 .map(|d| format!("{d:.0}"))
                 .unwrap_or_else(|| "—".into()),
-            p.colour_mode.label_zh(),
-            if p.blank { "是" } else { "否" },
+            colour(p.colour_mode, lang),
+            if p.blank {
+                l("是", "yes")
+            } else {
+                l("否", "no")
+            },
             p.skew_degrees
                 .map(|d| format!("{d:.2}"))
                 .unwrap_or_else(|| "—".into()),
             problems.join("<br>")
         );
     }
-    s.push_str("</table><h2>批次检查</h2><ul>");
+    let _ = write!(s, "</table><h2>{}</h2><ul>", l("批次检查", "Batch checks"));
     for f in &report.findings {
         let _ = write!(
             s,
@@ -106,7 +144,7 @@ pub fn html(report: &QcReport, source: &str) -> String {
                 .as_deref()
                 .map(|p| format!("{}: ", html_escape(p)))
                 .unwrap_or_default(),
-            html_escape(&f.message)
+            html_escape(f.message_in(lang))
         );
     }
     s.push_str("</ul></body></html>\n");
@@ -124,10 +162,13 @@ pub fn run(global: &Global, args: QcArgs) -> anyhow::Result<Status> {
     }
     let report = check_files(&root, &rels, &policy);
     if let Some(out) = &args.html {
-        let text = html(&report, &args.path.display().to_string());
-        let tmp = out.with_extension("html.partial");
-        std::fs::write(&tmp, text).with_context(|| format!("{}", tmp.display()))?;
-        std::fs::rename(&tmp, out).with_context(|| format!("{}", out.display()))?;
+        let text = html(&report, &args.path.display().to_string(), global.lang);
+        // Through the one publish path: staged hidden beside it, locked, and renamed over a report of
+        // an earlier run in one step.
+        let staging = dangan::package::publish::Staging::begin(out)?;
+        std::fs::write(staging.path(), text)
+            .with_context(|| format!("{}", staging.path().display()))?;
+        staging.replace_file()?;
     }
     if args.json {
         print_json(&report)?;
@@ -141,15 +182,19 @@ pub fn run(global: &Global, args: QcArgs) -> anyhow::Result<Status> {
                 p.path,
                 p.dpi
                     .map(|d| format!("{d:.0} dpi"))
-                    .unwrap_or_else(|| "无分辨率".into()),
-                p.colour_mode.label_zh(),
+                    .unwrap_or_else(|| global.lang.pick("无分辨率", "no resolution").into()),
+                colour(p.colour_mode, global.lang),
                 p.skew_degrees
-                    .map(|d| format!("  倾斜 {d:.2}°"))
+                    .map(|d| format!("  {} {d:.2}°", global.lang.pick("倾斜", "skew")))
                     .unwrap_or_default(),
-                if p.blank { "  空白页" } else { "" },
+                if p.blank {
+                    global.lang.pick("  空白页", "  blank page")
+                } else {
+                    ""
+                },
             );
             for f in p.findings.iter().filter(|f| f.level > Level::Info) {
-                let _ = writeln!(s, "    [{}] {}", f.rule, f.message);
+                let _ = writeln!(s, "    [{}] {}", f.rule, f.message_in(global.lang));
             }
         }
         s.push_str(&render_findings(&report.findings, global.lang));
