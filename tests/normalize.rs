@@ -815,10 +815,25 @@ fn missing_ffmpeg_and_soffice_are_recorded_skips_not_errors() {
     assert!(report["ok"].as_bool().expect("ok"));
     assert!(!out.join("access").exists(), "nothing made");
 
-    // With ffmpeg on PATH: H.264 + AAC, yuv420p, even dimensions; the tool's version is recorded.
+    // With the tools on PATH (the test script installs LibreOffice): the placeholder .docx is no document
+    // LibreOffice can read — a failure that says so, never a bare i/o error.
     let out = t.path().join("out-ffmpeg");
     let (code, report) = normalize_cli(&input, &out, &[]);
-    assert_eq!(code, 0, "{report:#}");
+    let office = records(&report, "office-pdf");
+    assert_eq!(office[0]["outcome"], "failure", "{:#}", office[0]);
+    assert!(
+        office[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("LibreOffice") && d.contains("wrote no PDF")),
+        "{:#}",
+        office[0]
+    );
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        !out.join("access/报告.soffice.d").exists(),
+        "LibreOffice's work folder removed"
+    );
+    // H.264 + AAC, yuv420p, even dimensions; ffmpeg's version is recorded.
     let r = records(&report, "mp4");
     assert_eq!(r[0]["outcome"], "success", "{:#}", r[0]);
     assert!(r[0]["agents"].to_string().contains("ffmpeg"));

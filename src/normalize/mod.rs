@@ -1246,6 +1246,28 @@ fn office_pdf(run: &Run<'_>, mut t: Record, src: &Path, o: &str) -> Record {
             .map(|s| s.to_os_string())
             .unwrap_or_default();
         let made = work.join(name).with_extension("pdf");
+        if !made.is_file() {
+            // LibreOffice exits 0 when it cannot read a document ("Error: source file could not be loaded"
+            // goes to stdout): without this check the failure read as a bare "No such file or directory".
+            let said = fs::read_to_string(&log).unwrap_or_default();
+            let said = said
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .last()
+                .unwrap_or("");
+            let _ = fs::remove_dir_all(&work);
+            return Err(ActionError::Tool {
+                tool: "LibreOffice".into(),
+                message: format!(
+                    "wrote no PDF (the document may be damaged or not an office document){}",
+                    if said.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {said}")
+                    }
+                ),
+            });
+        }
         fs::rename(&made, &dst)?;
         fs::remove_dir_all(&work)?;
         Ok(())
