@@ -71,6 +71,8 @@ APT_PROBES=(
   openssl:openssl
   chromium:chromium
   ghostscript:gs
+  # RSS of zip-bomb runs in tests/attack.rs (`/usr/bin/time -v`), added by issue 11.
+  time:/usr/bin/time
 )
 missing=()
 for entry in "${APT_PROBES[@]}"; do

@@ -53,6 +53,7 @@ pub mod pack;
 pub mod package;
 pub mod qc;
 pub mod report;
+pub mod sip;
 pub mod validate;
 
 /// Told how many units of work (pages, files) were just finished, from whichever thread finished them.

@@ -184,6 +184,21 @@ pub fn parse(bytes: &[u8]) -> LedgerLines {
 }
 
 impl LedgerLines {
+    /// The latest line of each package (by finish time, then line number).
+    pub fn latest(&self) -> BTreeMap<&str, &Entry> {
+        let mut last: BTreeMap<&str, (Timestamp, usize, &Entry)> = BTreeMap::new();
+        for (n, e) in &self.entries {
+            let Some(t) = e.finished_at() else { continue };
+            let newer = last
+                .get(e.package_id.as_str())
+                .is_none_or(|(lt, ln, _)| (t, *n) >= (*lt, *ln));
+            if newer {
+                last.insert(&e.package_id, (t, *n, e));
+            }
+        }
+        last.into_iter().map(|(id, (_, _, e))| (id, e)).collect()
+    }
+
     /// When each package last passed a full check.
     pub fn last_success(&self) -> BTreeMap<&str, Timestamp> {
         let mut out: BTreeMap<&str, Timestamp> = BTreeMap::new();

@@ -13,8 +13,8 @@ use crate::model::Level;
 use super::content::{self, ArchivalFormats, Program};
 use super::digest;
 use super::mets::{FileRef, RefKind};
-use super::source::{EntryKind, Package};
-use super::xml;
+use crate::sip::xml;
+use crate::sip::{EntryKind, Package};
 use super::{CheckRun, Finding, Options};
 
 const CATALOG_NS: &str = "urn:dangan:catalog:1";

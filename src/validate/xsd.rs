@@ -11,8 +11,9 @@ use std::process::{Command, Stdio};
 
 use rayon::prelude::*;
 
-use super::source::Package;
-use super::{CheckRun, Finding, xml};
+use crate::sip::Package;
+use crate::sip::xml;
+use super::{CheckRun, Finding};
 
 const METS_NS: &str = "http://www.loc.gov/METS/";
 const PREMIS_NS: &str = "http://www.loc.gov/premis/v3";
