@@ -164,7 +164,7 @@ fn a_bag_without_bagit_txt_is_a_damaged_bag_in_verify_and_the_ledger() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["packages"].as_array().unwrap().len(), 1, "{v}");
-    assert_eq!(v["packages"][0]["kind"], "bag");
+    assert!(v["packages"][0]["kind"].as_str().is_some_and(|k| k.starts_with("bag")), "{v}");
     assert!(v["packages"][0]["findings"].to_string().contains("bagit.txt"), "{v}");
 
     let out = run(&["ledger", "report", "--json", l], &[&archive]);
@@ -436,13 +436,21 @@ fn zip_bombs_finish_at_once_in_bounded_memory_in_verify_and_validate() {
     let inflate = t.path().join("inflate.zip");
     bomb(&zip, &inflate, "inflate", &target);
 
+    // The inflating entry is stopped at its declared size (by dangan's cap or, first, by the zip
+    // reader's own check of the header size): either way its failure says "declared".
     for (bomb, expect) in [
         (&overlap, "overlapping entries"),
-        (&inflate, "more bytes than the declared size"),
+        (&inflate, "declared"),
     ] {
         let (out, rss, cpu) = measured(&["verify", "--json", "--quiet"], bomb);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-        assert!(String::from_utf8_lossy(&out.stdout).contains(expect), "{}", text(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let failures = v["packages"][0]["failures"].as_array().cloned().unwrap_or_default();
+        assert!(
+            failures.iter().any(|f| f["detail"].as_str().is_some_and(|d| d.contains(expect))
+                && (expect != "declared" || f["path"] == target.as_str())),
+            "{v}"
+        );
         assert!(rss < 200 << 10, "verify {}: {rss} KiB", bomb.display());
         assert!(cpu < 1.0, "verify {}: {cpu} s CPU", bomb.display());
         let (out, rss, cpu) = measured(&["validate", "--json", "--no-virus-scan"], bomb);

@@ -230,9 +230,10 @@ impl Discovery {
         out
     }
 
-    /// Whether anything at all was found (packages, or things that must be reported).
+    /// Whether nothing was found that can be checked or must fail the run: leftovers alone are not
+    /// enough (nothing would be verified, so the run must not pass).
     pub fn is_empty(&self) -> bool {
-        self.packages.is_empty() && self.specials.is_empty() && self.leftovers.is_empty()
+        self.packages.is_empty() && self.specials.is_empty()
     }
 }
 
@@ -301,8 +302,9 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
     if let Some(name) = path.file_name()
         && is_leftover_name(name)
     {
-        d.leftovers.push(path.to_path_buf());
-        return Ok(d);
+        return Err(FixityError::NoPackage {
+            path: path.to_path_buf(),
+        });
     }
     if meta.is_file() {
         if is_zip_name(path) {
