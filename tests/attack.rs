@@ -131,7 +131,10 @@ fn a_sip_without_its_root_mets_is_one_damaged_package() {
         let packages = v["packages"].as_array().unwrap();
         assert_eq!(packages.len(), 1, "one damaged package, not several: {v}");
         assert_eq!(packages[0]["kind"], "sip");
-        assert!(has_finding(&v, "CSIPSTR4", "no METS.xml at the package root"), "{v}");
+        assert!(
+            has_finding(&v, "CSIPSTR4", "no METS.xml at the package root"),
+            "{v}"
+        );
     }
     // validate says the same.
     let out = run(&["validate", "--json", "--no-virus-scan"], &[&sip]);
@@ -164,8 +167,18 @@ fn a_bag_without_bagit_txt_is_a_damaged_bag_in_verify_and_the_ledger() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["packages"].as_array().unwrap().len(), 1, "{v}");
-    assert!(v["packages"][0]["kind"].as_str().is_some_and(|k| k.starts_with("bag")), "{v}");
-    assert!(v["packages"][0]["findings"].to_string().contains("bagit.txt"), "{v}");
+    assert!(
+        v["packages"][0]["kind"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("bag")),
+        "{v}"
+    );
+    assert!(
+        v["packages"][0]["findings"]
+            .to_string()
+            .contains("bagit.txt"),
+        "{v}"
+    );
 
     let out = run(&["ledger", "report", "--json", l], &[&archive]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -209,9 +222,16 @@ fn a_package_in_the_ledger_that_is_gone_or_no_longer_a_package_fails() {
             .clone()
     };
     assert_eq!(by_id("keep")["ok"], true);
-    assert!(by_id("gone")["findings"].to_string().contains("now missing"), "{v}");
     assert!(
-        by_id("hollow")["findings"].to_string().contains("no longer a package"),
+        by_id("gone")["findings"]
+            .to_string()
+            .contains("now missing"),
+        "{v}"
+    );
+    assert!(
+        by_id("hollow")["findings"]
+            .to_string()
+            .contains("no longer a package"),
         "{v}"
     );
     let out = run(&["ledger", "report", "--json", l], &[&archive]);
@@ -226,7 +246,12 @@ fn leftovers_of_interrupted_runs_are_warned_about_never_counted() {
     let zip = pack(&t.path().join("zips"), "z", true);
     // What a killed `dangan pack` / `dangan bag` leaves behind, copied in by hand.
     let copy = |to: &Path| {
-        let st = Command::new("cp").arg("-a").arg(&good).arg(to).status().unwrap();
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg(&good)
+            .arg(to)
+            .status()
+            .unwrap();
         assert!(st.success());
     };
     copy(&archive.join(".demo-x.partial"));
@@ -273,16 +298,32 @@ fn fifos_and_sockets_are_findings_never_blocking_opens() {
     let started = Instant::now();
     let out = run(&["verify", "--json"], &[&fifo]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(has_finding(&json(&out), "DA/T 70-2018 4.3", "not a regular file (FIFO)"));
+    assert!(has_finding(
+        &json(&out),
+        "DA/T 70-2018 4.3",
+        "not a regular file (FIFO)"
+    ));
     let out = run(&["validate", "--json", "--no-virus-scan"], &[&fifo]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("not a regular file (FIFO)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a regular file (FIFO)"),
+        "{}",
+        text(&out)
+    );
     let out = run(&["inspect", "--json"], &[&fifo]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("not a regular file (FIFO)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a regular file (FIFO)"),
+        "{}",
+        text(&out)
+    );
     let out = run(&["hash", "--json"], &[&fifo]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("not a regular file (FIFO)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a regular file (FIFO)"),
+        "{}",
+        text(&out)
+    );
 
     // Inside a package: a FIFO and a socket among the data.
     let data = sip.join("representations/original/data");
@@ -293,16 +334,32 @@ fn fifos_and_sockets_are_findings_never_blocking_opens() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let v = json(&out);
     let failures = v["packages"][0]["failures"].to_string();
-    assert!(failures.contains("pipe.tif") && failures.contains("not a regular file (FIFO)"), "{v}");
-    assert!(failures.contains("sock.tif") && failures.contains("not a regular file (socket)"), "{v}");
+    assert!(
+        failures.contains("pipe.tif") && failures.contains("not a regular file (FIFO)"),
+        "{v}"
+    );
+    assert!(
+        failures.contains("sock.tif") && failures.contains("not a regular file (socket)"),
+        "{v}"
+    );
     let out = run(&["validate", "--json", "--no-virus-scan"], &[&sip]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let v = json(&out);
-    assert!(has_finding(&v, "DA/T 70-2018 4.3", "not a regular file (FIFO)"), "{v}");
-    assert!(has_finding(&v, "DA/T 70-2018 4.3", "not a regular file (socket)"), "{v}");
+    assert!(
+        has_finding(&v, "DA/T 70-2018 4.3", "not a regular file (FIFO)"),
+        "{v}"
+    );
+    assert!(
+        has_finding(&v, "DA/T 70-2018 4.3", "not a regular file (socket)"),
+        "{v}"
+    );
     let out = run(&["inspect", "--json"], &[&data]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("not a regular file (FIFO)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a regular file (FIFO)"),
+        "{}",
+        text(&out)
+    );
 
     // In a folder of packages (a batch).
     fs::remove_file(data.join("pipe.tif")).unwrap();
@@ -312,7 +369,10 @@ fn fifos_and_sockets_are_findings_never_blocking_opens() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["packages"][0]["ok"], true, "{v}");
-    assert!(has_finding(&v, "DA/T 70-2018 4.3", "not a regular file (FIFO)"), "{v}");
+    assert!(
+        has_finding(&v, "DA/T 70-2018 4.3", "not a regular file (FIFO)"),
+        "{v}"
+    );
     assert!(started.elapsed() < Duration::from_secs(120));
 }
 
@@ -405,7 +465,9 @@ fn measured(args: &[&str], path: &Path) -> (Output, u64, f64) {
             .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
             .unwrap_or_else(|| panic!("no '{name}' in /usr/bin/time output: {err}"))
     };
-    let rss: u64 = field("Maximum resident set size (kbytes):").parse().unwrap();
+    let rss: u64 = field("Maximum resident set size (kbytes):")
+        .parse()
+        .unwrap();
     let cpu: f64 = field("User time (seconds):").parse::<f64>().unwrap()
         + field("System time (seconds):").parse::<f64>().unwrap();
     (out, rss, cpu)
@@ -418,7 +480,10 @@ fn zip_bombs_finish_at_once_in_bounded_memory_in_verify_and_validate() {
     // The data file the inflating bomb replaces (declared small in METS and in the zip headers).
     let names = {
         let o = Command::new(common::require("python3"))
-            .args(["-c", "import zipfile,sys; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))"])
+            .args([
+                "-c",
+                "import zipfile,sys; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))",
+            ])
             .arg(&zip)
             .output()
             .unwrap();
@@ -438,17 +503,19 @@ fn zip_bombs_finish_at_once_in_bounded_memory_in_verify_and_validate() {
 
     // The inflating entry is stopped at its declared size (by dangan's cap or, first, by the zip
     // reader's own check of the header size): either way its failure says "declared".
-    for (bomb, expect) in [
-        (&overlap, "overlapping entries"),
-        (&inflate, "declared"),
-    ] {
+    for (bomb, expect) in [(&overlap, "overlapping entries"), (&inflate, "declared")] {
         let (out, rss, cpu) = measured(&["verify", "--json", "--quiet"], bomb);
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let failures = v["packages"][0]["failures"].as_array().cloned().unwrap_or_default();
+        let failures = v["packages"][0]["failures"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert!(
-            failures.iter().any(|f| f["detail"].as_str().is_some_and(|d| d.contains(expect))
-                && (expect != "declared" || f["path"] == target.as_str())),
+            failures
+                .iter()
+                .any(|f| f["detail"].as_str().is_some_and(|d| d.contains(expect))
+                    && (expect != "declared" || f["path"] == target.as_str())),
             "{v}"
         );
         assert!(rss < 200 << 10, "verify {}: {rss} KiB", bomb.display());

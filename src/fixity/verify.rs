@@ -451,7 +451,10 @@ pub fn package_id(p: &PackageRef) -> String {
 #[derive(Debug, Clone)]
 enum Found {
     /// A regular file, as the package reader listed it.
-    File { size: u64, entry: sip::Entry },
+    File {
+        size: u64,
+        entry: sip::Entry,
+    },
     Symlink,
     /// A FIFO, socket or device: never opened.
     Special(&'static str),
@@ -1379,9 +1382,13 @@ fn verify_bag(
     report.algorithms = algorithms.into_iter().collect();
 }
 
-
 /// A SIP folder or a SIP `.zip`, read through the package reader.
-fn verify_sip(path: &Path, options: &VerifyOptions, progress: &dyn Progress, report: &mut PackageReport) {
+fn verify_sip(
+    path: &Path,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+    report: &mut PackageReport,
+) {
     let pkg = match Package::open(path, &Limits::default()) {
         Ok(p) => p,
         Err(e) => {

@@ -65,9 +65,15 @@ pub enum EntryKind {
     /// A zip entry protected by a password.
     Encrypted,
     /// Refused by a limit (compression ratio, overlapping entries): the reason, in Chinese and English.
-    Refused { zh: String, en: String },
+    Refused {
+        zh: String,
+        en: String,
+    },
     /// A name no manifest or METS can list (not UTF-8).
-    BadName { zh: String, en: String },
+    BadName {
+        zh: String,
+        en: String,
+    },
     /// Could not be listed (a folder that cannot be read).
     Unreadable(String),
 }
@@ -211,8 +217,8 @@ impl Package {
             .collect();
         roots.sort_unstable();
         roots.dedup();
-        let single_root = !is_zip
-            || (roots.len() == 1 && listing.entries.iter().all(|e| e.path.contains('/')));
+        let single_root =
+            !is_zip || (roots.len() == 1 && listing.entries.iter().all(|e| e.path.contains('/')));
         let prefix = if is_zip && single_root {
             format!("{}/", roots[0])
         } else {

@@ -75,7 +75,12 @@ impl std::error::Error for PathError {}
 ///
 /// Refused (RFC 8493 §7.2, ZIP APPNOTE 4.4.17.1 and bagit-python's `_path_is_dangerous`): absolute paths,
 /// `..` components, a leading `~`, drive letters and UNC/device prefixes, backslashes, NUL.
+/// A name that is itself a path in the package (a zip entry, a manifest line) has no business with `..` at
+/// all, even one that would stay inside (`a/../b`): it is refused.
 pub fn safe_relative(path: &str) -> Result<String, PathError> {
+    if path.split(['/', '\\']).any(|c| c == "..") {
+        return Err(PathError::Climbs);
+    }
     join("", path)
 }
 
@@ -182,6 +187,8 @@ mod tests {
         assert_eq!(safe_relative("./data//a.txt").unwrap(), "data/a.txt");
         assert_eq!(safe_relative("data/a~b/c..d").unwrap(), "data/a~b/c..d");
         assert_eq!(safe_relative("../x"), Err(PathError::Climbs));
+        assert_eq!(safe_relative("sip/../evil.txt"), Err(PathError::Climbs));
+        assert_eq!(join("", "sip/../x.txt").unwrap(), "x.txt");
     }
 
     #[test]
@@ -200,7 +207,10 @@ mod tests {
             Err(PathError::BadEscape(_))
         ));
         assert!(decode_href("data/%4").is_err());
-        assert!(matches!(decode_href("data/%FF"), Err(PathError::NotUtf8(_))));
+        assert!(matches!(
+            decode_href("data/%FF"),
+            Err(PathError::NotUtf8(_))
+        ));
         // A drive letter is not a scheme: refused by the path rule instead.
         assert_eq!(resolve_href("", "C:/x"), Err(PathError::Drive));
     }

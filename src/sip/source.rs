@@ -122,11 +122,8 @@ impl Source for DirSource {
                         .and_then(|p| p.strip_prefix(root).ok())
                         .map(|p| p.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    out.entries.push(Entry::new(
-                        rel,
-                        0,
-                        EntryKind::Unreadable(err.to_string()),
-                    ));
+                    out.entries
+                        .push(Entry::new(rel, 0, EntryKind::Unreadable(err.to_string())));
                     continue;
                 }
             };
@@ -239,9 +236,8 @@ impl Seek for SharedFile {
             SeekFrom::End(d) => self.len.checked_add_signed(d),
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
-        self.pos = new.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")
-        })?;
+        self.pos = new
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
         Ok(self.pos)
     }
 }
@@ -259,10 +255,7 @@ impl ZipSource {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let len = file
-            .metadata()
-            .map_err(|e| SipError::io(path, e))?
-            .len();
+        let len = file.metadata().map_err(|e| SipError::io(path, e))?.len();
         let shared = SharedFile {
             file: Arc::new(file),
             pos: 0,
@@ -338,7 +331,10 @@ impl Source for ZipSource {
                     out.findings.push(refused(
                         "4.3",
                         &name,
-                        format!("zip 条目名称被拒绝: {}: 未读取 (不会解压任何内容)", why.zh()),
+                        format!(
+                            "zip 条目名称被拒绝: {}: 未读取 (不会解压任何内容)",
+                            why.zh()
+                        ),
                         format!("zip entry name refused: {why}: not read (nothing is extracted)"),
                     ));
                     continue;
@@ -350,7 +346,11 @@ impl Source for ZipSource {
             let start = f.header_start();
             // The local header is at least 30 bytes; the real span is longer (name, extra field), so
             // this never reports an overlap that is not there.
-            spans.push((start, start.saturating_add(30).saturating_add(compressed), i));
+            spans.push((
+                start,
+                start.saturating_add(30).saturating_add(compressed),
+                i,
+            ));
             let ratio = size / compressed.max(1);
             let kind = if !utf8 {
                 EntryKind::BadName {

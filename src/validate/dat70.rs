@@ -13,9 +13,9 @@ use crate::model::Level;
 use super::content::{self, ArchivalFormats, Program};
 use super::digest;
 use super::mets::{FileRef, RefKind};
+use super::{CheckRun, Finding, Options};
 use crate::sip::xml;
 use crate::sip::{EntryKind, Package};
-use super::{CheckRun, Finding, Options};
 
 const CATALOG_NS: &str = "urn:dangan:catalog:1";
 

@@ -32,8 +32,8 @@ use crate::catalog::Catalog;
 use crate::model::Level;
 pub use crate::model::{Finding, Property};
 
-pub use rules::{DAT70, RuleTable};
 pub use crate::sip::Limits;
+pub use rules::{DAT70, RuleTable};
 
 /// The JSON schema id and version of [`Report`].
 pub const REPORT_SCHEMA: &str = "urn:dangan:validate-report";
@@ -773,7 +773,16 @@ mod message_tests {
             let Err(crate::sip::SipError::Limits(_)) = src.list(&limits) else {
                 panic!("limits not applied");
             };
-            assert!(validate(&zip, &Options { limits, ..options.clone() }).is_err());
+            assert!(
+                validate(
+                    &zip,
+                    &Options {
+                        limits,
+                        ..options.clone()
+                    }
+                )
+                .is_err()
+            );
         }
 
         // The run reached the kinds of problem this test is about (so the check above means something).

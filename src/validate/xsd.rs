@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 
 use rayon::prelude::*;
 
+use super::{CheckRun, Finding};
 use crate::sip::Package;
 use crate::sip::xml;
-use super::{CheckRun, Finding};
 
 const METS_NS: &str = "http://www.loc.gov/METS/";
 const PREMIS_NS: &str = "http://www.loc.gov/premis/v3";
