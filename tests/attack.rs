@@ -325,6 +325,26 @@ fn fifos_and_sockets_are_findings_never_blocking_opens() {
         text(&out)
     );
 
+    // As the ledger.
+    let out = run(&["verify", "--ledger", fifo.to_str().unwrap()], &[&sip]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a regular file (FIFO)"),
+        "{}",
+        text(&out)
+    );
+    let out = run(
+        &[
+            "verify",
+            "--older-than",
+            "1d",
+            "--ledger",
+            fifo.to_str().unwrap(),
+        ],
+        &[&sip],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
     // Inside a package: a FIFO and a socket among the data.
     let data = sip.join("representations/original/data");
     assert!(data.is_dir(), "{}", data.display());
@@ -470,6 +490,11 @@ fn measured(args: &[&str], path: &Path) -> (Output, u64, f64) {
         .unwrap();
     let cpu: f64 = field("User time (seconds):").parse::<f64>().unwrap()
         + field("System time (seconds):").parse::<f64>().unwrap();
+    eprintln!(
+        "{args:?} {}: max RSS {rss} KiB, CPU {cpu:.2} s, wall {}",
+        path.display(),
+        field("Elapsed (wall clock) time (h:mm:ss or m:ss):")
+    );
     (out, rss, cpu)
 }
 
