@@ -882,6 +882,32 @@ fn broken_variants_are_rejected_with_the_right_rule_and_compared_with_commons_ip
             "rule {r} emitted but not in the rule tables"
         );
     }
+    // Requirement attribution (issue 11 item 5, partial): which MUST/SHOULD requirements of CSIP/SIP 2.2.0 have
+    // a variant here that breaks only that requirement and gets a finding citing it. Printed, not asserted: the
+    // denominator is every MUST/SHOULD in the table, machine-testable or not.
+    let must_should: Vec<&dangan::validate::rules::Rule> = table
+        .rules
+        .iter()
+        .filter(|r| {
+            r.versions.iter().any(|v| v == "2.2.0")
+                && matches!(
+                    r.level,
+                    dangan::validate::rules::Requirement::MUST
+                        | dangan::validate::rules::Requirement::SHOULD
+                )
+        })
+        .collect();
+    let covered: std::collections::BTreeSet<&str> = variants
+        .iter()
+        .map(|v| v.rule)
+        .filter(|r| must_should.iter().any(|m| m.id == *r))
+        .collect();
+    eprintln!(
+        "E-ARK 2.2.0 requirement coverage: {} of {} MUST/SHOULD requirements have a variant citing them: {}",
+        covered.len(),
+        must_should.len(),
+        covered.iter().copied().collect::<Vec<_>>().join(" ")
+    );
     // commons-ip over all variants in one run (it starts a JVM: ≈2 s).
     let paths: Vec<&Path> = variants
         .iter()

@@ -1389,13 +1389,19 @@ fn verify_sip(
     progress: &dyn Progress,
     report: &mut PackageReport,
 ) {
-    let pkg = match Package::open(path, &Limits::default()) {
-        Ok(p) => p,
-        Err(e) => {
-            report.findings.extend(e_findings(&e));
-            return;
-        }
-    };
+    match Package::open(path, &Limits::default()) {
+        Ok(pkg) => verify_sip_package(&pkg, options, progress, report),
+        Err(e) => report.findings.extend(e_findings(&e)),
+    }
+}
+
+/// Check a SIP opened from any [`crate::sip::Source`] (a folder, a zip, object storage) into `report`.
+pub fn verify_sip_package(
+    pkg: &Package,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+    report: &mut PackageReport,
+) {
     let mut findings: Vec<Finding> = pkg.findings.clone();
     let listing = listing_of(pkg.entries.values().cloned());
     let mut expects = Expectations::new();
@@ -1415,7 +1421,7 @@ fn verify_sip(
         .flat_map(|e| e.digests.iter().map(|(a, _)| *a))
         .collect();
     let checked = check(
-        &Source::Pkg(&pkg),
+        &Source::Pkg(pkg),
         &listing,
         &expects,
         &Scope {
@@ -1476,4 +1482,82 @@ pub fn verify_paths(
             .collect(),
         findings,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::io::Read;
+
+    use super::*;
+    use crate::sip::{Entry, Listing as SourceListing, ReadOptions, Source as SipSource};
+
+    /// A third kind of source (think object storage), in memory: verify reads it without knowing what it is.
+    struct Memory(BTreeMap<String, Vec<u8>>);
+
+    impl SipSource for Memory {
+        fn location(&self) -> String {
+            "memory://sip-1".into()
+        }
+        fn is_archive(&self) -> bool {
+            false
+        }
+        fn list(&self, _: &Limits) -> Result<SourceListing, sip::SipError> {
+            Ok(SourceListing {
+                entries: self
+                    .0
+                    .iter()
+                    .map(|(p, b)| Entry::new(p.clone(), b.len() as u64, EntryKind::File))
+                    .collect(),
+                findings: Vec::new(),
+            })
+        }
+        fn read(
+            &self,
+            entry: &Entry,
+            options: ReadOptions,
+            f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>,
+        ) -> io::Result<()> {
+            let bytes = self.0.get(&entry.path).ok_or(io::ErrorKind::NotFound)?;
+            f(&mut (&bytes[..]).take(options.cap))
+        }
+    }
+
+    #[test]
+    fn a_sip_from_any_source_is_verified() {
+        // SHA-256 of "abc".
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let mets = format!(
+            r#"<mets xmlns="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink" OBJID="sip-1"><fileSec><fileGrp><file ID="f" SIZE="3" CHECKSUMTYPE="SHA-256" CHECKSUM="{abc}"><FLocat xlink:href="data/a.txt"/></file></fileGrp></fileSec></mets>"#
+        );
+        let report_for = |content: &[u8]| {
+            let files = BTreeMap::from([
+                ("METS.xml".to_string(), mets.clone().into_bytes()),
+                ("data/a.txt".to_string(), content.to_vec()),
+            ]);
+            let pkg = Package::from_source(Box::new(Memory(files)), &Limits::default()).unwrap();
+            let mut report = PackageReport {
+                path: pkg.source.display().to_string(),
+                kind: PackageKind::Sip,
+                ok: false,
+                files: 0,
+                bytes: 0,
+                failures: Vec::new(),
+                findings: Vec::new(),
+                id: "sip-1".into(),
+                algorithms: Vec::new(),
+                mode: Mode::Full,
+                started: None,
+                finished: None,
+            };
+            verify_sip_package(&pkg, &VerifyOptions::default(), &NoProgress, &mut report);
+            report
+        };
+        let good = report_for(b"abc");
+        assert!(good.failures.is_empty() && good.files == 1, "{good:?}");
+        let bad = report_for(b"abd");
+        assert_eq!(bad.failures.len(), 1, "{bad:?}");
+        assert_eq!(bad.failures[0].kind, FailureKind::Changed);
+        assert_eq!(bad.failures[0].path, "data/a.txt");
+    }
 }

@@ -275,6 +275,15 @@ pub struct Report {
 /// Validate a package folder or `.zip`.
 pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError> {
     let pkg = crate::sip::Package::open(path, &options.limits)?;
+    validate_package(&pkg, options)
+}
+
+/// Validate a package opened from any [`crate::sip::Source`] (a folder, a zip, object storage).
+pub fn validate_package(
+    pkg: &crate::sip::Package,
+    options: &Options,
+) -> Result<Report, ValidateError> {
+    let path = pkg.source.as_path();
     // What the reader refused or will not open (unsafe names, links, FIFOs, bombs, encryption).
     let mut findings = pkg.findings.clone();
     findings.extend(pkg.entry_findings());
@@ -306,7 +315,7 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
             &embedded
         }
     };
-    let mut run = mets::Run::new(&pkg, options.spec);
+    let mut run = mets::Run::new(pkg, options.spec);
     run.findings = findings;
     run.check_all();
     let refs = std::mem::take(&mut run.refs);
@@ -317,14 +326,7 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
     let metadata_paths = run.metadata_paths.clone();
     drop(run);
 
-    let d = dat70::check(
-        &pkg,
-        &refs,
-        &metadata_paths,
-        catalog,
-        options,
-        &mut findings,
-    );
+    let d = dat70::check(pkg, &refs, &metadata_paths, catalog, options, &mut findings);
 
     // Findings may repeat (the same file seen by two METS): keep the first of each.
     let mut seen = std::collections::HashSet::new();
