@@ -71,6 +71,7 @@ APT_PROBES=(
   openssl:openssl
   chromium:chromium
   ghostscript:gs
+  # RSS of zip-bomb runs (tests/attack.rs) and bounded-memory tests (tests/pressure.rs): `/usr/bin/time -v`.
   time:/usr/bin/time
 )
 missing=()

@@ -53,6 +53,7 @@ pub mod pack;
 pub mod package;
 pub mod qc;
 pub mod report;
+pub mod sip;
 pub mod tool;
 pub mod validate;
 

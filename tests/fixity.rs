@@ -771,10 +771,17 @@ fn malformed_mets_is_reported_with_its_line() {
         .unwrap()
         .clone();
     assert!(
-        f["message"]
+        f["message_en"]
             .as_str()
             .unwrap()
             .starts_with(&format!("line {line}:")),
+        "{f}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("第 {line} 行")),
         "{f}"
     );
 }

@@ -144,6 +144,21 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// Remove the attribute `attr` from the first element that starts with `tag` after the text `after` (issue 11
+/// item 5: variants that break one requirement each).
+fn strip_attr(p: &Path, after: &str, tag: &str, attr: &str) {
+    let s = read(p);
+    let from = s.find(after).expect("anchor");
+    let t = from + s[from..].find(tag).expect("tag");
+    let end = t + s[t..].find('>').expect("tag end");
+    let key = format!(" {attr}=\"");
+    let a = t + s[t..end].find(&key).expect("attribute");
+    let close = a + key.len() + s[a + key.len()..].find('"').expect("quote");
+    let mut out = s.clone();
+    out.replace_range(a..=close, "");
+    std::fs::write(p, out).expect("write");
+}
+
 fn edit(p: &Path, from: &str, to: &str) {
     let s = read(p);
     assert!(
@@ -229,6 +244,10 @@ enum Cip {
 
 /// The cases where the two validators differ, and why. Kept as data so the test asserts each stays true.
 const DIFFERS: &[(&str, &str)] = &[
+    (
+        "mptr_loctype_other",
+        "CSIP112 requires mptr/@LOCTYPE='URL'; commons-ip 2.x does not check the mptr's LOCTYPE",
+    ),
     ("corrupt_audio", "commons-ip does not open content files"),
     ("truncated_image", "commons-ip does not open content files"),
     (
@@ -271,7 +290,8 @@ const DIFFERS: &[(&str, &str)] = &[
 
 /// Variants commons-ip must see on their own: on these it stops the whole run ("Unable to create necessary files
 /// to start validation") instead of reporting; not validating at all counts as rejecting.
-const CIP_ALONE: &[&str] = &["encrypted_zip_entry"];
+// filegrp_without_use: commons-ip 2.x stops with a NullPointerException on a fileGrp without USE.
+const CIP_ALONE: &[&str] = &["encrypted_zip_entry", "filegrp_without_use"];
 
 fn cip_for(name: &str) -> Cip {
     DIFFERS
@@ -325,6 +345,80 @@ fn zip_dir(dir: &Path, zip_path: &Path, extra: &[(&str, Vec<u8>)], compress: boo
 fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
     type Break = fn(&Path, &Path) -> Option<PathBuf>;
     let cases: Vec<(&'static str, &'static str, Break)> = vec![
+        // One requirement each (issue 11 item 5).
+        ("software_agent_without_name", "CSIP14", |s, _| {
+            edit(&s.join("METS.xml"), "<name>dangan</name>", "<name></name>");
+            None
+        }),
+        ("software_note_without_notetype", "CSIP16", |s, _| {
+            edit(
+                &s.join("METS.xml"),
+                "<note csip:NOTETYPE=\"SOFTWARE VERSION\">0.1.0</note>",
+                "<note>0.1.0</note>",
+            );
+            None
+        }),
+        ("dmdsec_without_id", "CSIP18", |s, _| {
+            strip_attr(&s.join("METS.xml"), "</metsHdr>", "<dmdSec ", "ID");
+            None
+        }),
+        ("mdref_loctype_other", "CSIP22", |s, _| {
+            edit(
+                &s.join("METS.xml"),
+                "<mdRef LOCTYPE=\"URL\" xlink:type=\"simple\" xlink:href=\"metadata/descriptive/dc.xml\"",
+                "<mdRef LOCTYPE=\"OTHER\" OTHERLOCTYPE=\"PATH\" xlink:type=\"simple\" xlink:href=\"metadata/descriptive/dc.xml\"",
+            );
+            None
+        }),
+        ("mdref_without_mimetype", "CSIP26", |s, _| {
+            edit(
+                &s.join("METS.xml"),
+                " MDTYPE=\"DC\" MIMETYPE=\"application/xml\"",
+                " MDTYPE=\"DC\"",
+            );
+            None
+        }),
+        ("filegrp_without_use", "CSIP64", |s, _| {
+            strip_attr(&s.join("METS.xml"), "<fileSec", "<fileGrp ", "USE");
+            None
+        }),
+        ("file_without_created", "CSIP70", |s, _| {
+            strip_attr(&s.join("METS.xml"), "<fileSec", "<file ", "CREATED");
+            None
+        }),
+        ("no_physical_structmap", "CSIP81", |s, _| {
+            edit(
+                &s.join("METS.xml"),
+                " TYPE=\"PHYSICAL\" LABEL=\"CSIP\">",
+                " TYPE=\"LOGICAL\" LABEL=\"CSIP\">",
+            );
+            None
+        }),
+        ("structmap_without_id", "CSIP83", |s, _| {
+            strip_attr(&s.join("METS.xml"), "</fileSec>", "<structMap ", "ID");
+            None
+        }),
+        ("main_div_without_id", "CSIP85", |s, _| {
+            strip_attr(&s.join("METS.xml"), "LABEL=\"CSIP\">", "<div ", "ID");
+            None
+        }),
+        ("mptr_without_title", "CSIP108", |s, _| {
+            strip_attr(
+                &s.join("METS.xml"),
+                "LABEL=\"CSIP\">",
+                "<mptr ",
+                "xlink:title",
+            );
+            None
+        }),
+        ("mptr_loctype_other", "CSIP112", |s, _| {
+            edit(
+                &s.join("METS.xml"),
+                "<mptr LOCTYPE=\"URL\"",
+                "<mptr LOCTYPE=\"OTHER\" OTHERLOCTYPE=\"PATH\"",
+            );
+            None
+        }),
         ("missing_mets", "CSIPSTR4", |s, _| {
             std::fs::remove_file(s.join("METS.xml")).ok();
             None
@@ -882,6 +976,32 @@ fn broken_variants_are_rejected_with_the_right_rule_and_compared_with_commons_ip
             "rule {r} emitted but not in the rule tables"
         );
     }
+    // Requirement attribution (issue 11 item 5, partial): which MUST/SHOULD requirements of CSIP/SIP 2.2.0 have
+    // a variant here that breaks only that requirement and gets a finding citing it. Printed, not asserted: the
+    // denominator is every MUST/SHOULD in the table, machine-testable or not.
+    let must_should: Vec<&dangan::validate::rules::Rule> = table
+        .rules
+        .iter()
+        .filter(|r| {
+            r.versions.iter().any(|v| v == "2.2.0")
+                && matches!(
+                    r.level,
+                    dangan::validate::rules::Requirement::MUST
+                        | dangan::validate::rules::Requirement::SHOULD
+                )
+        })
+        .collect();
+    let covered: std::collections::BTreeSet<&str> = variants
+        .iter()
+        .map(|v| v.rule)
+        .filter(|r| must_should.iter().any(|m| m.id == *r))
+        .collect();
+    eprintln!(
+        "E-ARK 2.2.0 requirement coverage: {} of {} MUST/SHOULD requirements have a variant citing them: {}",
+        covered.len(),
+        must_should.len(),
+        covered.iter().copied().collect::<Vec<_>>().join(" ")
+    );
     // commons-ip over all variants in one run (it starts a JVM: ≈2 s).
     let paths: Vec<&Path> = variants
         .iter()

@@ -96,9 +96,17 @@ impl Ledger {
             .create(true)
             .open(path)
             .map_err(|e| FixityError::io(path, e))?;
+        // Only a regular file is a ledger (a FIFO would take the lines and keep none).
+        let meta = file.metadata().map_err(|e| FixityError::io(path, e))?;
+        if !meta.is_file() {
+            return Err(FixityError::Ledger {
+                path: path.to_path_buf(),
+                message: format!("not a regular file ({})", crate::fsutil::kind_of(&meta)),
+            });
+        }
         // A previous writer that died mid-line left no final newline: start on a fresh line so
         // the damage stays on that one line.
-        let len = file.metadata().map_err(|e| FixityError::io(path, e))?.len();
+        let len = meta.len();
         if len > 0 {
             let mut last = [0u8; 1];
             file.seek(SeekFrom::Start(len - 1))
@@ -137,6 +145,9 @@ pub struct Damaged {
     pub message: String,
 }
 
+/// Largest ledger read (decades of daily runs over a large repository stay far below it).
+const LEDGER_READ_LIMIT: u64 = 1 << 40;
+
 /// The lines of a ledger.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerLines {
@@ -145,9 +156,10 @@ pub struct LedgerLines {
     pub damaged: Vec<Damaged>,
 }
 
-/// Read a ledger. A missing file is an empty ledger (the first run of a schedule).
+/// Read a ledger. A missing file is an empty ledger (the first run of a schedule). Only a regular file
+/// is read: a FIFO or device given as `--ledger` is refused at once, never waited on.
 pub fn read(path: &Path) -> Result<LedgerLines, FixityError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::fsutil::read_regular(path, LEDGER_READ_LIMIT) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LedgerLines::default()),
         Err(e) => return Err(FixityError::io(path, e)),
@@ -184,6 +196,21 @@ pub fn parse(bytes: &[u8]) -> LedgerLines {
 }
 
 impl LedgerLines {
+    /// The latest line of each package (by finish time, then line number).
+    pub fn latest(&self) -> BTreeMap<&str, &Entry> {
+        let mut last: BTreeMap<&str, (Timestamp, usize, &Entry)> = BTreeMap::new();
+        for (n, e) in &self.entries {
+            let Some(t) = e.finished_at() else { continue };
+            let newer = last
+                .get(e.package_id.as_str())
+                .is_none_or(|(lt, ln, _)| (t, *n) >= (*lt, *ln));
+            if newer {
+                last.insert(&e.package_id, (t, *n, e));
+            }
+        }
+        last.into_iter().map(|(id, (_, _, e))| (id, e)).collect()
+    }
+
     /// When each package last passed a full check.
     pub fn last_success(&self) -> BTreeMap<&str, Timestamp> {
         let mut out: BTreeMap<&str, Timestamp> = BTreeMap::new();

@@ -3,9 +3,8 @@
 //! - [`digest`]: every requested algorithm (SHA-256 by default; SHA-512, SHA-384, SM3, SHA-1, MD5) in
 //!   one streaming read per file, files hashed in parallel on the current rayon pool.
 //! - [`bagit`]: read bags 0.93–1.0 and write new BagIt 1.0 bags (RFC 8493), published atomically.
-//! - [`mets`]: the checksums and sizes an E-ARK SIP declares in its METS files.
 //! - [`verify`]: find packages under a path (bags, SIP folders, SIP `.zip` files, bags wrapping a
-//!   SIP) and check them. Every changed, missing, unexpected or unreadable file is a [`Failure`]
+//!   SIP) and check them, reading every package through [`crate::sip`] (the one package reader). Every changed, missing, unexpected or unreadable file is a [`Failure`]
 //!   (data), never an `Err`: one bad file never stops a run.
 //! - [`ledger`]: an append-only JSON-lines record of every check (PREMIS `fix` events in waiting),
 //!   with schedules (`--older-than`) and shards (`--shard I/N`) for periodic runs.
@@ -26,7 +25,6 @@ use std::path::PathBuf;
 pub mod bagit;
 pub mod digest;
 pub mod ledger;
-pub mod mets;
 pub mod path;
 pub mod verify;
 

@@ -1,4 +1,9 @@
-//! Paths written in manifests and METS: encoding, decoding, and refusing the dangerous ones.
+//! Paths written in BagIt manifests: RFC 8493 §2.1.3 encoding and decoding.
+//!
+//! Whether a decoded path is safe is decided by the one path rule, [`crate::sip::path::safe_relative`]
+//! (re-exported here for the BagIt reader); `xlink:href` decoding is [`crate::sip::path::decode_href`].
+
+pub use crate::sip::path::safe_relative;
 
 /// Percent-encode a payload path for a BagIt 1.0 manifest.
 ///
@@ -45,86 +50,6 @@ pub fn decode_manifest_path(path: &str, version_1_or_later: bool) -> String {
     out
 }
 
-/// Check that a path written in a manifest or a METS `xlink:href` stays inside the package, and
-/// return it normalized (`/` separators, no `.` or empty components).
-///
-/// Refused (RFC 8493 §7.2 and bagit-python's `_path_is_dangerous`): absolute paths, `..`
-/// components, a leading `~`, drive letters and UNC/device prefixes, backslashes, NUL.
-pub fn safe_relative(path: &str) -> Result<String, &'static str> {
-    if path.is_empty() {
-        return Err("empty path");
-    }
-    if path.contains('\0') {
-        return Err("path contains a NUL character");
-    }
-    if path.starts_with('/') {
-        return Err("absolute path");
-    }
-    if path.contains('\\') {
-        return Err("backslash in path (Windows separators or a device path)");
-    }
-    if path.starts_with('~') {
-        return Err("path starts with '~' (home directory)");
-    }
-    let b = path.as_bytes();
-    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
-        return Err("drive letter");
-    }
-    let mut parts = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return Err("'..' leaves the package"),
-            p => parts.push(p),
-        }
-    }
-    if parts.is_empty() {
-        return Err("path names the package root");
-    }
-    Ok(parts.join("/"))
-}
-
-/// Decode a relative URL reference (`xlink:href` in METS, RFC 3986 §2.1) to a package path.
-pub fn decode_href(href: &str) -> Result<String, String> {
-    let href = href.trim();
-    // A scheme (RFC 3986 §3.1) means an absolute URL: not a file of this package.
-    if let Some(colon) = href.find(':') {
-        let scheme = &href[..colon];
-        if !scheme.is_empty()
-            && !scheme.contains('/')
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-            && scheme.len() > 1
-        {
-            return Err(format!(
-                "'{href}' is an absolute URL, not a path in the package"
-            ));
-        }
-    }
-    let href = href.split(['?', '#']).next().unwrap_or_default();
-    let bytes = href.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16));
-            let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16));
-            match (hi, lo) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => return Err(format!("'{href}' has a bad percent-escape")),
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| format!("'{href}' does not decode to UTF-8"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,39 +71,6 @@ mod tests {
         // Other escapes are not BagIt's: kept as written.
         assert_eq!(decode_manifest_path("data/%41%", true), "data/%41%");
         assert_eq!(decode_manifest_path("data/档案%25", true), "data/档案%");
-    }
-
-    #[test]
-    fn dangerous_paths_refused() {
-        for p in [
-            "/etc/passwd",
-            "../x",
-            "data/../../x",
-            "~/.bashrc",
-            "~root/x",
-            "C:/x",
-            "c:x",
-            "data\\..\\x",
-            "\\\\?\\c:\\x",
-            "",
-            ".",
-            "data/\0",
-        ] {
-            assert!(safe_relative(p).is_err(), "{p:?} must be refused");
-        }
-        assert_eq!(safe_relative("./data//a.txt").unwrap(), "data/a.txt");
-        assert_eq!(safe_relative("data/a~b/c..d").unwrap(), "data/a~b/c..d");
-    }
-
-    #[test]
-    fn hrefs() {
-        assert_eq!(decode_href("data/a%20b.txt").unwrap(), "data/a b.txt");
-        assert_eq!(decode_href("data/%E6%A1%A3.txt").unwrap(), "data/档.txt");
-        assert_eq!(decode_href("data/档.txt").unwrap(), "data/档.txt");
-        assert!(decode_href("file:///etc/passwd").is_err());
-        assert!(decode_href("http://x/y").is_err());
-        assert!(decode_href("data/%zz").is_err());
-        assert!(decode_href("data/%FF").is_err());
     }
 
     proptest! {

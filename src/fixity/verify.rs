@@ -2,15 +2,21 @@
 //! place, bags that wrap a SIP, and folders holding many of these.
 //!
 //! Every package is checked the same way: what the package declares (manifests, METS) becomes a
-//! set of expectations, what is really there becomes a listing (a walk that never follows symbolic
-//! links, or the zip's central directory), and the two are compared. Every changed, missing,
+//! set of expectations, what is really there becomes a listing (from the one package reader,
+//! [`crate::sip`]: a walk that never follows symbolic links, or the zip's central directory under
+//! the same limits `validate` applies), and the two are compared. Every changed, missing,
 //! unexpected and unreadable file becomes a [`Failure`] with expected and actual values; problems
 //! with the declarations themselves (a malformed manifest line, a refused path) become
 //! [`Finding`]s naming the file and line.
+//!
+//! Discovery never passes silently over damage: a folder with `representations/` or `metadata/` but
+//! no `METS.xml` is a damaged SIP, a folder with `data/` and a `manifest-*.txt` but no `bagit.txt`
+//! is a damaged bag, and leftovers of interrupted runs (staging names, see
+//! [`crate::fsutil::is_staging_name`]) are reported, never counted as packages.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -19,10 +25,12 @@ use serde::{Deserialize, Serialize};
 
 use super::FixityError;
 use super::bagit;
-use super::digest::{Algorithm, HashFileError, Hashed, Seen, hash_file, hash_reader};
-use super::mets;
-use super::path::safe_relative;
+use super::digest::{Algorithm, Hashed, hash_reader};
+use crate::fsutil::{is_staging_name, kind_of, read_regular};
 use crate::model::{Finding, Level};
+use crate::sip::mets::{Mets, MetsError, RefKind};
+use crate::sip::source::ReadOptions;
+use crate::sip::{self, DirSource, EntryKind, Limits, Package, Source as _};
 
 /// Receives progress of long runs (the binary draws a bar from it).
 pub trait Progress: Sync {
@@ -146,18 +154,28 @@ pub struct PackageReport {
     pub finished: Option<Timestamp>,
 }
 
-/// The result of a run: `{"ok": …, "packages": […]}`.
+/// The result of a run: `{"ok": …, "packages": […], "findings": […]}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
     pub ok: bool,
     pub packages: Vec<PackageReport>,
+    /// What was found beside the packages: leftovers of interrupted runs (warnings), FIFOs, sockets and
+    /// devices where packages were searched (errors).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
 impl VerifyReport {
     pub fn new(packages: Vec<PackageReport>) -> Self {
+        Self::with_findings(packages, Vec::new())
+    }
+
+    /// A report with findings about what was not a package; an error among them fails the run.
+    pub fn with_findings(packages: Vec<PackageReport>, findings: Vec<Finding>) -> Self {
         VerifyReport {
-            ok: packages.iter().all(|p| p.ok),
+            ok: packages.iter().all(|p| p.ok) && !findings.iter().any(|f| f.level == Level::Error),
             packages,
+            findings,
         }
     }
 }
@@ -174,22 +192,81 @@ pub struct PackageRef {
     pub kind: PackageKind,
 }
 
-/// Packages under one path, and what could not be searched.
+/// Packages under one path, and what could not be searched or is not a package.
 #[derive(Debug, Clone, Default)]
 pub struct Discovery {
     pub packages: Vec<PackageRef>,
     /// Folders that could not be read while searching (path, error).
     pub problems: Vec<(PathBuf, String)>,
+    /// Leftovers of interrupted runs (`.NAME.partial/`, `NAME.zip.partial`, `.NAME.dangan-<run>`):
+    /// never packages.
+    pub leftovers: Vec<PathBuf>,
+    /// FIFOs, sockets and devices where a package could have been (path, kind): never opened.
+    pub specials: Vec<(PathBuf, &'static str)>,
+}
+
+impl Discovery {
+    /// Findings about what was found beside the packages: a leftover is a warning, a special file an error.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for p in &self.leftovers {
+            out.push(Finding::new(
+                "dangan staging",
+                Level::Warning,
+                Some(p.display().to_string()),
+                "中断运行的残留 (暂存名称): 不是封装包, 未检查",
+                "leftover of an interrupted run (a staging name): not a package, not checked",
+            ));
+        }
+        for (p, kind) in &self.specials {
+            out.push(Finding::new(
+                "DA/T 70-2018 4.3",
+                Level::Error,
+                Some(p.display().to_string()),
+                format!("不是普通文件 ({kind}): 未打开"),
+                format!("not a regular file ({kind}): not opened"),
+            ));
+        }
+        out
+    }
+
+    /// Whether nothing was found that can be checked or must fail the run: leftovers alone are not
+    /// enough (nothing would be verified, so the run must not pass).
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty() && self.specials.is_empty()
+    }
 }
 
 fn is_regular(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
 }
 
+fn is_dir(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// Whether a folder holds a `manifest-*.txt` (a bag, even when its `bagit.txt` is gone).
+fn has_manifest(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|rd| {
+        rd.flatten().any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("manifest-") && n.ends_with(".txt"))
+        })
+    })
+}
+
+/// What kind of package a folder is, damaged ones included: a folder with `data/` and a manifest but
+/// no `bagit.txt` is a damaged bag (RFC 8493 §2.1.1), one with `representations/` or `metadata/` but
+/// no `METS.xml` a damaged SIP (CSIPSTR4) — each is checked and fails, never split into "packages".
 fn package_dir_kind(dir: &Path) -> Option<PackageKind> {
-    if is_regular(&dir.join("bagit.txt")) {
+    if fs::symlink_metadata(dir.join("bagit.txt")).is_ok() {
         Some(PackageKind::Bag)
-    } else if is_regular(&dir.join("METS.xml")) {
+    } else if fs::symlink_metadata(dir.join("METS.xml")).is_ok() {
+        Some(PackageKind::Sip)
+    } else if is_dir(&dir.join("data")) && has_manifest(dir) {
+        Some(PackageKind::Bag)
+    } else if is_dir(&dir.join("representations")) || is_dir(&dir.join("metadata")) {
         Some(PackageKind::Sip)
     } else {
         None
@@ -202,8 +279,15 @@ fn is_zip_name(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
 }
 
+/// A staging name that dangan writes (`….partial`, `.….dangan-<run>`), as opposed to any hidden name.
+fn is_leftover_name(name: &std::ffi::OsStr) -> bool {
+    let n = name.to_string_lossy();
+    is_staging_name(name) && (n.ends_with(crate::fsutil::STAGING_SUFFIX) || n.contains(".dangan-"))
+}
+
 /// Find the packages at or under `path`: the path itself when it is a package, else every
 /// package below it (searching does not enter packages and never follows symbolic links).
+/// Staging names and dot-folders are never packages; FIFOs, sockets and devices are never opened.
 pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
     let meta = fs::metadata(path).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
@@ -215,6 +299,13 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
         }
     })?;
     let mut d = Discovery::default();
+    if let Some(name) = path.file_name()
+        && is_leftover_name(name)
+    {
+        return Err(FixityError::NoPackage {
+            path: path.to_path_buf(),
+        });
+    }
     if meta.is_file() {
         if is_zip_name(path) {
             d.packages.push(PackageRef {
@@ -226,6 +317,10 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
         return Err(FixityError::NoPackage {
             path: path.to_path_buf(),
         });
+    }
+    if !meta.is_dir() {
+        d.specials.push((path.to_path_buf(), kind_of(&meta)));
+        return Ok(d);
     }
     if let Some(kind) = package_dir_kind(path) {
         d.packages.push(PackageRef {
@@ -249,13 +344,17 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
             }
         };
         let ft = entry.file_type();
-        let name = entry.file_name().to_string_lossy();
-        if ft.is_dir() {
-            // A bag being built by `dangan bag` is not a package yet.
-            if name.starts_with('.') && name.contains(".dangan-") {
-                walk.skip_current_dir();
-                continue;
+        let name = entry.file_name();
+        if is_staging_name(name) {
+            if is_leftover_name(name) {
+                d.leftovers.push(entry.path().to_path_buf());
             }
+            if ft.is_dir() {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        if ft.is_dir() {
             if let Some(kind) = package_dir_kind(entry.path()) {
                 d.packages.push(PackageRef {
                     path: entry.path().to_path_buf(),
@@ -263,14 +362,20 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
                 });
                 walk.skip_current_dir();
             }
-        } else if ft.is_file() && is_zip_name(entry.path()) {
-            d.packages.push(PackageRef {
-                path: entry.path().to_path_buf(),
-                kind: PackageKind::SipZip,
-            });
+        } else if ft.is_file() {
+            if is_zip_name(entry.path()) {
+                d.packages.push(PackageRef {
+                    path: entry.path().to_path_buf(),
+                    kind: PackageKind::SipZip,
+                });
+            }
+        } else if !ft.is_symlink()
+            && let Ok(m) = entry.metadata()
+        {
+            d.specials.push((entry.path().to_path_buf(), kind_of(&m)));
         }
     }
-    if d.packages.is_empty() {
+    if d.is_empty() {
         return Err(FixityError::NoPackage {
             path: path.to_path_buf(),
         });
@@ -301,13 +406,17 @@ fn wrapped_sip_base(root: &Path) -> Option<String> {
     if found.len() == 1 { found.pop() } else { None }
 }
 
+/// Largest tag or METS file read to find a package identifier.
+const ID_READ_LIMIT: u64 = 64 << 20;
+
 /// The identifier a package is known by in the ledger and for shards: `External-Identifier` of
 /// a bag, else `mets/@OBJID` of a SIP (CSIP1), else the folder or file name.
 pub fn package_id(p: &PackageRef) -> String {
+    let read = |path: &Path| read_regular(path, ID_READ_LIMIT).ok();
     match p.kind {
         PackageKind::Bag | PackageKind::BagSip => {
             let mut f = Vec::new();
-            if let Ok(b) = fs::read(p.path.join("bag-info.txt"))
+            if let Some(b) = read(&p.path.join("bag-info.txt"))
                 && let Some((_, v)) = bagit::parse_info(&b, &mut f)
                     .into_iter()
                     .find(|(l, v)| l.eq_ignore_ascii_case("External-Identifier") && !v.is_empty())
@@ -315,23 +424,17 @@ pub fn package_id(p: &PackageRef) -> String {
                 return v;
             }
             wrapped_sip_base(&p.path)
-                .and_then(|base| fs::read(p.path.join(base).join("METS.xml")).ok())
-                .and_then(|b| mets::objid(&b))
+                .and_then(|base| read(&p.path.join(base).join("METS.xml")))
+                .and_then(|b| sip::mets::objid(&b))
                 .unwrap_or_else(|| dir_name(&p.path))
         }
-        PackageKind::Sip => fs::read(p.path.join("METS.xml"))
-            .ok()
-            .and_then(|b| mets::objid(&b))
+        PackageKind::Sip => read(&p.path.join("METS.xml"))
+            .and_then(|b| sip::mets::objid(&b))
             .unwrap_or_else(|| dir_name(&p.path)),
-        PackageKind::SipZip => File::open(&p.path)
+        PackageKind::SipZip => Package::open(&p.path, &Limits::default())
             .ok()
-            .and_then(|f| zip::ZipArchive::new(f).ok())
-            .and_then(|mut z| {
-                let (prefix, _) = zip_prefix(&z);
-                let prefix = prefix?;
-                let bytes = read_zip_entry(&mut z, &format!("{prefix}METS.xml")).ok()?;
-                mets::objid(&bytes)
-            })
+            .and_then(|pkg| pkg.read("METS.xml").ok())
+            .and_then(|b| sip::mets::objid(&b))
             .unwrap_or_else(|| {
                 p.path
                     .file_stem()
@@ -345,21 +448,18 @@ pub fn package_id(p: &PackageRef) -> String {
 // Listings and expectations
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy)]
-enum Handle {
-    Disk(Seen),
-    Zip(usize),
-}
-
 #[derive(Debug, Clone)]
 enum Found {
+    /// A regular file, as the package reader listed it.
     File {
         size: u64,
-        handle: Handle,
+        entry: sip::Entry,
     },
     Symlink,
-    Special,
-    /// A name that cannot be listed in a UTF-8 manifest or is unsafe; the text says why.
+    /// A FIFO, socket or device: never opened.
+    Special(&'static str),
+    /// A name that cannot be listed in a UTF-8 manifest, is unsafe, or an entry the reader refused
+    /// (zip bomb limits, encryption); the text says why.
     BadName(String),
     /// Could not be listed (a folder that cannot be read).
     Unreadable(String),
@@ -394,59 +494,33 @@ impl Expect {
 
 type Expectations = BTreeMap<String, Expect>;
 
-fn list_dir(root: &Path) -> Listing {
+/// The reader's entries as a listing to check against.
+fn listing_of(entries: impl IntoIterator<Item = sip::Entry>) -> Listing {
     let mut out = Listing::new();
-    for entry in walkdir::WalkDir::new(root)
-        .min_depth(1)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                let rel = e
-                    .path()
-                    .and_then(|p| p.strip_prefix(root).ok())
-                    .map(|p| p.to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/"))
-                    .unwrap_or_default();
-                out.insert(rel, Found::Unreadable(e.to_string()));
-                continue;
+    for e in entries {
+        let found = match &e.kind {
+            EntryKind::File => Found::File {
+                size: e.size,
+                entry: e.clone(),
+            },
+            EntryKind::Symlink => Found::Symlink,
+            EntryKind::Special(k) => Found::Special(k),
+            EntryKind::Unreadable(why) => Found::Unreadable(why.clone()),
+            EntryKind::Encrypted | EntryKind::Refused { .. } | EntryKind::BadName { .. } => {
+                Found::BadName(e.problem().map(|(_, en)| en).unwrap_or_default())
             }
         };
-        let Ok(rel_path) = entry.path().strip_prefix(root) else {
-            continue;
-        };
-        let ft = entry.file_type();
-        if ft.is_dir() {
-            continue;
-        }
-        let (rel, utf8) = match rel_path.to_str() {
-            Some(s) => (s.replace(std::path::MAIN_SEPARATOR, "/"), true),
-            None => (
-                rel_path
-                    .to_string_lossy()
-                    .replace(std::path::MAIN_SEPARATOR, "/"),
-                false,
-            ),
-        };
-        let found = if !utf8 {
-            Found::BadName("the file name is not valid UTF-8, so no manifest can list it".into())
-        } else if ft.is_symlink() {
-            Found::Symlink
-        } else if ft.is_file() {
-            match entry.metadata() {
-                Ok(m) => Found::File {
-                    size: m.len(),
-                    handle: Handle::Disk(Seen::of(&m)),
-                },
-                Err(e) => Found::Unreadable(e.to_string()),
-            }
-        } else {
-            Found::Special
-        };
-        out.insert(rel, found);
+        out.insert(e.path, found);
     }
     out
+}
+
+/// A folder's listing, from the package reader.
+fn list_dir(root: &Path) -> Listing {
+    match DirSource::new(root).list(&Limits::default()) {
+        Ok(l) => listing_of(l.entries),
+        Err(e) => Listing::from([(String::new(), Found::Unreadable(e.to_string()))]),
+    }
 }
 
 fn failure(path: &str, kind: FailureKind) -> Failure {
@@ -466,9 +540,20 @@ fn error_finding(rule: &str, path: &str, message: String) -> Finding {
         rule: rule.into(),
         level: Level::Error,
         path: Some(path.to_string()),
+        message_en: message.clone(),
         message,
-        message_en: String::new(),
     }
+}
+
+/// A finding said in both languages.
+fn finding2(
+    rule: &str,
+    level: Level,
+    path: &str,
+    zh: impl Into<String>,
+    en: impl Into<String>,
+) -> Finding {
+    Finding::new(rule, level, Some(path.to_string()), zh, en)
 }
 
 /// Whether a symbolic link sits on the way to `path` (so the path must not be opened).
@@ -486,75 +571,49 @@ fn through_symlink(listing: &Listing, path: &str) -> bool {
 
 struct Job {
     path: String,
-    handle: Handle,
+    entry: sip::Entry,
     algorithms: Vec<Algorithm>,
     /// Check the zip entry's CRC-32 (when no digest is declared for it).
     crc: bool,
+    /// Bytes read at most: one more than the smallest declared size, so that a longer file is seen
+    /// to be longer without being read to its end (a zip entry may inflate without bound).
+    cap: u64,
 }
 
-/// Reads files for a check: from a folder or from a zip.
+/// Where the files of a check are read: a folder, or an opened package (a zip, later object storage).
 enum Source<'a> {
     Dir(&'a Path),
-    Zip(&'a Path),
+    Pkg(&'a Package),
 }
 
 impl Source<'_> {
     fn hash_all(&self, jobs: &[Job], progress: &dyn Progress) -> Vec<Result<Hashed, String>> {
-        match self {
+        let dir;
+        let src: &dyn sip::Source = match self {
             Source::Dir(root) => {
-                jobs.par_iter()
-                    .with_max_len(1)
-                    .map(|j| {
-                        let Handle::Disk(seen) = j.handle else {
-                            return Err("internal: not a file on disk".to_string());
-                        };
-                        let r = hash_file(&root.join(&j.path), &j.algorithms, Some(seen)).map_err(
-                            |e| match e {
-                                HashFileError::Io(io) => io.to_string(),
-                                other => other.to_string(),
-                            },
-                        );
-                        if let Ok(h) = &r {
-                            progress.advance(1, h.size);
-                        }
-                        r
-                    })
-                    .collect()
+                dir = DirSource::new(root);
+                &dir
             }
-            Source::Zip(path) => {
-                // Each worker opens the zip once and reads a contiguous run of entries, in the
-                // order they lie in the file; nothing is written anywhere.
-                let n = (rayon::current_num_threads() * 4).max(1);
-                let per = jobs.len().div_ceil(n).max(1);
-                jobs.par_chunks(per)
-                    .flat_map_iter(|chunk| {
-                        let archive = File::open(path)
-                            .map_err(|e| e.to_string())
-                            .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()));
-                        let mut archive = archive;
-                        chunk
-                            .iter()
-                            .map(|j| {
-                                let z = archive.as_mut().map_err(|e| e.clone())?;
-                                let Handle::Zip(index) = j.handle else {
-                                    return Err("internal: not a zip entry".to_string());
-                                };
-                                let options = zip::read::ZipReadOptions::new().ignore_crc32(!j.crc);
-                                let mut entry = z
-                                    .by_index_with_options(index, options)
-                                    .map_err(|e| e.to_string())?;
-                                let r = hash_reader(&mut entry, &j.algorithms)
-                                    .map_err(|e| e.to_string());
-                                if let Ok(h) = &r {
-                                    progress.advance(1, h.size);
-                                }
-                                r
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .collect()
-            }
-        }
+            Source::Pkg(pkg) => pkg.src(),
+        };
+        jobs.par_iter()
+            .with_max_len(1)
+            .map(|j| {
+                let mut out = None;
+                let options = ReadOptions {
+                    cap: j.cap,
+                    check_crc: j.crc,
+                };
+                src.read(&j.entry, options, &mut |r| {
+                    out = Some(hash_reader(r, &j.algorithms)?);
+                    Ok(())
+                })
+                .map_err(|e| e.to_string())?;
+                let h = out.ok_or_else(|| "internal: the entry was not read".to_string())?;
+                progress.advance(1, h.size);
+                Ok(h)
+            })
+            .collect()
     }
 }
 
@@ -595,14 +654,16 @@ fn check(
     for (path, expect) in expects {
         let (algorithm, expected) = expect.first();
         match listing.get(path) {
-            Some(Found::File { size, handle }) => {
+            Some(Found::File { size, entry }) => {
                 files += 1;
                 if mode == Mode::Full {
+                    let declared = expect.size.map_or(*size, |s| s.min(*size));
                     jobs.push(Job {
                         path: path.clone(),
-                        handle: *handle,
+                        entry: entry.clone(),
                         algorithms: expect.algorithms(),
                         crc: expect.digests.is_empty(),
+                        cap: declared.saturating_add(1),
                     });
                 } else {
                     bytes += size;
@@ -619,10 +680,12 @@ fn check(
                     }
                 }
             }
-            Some(found @ (Found::Symlink | Found::Special | Found::Unreadable(_) | Found::BadName(_))) => {
+            Some(found) => {
                 let detail = match found {
-                    Found::Symlink => "a symbolic link; links are never followed out of a package".into(),
-                    Found::Special => "not a regular file".into(),
+                    Found::Symlink => {
+                        "a symbolic link; links are never followed out of a package".into()
+                    }
+                    Found::Special(k) => format!("not a regular file ({k}); never opened"),
                     Found::Unreadable(e) | Found::BadName(e) => e.clone(),
                     Found::File { .. } => String::new(),
                 };
@@ -654,15 +717,16 @@ fn check(
             continue;
         }
         match found {
-            Found::File { size, handle } => {
+            Found::File { size, entry } => {
                 files += 1;
                 if mode == Mode::Full {
                     // Hashed too, so the report shows what the stray file is.
                     jobs.push(Job {
                         path: path.clone(),
-                        handle: *handle,
+                        entry: entry.clone(),
                         algorithms: vec![unexpected_algorithm],
                         crc: true,
+                        cap: size.saturating_add(1),
                     });
                 } else {
                     bytes += size;
@@ -673,8 +737,8 @@ fn check(
                 detail: Some("a symbolic link (not followed)".into()),
                 ..failure(path, FailureKind::Unexpected)
             }),
-            Found::Special => failures.push(Failure {
-                detail: Some("not a regular file".into()),
+            Found::Special(k) => failures.push(Failure {
+                detail: Some(format!("not a regular file ({k}); never opened")),
                 ..failure(path, FailureKind::Unexpected)
             }),
             Found::BadName(why) => failures.push(Failure {
@@ -688,45 +752,15 @@ fn check(
         }
     }
     if !jobs.is_empty() {
-        let planned: u64 = jobs
-            .iter()
-            .map(|j| match listing.get(&j.path) {
-                Some(Found::File { size, .. }) => *size,
-                _ => 0,
-            })
-            .sum();
+        let planned: u64 = jobs.iter().map(|j| j.entry.size).sum();
         progress.planned(jobs.len() as u64, planned);
-        let results = match source {
-            // Largest files first, so a big file never starts last and runs alone on one core
-            // while the others sit idle; results go back to path order afterwards.
-            Source::Dir(_) => {
-                let size = |j: &Job| match listing.get(&j.path) {
-                    Some(Found::File { size, .. }) => *size,
-                    _ => 0,
-                };
-                let mut order: Vec<usize> = (0..jobs.len()).collect();
-                order.sort_by_key(|&i| std::cmp::Reverse(size(&jobs[i])));
-                let mut sorted: Vec<Option<Job>> = jobs.drain(..).map(Some).collect();
-                let by_size: Vec<Job> = order.iter().filter_map(|&i| sorted[i].take()).collect();
-                let hashed = source.hash_all(&by_size, progress);
-                let mut back: Vec<(usize, Job, Result<Hashed, String>)> = order
-                    .into_iter()
-                    .zip(by_size)
-                    .zip(hashed)
-                    .map(|((i, j), r)| (i, j, r))
-                    .collect();
-                back.sort_by_key(|(i, _, _)| *i);
-                let mut results = Vec::with_capacity(back.len());
-                for (_, j, r) in back {
-                    jobs.push(j);
-                    results.push(r);
-                }
-                results
-            }
-            // A zip is read in the order its entries lie in the file.
-            Source::Zip(_) => source.hash_all(&jobs, progress),
-        };
-        for (job, result) in jobs.iter().zip(results) {
+        // Largest files first, so a big file never starts last and runs alone on one core while the
+        // others sit idle; results go back to path order afterwards.
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.entry.size));
+        let results = source.hash_all(&jobs, progress);
+        let mut done: Vec<(Job, Result<Hashed, String>)> = jobs.into_iter().zip(results).collect();
+        done.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        for (job, result) in done {
             let expect = expects.get(&job.path);
             match (expect, result) {
                 (None, Ok(h)) => {
@@ -748,6 +782,21 @@ fn check(
                         expected,
                         detail: Some(e),
                         ..failure(&job.path, FailureKind::Unreadable)
+                    });
+                }
+                (Some(expect), Ok(h)) if h.size >= job.cap => {
+                    // Reading stopped one byte past the declared size: longer than declared, and not
+                    // read further (a lying zip entry may inflate without end).
+                    bytes += h.size;
+                    let declared = job.cap - 1;
+                    failures.push(Failure {
+                        algorithm: Some("size".into()),
+                        expected: Some(expect.size.unwrap_or(declared).to_string()),
+                        actual: Some(format!("> {declared}")),
+                        detail: Some(format!(
+                            "more bytes than the declared size {declared}; reading stopped there"
+                        )),
+                        ..failure(&job.path, FailureKind::Changed)
                     });
                 }
                 (Some(expect), Ok(h)) => {
@@ -790,17 +839,33 @@ fn check(
     }
 }
 
-fn add_mets(expects: &mut Expectations, declared: &mets::MetsFiles) {
-    for d in &declared.files {
-        let e = expects.entry(d.path.clone()).or_default();
-        if let (Some(a), Some(v)) = (d.algorithm, &d.checksum)
-            && !e.digests.contains(&(a, v.clone()))
-        {
-            e.digests.push((a, v.clone()));
+// ---------------------------------------------------------------------------------------------
+// What the METS files declare
+// ---------------------------------------------------------------------------------------------
+
+/// Read a listed file of a folder whole (a tag or METS file), through the package reader.
+fn read_listed(root: &Path, listing: &Listing, path: &str) -> Result<Vec<u8>, String> {
+    match listing.get(path) {
+        Some(Found::File { entry, .. }) => {
+            let limit = Limits::default().max_xml_bytes;
+            if entry.size > limit {
+                return Err(format!(
+                    "{} bytes, more than the limit of {limit} for a metadata file",
+                    entry.size
+                ));
+            }
+            let mut out = Vec::new();
+            DirSource::new(root)
+                .read(entry, ReadOptions::capped(limit), &mut |r| {
+                    r.read_to_end(&mut out).map(|_| ())
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(out)
         }
-        if d.size.is_some() {
-            e.size = d.size;
-        }
+        Some(Found::Symlink) => Err("a symbolic link; not followed".into()),
+        Some(Found::Special(k)) => Err(format!("not a regular file ({k}); never opened")),
+        Some(_) => Err("not a readable regular file".into()),
+        None => Err("missing".into()),
     }
 }
 
@@ -826,11 +891,134 @@ fn mets_paths(listing: &Listing, base: &str) -> Vec<String> {
     out
 }
 
-fn parent_of(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(p, _)| p)
+const METS_RULE: &str = "METS fileSec";
+
+/// Add what one METS model declares to the expectations; problems with the declarations are findings
+/// that name the METS file and line.
+fn add_mets(m: &Mets, expects: &mut Expectations, findings: &mut Vec<Finding>) {
+    let at = |line: usize, zh: String, en: String, level: Level| {
+        finding2(
+            METS_RULE,
+            level,
+            &m.path,
+            format!("第 {line} 行: {zh}"),
+            format!("line {line}: {en}"),
+        )
+    };
+    for u in &m.unlocated {
+        findings.push(at(
+            u.line,
+            "mets:file 没有 mets:FLocat".into(),
+            "mets:file has no mets:FLocat".into(),
+            Level::Error,
+        ));
+    }
+    for r in &m.refs {
+        if r.kind == RefKind::Mptr {
+            continue;
+        }
+        let path = match (&r.href, &r.path) {
+            (None, _) => {
+                findings.push(at(
+                    r.line,
+                    "没有 xlink:href".into(),
+                    "no xlink:href".into(),
+                    Level::Error,
+                ));
+                continue;
+            }
+            (Some(_), Err(why)) => {
+                findings.push(at(
+                    r.line,
+                    format!("href 被拒绝: {}", why.zh()),
+                    format!("href refused: {why}"),
+                    Level::Error,
+                ));
+                continue;
+            }
+            (Some(_), Ok(p)) => p.clone(),
+        };
+        let size = match r.size() {
+            None => None,
+            Some(Ok(n)) => Some(n),
+            Some(Err(s)) => {
+                findings.push(at(
+                    r.line,
+                    format!("{path} 的 SIZE '{s}' 不是数字"),
+                    format!("SIZE '{s}' of {path} is not a number"),
+                    Level::Error,
+                ));
+                None
+            }
+        };
+        let digest = match (r.checksum_type.as_deref(), r.checksum.as_deref()) {
+            (None, None) => None,
+            (Some(t), Some(c)) => match Algorithm::from_name(t) {
+                Some(alg) => {
+                    let c = c.trim().to_ascii_lowercase();
+                    if c.len() == alg.hex_len() && c.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        Some((alg, c))
+                    } else {
+                        findings.push(at(
+                            r.line,
+                            format!(
+                                "{path} 的 CHECKSUM 不是 {t} 值 ({} 位十六进制数字)",
+                                alg.hex_len()
+                            ),
+                            format!(
+                                "CHECKSUM of {path} is not a {t} value ({} hexadecimal digits)",
+                                alg.hex_len()
+                            ),
+                            Level::Error,
+                        ));
+                        None
+                    }
+                }
+                None => {
+                    findings.push(at(
+                        r.line,
+                        format!("{path} 的 CHECKSUMTYPE '{t}' 不受支持; 只核对其大小"),
+                        format!(
+                            "CHECKSUMTYPE '{t}' of {path} is not supported; only its size is checked"
+                        ),
+                        Level::Warning,
+                    ));
+                    None
+                }
+            },
+            (None, Some(_)) => {
+                findings.push(at(
+                    r.line,
+                    format!("{path} 有 CHECKSUM 但没有 CHECKSUMTYPE"),
+                    format!("{path} has a CHECKSUM but no CHECKSUMTYPE"),
+                    Level::Error,
+                ));
+                None
+            }
+            (Some(_), None) => {
+                findings.push(at(
+                    r.line,
+                    format!("{path} 有 CHECKSUMTYPE 但没有 CHECKSUM"),
+                    format!("{path} has a CHECKSUMTYPE but no CHECKSUM"),
+                    Level::Error,
+                ));
+                None
+            }
+        };
+        let e = expects.entry(path).or_default();
+        if let Some(d) = digest
+            && !e.digests.contains(&d)
+        {
+            e.digests.push(d);
+        }
+        if size.is_some() {
+            e.size = size;
+        }
+    }
 }
 
-/// Read the METS files of a SIP (at `base` in the package) into expectations.
+/// Read the METS files of a SIP (at `base` in the package) into expectations, through the one METS
+/// model. A SIP without its root METS.xml is a damaged package (CSIPSTR4), never several packages.
 fn sip_expectations(
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
     listing: &Listing,
@@ -840,29 +1028,59 @@ fn sip_expectations(
     exempt: &mut BTreeSet<String>,
 ) -> Option<String> {
     let mut objid = None;
+    let limits = Limits::default();
     for (i, path) in mets_paths(listing, base).into_iter().enumerate() {
-        match read(&path) {
-            Ok(bytes) => {
-                let m = mets::parse(&bytes, &path, parent_of(&path));
-                if i == 0 {
-                    objid.clone_from(&m.objid);
-                    if m.files.is_empty() && m.findings.is_empty() {
-                        findings.push(Finding {
-                            property: None,
-                            rule: "CSIP4".into(),
-                            level: Level::Warning,
-                            path: Some(path.clone()),
-                            message: "declares no files".into(),
-                            message_en: String::new(),
-                        });
-                    }
-                }
-                add_mets(expects, &m);
-                findings.extend(m.findings);
-                exempt.insert(path);
-            }
-            Err(e) => findings.push(error_finding("CSIP4", &path, format!("cannot read: {e}"))),
+        if i == 0 && !listing.contains_key(&path) {
+            findings.push(finding2(
+                "CSIPSTR4",
+                Level::Error,
+                &path,
+                "封装包根目录下没有 METS.xml: 封装包已损坏, 其文件无从核对",
+                "no METS.xml at the package root: the package is damaged and its files cannot be checked against it",
+            ));
+            continue;
         }
+        let bytes = match read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                findings.push(finding2(
+                    "CSIPSTR4",
+                    Level::Error,
+                    &path,
+                    format!("无法读取: {e}"),
+                    format!("cannot read: {e}"),
+                ));
+                continue;
+            }
+        };
+        exempt.insert(path.clone());
+        let m = match Mets::parse(&bytes, &path, &limits) {
+            Ok(m) => m,
+            Err(e) => {
+                let (zh, en) = match &e {
+                    MetsError::Xml { .. } => (
+                        format!("{} (XML 格式不正确或不安全)", e.zh()),
+                        e.to_string().replacen(": ", ": not well-formed XML: ", 1),
+                    ),
+                    _ => (e.zh(), e.to_string()),
+                };
+                findings.push(finding2(METS_RULE, Level::Error, &path, zh, en));
+                continue;
+            }
+        };
+        if i == 0 {
+            objid.clone_from(&m.objid);
+            if m.refs.iter().all(|r| r.kind == RefKind::Mptr) && m.unlocated.is_empty() {
+                findings.push(finding2(
+                    "CSIP4",
+                    Level::Warning,
+                    &path,
+                    "没有声明任何文件",
+                    "declares no files",
+                ));
+            }
+        }
+        add_mets(&m, expects, findings);
     }
     objid
 }
@@ -884,17 +1102,19 @@ fn reconcile_plus_for_space(
     let Some(first) = candidates.first() else {
         return;
     };
-    findings.push(Finding {
-        property: None,
-        rule: "RFC 3986 §2.1".into(),
-        level: Level::Warning,
-        path: Some(first.clone()),
-        message: format!(
+    findings.push(finding2(
+        "RFC 3986 §2.1",
+        Level::Warning,
+        first,
+        format!(
+            "{} 个 METS href 把空格写成 '+' (HTML 表单编码, commons-ip 即如此); 按空格读取",
+            candidates.len()
+        ),
+        format!(
             "{} METS href(s) write a space as '+' (HTML form encoding, as commons-ip does); read as spaces",
             candidates.len()
         ),
-        message_en: String::new(),
-    });
+    ));
     for path in candidates {
         if let Some(e) = expects.remove(&path) {
             let slot = expects.entry(path.replace('+', " ")).or_default();
@@ -910,33 +1130,33 @@ fn reconcile_plus_for_space(
     }
 }
 
-fn read_listed(root: &Path, listing: &Listing, path: &str) -> Result<Vec<u8>, String> {
-    match listing.get(path) {
-        Some(Found::File {
-            handle: Handle::Disk(seen),
-            ..
-        }) => {
-            let mut f = File::open(root.join(path)).map_err(|e| e.to_string())?;
-            let m = f.metadata().map_err(|e| e.to_string())?;
-            let now = Seen::of(&m);
-            #[cfg(unix)]
-            if now.ino != seen.ino || now.dev != seen.dev {
-                return Err("replaced while the package was being checked".into());
-            }
-            let _ = (now, seen);
-            let mut b = Vec::new();
-            f.read_to_end(&mut b).map_err(|e| e.to_string())?;
-            Ok(b)
-        }
-        Some(Found::Symlink) => Err("a symbolic link; not followed".into()),
-        Some(_) => Err("not a readable regular file".into()),
-        None => Err("missing".into()),
-    }
-}
+// ---------------------------------------------------------------------------------------------
+// The package shapes
+// ---------------------------------------------------------------------------------------------
 
-// ---------------------------------------------------------------------------------------------
-// The three package shapes
-// ---------------------------------------------------------------------------------------------
+/// Tag files of a bag that must be regular files before the bag reader opens them.
+fn special_tag_files(root: &Path) -> Vec<(String, &'static str)> {
+    let Ok(rd) = fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let tag = name == "bagit.txt"
+            || name == "bag-info.txt"
+            || name == "fetch.txt"
+            || (name.ends_with(".txt")
+                && (name.starts_with("manifest-") || name.starts_with("tagmanifest-")));
+        if tag
+            && let Ok(m) = fs::symlink_metadata(e.path())
+            && !m.is_file()
+        {
+            out.push((name, kind_of(&m)));
+        }
+    }
+    out.sort();
+    out
+}
 
 /// Check one package. Never fails: what cannot be read becomes findings and failures.
 pub fn verify_package(
@@ -962,15 +1182,68 @@ pub fn verify_package(
     };
     match p.kind {
         PackageKind::Bag | PackageKind::BagSip => {
-            verify_bag(&p.path, options, progress, &mut report)
+            // The bag reader opens its tag files by name: a FIFO or device there is refused first.
+            let specials = special_tag_files(&p.path);
+            if specials.is_empty() {
+                verify_bag(&p.path, options, progress, &mut report)
+            } else {
+                for (name, kind) in specials {
+                    report.findings.push(finding2(
+                        "RFC 8493 §2",
+                        Level::Error,
+                        &name,
+                        format!("标签文件不是普通文件 ({kind}): 未打开"),
+                        format!("tag file is not a regular file ({kind}): not opened"),
+                    ));
+                }
+            }
         }
-        PackageKind::Sip => verify_sip_dir(&p.path, options, progress, &mut report),
-        PackageKind::SipZip => verify_sip_zip(&p.path, options, progress, &mut report),
+        PackageKind::Sip | PackageKind::SipZip => {
+            verify_sip(&p.path, options, progress, &mut report)
+        }
     }
     report.ok =
         report.failures.is_empty() && !report.findings.iter().any(|f| f.level == Level::Error);
     report.finished = Some(clock.now());
     report
+}
+
+/// The report of a package the ledger knows but that is no longer there (or no longer a package): a
+/// failed check, so that neither this run nor `ledger report` can show it as good.
+pub fn vanished_report(
+    id: &str,
+    path: &str,
+    kind: PackageKind,
+    mode: Mode,
+    gone: bool,
+    clock: &dyn Clock,
+) -> PackageReport {
+    let now = clock.now();
+    let (zh, en) = if gone {
+        (
+            "上次检查时登记在台账中, 现已不存在",
+            "recorded in the ledger at its last check, now missing",
+        )
+    } else {
+        (
+            "上次检查时登记在台账中, 现已不再是封装包",
+            "recorded in the ledger at its last check, no longer a package",
+        )
+    };
+    PackageReport {
+        path: path.to_string(),
+        kind,
+        ok: false,
+        files: 0,
+        bytes: 0,
+        failures: Vec::new(),
+        findings: vec![finding2("dangan ledger", Level::Error, "", zh, en)],
+        id: id.to_string(),
+        algorithms: Vec::new(),
+        mode,
+        started: Some(now),
+        finished: Some(now),
+    }
 }
 
 fn verify_bag(
@@ -1109,17 +1382,31 @@ fn verify_bag(
     report.algorithms = algorithms.into_iter().collect();
 }
 
-fn verify_sip_dir(
-    root: &Path,
+/// A SIP folder or a SIP `.zip`, read through the package reader.
+fn verify_sip(
+    path: &Path,
     options: &VerifyOptions,
     progress: &dyn Progress,
     report: &mut PackageReport,
 ) {
-    let listing = list_dir(root);
+    match Package::open(path, &Limits::default()) {
+        Ok(pkg) => verify_sip_package(&pkg, options, progress, report),
+        Err(e) => report.findings.extend(e_findings(&e)),
+    }
+}
+
+/// Check a SIP opened from any [`crate::sip::Source`] (a folder, a zip, object storage) into `report`.
+pub fn verify_sip_package(
+    pkg: &Package,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+    report: &mut PackageReport,
+) {
+    let mut findings: Vec<Finding> = pkg.findings.clone();
+    let listing = listing_of(pkg.entries.values().cloned());
     let mut expects = Expectations::new();
-    let mut findings = Vec::new();
     let mut exempt = BTreeSet::new();
-    let mut read = |p: &str| read_listed(root, &listing, p);
+    let mut read = |p: &str| pkg.read(p).map_err(|e| e.to_string());
     sip_expectations(
         &mut read,
         &listing,
@@ -1129,40 +1416,17 @@ fn verify_sip_dir(
         &mut exempt,
     );
     reconcile_plus_for_space(&mut expects, &listing, &mut findings);
-    finish_sip(
-        &Source::Dir(root),
-        &listing,
-        &expects,
-        &exempt,
-        options,
-        progress,
-        findings,
-        report,
-    );
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish_sip(
-    source: &Source<'_>,
-    listing: &Listing,
-    expects: &Expectations,
-    exempt: &BTreeSet<String>,
-    options: &VerifyOptions,
-    progress: &dyn Progress,
-    mut findings: Vec<Finding>,
-    report: &mut PackageReport,
-) {
     let algorithms: BTreeSet<Algorithm> = expects
         .values()
         .flat_map(|e| e.digests.iter().map(|(a, _)| *a))
         .collect();
     let checked = check(
-        source,
-        listing,
-        expects,
+        &Source::Pkg(pkg),
+        &listing,
+        &expects,
         &Scope {
             in_scope: &|_| true,
-            exempt,
+            exempt: &exempt,
             unexpected_algorithm: Algorithm::Sha256,
         },
         options.mode,
@@ -1176,153 +1440,26 @@ fn finish_sip(
     report.algorithms = algorithms.into_iter().collect();
 }
 
-/// Largest METS file dangan reads into memory from a zip.
-const METS_LIMIT: u64 = 1 << 30;
-
-fn read_zip_entry(z: &mut zip::ZipArchive<File>, name: &str) -> Result<Vec<u8>, String> {
-    let entry = z.by_name(name).map_err(|e| e.to_string())?;
-    let mut b = Vec::new();
-    entry
-        .take(METS_LIMIT)
-        .read_to_end(&mut b)
-        .map_err(|e| e.to_string())?;
-    Ok(b)
-}
-
-/// The folder inside a zip that holds the package: `` when METS.xml is at the top, else the one
-/// top-level folder with a METS.xml (CSIPSTR1: one root folder). Also says how many candidates.
-fn zip_prefix(z: &zip::ZipArchive<File>) -> (Option<String>, usize) {
-    let mut roots: Vec<String> = Vec::new();
-    for name in z.file_names().flatten() {
-        if name == "METS.xml" {
-            return (Some(String::new()), 1);
-        }
-        if let Some((dir, "METS.xml")) = name.split_once('/')
-            && !dir.is_empty()
-        {
-            roots.push(format!("{dir}/"));
-        }
-    }
-    roots.sort();
-    roots.dedup();
-    let n = roots.len();
-    if n == 1 { (roots.pop(), 1) } else { (None, n) }
-}
-
-fn verify_sip_zip(
-    path: &Path,
-    options: &VerifyOptions,
-    progress: &dyn Progress,
-    report: &mut PackageReport,
-) {
-    let archive = File::open(path)
-        .map_err(|e| e.to_string())
-        .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()));
-    let mut z = match archive {
-        Ok(z) => z,
-        Err(e) => {
-            report.findings.push(error_finding(
-                "ZIP (APPNOTE)",
-                "",
-                format!("cannot read the zip: {e}"),
-            ));
-            return;
-        }
+/// Why a package could not be opened, as findings.
+fn e_findings(e: &sip::SipError) -> Vec<Finding> {
+    let (rule, zh, en) = match e {
+        sip::SipError::Limits(what) => (
+            "DA/T 70-2018 4.3",
+            format!("超出安全上限 ({what}): 未读取 (疑似 zip 炸弹)"),
+            e.to_string(),
+        ),
+        sip::SipError::Open { message, .. } => (
+            "DA/T 70-2018 4.3",
+            format!("无法打开: {message}"),
+            e.to_string(),
+        ),
+        _ => (
+            "ZIP (APPNOTE)",
+            format!("无法读取该封装包: {e}"),
+            format!("cannot read the package: {e}"),
+        ),
     };
-    let (prefix, candidates) = zip_prefix(&z);
-    let Some(prefix) = prefix else {
-        report.findings.push(error_finding(
-            "CSIPSTR4",
-            "METS.xml",
-            if candidates == 0 {
-                "no METS.xml at the top of the zip or in a top-level folder".into()
-            } else {
-                format!("{candidates} top-level folders hold a METS.xml; expected one package")
-            },
-        ));
-        return;
-    };
-    let mut listing = Listing::new();
-    for i in 0..z.len() {
-        let entry = match z.by_index_raw(i) {
-            Ok(e) => e,
-            Err(e) => {
-                listing.insert(format!("#{i}"), Found::Unreadable(e.to_string()));
-                continue;
-            }
-        };
-        let name = match entry.name() {
-            Ok(n) => n.into_owned(),
-            Err(_) => {
-                let raw = String::from_utf8_lossy(entry.name_raw()).into_owned();
-                listing.insert(
-                    raw,
-                    Found::BadName("the entry name is not valid UTF-8".into()),
-                );
-                continue;
-            }
-        };
-        if entry.is_dir() {
-            continue;
-        }
-        // APPNOTE 4.4.17.1: no drive letter, no leading slash; and no `..` either.
-        let rel = match safe_relative(&name) {
-            Ok(r) => r,
-            Err(why) => {
-                report.findings.push(error_finding(
-                    "ZIP APPNOTE 4.4.17.1",
-                    &name,
-                    format!("entry name refused: {why} (nothing is extracted)"),
-                ));
-                listing.insert(
-                    name.clone(),
-                    Found::BadName(format!("unsafe entry name: {why}")),
-                );
-                continue;
-            }
-        };
-        let rel = match rel.strip_prefix(&prefix) {
-            Some(r) if !prefix.is_empty() => r.to_string(),
-            _ if prefix.is_empty() => rel,
-            _ => {
-                listing.insert(
-                    rel,
-                    Found::BadName(format!("outside the package folder {prefix}")),
-                );
-                continue;
-            }
-        };
-        listing.insert(
-            rel,
-            Found::File {
-                size: entry.size(),
-                handle: Handle::Zip(i),
-            },
-        );
-    }
-    let mut expects = Expectations::new();
-    let mut findings = Vec::new();
-    let mut exempt = BTreeSet::new();
-    let mut read = |p: &str| read_zip_entry(&mut z, &format!("{prefix}{p}"));
-    sip_expectations(
-        &mut read,
-        &listing,
-        "",
-        &mut expects,
-        &mut findings,
-        &mut exempt,
-    );
-    reconcile_plus_for_space(&mut expects, &listing, &mut findings);
-    finish_sip(
-        &Source::Zip(path),
-        &listing,
-        &expects,
-        &exempt,
-        options,
-        progress,
-        findings,
-        report,
-    );
+    vec![finding2(rule, Level::Error, "", zh, en)]
 }
 
 /// Discover and check every package under every path.
@@ -1333,12 +1470,94 @@ pub fn verify_paths(
     progress: &dyn Progress,
 ) -> Result<VerifyReport, FixityError> {
     let mut refs = Vec::new();
+    let mut findings = Vec::new();
     for p in paths {
-        refs.extend(discover(p)?.packages);
+        let d = discover(p)?;
+        findings.extend(d.findings());
+        refs.extend(d.packages);
     }
-    Ok(VerifyReport::new(
+    Ok(VerifyReport::with_findings(
         refs.iter()
             .map(|r| verify_package(r, options, clock, progress))
             .collect(),
+        findings,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::io::Read;
+
+    use super::*;
+    use crate::sip::{Entry, Listing as SourceListing, ReadOptions, Source as SipSource};
+
+    /// A third kind of source (think object storage), in memory: verify reads it without knowing what it is.
+    struct Memory(BTreeMap<String, Vec<u8>>);
+
+    impl SipSource for Memory {
+        fn location(&self) -> String {
+            "memory://sip-1".into()
+        }
+        fn is_archive(&self) -> bool {
+            false
+        }
+        fn list(&self, _: &Limits) -> Result<SourceListing, sip::SipError> {
+            Ok(SourceListing {
+                entries: self
+                    .0
+                    .iter()
+                    .map(|(p, b)| Entry::new(p.clone(), b.len() as u64, EntryKind::File))
+                    .collect(),
+                findings: Vec::new(),
+            })
+        }
+        fn read(
+            &self,
+            entry: &Entry,
+            options: ReadOptions,
+            f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>,
+        ) -> io::Result<()> {
+            let bytes = self.0.get(&entry.path).ok_or(io::ErrorKind::NotFound)?;
+            f(&mut (&bytes[..]).take(options.cap))
+        }
+    }
+
+    #[test]
+    fn a_sip_from_any_source_is_verified() {
+        // SHA-256 of "abc".
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let mets = format!(
+            r#"<mets xmlns="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink" OBJID="sip-1"><fileSec><fileGrp><file ID="f" SIZE="3" CHECKSUMTYPE="SHA-256" CHECKSUM="{abc}"><FLocat xlink:href="data/a.txt"/></file></fileGrp></fileSec></mets>"#
+        );
+        let report_for = |content: &[u8]| {
+            let files = BTreeMap::from([
+                ("METS.xml".to_string(), mets.clone().into_bytes()),
+                ("data/a.txt".to_string(), content.to_vec()),
+            ]);
+            let pkg = Package::from_source(Box::new(Memory(files)), &Limits::default()).unwrap();
+            let mut report = PackageReport {
+                path: pkg.source.display().to_string(),
+                kind: PackageKind::Sip,
+                ok: false,
+                files: 0,
+                bytes: 0,
+                failures: Vec::new(),
+                findings: Vec::new(),
+                id: "sip-1".into(),
+                algorithms: Vec::new(),
+                mode: Mode::Full,
+                started: None,
+                finished: None,
+            };
+            verify_sip_package(&pkg, &VerifyOptions::default(), &NoProgress, &mut report);
+            report
+        };
+        let good = report_for(b"abc");
+        assert!(good.failures.is_empty() && good.files == 1, "{good:?}");
+        let bad = report_for(b"abd");
+        assert_eq!(bad.failures.len(), 1, "{bad:?}");
+        assert_eq!(bad.failures[0].kind, FailureKind::Changed);
+        assert_eq!(bad.failures[0].path, "data/a.txt");
+    }
 }

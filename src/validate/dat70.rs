@@ -12,9 +12,9 @@ use crate::model::Level;
 use super::content::{self, ArchivalFormats, Program};
 use super::digest;
 use super::mets::{FileRef, RefKind};
-use super::source::{EntryKind, Package};
-use super::xml;
 use super::{CheckRun, Finding, Options};
+use crate::sip::xml;
+use crate::sip::{EntryKind, Package};
 
 const CATALOG_NS: &str = "urn:dangan:catalog:1";
 

@@ -6,13 +6,14 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::source::Package;
-use super::xml::{self, Element, XmlError};
 use super::{Finding, Msg, Spec};
+use crate::sip::Package;
+use crate::sip::mets::{self as model, Mets, MetsError};
+use crate::sip::xml::{Element, XmlError};
 
-pub const METS: &str = "http://www.loc.gov/METS/";
-pub const CSIP: &str = "https://DILCIS.eu/XML/METS/CSIPExtensionMETS";
-pub const XLINK: &str = "http://www.w3.org/1999/xlink";
+pub const METS: &str = model::METS_NS;
+pub const CSIP: &str = model::CSIP_NS;
+pub const XLINK: &str = model::XLINK_NS;
 
 /// The E-ARK controlled vocabularies (`profiles/eark-vocabularies.toml`).
 #[derive(Debug, Deserialize)]
@@ -83,55 +84,15 @@ pub struct Run<'a> {
     pub metadata_paths: Vec<String>,
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Resolve an href relative to the METS folder `base` (with trailing `/` or empty). Errors say why the href
-/// cannot point into the package.
+/// Resolve an href relative to the METS folder `base` by the one href rule of the package reader; errors say
+/// why the href cannot point into the package.
 pub fn resolve(base: &str, href: &str) -> Result<String, Msg> {
-    if href.contains("://") || href.starts_with("file:") || href.starts_with('/') {
-        return Err(Msg::new(
-            format!("href '{href}' 不是封装包内的相对路径"),
-            format!("href '{href}' is not a relative path inside the package"),
-        ));
-    }
-    let decoded = percent_decode(href).ok_or_else(|| {
+    crate::sip::path::resolve_href(base, href).map_err(|why| {
         Msg::new(
-            format!("href '{href}' 不是有效的百分号编码 UTF-8"),
-            format!("href '{href}' is not valid percent-encoded UTF-8"),
+            format!("href '{href}' 不能指向封装包内的文件: {}", why.zh()),
+            format!("href '{href}' cannot point into the package: {why}"),
         )
-    })?;
-    let decoded = decoded.strip_prefix("./").unwrap_or(&decoded).to_string();
-    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
-    for comp in decoded.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err(Msg::new(
-                        format!("href '{href}' 越出了封装包"),
-                        format!("href '{href}' climbs out of the package"),
-                    ));
-                }
-            }
-            c => parts.push(c),
-        }
-    }
-    Ok(parts.join("/"))
+    })
 }
 
 fn is_date(s: &str) -> bool {
@@ -188,37 +149,29 @@ impl<'a> Run<'a> {
 
     /// Parse a METS file; an unreadable or unsafe one is a CSIP0 failure (and DA/T 70 4.3 / 3.1 where that is
     /// why).
-    fn load(&mut self, path: &str) -> Option<Element> {
+    fn load(&mut self, path: &str) -> Option<Mets> {
         self.metadata_paths.push(path.to_string());
-        let bytes = match self.pkg.read(path) {
-            Ok(b) => b,
-            Err(e) => {
+        match self.pkg.mets(path) {
+            Ok(m) => Some(m),
+            Err(MetsError::Read(e)) => {
                 self.fail(
                     "CSIP0",
                     path,
                     format!("无法读取 METS: {e}"),
                     format!("METS cannot be read: {e}"),
                 );
-                return None;
+                None
             }
-        };
-        match xml::parse(&bytes) {
-            Ok(root) => {
-                if root.ns != METS || root.name != "mets" {
-                    self.fail(
-                        "CSIP0",
-                        path,
-                        format!("根元素是 {{{}}}{}, 不是 METS <mets>", root.ns, root.name),
-                        format!(
-                            "root element is {{{}}}{}, not METS <mets>",
-                            root.ns, root.name
-                        ),
-                    );
-                    return None;
-                }
-                Some(root)
+            Err(MetsError::NotMets { ns, name }) => {
+                self.fail(
+                    "CSIP0",
+                    path,
+                    format!("根元素是 {{{ns}}}{name}, 不是 METS <mets>"),
+                    format!("root element is {{{ns}}}{name}, not METS <mets>"),
+                );
+                None
             }
-            Err(e) => {
+            Err(MetsError::Xml { error: e, .. }) => {
                 self.fail(
                     "CSIP0",
                     path,
@@ -272,7 +225,7 @@ impl<'a> Run<'a> {
         let Some(root) = self.load("METS.xml") else {
             return;
         };
-        let declared = root.a("PROFILE").and_then(Spec::from_profile);
+        let declared = root.profile.as_deref().and_then(Spec::from_profile);
         match (self.over, declared) {
             (Some(_), _) => {}
             (None, Some(s)) => {
@@ -284,7 +237,7 @@ impl<'a> Run<'a> {
                 self.spec_source = "default";
             }
         }
-        self.objid = root.a("OBJID").map(str::to_string);
+        self.objid = root.root.a("OBJID").map(str::to_string);
         let reps = self.check_mets(&root, "", true);
         // CSIPSTR9/CSIPSTR12: every folder under representations/ should have its own METS.xml.
         let mut rep_dirs: BTreeSet<String> = BTreeSet::new();
@@ -321,9 +274,32 @@ impl<'a> Run<'a> {
     }
 
     /// Check one METS document; returns the representation METS paths it points at.
-    fn check_mets(&mut self, m: &Element, base: &str, is_root: bool) -> Vec<String> {
+    fn check_mets(&mut self, mets: &Mets, base: &str, is_root: bool) -> Vec<String> {
+        let m = &mets.root;
         let here = format!("{base}METS.xml");
         let p = here.as_str();
+        // The files it declares, from the one METS model (the rules below judge how they are declared).
+        for r in &mets.refs {
+            let kind = match r.kind {
+                model::RefKind::File => RefKind::File,
+                model::RefKind::Dmd => RefKind::Dmd,
+                model::RefKind::Digiprov => RefKind::Digiprov,
+                model::RefKind::Rights => RefKind::Rights,
+                _ => continue,
+            };
+            if let Ok(path) = &r.path {
+                self.refs.push(FileRef {
+                    kind,
+                    path: path.clone(),
+                    size: r.size().and_then(Result::ok),
+                    checksum: r.checksum.clone(),
+                    checksum_type: r.checksum_type.clone(),
+                    mime: r.mime.clone(),
+                    other_mdtype: r.other_mdtype.clone(),
+                    declared_in: p.to_string(),
+                });
+            }
+        }
         let v = vocabularies();
         // CSIP1: OBJID. commons-ip also requires the root folder to carry it (CSIPSTR2's wording is SHOULD; we
         // follow the validator so that the two agree).
@@ -682,19 +658,16 @@ impl<'a> Run<'a> {
                 format!("MIMETYPE '{m}' is not a media type"),
             );
         }
-        let size = match r.a("SIZE").map(|s| s.trim().parse::<u64>()) {
-            Some(Err(_)) => {
-                self.fail(
-                    ids[5],
-                    p,
-                    "mdRef/@SIZE 不是数字",
-                    "mdRef/@SIZE is not a number",
-                );
-                None
-            }
-            Some(Ok(n)) => Some(n),
-            None => None,
-        };
+        if let Some(Err(_)) = r.a("SIZE").map(|s| s.trim().parse::<u64>()) {
+            self.fail(
+                ids[5],
+                p,
+                "mdRef/@SIZE 不是数字",
+                "mdRef/@SIZE is not a number",
+            );
+        }
+        // The reference itself is taken from the METS model (see `check_mets`); here only how it is written.
+        let _ = kind;
         match r.attr(XLINK, "href") {
             None => self.fail(
                 ids[2],
@@ -702,19 +675,11 @@ impl<'a> Run<'a> {
                 "缺少 mdRef/@xlink:href",
                 "mdRef/@xlink:href missing",
             ),
-            Some(h) => match resolve(base, h) {
-                Err(why) => self.bad_href(ids[2], p, why),
-                Ok(path) => self.refs.push(FileRef {
-                    kind,
-                    path,
-                    size,
-                    checksum: r.a("CHECKSUM").map(str::to_string),
-                    checksum_type: r.a("CHECKSUMTYPE").map(str::to_string),
-                    mime: r.a("MIMETYPE").map(str::to_string),
-                    other_mdtype: r.a("OTHERMDTYPE").map(str::to_string),
-                    declared_in: p.to_string(),
-                }),
-            },
+            Some(h) => {
+                if let Err(why) = resolve(base, h) {
+                    self.bad_href(ids[2], p, why);
+                }
+            }
         }
     }
 
@@ -906,19 +871,14 @@ impl<'a> Run<'a> {
                         format!("file '{fid}': MIMETYPE '{mt}' is not a media type"),
                     );
                 }
-                let size = match f.a("SIZE").map(|s| s.trim().parse::<u64>()) {
-                    Some(Err(_)) => {
-                        self.fail(
-                            "CSIP69",
-                            p,
-                            format!("文件 '{fid}': SIZE 不是数字"),
-                            format!("file '{fid}': SIZE is not a number"),
-                        );
-                        None
-                    }
-                    Some(Ok(n)) => Some(n),
-                    None => None,
-                };
+                if let Some(Err(_)) = f.a("SIZE").map(|s| s.trim().parse::<u64>()) {
+                    self.fail(
+                        "CSIP69",
+                        p,
+                        format!("文件 '{fid}': SIZE 不是数字"),
+                        format!("file '{fid}': SIZE is not a number"),
+                    );
+                }
                 let Some(loc) = f.kid(METS, "FLocat") else {
                     self.fail(
                         "CSIP79",
@@ -951,19 +911,11 @@ impl<'a> Run<'a> {
                         format!("文件 '{fid}': 缺少 FLocat/@xlink:href"),
                         format!("file '{fid}': FLocat/@xlink:href missing"),
                     ),
-                    Some(h) => match resolve(base, h) {
-                        Err(why) => self.bad_href("CSIP79", p, why),
-                        Ok(path) => self.refs.push(FileRef {
-                            kind: RefKind::File,
-                            path,
-                            size,
-                            checksum: f.a("CHECKSUM").map(str::to_string),
-                            checksum_type: f.a("CHECKSUMTYPE").map(str::to_string),
-                            mime: f.a("MIMETYPE").map(str::to_string),
-                            other_mdtype: None,
-                            declared_in: p.to_string(),
-                        }),
-                    },
+                    Some(h) => {
+                        if let Err(why) = resolve(base, h) {
+                            self.bad_href("CSIP79", p, why);
+                        }
+                    }
                 }
             }
         }

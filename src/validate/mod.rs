@@ -21,8 +21,6 @@ mod dat70;
 mod digest;
 mod mets;
 pub mod rules;
-pub mod source;
-pub mod xml;
 mod xsd;
 
 use std::collections::BTreeMap;
@@ -34,8 +32,8 @@ use crate::catalog::Catalog;
 use crate::model::Level;
 pub use crate::model::{Finding, Property};
 
+pub use crate::sip::Limits;
 pub use rules::{DAT70, RuleTable};
-pub use source::Limits;
 
 /// The JSON schema id and version of [`Report`].
 pub const REPORT_SCHEMA: &str = "urn:dangan:validate-report";
@@ -50,6 +48,19 @@ pub enum ValidateError {
     NotAPackage(PathBuf, String),
     #[error("container exceeds the safety limits ({0}); not read")]
     Limits(String),
+}
+
+impl From<crate::sip::SipError> for ValidateError {
+    fn from(e: crate::sip::SipError) -> Self {
+        use crate::sip::SipError;
+        match e {
+            SipError::Io { path, source } => ValidateError::Io(path, source),
+            SipError::Open { path, message } | SipError::NotAPackage { path, message } => {
+                ValidateError::NotAPackage(path, message)
+            }
+            SipError::Limits(m) => ValidateError::Limits(m),
+        }
+    }
 }
 
 /// The E-ARK profile the rules are applied by.
@@ -263,8 +274,39 @@ pub struct Report {
 
 /// Validate a package folder or `.zip`.
 pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError> {
-    let mut findings = Vec::new();
-    let pkg = source::Package::open(path, &options.limits, &mut findings)?;
+    let pkg = crate::sip::Package::open(path, &options.limits)?;
+    validate_package(&pkg, options)
+}
+
+/// Validate a package opened from any [`crate::sip::Source`] (a folder, a zip, object storage).
+pub fn validate_package(
+    pkg: &crate::sip::Package,
+    options: &Options,
+) -> Result<Report, ValidateError> {
+    let path = pkg.source.as_path();
+    // What the reader refused or will not open (unsafe names, links, FIFOs, bombs, encryption).
+    let mut findings = pkg.findings.clone();
+    findings.extend(pkg.entry_findings());
+    if pkg.is_zip && !pkg.single_root {
+        let mut top: Vec<&str> = pkg
+            .entries
+            .keys()
+            .map(|k| k.split('/').next().unwrap_or(""))
+            .collect();
+        top.dedup();
+        let top = top.into_iter().take(5).collect::<Vec<_>>().join(", ");
+        findings.push(Finding::eark(
+            "CSIPSTR1",
+            None,
+            format!("zip 解压后不是单一的根文件夹 (顶层名称: {top})"),
+            format!("the zip does not unpack to a single root folder (top-level names: {top})"),
+        ));
+    }
+    for f in &mut findings {
+        if f.property.is_none() {
+            f.property = Some(RuleTable::embedded().property(&f.rule));
+        }
+    }
     let embedded;
     let catalog = match &options.catalog {
         Some(c) => c,
@@ -273,7 +315,7 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
             &embedded
         }
     };
-    let mut run = mets::Run::new(&pkg, options.spec);
+    let mut run = mets::Run::new(pkg, options.spec);
     run.findings = findings;
     run.check_all();
     let refs = std::mem::take(&mut run.refs);
@@ -284,14 +326,7 @@ pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError>
     let metadata_paths = run.metadata_paths.clone();
     drop(run);
 
-    let d = dat70::check(
-        &pkg,
-        &refs,
-        &metadata_paths,
-        catalog,
-        options,
-        &mut findings,
-    );
+    let d = dat70::check(pkg, &refs, &metadata_paths, catalog, options, &mut findings);
 
     // Findings may repeat (the same file seen by two METS): keep the first of each.
     let mut seen = std::collections::HashSet::new();
@@ -735,10 +770,21 @@ mod message_tests {
                 ..Limits::default()
             },
         ] {
-            let mut findings = Vec::new();
-            assert!(source::Package::open(&zip, &limits, &mut findings).is_err());
-            check(&findings, "zip limits");
-            all.extend(findings);
+            use crate::sip::Source as _;
+            let src = crate::sip::ZipSource::open(&zip).expect("zip opens");
+            let Err(crate::sip::SipError::Limits(_)) = src.list(&limits) else {
+                panic!("limits not applied");
+            };
+            assert!(
+                validate(
+                    &zip,
+                    &Options {
+                        limits,
+                        ..options.clone()
+                    }
+                )
+                .is_err()
+            );
         }
 
         // The run reached the kinds of problem this test is about (so the check above means something).

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::source::Package;
-use super::{CheckRun, Finding, xml};
+use super::{CheckRun, Finding};
+use crate::sip::Package;
+use crate::sip::xml;
 
 const METS_NS: &str = "http://www.loc.gov/METS/";
 const PREMIS_NS: &str = "http://www.loc.gov/premis/v3";

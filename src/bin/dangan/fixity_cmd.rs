@@ -12,10 +12,10 @@ use serde::Serialize;
 
 use dangan::context::Context;
 use dangan::fixity::bagit::{BagOptions, create_bag, parse_info_arg};
-use dangan::fixity::digest::hash_file;
+use dangan::fixity::digest::hash_reader;
 use dangan::fixity::ledger::{self, Entry, Ledger, Shard};
 use dangan::fixity::verify::{
-    NoProgress, PackageRef, Progress, discover, package_id, verify_package,
+    NoProgress, PackageRef, Progress, discover, package_id, vanished_report, verify_package,
 };
 use dangan::fixity::{Algorithm, FailureKind, Mode, VerifyOptions, VerifyReport};
 use dangan::model::Level;
@@ -183,12 +183,17 @@ fn render(report: &VerifyReport, zh: bool) -> anyhow::Result<String> {
         )?;
         for f in &p.findings {
             let mark = if f.level == Level::Error { "!" } else { "?" };
+            let message = if zh || f.message_en.is_empty() {
+                &f.message
+            } else {
+                &f.message_en
+            };
             writeln!(
                 s,
                 "    {mark} [{}] {}: {}",
                 f.rule,
                 f.path.as_deref().unwrap_or(""),
-                f.message
+                message
             )?;
         }
         for f in &p.failures {
@@ -207,6 +212,16 @@ fn render(report: &VerifyReport, zh: bool) -> anyhow::Result<String> {
             }
             writeln!(s)?;
         }
+    }
+    for f in &report.findings {
+        let mark = if f.level == Level::Error { "!" } else { "?" };
+        writeln!(
+            s,
+            "{mark} [{}] {}: {}",
+            f.rule,
+            f.path.as_deref().unwrap_or(""),
+            if zh { &f.message } else { &f.message_en }
+        )?;
     }
     let bad = report.packages.iter().filter(|p| !p.ok).count();
     if zh {
@@ -244,11 +259,13 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
 
     // Find every package first: a path that is not there stops the run before anything is checked.
     let mut refs: Vec<PackageRef> = Vec::new();
+    let mut found = Vec::new();
     for path in &args.paths {
         let d = discover(path)?;
-        for (p, e) in d.problems {
+        for (p, e) in &d.problems {
             eprintln!("dangan: warning: could not search {}: {e}", p.display());
         }
+        found.extend(d.findings());
         refs.extend(d.packages);
     }
     let total = refs.len();
@@ -259,6 +276,11 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
             (r, id)
         })
         .collect();
+    // Everything found, before shards and schedules select: a package skipped is not a package gone.
+    let all_ids: std::collections::BTreeSet<String> =
+        selected.iter().map(|(_, id)| id.clone()).collect();
+    let all_paths: std::collections::BTreeSet<std::path::PathBuf> =
+        selected.iter().map(|(r, _)| r.path.clone()).collect();
     if let Some(shard) = shard {
         selected.retain(|(_, id)| shard.contains(id));
         note(format!(
@@ -288,6 +310,30 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
             args.older_than.as_deref().unwrap_or_default()
         ));
     }
+    // Packages the ledger recorded under these paths at their last check that are no longer found: a
+    // failure each (and a failed line in the ledger), never a silent drop from the schedule.
+    let mut vanished = Vec::new();
+    if let Some(ledger_path) = &args.ledger {
+        let lines = ledger::read(ledger_path)?;
+        for (id, e) in lines.latest() {
+            let recorded = std::path::Path::new(&e.path);
+            let under = args.paths.iter().any(|root| recorded.starts_with(root));
+            if !under || all_ids.contains(id) || all_paths.contains(recorded) {
+                continue;
+            }
+            if shard.is_some_and(|s| !s.contains(id)) {
+                continue;
+            }
+            vanished.push(vanished_report(
+                id,
+                &e.path,
+                e.kind,
+                mode,
+                !recorded.exists(),
+                &now,
+            ));
+        }
+    }
     let mut ledger = args.ledger.as_deref().map(Ledger::open).transpose()?;
     let options = VerifyOptions { mode };
     let bar = progress(args.quiet);
@@ -303,8 +349,17 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
         }
         reports.push(report);
     }
+    for report in vanished {
+        if let Some(l) = ledger.as_mut() {
+            l.append(&Entry::from_report(
+                &report,
+                ctx.ids.next_uuid().to_string(),
+            ))?;
+        }
+        reports.push(report);
+    }
     drop(bar);
-    let report = VerifyReport::new(reports);
+    let report = VerifyReport::with_findings(reports, found);
     if args.json {
         print_json(&report)?;
     } else if !(args.quiet && report.ok) {
@@ -426,6 +481,25 @@ pub fn run_ledger(global: &Global, cmd: LedgerCmd) -> anyhow::Result<Status> {
     })
 }
 
+/// Hash one file named on the command line: only a regular file is opened (a FIFO or device is refused
+/// at once, never waited on), and a file that changes while it is read is reported.
+fn hash_one(
+    path: &std::path::Path,
+    algorithms: &[Algorithm],
+) -> Result<dangan::fixity::digest::Hashed, String> {
+    let file = dangan::fsutil::open_regular(path).map_err(|e| e.to_string())?;
+    let before = file.metadata().map_err(|e| e.to_string())?;
+    let hashed = hash_reader(&mut &file, algorithms).map_err(|e| e.to_string())?;
+    let after = file.metadata().map_err(|e| e.to_string())?;
+    if hashed.size != before.len()
+        || after.len() != before.len()
+        || after.modified().ok() != before.modified().ok()
+    {
+        return Err("changed while it was read".into());
+    }
+    Ok(hashed)
+}
+
 pub fn run_hash(_global: &Global, args: HashArgs) -> anyhow::Result<Status> {
     use rayon::prelude::*;
     let algorithms = Algorithm::parse_list(&args.algo)?;
@@ -433,7 +507,7 @@ pub fn run_hash(_global: &Global, args: HashArgs) -> anyhow::Result<Status> {
         args.files
             .par_iter()
             .with_max_len(1)
-            .map(|f| hash_file(f, &algorithms, None))
+            .map(|f| hash_one(f, &algorithms))
             .collect::<Vec<_>>()
     });
     #[derive(Serialize)]

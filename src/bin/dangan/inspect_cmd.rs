@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use dangan::handler::{Options, Report, inspect_path};
+use dangan::handler::{Characterization, Options, Report, ReportError, Source, inspect_source};
 
 use crate::Status;
 use crate::args::{Global, InspectArgs, Lang};
@@ -23,6 +23,15 @@ fn collect(paths: &[PathBuf], recursive: bool) -> Vec<PathBuf> {
             for entry in walker {
                 match entry {
                     Ok(e) if e.file_type().is_file() => out.push(e.into_path()),
+                    // A FIFO, socket or device in the folder is reported ("not a regular file"), never
+                    // skipped in silence and never opened.
+                    Ok(e)
+                        if !e.file_type().is_dir()
+                            && !e.file_type().is_symlink()
+                            && e.depth() > 0 =>
+                    {
+                        out.push(e.into_path())
+                    }
                     Ok(_) => {}
                     // An unreadable directory entry becomes a report with an I/O error.
                     Err(e) => {
@@ -46,7 +55,7 @@ pub fn run(global: &Global, args: InspectArgs) -> anyhow::Result<Status> {
     // rayon's indexed collect keeps the input order, so output is deterministic.
     let reports: Vec<Report> = files
         .par_iter()
-        .map(|f| inspect_path(f, &options))
+        .map(|f| inspect_file(f, &options))
         .collect();
     let failed = reports.iter().filter(|r| r.error.is_some()).count();
     if args.json {
@@ -73,6 +82,39 @@ pub fn run(global: &Global, args: InspectArgs) -> anyhow::Result<Status> {
     } else {
         Status::Ok
     })
+}
+
+/// Inspect one file, opened only if it is a regular file: a FIFO, socket or device is an error report
+/// ("not a regular file"), never an `open()` that waits for a writer.
+fn inspect_file(path: &Path, options: &Options) -> Report {
+    let shown = path.display().to_string();
+    let opened = dangan::fsutil::open_regular(path).and_then(|f| {
+        let len = f.metadata()?.len();
+        Ok((f, len))
+    });
+    match opened {
+        Ok((file, len)) => {
+            let mut src = Source::new(Box::new(std::io::BufReader::new(file)), len);
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            inspect_source(shown, &mut src, name.as_deref(), options)
+        }
+        Err(e) => Report {
+            path: shown,
+            size: None,
+            puid: None,
+            mime: None,
+            format: None,
+            version: None,
+            encoding: None,
+            basis: None,
+            warnings: Vec::new(),
+            characterization: Characterization::default(),
+            error: Some(ReportError {
+                kind: "io",
+                message: format!("cannot open: {e}"),
+            }),
+        },
+    }
 }
 
 fn dpi(x: Option<f64>, y: Option<f64>) -> Option<String> {

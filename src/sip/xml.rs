@@ -1,4 +1,4 @@
-//! A small namespace-aware XML tree for metadata under validation.
+//! The hardened XML reader: a small namespace-aware tree for package metadata (METS, PREMIS, catalog.xml).
 //!
 //! Packages come from anyone, so the parser trusts nothing: a `<!DOCTYPE>` is refused outright (no DTD means no
 //! external entities, no entity expansion bombs and no network), only the five predefined entities and character
@@ -42,7 +42,8 @@ impl XmlError {
     }
 }
 
-const MAX_DEPTH: usize = 256;
+/// Default nesting limit (see [`crate::sip::Limits::max_xml_depth`]).
+pub const MAX_DEPTH: usize = 256;
 
 /// An attribute with its resolved namespace (empty for unprefixed attributes, as XML Namespaces says).
 #[derive(Debug, Clone)]
@@ -60,6 +61,8 @@ pub struct Element {
     pub attrs: Vec<Attr>,
     pub children: Vec<Element>,
     pub text: String,
+    /// Line of the start tag in the document (1-based), for findings.
+    pub line: usize,
 }
 
 impl Element {
@@ -107,10 +110,27 @@ impl Element {
 
 /// Parse a document. A UTF-8 BOM is allowed; other encodings are refused (packages write UTF-8).
 pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
+    parse_located(bytes, MAX_DEPTH).map_err(|(e, _)| e)
+}
+
+/// [`parse`] with a nesting limit, saying on which line (1-based) a refused document went wrong.
+pub fn parse_located(bytes: &[u8], max_depth: usize) -> Result<Element, (XmlError, usize)> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| XmlError::Encoding(format!("invalid byte at offset {}", e.valid_up_to())))?;
-    parse_str(text)
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = line_at(bytes, e.valid_up_to());
+        (
+            XmlError::Encoding(format!("invalid byte at offset {}", e.valid_up_to())),
+            line,
+        )
+    })?;
+    parse_inner(text, max_depth)
+}
+
+fn line_at(bytes: &[u8], pos: usize) -> usize {
+    1 + bytes[..pos.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
 }
 
 fn predefined(name: &str) -> Option<char> {
@@ -199,38 +219,67 @@ fn open(start: &BytesStart<'_>, scopes: &mut Scopes) -> Result<Element, XmlError
         attrs,
         children: Vec::new(),
         text: String::new(),
+        line: 0,
     })
 }
 
 /// Parse a document held as text.
 pub fn parse_str(text: &str) -> Result<Element, XmlError> {
+    parse_inner(text, MAX_DEPTH).map_err(|(e, _)| e)
+}
+
+fn parse_inner(text: &str, max_depth: usize) -> Result<Element, (XmlError, usize)> {
+    let bytes = text.as_bytes();
+    // Lines are counted incrementally up to the start of each event.
+    let mut line = 1usize;
+    let mut counted = 0usize;
+    let mut advance = |to: usize, line: &mut usize| {
+        let to = to.min(bytes.len());
+        if to > counted {
+            *line += bytes[counted..to].iter().filter(|b| **b == b'\n').count();
+            counted = to;
+        }
+    };
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let mut scopes = Scopes(Vec::new());
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
-    let malformed =
-        |e: quick_xml::Error, pos: u64| XmlError::Malformed(format!("{e} (at byte {pos})"));
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| malformed(e, reader.buffer_position()))?;
+        advance(reader.buffer_position() as usize, &mut line);
+        let at = line;
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => {
+                let pos = reader.error_position() as usize;
+                advance(pos, &mut line);
+                return Err((XmlError::Malformed(format!("{e} (at byte {pos})")), line));
+            }
+        };
+        let fail = |e: XmlError| (e, at);
         match event {
-            Event::DocType(_) => return Err(XmlError::Doctype),
+            Event::DocType(_) => return Err(fail(XmlError::Doctype)),
             Event::Start(s) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(XmlError::TooDeep(MAX_DEPTH));
+                if stack.len() >= max_depth {
+                    return Err(fail(XmlError::TooDeep(max_depth)));
                 }
                 if root.is_some() {
-                    return Err(XmlError::Malformed("content after the root element".into()));
+                    return Err(fail(XmlError::Malformed(
+                        "content after the root element".into(),
+                    )));
                 }
-                stack.push(open(&s, &mut scopes)?);
+                let mut e = open(&s, &mut scopes).map_err(fail)?;
+                e.line = at;
+                stack.push(e);
             }
             Event::Empty(s) => {
                 if root.is_some() {
-                    return Err(XmlError::Malformed("content after the root element".into()));
+                    return Err(fail(XmlError::Malformed(
+                        "content after the root element".into(),
+                    )));
                 }
-                let e = open(&s, &mut scopes)?;
+                let mut e = open(&s, &mut scopes).map_err(fail)?;
+                e.line = at;
                 scopes.0.pop();
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(e),
@@ -240,7 +289,7 @@ pub fn parse_str(text: &str) -> Result<Element, XmlError> {
             Event::End(_) => {
                 scopes.0.pop();
                 let Some(e) = stack.pop() else {
-                    return Err(XmlError::Malformed("unexpected end tag".into()));
+                    return Err(fail(XmlError::Malformed("unexpected end tag".into())));
                 };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(e),
@@ -251,7 +300,9 @@ pub fn parse_str(text: &str) -> Result<Element, XmlError> {
                 if let Some(cur) = stack.last_mut() {
                     cur.text.push_str(&t.xml10_content());
                 } else if !t.xml10_content().trim().is_empty() {
-                    return Err(XmlError::Malformed("text outside the root element".into()));
+                    return Err(fail(XmlError::Malformed(
+                        "text outside the root element".into(),
+                    )));
                 }
             }
             Event::CData(c) => {
@@ -262,8 +313,10 @@ pub fn parse_str(text: &str) -> Result<Element, XmlError> {
             Event::GeneralRef(r) => {
                 let c = match r.resolve_char_ref() {
                     Ok(Some(c)) => c,
-                    Ok(None) => predefined(&r).ok_or_else(|| XmlError::Entity(r.to_string()))?,
-                    Err(e) => return Err(XmlError::Malformed(e.to_string())),
+                    Ok(None) => {
+                        predefined(&r).ok_or_else(|| fail(XmlError::Entity(r.to_string())))?
+                    }
+                    Err(e) => return Err(fail(XmlError::Malformed(e.to_string()))),
                 };
                 if let Some(cur) = stack.last_mut() {
                     cur.text.push(c);
@@ -274,11 +327,12 @@ pub fn parse_str(text: &str) -> Result<Element, XmlError> {
         }
     }
     if !stack.is_empty() {
-        return Err(XmlError::Malformed(
-            "unclosed elements at end of document".into(),
+        return Err((
+            XmlError::Malformed("unclosed elements at end of document".into()),
+            line,
         ));
     }
-    root.ok_or(XmlError::Empty)
+    root.ok_or((XmlError::Empty, line))
 }
 
 #[cfg(test)]
@@ -309,5 +363,19 @@ mod tests {
             Err(XmlError::Malformed(_))
         ));
         assert!(matches!(parse(b"<r>\xff</r>"), Err(XmlError::Encoding(_))));
+    }
+
+    #[test]
+    fn lines_of_elements_and_errors() {
+        let e = parse(b"<a>\n  <b/>\n  <c>\n  </c>\n</a>").unwrap();
+        assert_eq!((e.line, e.children[0].line, e.children[1].line), (1, 2, 3));
+        let (err, line) = parse_located(b"<a>\n<b>\n</c>\n</a>", MAX_DEPTH).unwrap_err();
+        assert!(matches!(err, XmlError::Malformed(_)), "{err}");
+        assert_eq!(line, 3);
+        let deep = "<a>".repeat(10);
+        assert_eq!(
+            parse_located(deep.as_bytes(), 5).unwrap_err().0,
+            XmlError::TooDeep(5)
+        );
     }
 }
