@@ -1,6 +1,6 @@
 //! BagIt bags: reading the tag files of bags 0.93–1.0, and writing new BagIt 1.0 bags (RFC 8493).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,8 +9,13 @@ use rayon::prelude::*;
 
 use super::FixityError;
 use super::digest::{Algorithm, Hashed, MultiHasher, with_buffer};
+use super::mets;
 use super::path::{decode_manifest_path, encode_manifest_path, safe_relative};
-use super::verify::Progress;
+use super::verify::{
+    Expectations, Found, PackageKind, PackageReport, Progress, Scope, Source, VerifyOptions, check,
+    dir_name, error_finding, is_regular, list_dir, read_listed, reconcile_plus_for_space,
+    sip_expectations,
+};
 use crate::context::Context;
 use crate::model::{Finding, Level};
 
@@ -829,6 +834,180 @@ fn copy_hashing(src: &Path, dst: &Path, algorithms: &[Algorithm]) -> Result<Hash
         size,
         digests: hasher.finalize(),
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verifying bags
+// ---------------------------------------------------------------------------------------------
+
+/// The SIP folder inside a bag's payload: `data/` itself or its only subfolder with a METS.xml.
+pub(crate) fn wrapped_sip_base(root: &Path) -> Option<String> {
+    if is_regular(&root.join("data/METS.xml")) {
+        return Some("data".into());
+    }
+    let mut found = Vec::new();
+    for e in fs::read_dir(root.join("data")).ok()?.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir())
+            && let Some(name) = e.file_name().to_str()
+            && is_regular(&e.path().join("METS.xml"))
+        {
+            found.push(format!("data/{name}"));
+        }
+    }
+    if found.len() == 1 { found.pop() } else { None }
+}
+
+/// The identifier a bag is known by in the ledger and for shards: `External-Identifier`, else
+/// `mets/@OBJID` of a SIP it wraps (CSIP1), else the folder name.
+pub(crate) fn bag_id(root: &Path) -> String {
+    let mut f = Vec::new();
+    if let Ok(b) = fs::read(root.join("bag-info.txt"))
+        && let Some((_, v)) = parse_info(&b, &mut f)
+            .into_iter()
+            .find(|(l, v)| l.eq_ignore_ascii_case("External-Identifier") && !v.is_empty())
+    {
+        return v;
+    }
+    wrapped_sip_base(root)
+        .and_then(|base| fs::read(root.join(base).join("METS.xml")).ok())
+        .and_then(|b| mets::objid(&b))
+        .unwrap_or_else(|| dir_name(root))
+}
+
+pub(crate) fn verify_bag(
+    root: &Path,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+    report: &mut PackageReport,
+) {
+    let tags = match read_tags(root) {
+        Ok(t) => t,
+        Err(e) => {
+            report
+                .findings
+                .push(error_finding("RFC 8493 §2", "", e.to_string()));
+            return;
+        }
+    };
+    let listing = list_dir(root);
+    let mut expects = Expectations::new();
+    let mut algorithms = BTreeSet::new();
+    for m in tags.manifests.iter().chain(&tags.tag_manifests) {
+        algorithms.insert(m.algorithm);
+        for e in &m.entries {
+            expects
+                .entry(e.path.clone())
+                .or_default()
+                .digests
+                .push((m.algorithm, e.value.clone()));
+        }
+    }
+    let mut findings = tags.findings.clone();
+    // RFC 8493 §3 (complete): every payload file is listed in every payload manifest.
+    let listed: Vec<BTreeSet<&str>> = tags
+        .manifests
+        .iter()
+        .map(|m| m.entries.iter().map(|e| e.path.as_str()).collect())
+        .collect();
+    let payload: BTreeSet<&str> = listed.iter().flatten().copied().collect();
+    for path in payload {
+        let absent: Vec<&str> = tags
+            .manifests
+            .iter()
+            .zip(&listed)
+            .filter(|(_, set)| !set.contains(path))
+            .map(|(m, _)| m.file.as_str())
+            .collect();
+        if !absent.is_empty() {
+            findings.push(error_finding(
+                "RFC 8493 §3",
+                path,
+                format!("not listed in {}", absent.join(", ")),
+            ));
+        }
+    }
+    let mut exempt = BTreeSet::new();
+    if let Some(base) = wrapped_sip_base(root) {
+        report.kind = PackageKind::BagSip;
+        let mut read = |p: &str| read_listed(root, &listing, p);
+        sip_expectations(
+            &mut read,
+            &listing,
+            &base,
+            &mut expects,
+            &mut findings,
+            &mut exempt,
+        );
+        reconcile_plus_for_space(&mut expects, &listing, &mut findings);
+        for e in expects.values() {
+            algorithms.extend(e.digests.iter().map(|(a, _)| *a));
+        }
+    }
+    if let Some(Err(m)) = tags.oxum() {
+        findings.push(Finding {
+            property: None,
+            rule: "RFC 8493 §2.2.2".into(),
+            level: Level::Warning,
+            path: Some("bag-info.txt".into()),
+            message: m,
+            message_en: String::new(),
+        });
+    }
+    if is_regular(&root.join("fetch.txt"))
+        && fs::metadata(root.join("fetch.txt")).is_ok_and(|m| m.len() > 0)
+    {
+        findings.push(Finding {
+            property: None,
+            rule: "RFC 8493 §2.2.3".into(),
+            level: Level::Warning,
+            path: Some("fetch.txt".into()),
+            message: "lists files to fetch; dangan does not fetch them, so they count as missing"
+                .into(),
+            message_en: String::new(),
+        });
+    }
+    let unexpected_algorithm = tags
+        .manifests
+        .iter()
+        .map(|m| m.algorithm)
+        .min()
+        .unwrap_or(Algorithm::Sha256);
+    let checked = check(
+        &Source::Dir(root),
+        &listing,
+        &expects,
+        &Scope {
+            in_scope: &|p: &str| p.starts_with("data/"),
+            exempt: &exempt,
+            unexpected_algorithm,
+        },
+        options.mode,
+        progress,
+    );
+    // RFC 8493 §2.2.2: Payload-Oxum, the fast check, compared with what the walk saw.
+    if let Some(Ok((octets, streams))) = tags.oxum() {
+        let (mut n, mut total) = (0u64, 0u64);
+        for (path, found) in &listing {
+            if path.starts_with("data/")
+                && let Found::File { size, .. } = found
+            {
+                n += 1;
+                total += size;
+            }
+        }
+        if (octets, streams) != (total, n) {
+            findings.push(error_finding(
+                "RFC 8493 §2.2.2",
+                "bag-info.txt",
+                format!("Payload-Oxum is {octets}.{streams} but the payload holds {total}.{n}"),
+            ));
+        }
+    }
+    report.failures = checked.failures;
+    report.files = checked.files;
+    report.bytes = checked.bytes;
+    report.findings = findings;
+    report.algorithms = algorithms.into_iter().collect();
 }
 
 #[cfg(test)]

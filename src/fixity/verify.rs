@@ -182,7 +182,7 @@ pub struct Discovery {
     pub problems: Vec<(PathBuf, String)>,
 }
 
-fn is_regular(path: &Path) -> bool {
+pub(super) fn is_regular(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
 }
 
@@ -278,47 +278,17 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
     Ok(d)
 }
 
-fn dir_name(path: &Path) -> String {
+pub(super) fn dir_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
-}
-
-/// The SIP folder inside a bag's payload: `data/` itself or its only subfolder with a METS.xml.
-fn wrapped_sip_base(root: &Path) -> Option<String> {
-    if is_regular(&root.join("data/METS.xml")) {
-        return Some("data".into());
-    }
-    let mut found = Vec::new();
-    for e in fs::read_dir(root.join("data")).ok()?.flatten() {
-        if e.file_type().is_ok_and(|t| t.is_dir())
-            && let Some(name) = e.file_name().to_str()
-            && is_regular(&e.path().join("METS.xml"))
-        {
-            found.push(format!("data/{name}"));
-        }
-    }
-    if found.len() == 1 { found.pop() } else { None }
 }
 
 /// The identifier a package is known by in the ledger and for shards: `External-Identifier` of
 /// a bag, else `mets/@OBJID` of a SIP (CSIP1), else the folder or file name.
 pub fn package_id(p: &PackageRef) -> String {
     match p.kind {
-        PackageKind::Bag | PackageKind::BagSip => {
-            let mut f = Vec::new();
-            if let Ok(b) = fs::read(p.path.join("bag-info.txt"))
-                && let Some((_, v)) = bagit::parse_info(&b, &mut f)
-                    .into_iter()
-                    .find(|(l, v)| l.eq_ignore_ascii_case("External-Identifier") && !v.is_empty())
-            {
-                return v;
-            }
-            wrapped_sip_base(&p.path)
-                .and_then(|base| fs::read(p.path.join(base).join("METS.xml")).ok())
-                .and_then(|b| mets::objid(&b))
-                .unwrap_or_else(|| dir_name(&p.path))
-        }
+        PackageKind::Bag | PackageKind::BagSip => bagit::bag_id(&p.path),
         PackageKind::Sip => fs::read(p.path.join("METS.xml"))
             .ok()
             .and_then(|b| mets::objid(&b))
@@ -346,13 +316,13 @@ pub fn package_id(p: &PackageRef) -> String {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy)]
-enum Handle {
+pub(super) enum Handle {
     Disk(Seen),
     Zip(usize),
 }
 
 #[derive(Debug, Clone)]
-enum Found {
+pub(super) enum Found {
     File {
         size: u64,
         handle: Handle,
@@ -365,13 +335,13 @@ enum Found {
     Unreadable(String),
 }
 
-type Listing = BTreeMap<String, Found>;
+pub(super) type Listing = BTreeMap<String, Found>;
 
 #[derive(Debug, Clone, Default)]
-struct Expect {
+pub(super) struct Expect {
     /// (algorithm, lower-case hex); several sources may declare the same file.
-    digests: Vec<(Algorithm, String)>,
-    size: Option<u64>,
+    pub(super) digests: Vec<(Algorithm, String)>,
+    pub(super) size: Option<u64>,
 }
 
 impl Expect {
@@ -392,9 +362,9 @@ impl Expect {
     }
 }
 
-type Expectations = BTreeMap<String, Expect>;
+pub(super) type Expectations = BTreeMap<String, Expect>;
 
-fn list_dir(root: &Path) -> Listing {
+pub(super) fn list_dir(root: &Path) -> Listing {
     let mut out = Listing::new();
     for entry in walkdir::WalkDir::new(root)
         .min_depth(1)
@@ -460,7 +430,7 @@ fn failure(path: &str, kind: FailureKind) -> Failure {
     }
 }
 
-fn error_finding(rule: &str, path: &str, message: String) -> Finding {
+pub(super) fn error_finding(rule: &str, path: &str, message: String) -> Finding {
     Finding {
         property: None,
         rule: rule.into(),
@@ -493,7 +463,7 @@ struct Job {
 }
 
 /// Reads files for a check: from a folder or from a zip.
-enum Source<'a> {
+pub(super) enum Source<'a> {
     Dir(&'a Path),
     Zip(&'a Path),
 }
@@ -558,24 +528,24 @@ impl Source<'_> {
     }
 }
 
-struct Checked {
-    failures: Vec<Failure>,
-    files: u64,
-    bytes: u64,
+pub(super) struct Checked {
+    pub(super) failures: Vec<Failure>,
+    pub(super) files: u64,
+    pub(super) bytes: u64,
 }
 
 /// Which listed files must be declared, and how to report those that are not.
-struct Scope<'a> {
+pub(super) struct Scope<'a> {
     /// Files that must be declared (a bag's payload; every file of a SIP).
-    in_scope: &'a dyn Fn(&str) -> bool,
+    pub(super) in_scope: &'a dyn Fn(&str) -> bool,
     /// Never unexpected (the METS files that do the declaring).
-    exempt: &'a BTreeSet<String>,
+    pub(super) exempt: &'a BTreeSet<String>,
     /// The digest shown for an unexpected file.
-    unexpected_algorithm: Algorithm,
+    pub(super) unexpected_algorithm: Algorithm,
 }
 
 /// Compare what is there with what is declared.
-fn check(
+pub(super) fn check(
     source: &Source<'_>,
     listing: &Listing,
     expects: &Expectations,
@@ -831,7 +801,7 @@ fn parent_of(path: &str) -> &str {
 }
 
 /// Read the METS files of a SIP (at `base` in the package) into expectations.
-fn sip_expectations(
+pub(super) fn sip_expectations(
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
     listing: &Listing,
     base: &str,
@@ -870,7 +840,7 @@ fn sip_expectations(
 /// commons-ip (the E-ARK reference implementation) writes a space in an `xlink:href` as `+`, the
 /// HTML-form convention; in a URL path (RFC 3986 §2.1) `+` is a plus sign. When the literal path
 /// is not there but the path with spaces is, read it with spaces and say so once per package.
-fn reconcile_plus_for_space(
+pub(super) fn reconcile_plus_for_space(
     expects: &mut Expectations,
     listing: &Listing,
     findings: &mut Vec<Finding>,
@@ -910,7 +880,7 @@ fn reconcile_plus_for_space(
     }
 }
 
-fn read_listed(root: &Path, listing: &Listing, path: &str) -> Result<Vec<u8>, String> {
+pub(super) fn read_listed(root: &Path, listing: &Listing, path: &str) -> Result<Vec<u8>, String> {
     match listing.get(path) {
         Some(Found::File {
             handle: Handle::Disk(seen),
@@ -962,7 +932,7 @@ pub fn verify_package(
     };
     match p.kind {
         PackageKind::Bag | PackageKind::BagSip => {
-            verify_bag(&p.path, options, progress, &mut report)
+            bagit::verify_bag(&p.path, options, progress, &mut report)
         }
         PackageKind::Sip => verify_sip_dir(&p.path, options, progress, &mut report),
         PackageKind::SipZip => verify_sip_zip(&p.path, options, progress, &mut report),
@@ -971,142 +941,6 @@ pub fn verify_package(
         report.failures.is_empty() && !report.findings.iter().any(|f| f.level == Level::Error);
     report.finished = Some(clock.now());
     report
-}
-
-fn verify_bag(
-    root: &Path,
-    options: &VerifyOptions,
-    progress: &dyn Progress,
-    report: &mut PackageReport,
-) {
-    let tags = match bagit::read_tags(root) {
-        Ok(t) => t,
-        Err(e) => {
-            report
-                .findings
-                .push(error_finding("RFC 8493 §2", "", e.to_string()));
-            return;
-        }
-    };
-    let listing = list_dir(root);
-    let mut expects = Expectations::new();
-    let mut algorithms = BTreeSet::new();
-    for m in tags.manifests.iter().chain(&tags.tag_manifests) {
-        algorithms.insert(m.algorithm);
-        for e in &m.entries {
-            expects
-                .entry(e.path.clone())
-                .or_default()
-                .digests
-                .push((m.algorithm, e.value.clone()));
-        }
-    }
-    let mut findings = tags.findings.clone();
-    // RFC 8493 §3 (complete): every payload file is listed in every payload manifest.
-    let listed: Vec<BTreeSet<&str>> = tags
-        .manifests
-        .iter()
-        .map(|m| m.entries.iter().map(|e| e.path.as_str()).collect())
-        .collect();
-    let payload: BTreeSet<&str> = listed.iter().flatten().copied().collect();
-    for path in payload {
-        let absent: Vec<&str> = tags
-            .manifests
-            .iter()
-            .zip(&listed)
-            .filter(|(_, set)| !set.contains(path))
-            .map(|(m, _)| m.file.as_str())
-            .collect();
-        if !absent.is_empty() {
-            findings.push(error_finding(
-                "RFC 8493 §3",
-                path,
-                format!("not listed in {}", absent.join(", ")),
-            ));
-        }
-    }
-    let mut exempt = BTreeSet::new();
-    if let Some(base) = wrapped_sip_base(root) {
-        report.kind = PackageKind::BagSip;
-        let mut read = |p: &str| read_listed(root, &listing, p);
-        sip_expectations(
-            &mut read,
-            &listing,
-            &base,
-            &mut expects,
-            &mut findings,
-            &mut exempt,
-        );
-        reconcile_plus_for_space(&mut expects, &listing, &mut findings);
-        for e in expects.values() {
-            algorithms.extend(e.digests.iter().map(|(a, _)| *a));
-        }
-    }
-    if let Some(Err(m)) = tags.oxum() {
-        findings.push(Finding {
-            property: None,
-            rule: "RFC 8493 §2.2.2".into(),
-            level: Level::Warning,
-            path: Some("bag-info.txt".into()),
-            message: m,
-            message_en: String::new(),
-        });
-    }
-    if is_regular(&root.join("fetch.txt"))
-        && fs::metadata(root.join("fetch.txt")).is_ok_and(|m| m.len() > 0)
-    {
-        findings.push(Finding {
-            property: None,
-            rule: "RFC 8493 §2.2.3".into(),
-            level: Level::Warning,
-            path: Some("fetch.txt".into()),
-            message: "lists files to fetch; dangan does not fetch them, so they count as missing"
-                .into(),
-            message_en: String::new(),
-        });
-    }
-    let unexpected_algorithm = tags
-        .manifests
-        .iter()
-        .map(|m| m.algorithm)
-        .min()
-        .unwrap_or(Algorithm::Sha256);
-    let checked = check(
-        &Source::Dir(root),
-        &listing,
-        &expects,
-        &Scope {
-            in_scope: &|p: &str| p.starts_with("data/"),
-            exempt: &exempt,
-            unexpected_algorithm,
-        },
-        options.mode,
-        progress,
-    );
-    // RFC 8493 §2.2.2: Payload-Oxum, the fast check, compared with what the walk saw.
-    if let Some(Ok((octets, streams))) = tags.oxum() {
-        let (mut n, mut total) = (0u64, 0u64);
-        for (path, found) in &listing {
-            if path.starts_with("data/")
-                && let Found::File { size, .. } = found
-            {
-                n += 1;
-                total += size;
-            }
-        }
-        if (octets, streams) != (total, n) {
-            findings.push(error_finding(
-                "RFC 8493 §2.2.2",
-                "bag-info.txt",
-                format!("Payload-Oxum is {octets}.{streams} but the payload holds {total}.{n}"),
-            ));
-        }
-    }
-    report.failures = checked.failures;
-    report.files = checked.files;
-    report.bytes = checked.bytes;
-    report.findings = findings;
-    report.algorithms = algorithms.into_iter().collect();
 }
 
 fn verify_sip_dir(
