@@ -998,9 +998,14 @@ pub fn create_bag(
                 size,
             });
         } else {
+            // A FIFO, socket or device: refused before anything is opened, so nothing blocks.
+            let kind = entry
+                .metadata()
+                .map(|m| crate::fsutil::kind_of(&m))
+                .unwrap_or("special file");
             return Err(bad(
                 entry.path(),
-                "is not a regular file or directory".into(),
+                format!("is a {kind}, not a regular file or directory"),
             ));
         }
     }
@@ -1128,7 +1133,8 @@ fn sync_dir(path: &Path) -> Result<(), FixityError> {
 
 /// Copy `src` to a new file `dst`, hashing the bytes on the way; refuse a source that changes.
 fn copy_hashing(src: &Path, dst: &Path, algorithms: &[Algorithm]) -> Result<Hashed, FixityError> {
-    let mut input = File::open(src).map_err(|e| FixityError::io(src, e))?;
+    // Refuses a file swapped for a FIFO or device since the survey, without blocking.
+    let mut input = crate::fsutil::open_regular_io(src).map_err(|e| FixityError::io(src, e))?;
     let before = input.metadata().map_err(|e| FixityError::io(src, e))?;
     let mut output = File::create_new(dst).map_err(|e| FixityError::io(dst, e))?;
     let mut hasher = MultiHasher::new(algorithms);
@@ -1408,7 +1414,7 @@ pub(crate) fn verify_bag(
             checked.failures.push(Failure {
                 path: f.path.clone(),
                 kind: FailureKind::Missing,
-                algorithm: None,
+                algorithm: f.length.map(|_| "size".to_string()),
                 expected: f.length.map(|l| l.to_string()),
                 actual: None,
                 detail: Some(format!(
