@@ -378,7 +378,7 @@ pub fn parse_declaration(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<De
         }
         return None;
     };
-    if version < (0, 93) || version >= (2, 0) {
+    if !((0, 93)..(2, 0)).contains(&version) {
         err(
             findings,
             format!(
