@@ -80,10 +80,16 @@ const DIFFERENCES: &[(&str, &str)] = &[
 ];
 
 /// Cases bagit-python cannot be run on (it would block), with the reason.
-const NOT_RUN_ON_BAGIT_PY: &[(&str, &str)] = &[(
-    "fifo-in-payload",
-    "bagit-python opens the FIFO and blocks forever; dangan refuses it as not a regular file",
-)];
+const NOT_RUN_ON_BAGIT_PY: &[(&str, &str)] = &[
+    (
+        "fifo-in-payload",
+        "bagit-python opens the FIFO and blocks forever; dangan refuses it as not a regular file",
+    ),
+    (
+        "fifo-as-bag-info",
+        "bagit-python opens bag-info.txt and blocks forever; dangan refuses it as not a regular file",
+    ),
+];
 
 type Edit = Box<dyn Fn(&Path)>;
 
@@ -697,6 +703,18 @@ fn cases() -> Vec<Case> {
             let p = d.join("data/pipe");
             let ok = StdCommand::new("mkfifo")
                 .arg(&p)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "mkfifo failed");
+        },
+    ));
+    v.push(damage(
+        base("fifo-as-bag-info", "RFC 8493 §2", false),
+        |d| {
+            fs::remove_file(d.join("bag-info.txt")).unwrap();
+            let ok = StdCommand::new("mkfifo")
+                .arg(d.join("bag-info.txt"))
                 .status()
                 .unwrap()
                 .success();
