@@ -464,7 +464,7 @@ fn malformed_manifests_are_reported_with_line_numbers() {
     let msgs: Vec<String> = findings
         .iter()
         .filter(|f| f["path"] == "manifest-sha256.txt")
-        .map(|f| f["message"].as_str().unwrap().to_string())
+        .map(|f| f["message_en"].as_str().unwrap().to_string())
         .collect();
     assert!(
         msgs.iter()

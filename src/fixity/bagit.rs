@@ -1,24 +1,41 @@
-//! BagIt bags: reading the tag files of bags 0.93–1.0, and writing new BagIt 1.0 bags (RFC 8493).
+//! BagIt bags: reading and verifying bags 0.93–1.0 (RFC 8493 and the drafts still found in
+//! archives), and writing new BagIt 1.0 bags.
+//!
+//! Everything dangan knows about a bag's tag files lives here: `bagit.txt` (RFC 8493 §2.1.1),
+//! the payload and tag manifests (§2.1.3, §2.2.1), `bag-info.txt` (§2.2.2; `package-info.txt` in
+//! 0.93–0.95), `fetch.txt` (§2.2.3), the tag-file character encoding, and what makes a bag
+//! complete and valid (§3). Where bagit-python 1.9.0 reads a bag differently, the rule here
+//! follows the RFC and `tests/bagit_suite.rs` lists the difference.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use encoding_rs::Encoding;
 use rayon::prelude::*;
 
 use super::FixityError;
 use super::digest::{Algorithm, Hashed, MultiHasher, with_buffer};
 use super::path::{decode_manifest_path, encode_manifest_path, safe_relative};
-use super::verify::Progress;
+use super::verify::{
+    Expectations, Failure, FailureKind, Found, PackageKind, PackageReport, Progress, Scope, Source,
+    VerifyOptions, check, dir_name, is_regular, list_dir, read_listed, reconcile_plus_for_space,
+    sip_expectations,
+};
 use crate::context::Context;
 use crate::model::{Finding, Level};
+use crate::sip::mets;
+
+/// The largest tag file read into memory (a manifest of a few million files fits).
+const TAG_FILE_LIMIT: u64 = 1 << 30;
 
 /// `bagit.txt` as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declaration {
     /// (major, minor), e.g. (0, 97) or (1, 0).
     pub version: (u32, u32),
+    /// `Tag-File-Character-Encoding` as written, e.g. `UTF-8` or `UTF-16BE`.
     pub encoding: String,
 }
 
@@ -26,6 +43,15 @@ impl Declaration {
     /// RFC 8493 (1.0) rules, as opposed to the drafts (0.93–0.97).
     pub fn is_v1(&self) -> bool {
         self.version.0 >= 1
+    }
+
+    /// The metadata tag file: `package-info.txt` in BagIt 0.93–0.95, `bag-info.txt` from 0.96.
+    pub fn info_file(&self) -> &'static str {
+        if self.version <= (0, 95) {
+            "package-info.txt"
+        } else {
+            "bag-info.txt"
+        }
     }
 }
 
@@ -48,14 +74,27 @@ pub struct Manifest {
     pub entries: Vec<Entry>,
 }
 
+/// One line of `fetch.txt` (RFC 8493 §2.2.3): `url length filepath`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchEntry {
+    pub url: String,
+    /// `None` for `-` (length unknown).
+    pub length: Option<u64>,
+    /// Decoded, normalized path relative to the bag root.
+    pub path: String,
+    pub line: usize,
+}
+
 /// What the tag files of a bag say.
 #[derive(Debug, Clone, Default)]
 pub struct BagTags {
     pub declaration: Option<Declaration>,
     pub manifests: Vec<Manifest>,
     pub tag_manifests: Vec<Manifest>,
-    /// `bag-info.txt` elements in order.
+    /// `bag-info.txt` (or `package-info.txt`) elements in order.
     pub info: Vec<(String, String)>,
+    /// `fetch.txt` entries.
+    pub fetch: Vec<FetchEntry>,
     /// Problems with the tag files themselves, each naming the file and line.
     pub findings: Vec<Finding>,
 }
@@ -69,46 +108,37 @@ impl BagTags {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `Payload-Oxum` as (octets, streams).
+    /// `Payload-Oxum` as (octets, streams): the first one, as bagit-python reads it.
     pub fn oxum(&self) -> Option<Result<(u64, u64), String>> {
         let v = self.info("Payload-Oxum")?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         let parsed = v
             .trim()
             .split_once('.')
+            .filter(|(a, b)| digits(a) && digits(b))
             .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
-        Some(parsed.ok_or_else(|| format!("Payload-Oxum '{v}' is not <octets>.<streams>")))
+        Some(parsed.ok_or_else(|| v.to_string()))
     }
 }
 
-fn finding(rule: &str, level: Level, path: &str, message: String) -> Finding {
-    Finding {
-        property: None,
-        rule: rule.to_string(),
-        level,
-        path: Some(path.to_string()),
-        message,
-        message_en: String::new(),
-    }
+fn finding(rule: &str, level: Level, path: &str, zh: String, en: String) -> Finding {
+    Finding::new(rule, level, Some(path.to_string()), zh, en)
 }
 
 /// Split tag-file text into numbered lines. RFC 8493 §2: lines end with LF, CR or CRLF.
-fn lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
+fn lines(text: &str) -> Vec<(usize, &str)> {
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
     let mut i = 0;
     let mut n = 1;
     while i < bytes.len() {
         match bytes[i] {
-            b'\n' => {
-                out.push((n, &bytes[start..i]));
+            b'\n' | b'\r' => {
+                // CR and LF are ASCII, so these are character boundaries.
+                out.push((n, &text[start..i]));
                 n += 1;
-                i += 1;
-                start = i;
-            }
-            b'\r' => {
-                out.push((n, &bytes[start..i]));
-                n += 1;
-                i += if bytes.get(i + 1) == Some(&b'\n') {
+                i += if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
                     2
                 } else {
                     1
@@ -119,127 +149,294 @@ fn lines(bytes: &[u8]) -> Vec<(usize, &[u8])> {
         }
     }
     if start < bytes.len() {
-        out.push((n, &bytes[start..]));
+        out.push((n, &text[start..]));
     }
     out
 }
 
-/// Remove a UTF-8 byte-order mark, which RFC 8493 §2.1.1 forbids in `bagit.txt` and which is
-/// contrary to the spec in other tag files; say so.
-fn strip_bom<'a>(bytes: &'a [u8], file: &str, findings: &mut Vec<Finding>) -> &'a [u8] {
-    match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) => {
+/// How the tag files of a bag are decoded.
+#[derive(Debug, Clone, Copy)]
+enum TagEncoding {
+    /// `UTF-16` without a byte order: the byte-order mark says which (little-endian without one,
+    /// as Python's codec reads it).
+    Utf16Sniff,
+    Fixed(&'static Encoding),
+}
+
+/// The decoder for a `Tag-File-Character-Encoding` value (RFC 8493 §2.1.1), or `None` when it
+/// names no encoding dangan (or Python's codecs, which bagit-python uses) can read.
+fn tag_encoding(label: &str) -> Option<TagEncoding> {
+    let l = label.trim().to_ascii_lowercase();
+    if l == "utf-16" || l == "utf16" {
+        return Some(TagEncoding::Utf16Sniff);
+    }
+    Encoding::for_label(l.as_bytes())
+        .or_else(|| Encoding::for_label(l.replace('_', "-").as_bytes()))
+        .or_else(|| (l == "utf8").then_some(encoding_rs::UTF_8))
+        .map(TagEncoding::Fixed)
+}
+
+/// Decode a tag file in the bag's declared encoding. A UTF-8 byte-order mark is dropped with a
+/// warning (RFC 8493 §2.1.1 forbids one in `bagit.txt`; elsewhere it is contrary to the spec);
+/// a UTF-16 one is part of the encoding and dropped silently.
+fn decode(
+    bytes: &[u8],
+    encoding: TagEncoding,
+    file: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    let (enc, body) = match encoding {
+        TagEncoding::Utf16Sniff => match bytes {
+            [0xFE, 0xFF, rest @ ..] => (encoding_rs::UTF_16BE, rest),
+            [0xFF, 0xFE, rest @ ..] => (encoding_rs::UTF_16LE, rest),
+            _ => (encoding_rs::UTF_16LE, bytes),
+        },
+        TagEncoding::Fixed(e) => {
+            let bom: &[u8] = if e == encoding_rs::UTF_8 {
+                b"\xEF\xBB\xBF"
+            } else if e == encoding_rs::UTF_16BE {
+                b"\xFE\xFF"
+            } else if e == encoding_rs::UTF_16LE {
+                b"\xFF\xFE"
+            } else {
+                b""
+            };
+            match bytes.strip_prefix(bom) {
+                Some(rest) if !bom.is_empty() => {
+                    if e == encoding_rs::UTF_8 {
+                        findings.push(finding(
+                            "RFC 8493 §2.1.1",
+                            Level::Warning,
+                            file,
+                            "以 UTF-8 字节顺序标记（BOM）开头，不符合 BagIt 规范".into(),
+                            "starts with a UTF-8 byte-order mark, contrary to the BagIt spec"
+                                .into(),
+                        ));
+                    }
+                    (e, rest)
+                }
+                _ => (e, bytes),
+            }
+        }
+    };
+    match enc.decode_without_bom_handling_and_without_replacement(body) {
+        Some(text) => Some(text.into_owned()),
+        None => {
             findings.push(finding(
                 "RFC 8493 §2.1.1",
-                Level::Warning,
+                Level::Error,
                 file,
-                "starts with a byte-order mark".into(),
+                format!(
+                    "不是有效的 {} 文本（Tag-File-Character-Encoding 声明的编码）",
+                    enc.name()
+                ),
+                format!(
+                    "is not valid {} text (the Tag-File-Character-Encoding)",
+                    enc.name()
+                ),
             ));
-            rest
+            None
         }
-        None => bytes,
     }
 }
 
-/// Parse `bagit.txt` (RFC 8493 §2.1.1).
+/// Parse `bagit.txt` (RFC 8493 §2.1.1): exactly the two lines `BagIt-Version: M.N` and
+/// `Tag-File-Character-Encoding: ENCODING`, in this order, UTF-8 without a byte-order mark.
+///
+/// Labels are case-sensitive and take no whitespace before the colon and exactly one space after
+/// it (bagit-python trims both; the LoC conformance suite holds such a bag as invalid). Blank
+/// lines and trailing whitespace are warned about, not refused. Returns the declaration when a
+/// version was found, so the rest of the bag is still read.
 pub fn parse_declaration(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Declaration> {
     const FILE: &str = "bagit.txt";
-    let bytes = strip_bom(bytes, FILE, findings);
+    const RULE: &str = "RFC 8493 §2.1.1";
+    let err = |findings: &mut Vec<Finding>, zh: String, en: String| {
+        findings.push(finding(RULE, Level::Error, FILE, zh, en));
+    };
+    let mut bytes = bytes;
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        err(
+            findings,
+            "以字节顺序标记（BOM）开头；bagit.txt 不得有 BOM".into(),
+            "starts with a byte-order mark, which bagit.txt must not have".into(),
+        );
+        bytes = rest;
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        err(
+            findings,
+            "不是 UTF-8 文本；bagit.txt 必须为 UTF-8 编码".into(),
+            "is not UTF-8; bagit.txt must be UTF-8".into(),
+        );
+        return None;
+    };
     let mut version = None;
     let mut encoding = None;
-    for (n, line) in lines(bytes) {
-        let Ok(line) = std::str::from_utf8(line) else {
-            findings.push(finding(
-                "RFC 8493 §2.1.1",
-                Level::Error,
-                FILE,
-                format!("line {n}: not UTF-8"),
-            ));
-            continue;
-        };
+    let mut index = 0;
+    for (n, line) in lines(text) {
         if line.trim().is_empty() {
-            continue;
-        }
-        let Some((label, value)) = line.split_once(':') else {
             findings.push(finding(
-                "RFC 8493 §2.1.1",
-                Level::Error,
-                FILE,
-                format!("line {n}: expected 'Label: value', found '{line}'"),
-            ));
-            continue;
-        };
-        match label.trim() {
-            "BagIt-Version" => {
-                let v = value.trim();
-                let parsed = v
-                    .split_once('.')
-                    .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
-                match parsed {
-                    Some(p) => version = Some(p),
-                    None => findings.push(finding(
-                        "RFC 8493 §2.1.1",
-                        Level::Error,
-                        FILE,
-                        format!("line {n}: BagIt-Version '{v}' is not M.N"),
-                    )),
-                }
-            }
-            "Tag-File-Character-Encoding" => encoding = Some(value.trim().to_string()),
-            other => findings.push(finding(
-                "RFC 8493 §2.1.1",
+                RULE,
                 Level::Warning,
                 FILE,
-                format!("line {n}: unexpected element '{other}'"),
-            )),
+                format!("第 {n} 行为空行；bagit.txt 应只有两行"),
+                format!("line {n} is blank; bagit.txt has exactly two lines"),
+            ));
+            continue;
+        }
+        index += 1;
+        let expected = match index {
+            1 => "BagIt-Version",
+            2 => "Tag-File-Character-Encoding",
+            _ => {
+                err(
+                    findings,
+                    format!(
+                        "第 {n} 行“{line}”多余：bagit.txt 只能有 BagIt-Version 和 Tag-File-Character-Encoding 两行"
+                    ),
+                    format!(
+                        "line {n} '{line}' is extra: bagit.txt is exactly the lines BagIt-Version and Tag-File-Character-Encoding"
+                    ),
+                );
+                continue;
+            }
+        };
+        let Some((label, value)) = line.split_once(':') else {
+            err(
+                findings,
+                format!("第 {n} 行应为“{expected}: 值”，实际为“{line}”"),
+                format!("line {n}: expected '{expected}: value', found '{line}'"),
+            );
+            continue;
+        };
+        if label != expected {
+            let en = if label.trim() == expected {
+                format!(
+                    "line {n}: whitespace around the label '{label}'; it must be '{expected}:' exactly"
+                )
+            } else if label.trim().eq_ignore_ascii_case(expected) {
+                format!(
+                    "line {n}: label '{label}' must be spelled '{expected}' (labels in bagit.txt are case-sensitive)"
+                )
+            } else {
+                format!(
+                    "line {n}: expected '{expected}', found '{label}' (bagit.txt is these two lines in this order)"
+                )
+            };
+            err(
+                findings,
+                format!(
+                    "第 {n} 行标签为“{label}”，应恰为“{expected}”（冒号前不得有空白，两行顺序固定）"
+                ),
+                en,
+            );
+            continue;
+        }
+        let Some(value_raw) = value.strip_prefix(' ') else {
+            err(
+                findings,
+                format!("第 {n} 行冒号后应有一个空格：“{line}”"),
+                format!("line {n}: the colon must be followed by one space: '{line}'"),
+            );
+            continue;
+        };
+        let value = value_raw.trim();
+        if value != value_raw {
+            findings.push(finding(
+                RULE,
+                Level::Warning,
+                FILE,
+                format!("第 {n} 行的值“{value_raw}”前后有多余空白"),
+                format!("line {n}: extra whitespace around the value '{value_raw}'"),
+            ));
+        }
+        if index == 1 {
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            match value
+                .split_once('.')
+                .filter(|(a, b)| digits(a) && digits(b))
+                .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
+            {
+                Some(v) => version = Some(v),
+                None => err(
+                    findings,
+                    format!("第 {n} 行 BagIt-Version“{value}”不是“主版本.次版本”数字"),
+                    format!("line {n}: BagIt-Version '{value}' is not M.N"),
+                ),
+            }
+        } else {
+            encoding = Some(value.to_string());
         }
     }
     let Some(version) = version else {
-        findings.push(finding(
-            "RFC 8493 §2.1.1",
-            Level::Error,
-            FILE,
-            "no BagIt-Version".into(),
-        ));
+        if !findings.iter().any(|f| f.level == Level::Error) {
+            err(
+                findings,
+                "缺少 BagIt-Version".into(),
+                "no BagIt-Version".into(),
+            );
+        }
         return None;
     };
-    if !((0, 93)..=(1, 0)).contains(&version) {
+    if !((0, 93)..(2, 0)).contains(&version) {
+        err(
+            findings,
+            format!(
+                "不支持的 BagIt 版本 {}.{}（dangan 与 bagit-python 读取 0.93–1.x）",
+                version.0, version.1
+            ),
+            format!(
+                "BagIt-Version {}.{} is not supported (0.93–1.x are read, as by bagit-python)",
+                version.0, version.1
+            ),
+        );
+    } else if version > (1, 0) {
         findings.push(finding(
-            "RFC 8493 §2.1.1",
+            RULE,
             Level::Warning,
             FILE,
             format!(
-                "BagIt-Version {}.{} is outside 0.93–1.0; read as 1.0",
+                "BagIt-Version {}.{} 高于 1.0，按 RFC 8493（1.0）读取",
+                version.0, version.1
+            ),
+            format!(
+                "BagIt-Version {}.{} is newer than 1.0; read by RFC 8493 (1.0) rules",
                 version.0, version.1
             ),
         ));
     }
-    let encoding = encoding.unwrap_or_else(|| {
-        findings.push(finding(
-            "RFC 8493 §2.1.1",
-            Level::Warning,
-            FILE,
-            "no Tag-File-Character-Encoding; UTF-8 assumed".into(),
-        ));
-        "UTF-8".into()
-    });
-    if !encoding.eq_ignore_ascii_case("UTF-8") {
-        findings.push(finding(
-            "RFC 8493 §2.1.1",
-            Level::Warning,
-            FILE,
-            format!("Tag-File-Character-Encoding is {encoding}; tag files are read as UTF-8"),
-        ));
-    }
+    let encoding = match encoding {
+        Some(e) => {
+            if tag_encoding(&e).is_none() {
+                err(
+                    findings,
+                    format!("Tag-File-Character-Encoding“{e}”不是可识别的字符编码"),
+                    format!("Tag-File-Character-Encoding '{e}' is not an encoding dangan can read"),
+                );
+            }
+            e
+        }
+        None => {
+            if index < 2 {
+                err(
+                    findings,
+                    "缺少 Tag-File-Character-Encoding".into(),
+                    "no Tag-File-Character-Encoding".into(),
+                );
+            }
+            "UTF-8".into()
+        }
+    };
     Some(Declaration { version, encoding })
 }
 
 /// Parse a manifest (RFC 8493 §2.1.3, §2.2.1): `<checksum> <filepath>` per line.
 ///
 /// Malformed lines, values of the wrong length, dangerous paths (RFC 8493 §7.2) and duplicates
-/// become findings naming the file and line; the remaining lines are still used.
+/// become findings naming the file and line; the remaining lines are still used. Blank lines
+/// are skipped; `#` lines are skipped with a warning (bagit-python's comments; the RFC has none).
 pub fn parse_manifest(
-    bytes: &[u8],
+    text: &str,
     file: &str,
     algorithm: Algorithm,
     v1: bool,
@@ -250,27 +447,28 @@ pub fn parse_manifest(
     } else {
         "RFC 8493 §2.1.3"
     };
-    let bytes = strip_bom(bytes, file, findings);
     let mut entries: Vec<Entry> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for (n, raw) in lines(bytes) {
-        let Ok(line) = std::str::from_utf8(raw) else {
-            findings.push(finding(
-                rule,
-                Level::Error,
-                file,
-                format!("line {n}: not UTF-8 (RFC 8493 §2.1.1 tag files are UTF-8)"),
-            ));
-            continue;
-        };
+    for (n, line) in lines(text) {
         if line.trim().is_empty() {
             continue;
         }
-        let Some((value, rest)) = line.split_once([' ', '\t']) else {
+        if line.trim_start().starts_with('#') {
+            findings.push(finding(
+                rule,
+                Level::Warning,
+                file,
+                format!("第 {n} 行以 # 开头，作为注释跳过（清单格式中没有注释）"),
+                format!("line {n} starts with '#' and was skipped as a comment (manifests have no comments)"),
+            ));
+            continue;
+        }
+        let Some((value, rest)) = line.trim_start().split_once([' ', '\t']) else {
             findings.push(finding(
                 rule,
                 Level::Error,
                 file,
+                format!("第 {n} 行应为“<校验值> <路径>”，实际为“{line}”"),
                 format!("line {n}: expected '<checksum> <path>', found '{line}'"),
             ));
             continue;
@@ -280,12 +478,16 @@ pub fn parse_manifest(
         if !v1 && let Some(p) = path.strip_prefix('*') {
             path = p;
         }
-        let value = value.trim().to_ascii_lowercase();
+        let value = value.to_ascii_lowercase();
         if value.len() != algorithm.hex_len() || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
             findings.push(finding(
                 rule,
                 Level::Error,
                 file,
+                format!(
+                    "第 {n} 行“{value}”不是 {algorithm} 校验值（应为 {} 位十六进制数）",
+                    algorithm.hex_len()
+                ),
                 format!(
                     "line {n}: '{value}' is not a {algorithm} value ({} hexadecimal digits)",
                     algorithm.hex_len()
@@ -298,6 +500,7 @@ pub fn parse_manifest(
                 rule,
                 Level::Error,
                 file,
+                format!("第 {n} 行校验值后没有路径"),
                 format!("line {n}: no path after the checksum"),
             ));
             continue;
@@ -310,6 +513,7 @@ pub fn parse_manifest(
                     "RFC 8493 §7.2",
                     Level::Error,
                     file,
+                    format!("第 {n} 行路径“{decoded}”被拒绝（越出包外或不安全）：{why}"),
                     format!("line {n}: path '{decoded}' refused: {why}"),
                 ));
                 continue;
@@ -317,6 +521,8 @@ pub fn parse_manifest(
         };
         if let Some(first) = seen.get(&path) {
             let same = entries.iter().any(|e| e.path == path && e.value == value);
+            // BagIt 1.0 forbids listing a file twice; the drafts tolerated a repeat of the same
+            // value (bagit-python warns), never a conflicting one.
             findings.push(finding(
                 rule,
                 if v1 || !same {
@@ -325,6 +531,10 @@ pub fn parse_manifest(
                     Level::Warning
                 },
                 file,
+                format!(
+                    "第 {n} 行再次列出“{path}”（首次在第 {first} 行）{}",
+                    if same { "" } else { "，且校验值不同" }
+                ),
                 format!(
                     "line {n}: '{path}' is listed again (first on line {first}){}",
                     if same { "" } else { " with a different value" }
@@ -346,87 +556,198 @@ pub fn parse_manifest(
     }
 }
 
-/// Parse `bag-info.txt` (RFC 8493 §2.2.2): `Label: value`, continuation lines start with whitespace.
-pub fn parse_info(bytes: &[u8], findings: &mut Vec<Finding>) -> Vec<(String, String)> {
-    const FILE: &str = "bag-info.txt";
-    let bytes = strip_bom(bytes, FILE, findings);
+/// Parse `bag-info.txt` (RFC 8493 §2.2.2): `Label: value`; a line starting with whitespace
+/// continues the value before it. A line with no colon is an error (as in bagit-python);
+/// a label with whitespace around it or no whitespace after the colon is read, with a warning.
+pub fn parse_info(text: &str, file: &str, findings: &mut Vec<Finding>) -> Vec<(String, String)> {
+    const RULE: &str = "RFC 8493 §2.2.2";
     let mut out: Vec<(String, String)> = Vec::new();
-    for (n, raw) in lines(bytes) {
-        let Ok(line) = std::str::from_utf8(raw) else {
-            findings.push(finding(
-                "RFC 8493 §2.2.2",
-                Level::Warning,
-                FILE,
-                format!("line {n}: not UTF-8"),
-            ));
-            continue;
-        };
+    for (n, line) in lines(text) {
         if line.trim().is_empty() {
             continue;
         }
-        if line.starts_with([' ', '\t']) {
-            match out.last_mut() {
-                Some((_, v)) => {
-                    v.push(' ');
-                    v.push_str(line.trim());
-                }
-                None => findings.push(finding(
-                    "RFC 8493 §2.2.2",
-                    Level::Warning,
-                    FILE,
-                    format!("line {n}: continuation line with no element before it"),
-                )),
-            }
+        if line.starts_with([' ', '\t'])
+            && let Some((_, v)) = out.last_mut()
+        {
+            v.push(' ');
+            v.push_str(line.trim());
             continue;
         }
-        match line.split_once(':') {
-            Some((label, value)) if !label.trim().is_empty() => {
-                out.push((label.trim().to_string(), value.trim().to_string()))
-            }
-            _ => findings.push(finding(
-                "RFC 8493 §2.2.2",
-                Level::Warning,
-                FILE,
+        let Some((label, value)) = line.split_once(':') else {
+            findings.push(finding(
+                RULE,
+                Level::Error,
+                file,
+                format!("第 {n} 行应为“标签: 值”，实际为“{line}”"),
                 format!("line {n}: expected 'Label: value', found '{line}'"),
-            )),
+            ));
+            continue;
+        };
+        let bad_label = label.trim().is_empty() || label != label.trim();
+        let bad_sep = !value.is_empty() && !value.starts_with([' ', '\t']);
+        if bad_label || bad_sep {
+            findings.push(finding(
+                RULE,
+                Level::Warning,
+                file,
+                format!("第 {n} 行“{line}”：标签前后不得有空白，冒号后应有一个空格或制表符"),
+                format!("line {n} '{line}': the label must not start or end with whitespace, and the colon is followed by one space or tab"),
+            ));
         }
+        out.push((label.trim().to_string(), value.trim().to_string()));
     }
     out
+}
+
+/// A URL in `fetch.txt` as bagit-python accepts it: a scheme and a host, or a `file:` URL.
+fn fetch_url_ok(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return false;
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return false;
+    }
+    if scheme.eq_ignore_ascii_case("file") {
+        return true;
+    }
+    rest.strip_prefix("//")
+        .is_some_and(|r| !r.split(['/', '?', '#']).next().unwrap_or("").is_empty())
+}
+
+/// Parse `fetch.txt` (RFC 8493 §2.2.3): `url length filepath` per line, `length` a number of
+/// octets or `-`; the file path is encoded as in a manifest and must name a payload file.
+pub fn parse_fetch(text: &str, v1: bool, findings: &mut Vec<Finding>) -> Vec<FetchEntry> {
+    const FILE: &str = "fetch.txt";
+    const RULE: &str = "RFC 8493 §2.2.3";
+    let mut out = Vec::new();
+    for (n, line) in lines(text) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut parts = line.trim_start().splitn(2, [' ', '\t']);
+        let url = parts.next().unwrap_or("");
+        let rest = parts.next().unwrap_or("").trim_start_matches([' ', '\t']);
+        let mut parts = rest.splitn(2, [' ', '\t']);
+        let length = parts.next().unwrap_or("");
+        let path = parts.next().unwrap_or("").trim_start_matches([' ', '\t']);
+        let err = |findings: &mut Vec<Finding>, zh: String, en: String| {
+            findings.push(finding(RULE, Level::Error, FILE, zh, en));
+        };
+        if url.is_empty() || length.is_empty() || path.is_empty() {
+            err(
+                findings,
+                format!("第 {n} 行应为“<URL> <长度> <路径>”，实际为“{line}”"),
+                format!("line {n}: expected '<url> <length> <filepath>', found '{line}'"),
+            );
+            continue;
+        }
+        if !fetch_url_ok(url) {
+            err(
+                findings,
+                format!("第 {n} 行 URL“{url}”不是带主机的绝对 URL（或 file: URL）"),
+                format!("line {n}: '{url}' is not an absolute URL with a host (or a file: URL)"),
+            );
+        }
+        let length = if length == "-" {
+            None
+        } else if length.bytes().all(|b| b.is_ascii_digit()) {
+            length.parse().ok()
+        } else {
+            err(
+                findings,
+                format!("第 {n} 行长度“{length}”应为字节数或“-”"),
+                format!("line {n}: length '{length}' must be a number of octets or '-'"),
+            );
+            None
+        };
+        let decoded = decode_manifest_path(path, v1);
+        let path = match safe_relative(&decoded) {
+            Ok(p) => p,
+            Err(why) => {
+                findings.push(finding(
+                    "RFC 8493 §7.2",
+                    Level::Error,
+                    FILE,
+                    format!("第 {n} 行路径“{decoded}”被拒绝（越出包外或不安全）：{why}"),
+                    format!("line {n}: path '{decoded}' refused: {why}"),
+                ));
+                continue;
+            }
+        };
+        if !path.starts_with("data/") {
+            err(
+                findings,
+                format!("第 {n} 行“{path}”不在 data/ 下：fetch.txt 只能列出载荷文件"),
+                format!(
+                    "line {n}: '{path}' is not under data/: fetch.txt lists payload files only"
+                ),
+            );
+            continue;
+        }
+        out.push(FetchEntry {
+            url: url.to_string(),
+            length,
+            path,
+            line: n,
+        });
+    }
+    out
+}
+
+/// Read one tag file: `None` when it does not exist; anything else that stops the read (a FIFO,
+/// a device, a permission) is an error finding "not a regular file"/"cannot read".
+fn read_tag_file(root: &Path, name: &str, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
+    match crate::fsutil::read_regular(&root.join(name), TAG_FILE_LIMIT) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            findings.push(finding(
+                "RFC 8493 §2",
+                Level::Error,
+                name,
+                format!("无法读取：{e}"),
+                format!("cannot read: {e}"),
+            ));
+            None
+        }
+    }
 }
 
 /// Read the tag files of the bag at `root`. Only I/O failures on the bag directory itself are
 /// errors; everything wrong inside the tag files is a finding.
 pub fn read_tags(root: &Path) -> Result<BagTags, FixityError> {
     let mut tags = BagTags::default();
-    let read = |name: &str, findings: &mut Vec<Finding>| -> Option<Vec<u8>> {
-        match fs::read(root.join(name)) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => {
-                findings.push(finding(
-                    "RFC 8493 §2",
-                    Level::Error,
-                    name,
-                    format!("cannot read: {e}"),
-                ));
-                None
-            }
-        }
-    };
-    let decl_bytes = read("bagit.txt", &mut tags.findings);
+    let decl_bytes = read_tag_file(root, "bagit.txt", &mut tags.findings);
     tags.declaration = match decl_bytes {
         Some(b) => parse_declaration(&b, &mut tags.findings),
         None => {
-            tags.findings.push(finding(
-                "RFC 8493 §2.1.1",
-                Level::Error,
-                "bagit.txt",
-                "missing".into(),
-            ));
+            if !tags
+                .findings
+                .iter()
+                .any(|f| f.path.as_deref() == Some("bagit.txt"))
+            {
+                tags.findings.push(finding(
+                    "RFC 8493 §2.1.1",
+                    Level::Error,
+                    "bagit.txt",
+                    "缺少 bagit.txt：有 data/ 与清单但无声明的文件夹是损坏的包".into(),
+                    "missing: a folder with data/ and manifests but no bagit.txt is a damaged bag"
+                        .into(),
+                ));
+            }
             None
         }
     };
     let v1 = tags.declaration.as_ref().is_none_or(Declaration::is_v1);
+    let encoding = tags
+        .declaration
+        .as_ref()
+        .and_then(|d| tag_encoding(&d.encoding))
+        .unwrap_or(TagEncoding::Fixed(encoding_rs::UTF_8));
     let mut names: Vec<String> = Vec::new();
     for entry in fs::read_dir(root).map_err(|e| FixityError::io(root, e))? {
         let entry = entry.map_err(|e| FixityError::io(root, e))?;
@@ -446,19 +767,24 @@ pub fn read_tags(root: &Path) -> Result<BagTags, FixityError> {
         let Some(alg_name) = alg_name.strip_suffix(".txt") else {
             continue;
         };
-        let Some(algorithm) = Algorithm::from_name(alg_name) else {
+        // RFC 8493 §2.4: the algorithm as named in the file name; bagit-python's hashlib names.
+        let Some(algorithm) = Algorithm::from_bagit_name(alg_name) else {
             tags.findings.push(finding(
                 "RFC 8493 §2.4",
                 Level::Warning,
                 name,
+                format!("算法“{alg_name}”不受支持，此清单未被核验"),
                 format!("algorithm '{alg_name}' is not supported; this manifest was not checked"),
             ));
             continue;
         };
-        let Some(bytes) = read(name, &mut tags.findings) else {
+        let Some(bytes) = read_tag_file(root, name, &mut tags.findings) else {
             continue;
         };
-        let m = parse_manifest(&bytes, name, algorithm, v1, &mut tags.findings);
+        let Some(text) = decode(&bytes, encoding, name, &mut tags.findings) else {
+            continue;
+        };
+        let m = parse_manifest(&text, name, algorithm, v1, &mut tags.findings);
         if tag {
             tags.tag_manifests.push(m);
         } else {
@@ -469,7 +795,8 @@ pub fn read_tags(root: &Path) -> Result<BagTags, FixityError> {
                         "RFC 8493 §2.1.3",
                         Level::Error,
                         name,
-                        format!("line {}: '{}' is not under data/", e.line, e.path),
+                        format!("第 {} 行“{}”不在 data/ 下：载荷清单只能列出载荷文件", e.line, e.path),
+                        format!("line {}: '{}' is not under data/: a payload manifest lists payload files only", e.line, e.path),
                     ));
                 }
             }
@@ -481,11 +808,23 @@ pub fn read_tags(root: &Path) -> Result<BagTags, FixityError> {
             "RFC 8493 §2.1.3",
             Level::Error,
             "manifest-<algorithm>.txt",
+            "没有可核验算法的载荷清单".into(),
             "no payload manifest with a supported algorithm".into(),
         ));
     }
-    if let Some(b) = read("bag-info.txt", &mut tags.findings) {
-        tags.info = parse_info(&b, &mut tags.findings);
+    let info_file = tags
+        .declaration
+        .as_ref()
+        .map_or("bag-info.txt", Declaration::info_file);
+    if let Some(b) = read_tag_file(root, info_file, &mut tags.findings)
+        && let Some(text) = decode(&b, encoding, info_file, &mut tags.findings)
+    {
+        tags.info = parse_info(&text, info_file, &mut tags.findings);
+    }
+    if let Some(b) = read_tag_file(root, "fetch.txt", &mut tags.findings)
+        && let Some(text) = decode(&b, encoding, "fetch.txt", &mut tags.findings)
+    {
+        tags.fetch = parse_fetch(&text, v1, &mut tags.findings);
     }
     Ok(tags)
 }
@@ -644,9 +983,14 @@ pub fn create_bag(
                 size,
             });
         } else {
+            // A FIFO, socket or device: refused before anything is opened, so nothing blocks.
+            let kind = entry
+                .metadata()
+                .map(|m| crate::fsutil::kind_of(&m))
+                .unwrap_or("special file");
             return Err(bad(
                 entry.path(),
-                "is not a regular file or directory".into(),
+                format!("is a {kind}, not a regular file or directory"),
             ));
         }
     }
@@ -764,7 +1108,8 @@ fn sync_dir(path: &Path) -> Result<(), FixityError> {
 
 /// Copy `src` to a new file `dst`, hashing the bytes on the way; refuse a source that changes.
 fn copy_hashing(src: &Path, dst: &Path, algorithms: &[Algorithm]) -> Result<Hashed, FixityError> {
-    let mut input = File::open(src).map_err(|e| FixityError::io(src, e))?;
+    // Refuses a file swapped for a FIFO or device since the survey, without blocking.
+    let mut input = crate::fsutil::open_regular_io(src).map_err(|e| FixityError::io(src, e))?;
     let before = input.metadata().map_err(|e| FixityError::io(src, e))?;
     let mut output = File::create_new(dst).map_err(|e| FixityError::io(dst, e))?;
     let mut hasher = MultiHasher::new(algorithms);
@@ -806,14 +1151,300 @@ fn copy_hashing(src: &Path, dst: &Path, algorithms: &[Algorithm]) -> Result<Hash
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Verifying bags
+// ---------------------------------------------------------------------------------------------
+
+/// The SIP folder inside a bag's payload: `data/` itself or its only subfolder with a METS.xml.
+pub(crate) fn wrapped_sip_base(root: &Path) -> Option<String> {
+    if is_regular(&root.join("data/METS.xml")) {
+        return Some("data".into());
+    }
+    let mut found = Vec::new();
+    for e in fs::read_dir(root.join("data")).ok()?.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir())
+            && let Some(name) = e.file_name().to_str()
+            && is_regular(&e.path().join("METS.xml"))
+        {
+            found.push(format!("data/{name}"));
+        }
+    }
+    if found.len() == 1 { found.pop() } else { None }
+}
+
+/// The bag-info elements of the bag at `root`, read as [`read_tags`] reads them (declared
+/// encoding, `package-info.txt` for 0.93–0.95), without reading the manifests.
+fn read_info(root: &Path) -> Vec<(String, String)> {
+    let mut f = Vec::new();
+    let decl = read_tag_file(root, "bagit.txt", &mut f).and_then(|b| parse_declaration(&b, &mut f));
+    let encoding = decl
+        .as_ref()
+        .and_then(|d| tag_encoding(&d.encoding))
+        .unwrap_or(TagEncoding::Fixed(encoding_rs::UTF_8));
+    let file = decl.as_ref().map_or("bag-info.txt", Declaration::info_file);
+    read_tag_file(root, file, &mut f)
+        .and_then(|b| decode(&b, encoding, file, &mut f))
+        .map(|text| parse_info(&text, file, &mut f))
+        .unwrap_or_default()
+}
+
+/// The identifier a bag is known by in the ledger and for shards: `External-Identifier`, else
+/// `mets/@OBJID` of a SIP it wraps (CSIP1), else the folder name.
+pub(crate) fn bag_id(root: &Path) -> String {
+    if let Some((_, v)) = read_info(root)
+        .into_iter()
+        .find(|(l, v)| l.eq_ignore_ascii_case("External-Identifier") && !v.is_empty())
+    {
+        return v;
+    }
+    wrapped_sip_base(root)
+        .and_then(|base| {
+            crate::fsutil::read_regular(&root.join(base).join("METS.xml"), TAG_FILE_LIMIT).ok()
+        })
+        .and_then(|b| mets::objid(&b))
+        .unwrap_or_else(|| dir_name(root))
+}
+
+/// Check one bag: its tag files, then every payload and tag file against every manifest
+/// (RFC 8493 §3: complete and valid), Payload-Oxum, and the files `fetch.txt` still owes.
+pub(crate) fn verify_bag(
+    root: &Path,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+    report: &mut PackageReport,
+) {
+    let tags = match read_tags(root) {
+        Ok(t) => t,
+        Err(e) => {
+            report.findings.push(finding(
+                "RFC 8493 §2",
+                Level::Error,
+                "",
+                format!("无法读取包文件夹：{e}"),
+                format!("cannot read the bag folder: {e}"),
+            ));
+            return;
+        }
+    };
+    let mut findings = tags.findings.clone();
+    // RFC 8493 §2.1.2: the payload directory.
+    if !fs::symlink_metadata(root.join("data")).is_ok_and(|m| m.is_dir()) {
+        findings.push(finding(
+            "RFC 8493 §2.1.2",
+            Level::Error,
+            "data",
+            "缺少载荷目录 data/".into(),
+            "the payload directory data/ is missing".into(),
+        ));
+    }
+    let listing = list_dir(root);
+    let mut expects = Expectations::new();
+    let mut algorithms = BTreeSet::new();
+    for m in tags.manifests.iter().chain(&tags.tag_manifests) {
+        algorithms.insert(m.algorithm);
+        for e in &m.entries {
+            expects
+                .entry(e.path.clone())
+                .or_default()
+                .digests
+                .push((m.algorithm, e.value.clone()));
+        }
+    }
+    // RFC 8493 §3 (complete): every payload file is listed in every payload manifest.
+    let listed: Vec<BTreeSet<&str>> = tags
+        .manifests
+        .iter()
+        .map(|m| m.entries.iter().map(|e| e.path.as_str()).collect())
+        .collect();
+    let payload: BTreeSet<&str> = listed.iter().flatten().copied().collect();
+    for path in payload {
+        let absent: Vec<&str> = tags
+            .manifests
+            .iter()
+            .zip(&listed)
+            .filter(|(_, set)| !set.contains(path))
+            .map(|(m, _)| m.file.as_str())
+            .collect();
+        if !absent.is_empty() {
+            findings.push(finding(
+                "RFC 8493 §3",
+                Level::Error,
+                path,
+                format!(
+                    "未列入 {}：每个载荷文件都必须列入每个载荷清单",
+                    absent.join(", ")
+                ),
+                format!(
+                    "not listed in {}: every payload file is in every payload manifest",
+                    absent.join(", ")
+                ),
+            ));
+        }
+    }
+    // RFC 8493 §2.2.3: every file listed in fetch.txt is listed in every payload manifest.
+    for f in &tags.fetch {
+        let absent: Vec<&str> = tags
+            .manifests
+            .iter()
+            .zip(&listed)
+            .filter(|(_, set)| !set.contains(f.path.as_str()))
+            .map(|(m, _)| m.file.as_str())
+            .collect();
+        if !absent.is_empty() {
+            findings.push(finding(
+                "RFC 8493 §2.2.3",
+                Level::Error,
+                "fetch.txt",
+                format!("第 {} 行“{}”未列入 {}", f.line, f.path, absent.join(", ")),
+                format!(
+                    "line {}: '{}' is not listed in {}",
+                    f.line,
+                    f.path,
+                    absent.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut exempt = BTreeSet::new();
+    if let Some(base) = wrapped_sip_base(root) {
+        report.kind = PackageKind::BagSip;
+        let mut read = |p: &str| read_listed(root, &listing, p);
+        sip_expectations(
+            &mut read,
+            &listing,
+            &base,
+            &mut expects,
+            &mut findings,
+            &mut exempt,
+        );
+        reconcile_plus_for_space(&mut expects, &listing, &mut findings);
+        for e in expects.values() {
+            algorithms.extend(e.digests.iter().map(|(a, _)| *a));
+        }
+    }
+    let info_file = tags
+        .declaration
+        .as_ref()
+        .map_or("bag-info.txt", Declaration::info_file);
+    let oxums = tags
+        .info
+        .iter()
+        .filter(|(l, _)| l.eq_ignore_ascii_case("Payload-Oxum"))
+        .count();
+    if oxums > 1 {
+        findings.push(finding(
+            "RFC 8493 §2.2.2",
+            Level::Warning,
+            info_file,
+            format!("Payload-Oxum 出现 {oxums} 次；按第一个核对"),
+            format!("Payload-Oxum appears {oxums} times; the first is checked"),
+        ));
+    }
+    if let Some(Err(v)) = tags.oxum() {
+        findings.push(finding(
+            "RFC 8493 §2.2.2",
+            Level::Error,
+            info_file,
+            format!("Payload-Oxum“{v}”不是“字节数.文件数”"),
+            format!("Payload-Oxum '{v}' is not <octets>.<streams>"),
+        ));
+    }
+    let unexpected_algorithm = tags
+        .manifests
+        .iter()
+        .map(|m| m.algorithm)
+        .min()
+        .unwrap_or(Algorithm::Sha256);
+    let mut checked = check(
+        &Source::Dir(root),
+        &listing,
+        &expects,
+        &Scope {
+            in_scope: &|p: &str| p.starts_with("data/"),
+            exempt: &exempt,
+            unexpected_algorithm,
+        },
+        options.mode,
+        progress,
+    );
+    // RFC 8493 §3: a bag whose fetch.txt lists files that are not there is incomplete; dangan
+    // does not fetch, so each is a missing file that says why.
+    let fetch: BTreeMap<&str, &FetchEntry> =
+        tags.fetch.iter().map(|f| (f.path.as_str(), f)).collect();
+    let mut holes = 0usize;
+    for failure in &mut checked.failures {
+        if failure.kind == FailureKind::Missing
+            && let Some(f) = fetch.get(failure.path.as_str())
+        {
+            holes += 1;
+            failure.detail = Some(format!(
+                "listed in fetch.txt (line {}, {}) and not fetched: the bag is incomplete",
+                f.line, f.url
+            ));
+        }
+    }
+    for f in &tags.fetch {
+        if !expects.contains_key(&f.path) && !listing.contains_key(&f.path) {
+            holes += 1;
+            checked.failures.push(Failure {
+                path: f.path.clone(),
+                kind: FailureKind::Missing,
+                algorithm: f.length.map(|_| "size".to_string()),
+                expected: f.length.map(|l| l.to_string()),
+                actual: None,
+                detail: Some(format!(
+                    "listed in fetch.txt (line {}) and not fetched",
+                    f.line
+                )),
+            });
+        }
+    }
+    if holes > 0 {
+        findings.push(finding(
+            "RFC 8493 §3",
+            Level::Error,
+            "fetch.txt",
+            format!("fetch.txt 列出的 {holes} 个文件不在包中：包不完整（dangan 不下载文件）"),
+            format!("{holes} file(s) listed in fetch.txt are not in the bag: the bag is incomplete (dangan does not fetch)"),
+        ));
+    }
+    // RFC 8493 §2.2.2: Payload-Oxum, the fast check, compared with what the walk saw.
+    if let Some(Ok((octets, streams))) = tags.oxum() {
+        let (mut n, mut total) = (0u64, 0u64);
+        for (path, found) in &listing {
+            if path.starts_with("data/")
+                && let Found::File { size, .. } = found
+            {
+                n += 1;
+                total += size;
+            }
+        }
+        if (octets, streams) != (total, n) {
+            findings.push(finding(
+                "RFC 8493 §2.2.2",
+                Level::Error,
+                info_file,
+                format!(
+                    "Payload-Oxum 为 {octets}.{streams}，而载荷实为 {total}.{n}（字节数.文件数）"
+                ),
+                format!("Payload-Oxum is {octets}.{streams} but the payload holds {total}.{n}"),
+            ));
+        }
+    }
+    report.failures = checked.failures;
+    report.files = checked.files;
+    report.bytes = checked.bytes;
+    report.findings = findings;
+    report.algorithms = algorithms.into_iter().collect();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn manifest_lines_and_findings() {
-        let text =
-            b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  data/a b.txt\r\n\
+        let text = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  data/a b.txt\r\n\
             nothex  data/b\n\
             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n\
             E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855 ../etc/passwd\n\
@@ -823,7 +1454,7 @@ mod tests {
         let paths: Vec<&str> = m.entries.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, ["data/a b.txt", "data/100%.txt"]);
         assert_eq!(m.entries[1].line, 5);
-        let msgs: Vec<&str> = f.iter().map(|f| f.message.as_str()).collect();
+        let msgs: Vec<&str> = f.iter().map(|f| f.message_en.as_str()).collect();
         assert!(msgs[0].starts_with("line 2:"), "{msgs:?}");
         assert!(msgs[1].starts_with("line 3:"), "{msgs:?}");
         assert!(
@@ -837,12 +1468,66 @@ mod tests {
     fn info_continuations() {
         let mut f = Vec::new();
         let info = parse_info(
-            b"Source-Organization: X\nExternal-Description: a\n  b\nbroken\n",
+            "Source-Organization: X\nExternal-Description: a\n  b\nbroken\nTight:value\n",
+            "bag-info.txt",
             &mut f,
         );
         assert_eq!(info[1], ("External-Description".into(), "a b".into()));
-        assert_eq!(f.len(), 1);
-        assert!(f[0].message.starts_with("line 4"));
+        assert_eq!(info[2], ("Tight".into(), "value".into()));
+        assert_eq!(f.len(), 2);
+        assert!(f[0].message_en.starts_with("line 4"));
+        assert_eq!(f[0].level, Level::Error);
+        assert_eq!(f[1].level, Level::Warning);
+    }
+
+    #[test]
+    fn declaration_is_exactly_two_lines() {
+        let parse = |b: &[u8]| {
+            let mut f = Vec::new();
+            let d = parse_declaration(b, &mut f);
+            let errors = f.iter().filter(|f| f.level == Level::Error).count();
+            (d, errors)
+        };
+        let (d, e) = parse(b"BagIt-Version: 0.97\r\nTag-File-Character-Encoding: UTF-16BE\r\n");
+        assert_eq!(e, 0);
+        assert_eq!(
+            d.map(|d| (d.version, d.encoding)),
+            Some(((0, 97), "UTF-16BE".into()))
+        );
+        // RFC 8493 §2.1.1: no whitespace before the colon, no BOM, this order, two lines.
+        assert_eq!(
+            parse(b"BagIt-Version : 1.0\nTag-File-Character-Encoding : UTF-8\n").1,
+            2
+        );
+        assert_eq!(
+            parse(b"\xEF\xBB\xBFBagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n").1,
+            1
+        );
+        assert!(parse(b"Tag-File-Character-Encoding: UTF-8\nBagIt-Version: 1.0\n").1 > 0);
+        assert_eq!(
+            parse(b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\nX: y\n").1,
+            1
+        );
+        assert_eq!(parse(b"BagIt-Version: 1.0\n").1, 1);
+        assert_eq!(
+            parse(b"BagIt-Version: 2.0\nTag-File-Character-Encoding: UTF-8\n").1,
+            1
+        );
+    }
+
+    #[test]
+    fn fetch_lines() {
+        let mut f = Vec::new();
+        let e = parse_fetch(
+            "https://example.org/a 12 data/a%25b\nfile:///x - data/c\nnot-a-url 1 data/d\nhttps://h/x 1 bagit.txt\nhttps://h/y\nhttps://h/z 1 ../e\n",
+            true,
+            &mut f,
+        );
+        let paths: Vec<&str> = e.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["data/a%b", "data/c", "data/d"]);
+        assert_eq!(e[0].length, Some(12));
+        let lines: Vec<&str> = f.iter().map(|f| &f.message_en[..7]).collect();
+        assert_eq!(lines, ["line 3:", "line 4:", "line 5:", "line 6:"]);
     }
 
     #[test]

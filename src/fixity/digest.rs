@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::str::FromStr;
@@ -34,6 +33,17 @@ pub enum Algorithm {
     Sha384,
     /// SM3 (GB/T 32905-2016, 国密): dangan's opt-in second digest.
     Sm3,
+    /// SHA-3 (FIPS 202) and BLAKE2 (RFC 7693): checked in bags made by bagit-python, which names
+    /// its manifests after Python's hashlib (`manifest-sha3_256.txt`, `manifest-blake2b.txt`).
+    Sha3_256,
+    Sha3_512,
+    Sha3_384,
+    Sha3_224,
+    /// hashlib's `blake2b`: BLAKE2b with a 64-byte digest.
+    Blake2b,
+    /// hashlib's `blake2s`: BLAKE2s with a 32-byte digest.
+    Blake2s,
+    Sha224,
     /// Only for old bags and old METS: broken for collisions.
     Sha1,
     /// Only for old bags and old METS: broken for collisions.
@@ -42,22 +52,37 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, in order of preference.
-    pub const ALL: [Algorithm; 6] = [
+    pub const ALL: [Algorithm; 13] = [
         Algorithm::Sha256,
         Algorithm::Sha512,
         Algorithm::Sha384,
         Algorithm::Sm3,
+        Algorithm::Sha3_256,
+        Algorithm::Sha3_512,
+        Algorithm::Sha3_384,
+        Algorithm::Sha3_224,
+        Algorithm::Blake2b,
+        Algorithm::Blake2s,
+        Algorithm::Sha224,
         Algorithm::Sha1,
         Algorithm::Md5,
     ];
 
-    /// The name as BagIt spells it in `manifest-<alg>.txt` (RFC 8493 §2.1.3: lower case, no dash).
+    /// The name as BagIt spells it in `manifest-<alg>.txt` (RFC 8493 §2.4: lower case, no dash;
+    /// SHA-3 and BLAKE2 as bagit-python spells them, after Python's hashlib).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Sha256 => "sha256",
             Algorithm::Sha512 => "sha512",
             Algorithm::Sha384 => "sha384",
             Algorithm::Sm3 => "sm3",
+            Algorithm::Sha3_256 => "sha3_256",
+            Algorithm::Sha3_512 => "sha3_512",
+            Algorithm::Sha3_384 => "sha3_384",
+            Algorithm::Sha3_224 => "sha3_224",
+            Algorithm::Blake2b => "blake2b",
+            Algorithm::Blake2s => "blake2s",
+            Algorithm::Sha224 => "sha224",
             Algorithm::Sha1 => "sha1",
             Algorithm::Md5 => "md5",
         }
@@ -69,7 +94,15 @@ impl Algorithm {
             Algorithm::Sha256 => Some("SHA-256"),
             Algorithm::Sha512 => Some("SHA-512"),
             Algorithm::Sha384 => Some("SHA-384"),
-            Algorithm::Sm3 => None,
+            // METS 1.12 CHECKSUMTYPE lists none of these.
+            Algorithm::Sm3
+            | Algorithm::Sha3_256
+            | Algorithm::Sha3_512
+            | Algorithm::Sha3_384
+            | Algorithm::Sha3_224
+            | Algorithm::Blake2b
+            | Algorithm::Blake2s
+            | Algorithm::Sha224 => None,
             Algorithm::Sha1 => Some("SHA-1"),
             Algorithm::Md5 => Some("MD5"),
         }
@@ -78,23 +111,35 @@ impl Algorithm {
     /// Length of the value in hexadecimal digits.
     pub fn hex_len(self) -> usize {
         match self {
-            Algorithm::Sha256 | Algorithm::Sm3 => 64,
-            Algorithm::Sha512 => 128,
-            Algorithm::Sha384 => 96,
+            Algorithm::Sha256 | Algorithm::Sm3 | Algorithm::Sha3_256 | Algorithm::Blake2s => 64,
+            Algorithm::Sha512 | Algorithm::Sha3_512 | Algorithm::Blake2b => 128,
+            Algorithm::Sha384 | Algorithm::Sha3_384 => 96,
+            Algorithm::Sha224 | Algorithm::Sha3_224 => 56,
             Algorithm::Sha1 => 40,
             Algorithm::Md5 => 32,
         }
     }
 
-    /// Parse a name in BagIt (`sha256`) or METS (`SHA-256`) spelling, any case.
+    /// Parse a name in BagIt (`sha256`), hashlib (`sha3_256`) or METS (`SHA-256`) spelling, any
+    /// case.
     pub fn from_name(name: &str) -> Option<Algorithm> {
-        let folded: String = name
-            .trim()
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .flat_map(char::to_lowercase)
-            .collect();
-        Algorithm::ALL.into_iter().find(|a| a.name() == folded)
+        let fold = |s: &str| -> String {
+            s.trim()
+                .chars()
+                .filter(|c| *c != '-' && *c != '_')
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let folded = fold(name);
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| fold(a.name()) == folded)
+    }
+
+    /// Parse a manifest name exactly as bagit-python finds it (`manifest-<hashlib name>.txt`):
+    /// lower case, hashlib's underscores, no METS spelling.
+    pub fn from_bagit_name(name: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == name)
     }
 
     /// Parse a comma-separated list (`sha256,sm3`), keeping the order given and dropping repeats.
@@ -131,6 +176,13 @@ enum State {
     Sha512(sha2::Sha512),
     Sha384(sha2::Sha384),
     Sm3(sm3::Sm3),
+    Sha3_256(sha3::Sha3_256),
+    Sha3_512(sha3::Sha3_512),
+    Sha3_384(sha3::Sha3_384),
+    Sha3_224(sha3::Sha3_224),
+    Blake2b(blake2::Blake2b512),
+    Blake2s(blake2::Blake2s256),
+    Sha224(sha2::Sha224),
     Sha1(sha1::Sha1),
     Md5(md5::Md5),
 }
@@ -150,6 +202,13 @@ impl MultiHasher {
                     Algorithm::Sha512 => State::Sha512(sha2::Sha512::new()),
                     Algorithm::Sha384 => State::Sha384(sha2::Sha384::new()),
                     Algorithm::Sm3 => State::Sm3(sm3::Sm3::new()),
+                    Algorithm::Sha3_256 => State::Sha3_256(sha3::Sha3_256::new()),
+                    Algorithm::Sha3_512 => State::Sha3_512(sha3::Sha3_512::new()),
+                    Algorithm::Sha3_384 => State::Sha3_384(sha3::Sha3_384::new()),
+                    Algorithm::Sha3_224 => State::Sha3_224(sha3::Sha3_224::new()),
+                    Algorithm::Blake2b => State::Blake2b(blake2::Blake2b512::new()),
+                    Algorithm::Blake2s => State::Blake2s(blake2::Blake2s256::new()),
+                    Algorithm::Sha224 => State::Sha224(sha2::Sha224::new()),
                     Algorithm::Sha1 => State::Sha1(sha1::Sha1::new()),
                     Algorithm::Md5 => State::Md5(md5::Md5::new()),
                 };
@@ -166,6 +225,13 @@ impl MultiHasher {
                 State::Sha512(h) => h.update(data),
                 State::Sha384(h) => h.update(data),
                 State::Sm3(h) => h.update(data),
+                State::Sha3_256(h) => h.update(data),
+                State::Sha3_512(h) => h.update(data),
+                State::Sha3_384(h) => h.update(data),
+                State::Sha3_224(h) => h.update(data),
+                State::Blake2b(h) => h.update(data),
+                State::Blake2s(h) => h.update(data),
+                State::Sha224(h) => h.update(data),
                 State::Sha1(h) => h.update(data),
                 State::Md5(h) => h.update(data),
             }
@@ -182,6 +248,13 @@ impl MultiHasher {
                     State::Sha512(h) => hex(&h.finalize()),
                     State::Sha384(h) => hex(&h.finalize()),
                     State::Sm3(h) => hex(&h.finalize()),
+                    State::Sha3_256(h) => hex(&h.finalize()),
+                    State::Sha3_512(h) => hex(&h.finalize()),
+                    State::Sha3_384(h) => hex(&h.finalize()),
+                    State::Sha3_224(h) => hex(&h.finalize()),
+                    State::Blake2b(h) => hex(&h.finalize()),
+                    State::Blake2s(h) => hex(&h.finalize()),
+                    State::Sha224(h) => hex(&h.finalize()),
                     State::Sha1(h) => hex(&h.finalize()),
                     State::Md5(h) => hex(&h.finalize()),
                 };
@@ -343,7 +416,8 @@ pub fn hash_file(
     algorithms: &[Algorithm],
     seen: Option<Seen>,
 ) -> Result<Hashed, HashFileError> {
-    let mut file = File::open(path).map_err(HashFileError::Io)?;
+    // A FIFO or device is refused at once, never waited on.
+    let mut file = crate::fsutil::open_regular_io(path).map_err(HashFileError::Io)?;
     let before = file.metadata().map_err(HashFileError::Io)?;
     if let Some(seen) = seen
         && !seen.same(&before)
@@ -406,6 +480,23 @@ mod tests {
             get(Algorithm::Sm3),
             "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
         );
+        // FIPS 202 / RFC 7693 / FIPS 180-4 "abc" vectors, as Python's hashlib gives them.
+        assert_eq!(
+            get(Algorithm::Sha3_256),
+            "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
+        );
+        assert!(get(Algorithm::Sha3_224).starts_with("e642824c3f8cf24a"));
+        assert!(get(Algorithm::Sha3_384).starts_with("ec01498288516fc9"));
+        assert!(get(Algorithm::Sha3_512).starts_with("b751850b1a57168a"));
+        assert!(get(Algorithm::Blake2b).starts_with("ba80a53f981c4d0d"));
+        assert_eq!(
+            get(Algorithm::Blake2s),
+            "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982"
+        );
+        assert_eq!(
+            get(Algorithm::Sha224),
+            "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"
+        );
         for (a, v) in &d {
             assert_eq!(v.len(), a.hex_len(), "{a}");
         }
@@ -437,6 +528,16 @@ mod tests {
         assert_eq!(Algorithm::from_name("MD5"), Some(Algorithm::Md5));
         assert_eq!(Algorithm::from_name("SM3"), Some(Algorithm::Sm3));
         assert_eq!(Algorithm::from_name("crc32"), None);
+        assert_eq!(Algorithm::from_name("SHA3-256"), Some(Algorithm::Sha3_256));
+        assert_eq!(
+            Algorithm::from_bagit_name("sha3_256"),
+            Some(Algorithm::Sha3_256)
+        );
+        assert_eq!(Algorithm::from_bagit_name("sha3-256"), None);
+        assert_eq!(
+            Algorithm::from_bagit_name("blake2b"),
+            Some(Algorithm::Blake2b)
+        );
         assert!(Algorithm::parse_list("sha256,blake3").is_err());
         assert_eq!(
             Algorithm::parse_list("sha256, sm3,sha256").unwrap(),

@@ -43,7 +43,9 @@ pub enum FixityError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unknown digest algorithm '{0}' (known: sha256, sha512, sha384, sm3, sha1, md5)")]
+    #[error(
+        "unknown digest algorithm '{0}' (known: sha256, sha512, sha384, sm3, sha3_256, sha3_512, sha3_384, sha3_224, blake2b, blake2s, sha224, sha1, md5)"
+    )]
     UnknownAlgorithm(String),
     #[error("{path}: does not exist")]
     NotFound { path: PathBuf },

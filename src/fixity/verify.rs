@@ -237,7 +237,7 @@ impl Discovery {
     }
 }
 
-fn is_regular(path: &Path) -> bool {
+pub(super) fn is_regular(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
 }
 
@@ -383,27 +383,10 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
     Ok(d)
 }
 
-fn dir_name(path: &Path) -> String {
+pub(super) fn dir_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
-}
-
-/// The SIP folder inside a bag's payload: `data/` itself or its only subfolder with a METS.xml.
-fn wrapped_sip_base(root: &Path) -> Option<String> {
-    if is_regular(&root.join("data/METS.xml")) {
-        return Some("data".into());
-    }
-    let mut found = Vec::new();
-    for e in fs::read_dir(root.join("data")).ok()?.flatten() {
-        if e.file_type().is_ok_and(|t| t.is_dir())
-            && let Some(name) = e.file_name().to_str()
-            && is_regular(&e.path().join("METS.xml"))
-        {
-            found.push(format!("data/{name}"));
-        }
-    }
-    if found.len() == 1 { found.pop() } else { None }
 }
 
 /// Largest tag or METS file read to find a package identifier.
@@ -414,20 +397,7 @@ const ID_READ_LIMIT: u64 = 64 << 20;
 pub fn package_id(p: &PackageRef) -> String {
     let read = |path: &Path| read_regular(path, ID_READ_LIMIT).ok();
     match p.kind {
-        PackageKind::Bag | PackageKind::BagSip => {
-            let mut f = Vec::new();
-            if let Some(b) = read(&p.path.join("bag-info.txt"))
-                && let Some((_, v)) = bagit::parse_info(&b, &mut f)
-                    .into_iter()
-                    .find(|(l, v)| l.eq_ignore_ascii_case("External-Identifier") && !v.is_empty())
-            {
-                return v;
-            }
-            wrapped_sip_base(&p.path)
-                .and_then(|base| read(&p.path.join(base).join("METS.xml")))
-                .and_then(|b| sip::mets::objid(&b))
-                .unwrap_or_else(|| dir_name(&p.path))
-        }
+        PackageKind::Bag | PackageKind::BagSip => bagit::bag_id(&p.path),
         PackageKind::Sip => read(&p.path.join("METS.xml"))
             .and_then(|b| sip::mets::objid(&b))
             .unwrap_or_else(|| dir_name(&p.path)),
@@ -449,7 +419,7 @@ pub fn package_id(p: &PackageRef) -> String {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
-enum Found {
+pub(super) enum Found {
     /// A regular file, as the package reader listed it.
     File {
         size: u64,
@@ -465,13 +435,13 @@ enum Found {
     Unreadable(String),
 }
 
-type Listing = BTreeMap<String, Found>;
+pub(super) type Listing = BTreeMap<String, Found>;
 
 #[derive(Debug, Clone, Default)]
-struct Expect {
+pub(super) struct Expect {
     /// (algorithm, lower-case hex); several sources may declare the same file.
-    digests: Vec<(Algorithm, String)>,
-    size: Option<u64>,
+    pub(super) digests: Vec<(Algorithm, String)>,
+    pub(super) size: Option<u64>,
 }
 
 impl Expect {
@@ -492,7 +462,7 @@ impl Expect {
     }
 }
 
-type Expectations = BTreeMap<String, Expect>;
+pub(super) type Expectations = BTreeMap<String, Expect>;
 
 /// The reader's entries as a listing to check against.
 fn listing_of(entries: impl IntoIterator<Item = sip::Entry>) -> Listing {
@@ -516,7 +486,7 @@ fn listing_of(entries: impl IntoIterator<Item = sip::Entry>) -> Listing {
 }
 
 /// A folder's listing, from the package reader.
-fn list_dir(root: &Path) -> Listing {
+pub(super) fn list_dir(root: &Path) -> Listing {
     match DirSource::new(root).list(&Limits::default()) {
         Ok(l) => listing_of(l.entries),
         Err(e) => Listing::from([(String::new(), Found::Unreadable(e.to_string()))]),
@@ -531,17 +501,6 @@ fn failure(path: &str, kind: FailureKind) -> Failure {
         expected: None,
         actual: None,
         detail: None,
-    }
-}
-
-fn error_finding(rule: &str, path: &str, message: String) -> Finding {
-    Finding {
-        property: None,
-        rule: rule.into(),
-        level: Level::Error,
-        path: Some(path.to_string()),
-        message_en: message.clone(),
-        message,
     }
 }
 
@@ -581,7 +540,7 @@ struct Job {
 }
 
 /// Where the files of a check are read: a folder, or an opened package (a zip, later object storage).
-enum Source<'a> {
+pub(super) enum Source<'a> {
     Dir(&'a Path),
     Pkg(&'a Package),
 }
@@ -617,24 +576,24 @@ impl Source<'_> {
     }
 }
 
-struct Checked {
-    failures: Vec<Failure>,
-    files: u64,
-    bytes: u64,
+pub(super) struct Checked {
+    pub(super) failures: Vec<Failure>,
+    pub(super) files: u64,
+    pub(super) bytes: u64,
 }
 
 /// Which listed files must be declared, and how to report those that are not.
-struct Scope<'a> {
+pub(super) struct Scope<'a> {
     /// Files that must be declared (a bag's payload; every file of a SIP).
-    in_scope: &'a dyn Fn(&str) -> bool,
+    pub(super) in_scope: &'a dyn Fn(&str) -> bool,
     /// Never unexpected (the METS files that do the declaring).
-    exempt: &'a BTreeSet<String>,
+    pub(super) exempt: &'a BTreeSet<String>,
     /// The digest shown for an unexpected file.
-    unexpected_algorithm: Algorithm,
+    pub(super) unexpected_algorithm: Algorithm,
 }
 
 /// Compare what is there with what is declared.
-fn check(
+pub(super) fn check(
     source: &Source<'_>,
     listing: &Listing,
     expects: &Expectations,
@@ -844,7 +803,7 @@ fn check(
 // ---------------------------------------------------------------------------------------------
 
 /// Read a listed file of a folder whole (a tag or METS file), through the package reader.
-fn read_listed(root: &Path, listing: &Listing, path: &str) -> Result<Vec<u8>, String> {
+pub(super) fn read_listed(root: &Path, listing: &Listing, path: &str) -> Result<Vec<u8>, String> {
     match listing.get(path) {
         Some(Found::File { entry, .. }) => {
             let limit = Limits::default().max_xml_bytes;
@@ -1019,7 +978,7 @@ fn add_mets(m: &Mets, expects: &mut Expectations, findings: &mut Vec<Finding>) {
 
 /// Read the METS files of a SIP (at `base` in the package) into expectations, through the one METS
 /// model. A SIP without its root METS.xml is a damaged package (CSIPSTR4), never several packages.
-fn sip_expectations(
+pub(super) fn sip_expectations(
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
     listing: &Listing,
     base: &str,
@@ -1088,7 +1047,7 @@ fn sip_expectations(
 /// commons-ip (the E-ARK reference implementation) writes a space in an `xlink:href` as `+`, the
 /// HTML-form convention; in a URL path (RFC 3986 §2.1) `+` is a plus sign. When the literal path
 /// is not there but the path with spaces is, read it with spaces and say so once per package.
-fn reconcile_plus_for_space(
+pub(super) fn reconcile_plus_for_space(
     expects: &mut Expectations,
     listing: &Listing,
     findings: &mut Vec<Finding>,
@@ -1185,7 +1144,7 @@ pub fn verify_package(
             // The bag reader opens its tag files by name: a FIFO or device there is refused first.
             let specials = special_tag_files(&p.path);
             if specials.is_empty() {
-                verify_bag(&p.path, options, progress, &mut report)
+                bagit::verify_bag(&p.path, options, progress, &mut report)
             } else {
                 for (name, kind) in specials {
                     report.findings.push(finding2(
@@ -1244,142 +1203,6 @@ pub fn vanished_report(
         started: Some(now),
         finished: Some(now),
     }
-}
-
-fn verify_bag(
-    root: &Path,
-    options: &VerifyOptions,
-    progress: &dyn Progress,
-    report: &mut PackageReport,
-) {
-    let tags = match bagit::read_tags(root) {
-        Ok(t) => t,
-        Err(e) => {
-            report
-                .findings
-                .push(error_finding("RFC 8493 §2", "", e.to_string()));
-            return;
-        }
-    };
-    let listing = list_dir(root);
-    let mut expects = Expectations::new();
-    let mut algorithms = BTreeSet::new();
-    for m in tags.manifests.iter().chain(&tags.tag_manifests) {
-        algorithms.insert(m.algorithm);
-        for e in &m.entries {
-            expects
-                .entry(e.path.clone())
-                .or_default()
-                .digests
-                .push((m.algorithm, e.value.clone()));
-        }
-    }
-    let mut findings = tags.findings.clone();
-    // RFC 8493 §3 (complete): every payload file is listed in every payload manifest.
-    let listed: Vec<BTreeSet<&str>> = tags
-        .manifests
-        .iter()
-        .map(|m| m.entries.iter().map(|e| e.path.as_str()).collect())
-        .collect();
-    let payload: BTreeSet<&str> = listed.iter().flatten().copied().collect();
-    for path in payload {
-        let absent: Vec<&str> = tags
-            .manifests
-            .iter()
-            .zip(&listed)
-            .filter(|(_, set)| !set.contains(path))
-            .map(|(m, _)| m.file.as_str())
-            .collect();
-        if !absent.is_empty() {
-            findings.push(error_finding(
-                "RFC 8493 §3",
-                path,
-                format!("not listed in {}", absent.join(", ")),
-            ));
-        }
-    }
-    let mut exempt = BTreeSet::new();
-    if let Some(base) = wrapped_sip_base(root) {
-        report.kind = PackageKind::BagSip;
-        let mut read = |p: &str| read_listed(root, &listing, p);
-        sip_expectations(
-            &mut read,
-            &listing,
-            &base,
-            &mut expects,
-            &mut findings,
-            &mut exempt,
-        );
-        reconcile_plus_for_space(&mut expects, &listing, &mut findings);
-        for e in expects.values() {
-            algorithms.extend(e.digests.iter().map(|(a, _)| *a));
-        }
-    }
-    if let Some(Err(m)) = tags.oxum() {
-        findings.push(Finding {
-            property: None,
-            rule: "RFC 8493 §2.2.2".into(),
-            level: Level::Warning,
-            path: Some("bag-info.txt".into()),
-            message: m,
-            message_en: String::new(),
-        });
-    }
-    if is_regular(&root.join("fetch.txt"))
-        && fs::metadata(root.join("fetch.txt")).is_ok_and(|m| m.len() > 0)
-    {
-        findings.push(Finding {
-            property: None,
-            rule: "RFC 8493 §2.2.3".into(),
-            level: Level::Warning,
-            path: Some("fetch.txt".into()),
-            message: "lists files to fetch; dangan does not fetch them, so they count as missing"
-                .into(),
-            message_en: String::new(),
-        });
-    }
-    let unexpected_algorithm = tags
-        .manifests
-        .iter()
-        .map(|m| m.algorithm)
-        .min()
-        .unwrap_or(Algorithm::Sha256);
-    let checked = check(
-        &Source::Dir(root),
-        &listing,
-        &expects,
-        &Scope {
-            in_scope: &|p: &str| p.starts_with("data/"),
-            exempt: &exempt,
-            unexpected_algorithm,
-        },
-        options.mode,
-        progress,
-    );
-    // RFC 8493 §2.2.2: Payload-Oxum, the fast check, compared with what the walk saw.
-    if let Some(Ok((octets, streams))) = tags.oxum() {
-        let (mut n, mut total) = (0u64, 0u64);
-        for (path, found) in &listing {
-            if path.starts_with("data/")
-                && let Found::File { size, .. } = found
-            {
-                n += 1;
-                total += size;
-            }
-        }
-        if (octets, streams) != (total, n) {
-            findings.push(error_finding(
-                "RFC 8493 §2.2.2",
-                "bag-info.txt",
-                format!("Payload-Oxum is {octets}.{streams} but the payload holds {total}.{n}"),
-            ));
-        }
-    }
-    report.failures = checked.failures;
-    report.files = checked.files;
-    report.bytes = checked.bytes;
-    report.findings = findings;
-    report.algorithms = algorithms.into_iter().collect();
 }
 
 /// A SIP folder or a SIP `.zip`, read through the package reader.

@@ -1250,11 +1250,7 @@ fn office_pdf(run: &Run<'_>, mut t: Record, src: &Path, o: &str) -> Record {
             // LibreOffice exits 0 when it cannot read a document ("Error: source file could not be loaded"
             // goes to stdout): without this check the failure read as a bare "No such file or directory".
             let said = fs::read_to_string(&log).unwrap_or_default();
-            let said = said
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
-                .unwrap_or("");
+            let said = said.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
             let _ = fs::remove_dir_all(&work);
             return Err(ActionError::Tool {
                 tool: "LibreOffice".into(),

@@ -250,7 +250,7 @@ pub struct BagArgs {
     /// Where the new bag goes; must not exist.
     #[arg(long, value_name = "DEST")]
     pub out: PathBuf,
-    /// Digest algorithms, comma-separated: sha256, sha512, sha384, sm3, sha1, md5.
+    /// Digest algorithms, comma-separated: sha256, sha512, sha384, sm3, sha3_256, sha3_512, sha3_384, sha3_224, blake2b, blake2s, sha224, sha1, md5.
     #[arg(long, value_name = "ALGS", default_value = "sha256")]
     pub algo: String,
     /// An extra bag-info.txt element, 'Label: value' (repeatable).
