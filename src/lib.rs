@@ -52,7 +52,9 @@ pub mod normalize;
 pub mod pack;
 pub mod package;
 pub mod qc;
+pub mod raster;
 pub mod report;
+pub mod scan;
 pub mod validate;
 
 /// Told how many units of work (pages, files) were just finished, from whichever thread finished them.

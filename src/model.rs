@@ -65,20 +65,45 @@ pub struct Digest {
     pub value: String,
 }
 
-/// One computer file of a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One computer file of a batch, as the one scan saw it (`dangan::scan`): size, digests, identification and
+/// header characterization, all from one read. Every later stage takes the record instead of going back
+/// to the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileRecord {
     /// Path relative to the batch (or package) root, with `/` separators.
     pub path: String,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub digests: Vec<Digest>,
+    /// The format family (which handler read the headers; the page rule).
+    #[serde(default = "unknown_family")]
+    pub family: crate::identify::Family,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identification: Option<Identification>,
+    /// What the format's handler read from the headers.
+    #[serde(skip)]
+    pub characterization: Option<crate::handler::Characterization>,
+    /// Why the headers could not be read (the file is still kept and hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn unknown_family() -> crate::identify::Family {
+    crate::identify::Family::Unknown
+}
+
+impl FileRecord {
+    /// The value of one digest (`sha256`, `sm3`, …), when it was computed.
+    pub fn digest(&self, algorithm: &str) -> Option<&str> {
+        self.digests
+            .iter()
+            .find(|d| d.algorithm == algorithm)
+            .map(|d| d.value.as_str())
+    }
 }
 
 /// One item (件) of the 目录: one document, filed under one catalog node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// The 档号 as written in the 目录.
     pub danghao: String,

@@ -8,6 +8,7 @@
 
 mod manifest;
 mod matching;
+pub mod page;
 mod rows;
 
 use std::collections::BTreeMap;
@@ -19,7 +20,8 @@ use crate::catalog::{Catalog, Danghao, Retention};
 use crate::model::{Finding, Level};
 
 pub use manifest::{Encoding, Table, decode_text};
-pub use matching::{BatchFile, list_batch_files};
+pub use matching::{BatchFile, list_batch_files, rules as matching_rules};
+pub use page::{NameKind, PageName, classify_name, is_photo, page_of, parse_page_name};
 
 /// The embedded column table.
 pub const EMBEDDED_COLUMNS: &str = include_str!("../../profiles/intake.toml");

@@ -72,3 +72,12 @@ impl From<tiff::TiffError> for ActionError {
         }
     }
 }
+
+impl From<crate::raster::RasterError> for ActionError {
+    fn from(e: crate::raster::RasterError) -> Self {
+        match e {
+            crate::raster::RasterError::Unsupported(u) => ActionError::Unsupported(u),
+            other => ActionError::Malformed(other.to_string()),
+        }
+    }
+}

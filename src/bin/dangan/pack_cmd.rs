@@ -44,16 +44,8 @@ impl Progress for StageBar {
     fn stage(&self, stage: Stage) {
         let (msg, len) = match stage {
             Stage::Intake => ("检查目录与文件".to_string(), 0),
-            Stage::Qc { pages } => ("扫描质量检查 (页)".to_string(), pages),
-            Stage::Normalize {
-                index,
-                count,
-                id,
-                files,
-            } => (
-                format!("[{index}/{count}] {id} 识别与格式转换 (文件)"),
-                files,
-            ),
+            Stage::Scan { files } => ("读取、校验与识别 (文件)".to_string(), files),
+            Stage::Normalize { files } => ("扫描质量检查与格式转换 (文件)".to_string(), files),
             Stage::Write {
                 index,
                 count,
@@ -151,7 +143,38 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
                 p.path.display()
             );
         }
-        if !ok {
+        if ok {
+            let en = global.lang == dangan::model::Lang::En;
+            let per_page: Vec<String> = report
+                .stats
+                .bytes_per_page
+                .iter()
+                .map(|(rep, b)| format!("{rep} {:.0}", b))
+                .collect();
+            let stages: Vec<String> = report
+                .stats
+                .stage_seconds
+                .iter()
+                .map(|(n, t)| format!("{n} {t:.2}s"))
+                .collect();
+            if en {
+                let _ = writeln!(
+                    s,
+                    "bytes per page ({} pages): {}",
+                    report.stats.pages,
+                    per_page.join(", ")
+                );
+                let _ = writeln!(s, "time per stage: {}", stages.join(", "));
+            } else {
+                let _ = writeln!(
+                    s,
+                    "每页字节数 ({} 页): {}",
+                    report.stats.pages,
+                    per_page.join(", ")
+                );
+                let _ = writeln!(s, "各阶段用时: {}", stages.join(", "));
+            }
+        } else {
             let _ = writeln!(s, "批次有错误, 未生成任何封装包。");
         }
         print(&s)?;

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+
 use anyhow::Context as _;
 
 use dangan::model::Level;
@@ -13,40 +14,20 @@ use crate::args::{Global, Lang, QcArgs};
 use crate::intake_cmd::render_findings;
 use crate::output::{print, print_json};
 
-/// The files to check under `path` (a file, or a folder walked without following links), relative to
-/// the returned root.
-fn collect(path: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-    if meta.is_file() {
-        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        return Ok((root, vec![name]));
-    }
-    let mut rels = Vec::new();
-    for e in walkdir::WalkDir::new(path).sort_by_file_name() {
-        let e = e.with_context(|| format!("walking {}", path.display()))?;
-        if !e.file_type().is_file() {
-            continue;
-        }
-        let rel = e.path().strip_prefix(path).unwrap_or(e.path());
-        let Some(rel) = rel.to_str() else {
-            eprintln!(
-                "dangan: skipping a file whose name is not UTF-8: {}",
-                rel.display()
-            );
-            continue;
-        };
-        let lower = rel.to_lowercase();
-        // The 目录 and other spreadsheets travel with scans; they are not pages.
-        if lower.ends_with(".csv") || lower.ends_with(".xlsx") {
-            continue;
-        }
-        rels.push(rel.replace('\\', "/"));
-    }
-    Ok((path.to_path_buf(), rels))
+/// The files to check under `path` (a file, or a folder walked without following links, hidden and
+/// staging names skipped), relative to the returned root, and what the walk found (links, bad names).
+fn collect(path: &Path) -> anyhow::Result<(PathBuf, Vec<String>, Vec<dangan::model::Finding>)> {
+    let walked = dangan::scan::walk(path).with_context(|| format!("{}", path.display()))?;
+    let rels = walked
+        .files
+        .into_iter()
+        .filter(|rel| {
+            let lower = rel.to_lowercase();
+            // The 目录 and other spreadsheets travel with scans; they are not pages.
+            !(lower.ends_with(".csv") || lower.ends_with(".xlsx"))
+        })
+        .collect();
+    Ok((walked.root, rels, walked.findings))
 }
 
 fn html_escape(s: &str) -> String {
@@ -118,11 +99,15 @@ pub fn run(global: &Global, args: QcArgs) -> anyhow::Result<Status> {
         Some(p) => QcPolicy::load(p)?,
         None => QcPolicy::embedded(),
     };
-    let (root, rels) = collect(&args.path)?;
+    let (root, rels, walk_findings) = collect(&args.path)?;
     if rels.is_empty() {
         anyhow::bail!("{}: no files to check", args.path.display());
     }
-    let report = check_files(&root, &rels, &policy);
+    let mut report = check_files(&root, &rels, &policy);
+    if !walk_findings.is_empty() {
+        report.ok &= walk_findings.iter().all(|f| f.level < Level::Error);
+        report.findings.splice(0..0, walk_findings);
+    }
     if let Some(out) = &args.html {
         let text = html(&report, &args.path.display().to_string());
         let tmp = out.with_extension("html.partial");
@@ -149,7 +134,7 @@ pub fn run(global: &Global, args: QcArgs) -> anyhow::Result<Status> {
                 if p.blank { "  空白页" } else { "" },
             );
             for f in p.findings.iter().filter(|f| f.level > Level::Info) {
-                let _ = writeln!(s, "    [{}] {}", f.rule, f.message);
+                let _ = writeln!(s, "    [{}] {}", f.rule, f.message_in(global.lang));
             }
         }
         s.push_str(&render_findings(&report.findings, global.lang));
