@@ -448,6 +448,23 @@ pub fn pack_with_progress(
     if options.policy.is_some() {
         findings.extend(report.findings.iter().cloned());
     }
+    // A derivative the policy asked for and could not make is an error of the batch: a package is not
+    // published with a hole where its master or access copy should be. (A missing tool is a recorded
+    // skip, not a failure.)
+    for r in report
+        .records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failure)
+    {
+        let detail = r.detail.clone().unwrap_or_default();
+        findings.push(Finding::new(
+            "dangan normalize",
+            Level::Error,
+            r.sources.first().cloned(),
+            format!("{} 未能生成: {detail}", r.action),
+            format!("{} could not be made: {detail}", r.action),
+        ));
+    }
     if failed(&findings) {
         // A failing page (or a failed read-back of a copy) stops the pack: scans are re-done before they
         // ship. Nothing was published; the scratch space goes with `work`.

@@ -808,15 +808,15 @@ fn progress_accounts_for_every_page_and_file() {
         .iter()
         .map(|(s, done)| match s {
             Stage::Intake => ("intake".to_string(), 0, *done),
-            Stage::Qc { pages } => ("qc".into(), *pages as u64, *done),
-            Stage::Normalize { files, .. } => ("normalize".into(), *files as u64, *done),
+            Stage::Scan { files } => ("scan".into(), *files as u64, *done),
+            Stage::Normalize { files } => ("normalize".into(), *files as u64, *done),
             Stage::Write { files, .. } => ("write".into(), *files as u64, *done),
         })
         .collect();
     // The demo: 3 page scans; 7 originals; the package's content files as the pack reports them.
     let content = report.packages[0].files as u64;
     assert_eq!(totals[0], ("intake".into(), 0, 0));
-    assert_eq!(totals[1], ("qc".into(), 3, 3));
+    assert_eq!(totals[1], ("scan".into(), 7, 7));
     assert_eq!(totals[2], ("normalize".into(), 7, 7));
     assert_eq!(totals[3].0, "write");
     assert_eq!(totals[3].1, totals[3].2, "{totals:?}");

@@ -161,7 +161,20 @@ pub fn check_scanned(s: &Scanned, policy: &QcPolicy, budget: &Budget) -> Checked
     }
     if page::is_photo(&rec.path, rec.family) {
         let dpi = s.bytes.as_deref().and_then(|b| raster::dpi(b));
-        return Checked::Photo(check_photo(rec, dpi, policy));
+        let mut findings = check_photo(rec, dpi, policy);
+        // A photo is decoded for its access copies: one the budget refuses is refused here, by its header.
+        if let Some(b) = &s.bytes
+            && let Err(e @ RasterError::TooLarge { .. }) = raster::probe(b, budget)
+        {
+            findings.push(Finding::new(
+                rules::PHOTO,
+                Level::Error,
+                Some(rec.path.clone()),
+                e.zh(),
+                e.to_string(),
+            ));
+        }
+        return Checked::Photo(findings);
     }
     Checked::Other(not_a_scan(rec))
 }

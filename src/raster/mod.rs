@@ -217,6 +217,34 @@ pub fn decode(bytes: &[u8], budget: &Budget) -> Result<Raster, RasterError> {
     })
 }
 
+/// Check what the header declares against the budget without decoding (and without counting a decode):
+/// the dimensions, or why the image could not be decoded under the budget.
+pub fn probe(bytes: &[u8], budget: &Budget) -> Result<(u32, u32), RasterError> {
+    check_tiff_header(bytes, budget)?;
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(malformed)?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(budget.max_bytes);
+    reader.limits(limits);
+    match reader.into_decoder() {
+        Ok(dec) => {
+            let (width, height) = dec.dimensions();
+            let need = dec.total_bytes();
+            if need > budget.max_bytes {
+                return Err(RasterError::TooLarge {
+                    width,
+                    height,
+                    bytes: need,
+                    budget: budget.max_bytes,
+                });
+            }
+            Ok((width, height))
+        }
+        Err(e) => Err(refused(e, bytes, budget)),
+    }
+}
+
 /// A decoder error, or — when the header declares more than the budget — the budget's refusal, which says
 /// more to the user than "memory limit exceeded".
 fn refused(e: image::ImageError, bytes: &[u8], budget: &Budget) -> RasterError {
