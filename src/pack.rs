@@ -253,12 +253,20 @@ pub struct PackStats {
 }
 
 /// Scratch space of a run beside the output: staged copies of the originals and the derivatives. Removed
-/// whatever happens; never published.
-struct Work(PathBuf);
+/// whatever happens; never published. An output folder the run created is removed again when the run
+/// leaves it empty (a refused batch leaves nothing behind).
+struct Work {
+    dir: PathBuf,
+    created_out: Option<PathBuf>,
+}
 
 impl Drop for Work {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(out) = &self.created_out {
+            // Fails, as it should, when a package was published into it.
+            let _ = std::fs::remove_dir(out);
+        }
     }
 }
 
@@ -319,10 +327,14 @@ pub fn pack_with_progress(
             });
         }
     };
+    let created_out = (!out.exists()).then(|| out.to_path_buf());
     std::fs::create_dir_all(out).map_err(|e| normalize::NormalizeError::io(out, e))?;
-    let work = Work(out.join(format!(".{base_id}.dangan-work-{}", ctx.ids.next_uuid())));
-    let originals_dir = work.0.join("original");
-    let derived_dir = work.0.join("derived");
+    let work = Work {
+        dir: out.join(format!(".{base_id}.dangan-work-{}", ctx.ids.next_uuid())),
+        created_out,
+    };
+    let originals_dir = work.dir.join("original");
+    let derived_dir = work.dir.join("derived");
     std::fs::create_dir_all(&derived_dir).map_err(|e| normalize::NormalizeError::io(&derived_dir, e))?;
 
     // 1. The one read of every file: digests, identification, headers, the staged copy; photo checks.
@@ -349,9 +361,15 @@ pub fn pack_with_progress(
             };
             let r = match scan::scan_file(batch, rel, &opts, &tally) {
                 Ok(s) => {
-                    let photo = match qc::check_scanned(&s, &qc_policy, &budget) {
-                        qc::Checked::Photo(f) => f,
-                        _ => Vec::new(),
+                    // Photo checks from the record and headers; pages are checked on their one decode,
+                    // in the next stage.
+                    let photo = if crate::intake::is_photo(&s.record.path, s.record.family) {
+                        match qc::check_scanned(&s, &qc_policy, &budget) {
+                            qc::Checked::Photo(f) => f,
+                            _ => Vec::new(),
+                        }
+                    } else {
+                        Vec::new()
                     };
                     Ok((s.record, photo))
                 }

@@ -201,7 +201,8 @@ pub struct WrittenPackage {
     pub path: PathBuf,
     pub files: usize,
     pub bytes: u64,
-    /// Content files read back from the staging folder and checked against their digests.
+    /// Staged copies of source files ([`Source::Staged`]) read back from the staging folder and checked
+    /// against the digests of their scan.
     pub read_back: usize,
     /// Bytes per representation (`original`, `preservation`, `access`), content files only.
     pub representation_bytes: Vec<(String, u64)>,
@@ -511,6 +512,11 @@ pub fn write_sip_with_progress(
             described.push((rep, f));
         }
     }
+    // Staged copies the caller has not read back yet: the verify step below reads each of them.
+    let staged_read_back = planned
+        .iter()
+        .filter(|(_, src, _)| matches!(src, Source::Staged { verified: false, .. }))
+        .count();
     let mut content: Vec<WrittenFile> = st.put_all(&planned, progress)?;
     for (w, (rep, f)) in content.iter_mut().zip(described) {
         w.identification = f.identification.clone();
@@ -609,7 +615,7 @@ pub fn write_sip_with_progress(
     )?;
 
     st.verify()?;
-    let read_back = st.read_back.iter().filter(|r| **r).count();
+    let read_back = staged_read_back;
     let mut representation_bytes: Vec<(String, u64)> = Vec::new();
     for f in &content {
         let rep = f.representation.clone().unwrap_or_default();
