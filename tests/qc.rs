@@ -407,3 +407,52 @@ fn gray_alpha_tiff_is_checked_and_put_in_the_item_pdf() {
     assert!(ok, "qpdf: {err}");
     assert_eq!(pages.trim(), "2");
 }
+
+/// A FIFO in a batch is a finding naming it in `qc`, `intake`, `pack` and `normalize` — never a blocking
+/// open (each command runs under `timeout`; 124 would mean it hung).
+#[test]
+fn a_fifo_in_a_batch_is_a_finding_not_a_hang() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = dir.path().join("batch");
+    std::fs::create_dir_all(&b).expect("mkdir");
+    for e in std::fs::read_dir(common::root().join("fixtures/demo")).expect("demo") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), b.join(e.file_name())).expect("copy");
+    }
+    let fifo = "J001-WS_2019-Y-BGS-0001-0003.tif";
+    let (ok, _, err) = common::run(Command::new(common::require("mkfifo")).arg(b.join(fifo)));
+    assert!(ok, "{err}");
+    let bin = assert_cmd::cargo::cargo_bin("dangan");
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let batch = b.to_string_lossy().into_owned();
+    let runs: [Vec<String>; 4] = [
+        vec!["qc".into(), batch.clone()],
+        vec!["intake".into(), batch.clone()],
+        vec!["pack".into(), batch.clone(), "--out".into(), out("p")],
+        vec!["normalize".into(), batch.clone(), "--out".into(), out("n")],
+    ];
+    for args in runs {
+        let o = Command::new(common::require("timeout"))
+            .arg("30")
+            .arg(&bin)
+            .args(&args)
+            .output()
+            .expect("run");
+        let code = o.status.code();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_ne!(code, Some(124), "{args:?} hung on a FIFO");
+        assert!(code.is_some(), "{args:?} killed: {text}");
+        assert!(
+            text.contains(fifo) && (text.contains("不是普通文件") || text.contains("not a regular file")),
+            "{args:?}: {text}"
+        );
+        if args[0] != "normalize" {
+            assert_eq!(code, Some(1), "{args:?}: {text}");
+        }
+    }
+    assert!(!dir.path().join("p").exists());
+}
