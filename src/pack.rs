@@ -16,7 +16,7 @@ use crate::context::Context;
 use crate::fixity::digest::Algorithm;
 use crate::identify;
 use crate::intake::{Columns, Intake, IntakeError, IntakeOptions, intake};
-use crate::intake::{Field, IntakeItem};
+use crate::intake::{Field, Item};
 use crate::model::{Agent, Event, EventType, FileRecord, Finding, Identification, Level, Outcome};
 use crate::normalize::{self, InputFile, ItemMeta, Policy, Root, Tools};
 use crate::package::{
@@ -335,7 +335,8 @@ pub fn pack_with_progress(
     };
     let originals_dir = work.dir.join("original");
     let derived_dir = work.dir.join("derived");
-    std::fs::create_dir_all(&derived_dir).map_err(|e| normalize::NormalizeError::io(&derived_dir, e))?;
+    std::fs::create_dir_all(&derived_dir)
+        .map_err(|e| normalize::NormalizeError::io(&derived_dir, e))?;
 
     // 1. The one read of every file: digests, identification, headers, the staged copy; photo checks.
     let rels: Vec<&str> = checked
@@ -407,7 +408,8 @@ pub fn pack_with_progress(
     }
 
     // 2. DA/T 31-2017 batch checks over the pages, from the records (the page rule: intake::page).
-    let mut page_records: Vec<&FileRecord> = records.values().filter(|r| scan::is_page(r)).collect();
+    let mut page_records: Vec<&FileRecord> =
+        records.values().filter(|r| scan::is_page(r)).collect();
     page_records.sort_by(|a, b| a.path.cmp(&b.path));
     stats.pages = page_records.len() as u64;
     let seqs: Vec<qc::SequenceInput> = page_records.iter().map(|r| qc::sequence_input(r)).collect();
@@ -553,7 +555,7 @@ pub fn pack_with_progress(
 type Groups = Vec<(Option<String>, Vec<usize>)>;
 
 /// Group item indices by the split key. Items that lack the key are returned as findings.
-fn split(items: &[IntakeItem], by: SplitBy, manifest: &str) -> Result<Groups, Vec<Finding>> {
+fn split(items: &[Item], by: SplitBy, manifest: &str) -> Result<Groups, Vec<Finding>> {
     let mut groups: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
     let mut missing = Vec::new();
     for (i, it) in items.iter().enumerate() {
@@ -638,7 +640,7 @@ fn write_group(
 ) -> Result<(PackedPackage, Written), PackError> {
     let objid = group.objid.clone();
     let ctx = run.ctx;
-    let items: Vec<IntakeItem> = members
+    let items: Vec<Item> = members
         .iter()
         .map(|&i| run.checked.items[i].clone())
         .collect();

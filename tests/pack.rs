@@ -848,7 +848,10 @@ fn timed(args: &[&std::ffi::OsStr]) -> (i32, String, String, u64) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let rss = stderr
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no RSS in: {stderr}"));
     (
@@ -954,10 +957,13 @@ fn crafted_huge_images_are_refused_with_bounded_memory() {
     assert!(text.contains("40000×40000"), "{text}");
     // The photo is refused too, by its header, with a photo finding naming it.
     assert!(
-        qc["findings"].as_array().expect("findings").iter().any(|f| f["path"]
-            == "J001-WS_2019-Y-BGS-0002.tif"
-            && f["level"] == "error"
-            && f["message_en"].as_str().unwrap_or("").contains("budget")),
+        qc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["path"] == "J001-WS_2019-Y-BGS-0002.tif"
+                && f["level"] == "error"
+                && f["message_en"].as_str().unwrap_or("").contains("budget")),
         "{text}"
     );
 
@@ -983,7 +989,12 @@ fn crafted_huge_images_are_refused_with_bounded_memory() {
     std::fs::create_dir_all(&photo).expect("mkdir");
     std::fs::write(
         photo.join("目录.csv"),
-        HUGE_MANIFEST.lines().take(1).chain(HUGE_MANIFEST.lines().nth(2)).collect::<Vec<_>>().join("\n"),
+        HUGE_MANIFEST
+            .lines()
+            .take(1)
+            .chain(HUGE_MANIFEST.lines().nth(2))
+            .collect::<Vec<_>>()
+            .join("\n"),
     )
     .expect("write");
     std::fs::write(
@@ -1055,7 +1066,11 @@ fn pack_reads_each_file_once_and_decodes_each_page_once() {
     assert_eq!(s.copies_checked, 7, "{s:?}");
     let names: Vec<&str> = s.stage_seconds.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["intake", "scan", "qc+normalize", "package"]);
-    assert!(s.bytes_per_page.iter().any(|(n, b)| n == "original" && *b > 0.0));
+    assert!(
+        s.bytes_per_page
+            .iter()
+            .any(|(n, b)| n == "original" && *b > 0.0)
+    );
 
     // Without normalization the pages are still decoded, once, for their QC.
     let out = tempfile::tempdir().expect("tempdir");
@@ -1073,7 +1088,11 @@ fn pack_reads_each_file_once_and_decodes_each_page_once() {
 /// Page verdicts of one run of each command, by path: qc (`pages`), normalize (`pages` of normalize.json)
 /// and pack (its findings: a page fails when an error names it).
 fn verdicts(batch: &Path) -> [std::collections::BTreeMap<String, bool>; 3] {
-    let out = dangan().args(["qc", "--json"]).arg(batch).output().expect("qc");
+    let out = dangan()
+        .args(["qc", "--json"])
+        .arg(batch)
+        .output()
+        .expect("qc");
     let qc: Value = serde_json::from_slice(&out.stdout).expect("qc json");
     let by_path = |pages: &Value| -> std::collections::BTreeMap<String, bool> {
         pages
@@ -1143,9 +1162,16 @@ fn qc_normalize_and_pack_agree_on_pages() {
         .arg(demo())
         .output()
         .expect("qc");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains(" 1 dpi") && !text.contains("fmt/43"), "{text}");
+    assert!(
+        !text.contains(" 1 dpi") && !text.contains("fmt/43"),
+        "{text}"
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let b = dir.path().join("batch");
@@ -1159,7 +1185,11 @@ fn qc_normalize_and_pack_agree_on_pages() {
     );
     assert!(ok, "{err}");
     let [qc, norm, pack] = verdicts(&b);
-    assert_eq!(qc.get("J001-WS_2019-Y-BGS-0002-0001.tif"), Some(&false), "{qc:?}");
+    assert_eq!(
+        qc.get("J001-WS_2019-Y-BGS-0002-0001.tif"),
+        Some(&false),
+        "{qc:?}"
+    );
     assert_eq!(qc.values().filter(|ok| !**ok).count(), 1);
     assert_eq!(qc, norm);
     assert_eq!(qc, pack);
@@ -1173,9 +1203,21 @@ fn qc_and_masters_agree_on_dpi() {
     let magick = common::tool_var("IMAGEMAGICK");
     let policy = common::root().join("profiles/policy-tiff-masters.toml");
     let pages = [
-        ("png", &["-units", "PixelsPerCentimeter", "-density", "118.11"][..], 300.0),
-        ("tif", &["-units", "PixelsPerInch", "-density", "300"][..], 300.0),
-        ("jpg", &["-units", "PixelsPerInch", "-density", "400"][..], 400.0),
+        (
+            "png",
+            &["-units", "PixelsPerCentimeter", "-density", "118.11"][..],
+            300.0,
+        ),
+        (
+            "tif",
+            &["-units", "PixelsPerInch", "-density", "300"][..],
+            300.0,
+        ),
+        (
+            "jpg",
+            &["-units", "PixelsPerInch", "-density", "400"][..],
+            400.0,
+        ),
     ];
     for (ext, density, expected) in pages {
         // One batch per format: DA/T 31-2017 9.5 wants one page format per batch.
@@ -1196,7 +1238,11 @@ fn qc_and_masters_agree_on_dpi() {
                 .arg(b.join(&src)),
         );
         assert!(ok, "{err}");
-        let out = dangan().args(["qc", "--json"]).arg(&b).output().expect("qc");
+        let out = dangan()
+            .args(["qc", "--json"])
+            .arg(&b)
+            .output()
+            .expect("qc");
         let qc: Value = serde_json::from_slice(&out.stdout).expect("json");
         let qc_dpi = qc["pages"][0]["dpi"]
             .as_f64()
@@ -1226,7 +1272,13 @@ fn qc_and_masters_agree_on_dpi() {
         };
         let (ok, stdout, err) = common::run(
             Process::new(common::require("exiftool"))
-                .args(["-n", "-s3", "-XResolution", "-YResolution", "-ResolutionUnit"])
+                .args([
+                    "-n",
+                    "-s3",
+                    "-XResolution",
+                    "-YResolution",
+                    "-ResolutionUnit",
+                ])
                 .arg(&master),
         );
         assert!(ok, "{err}");
@@ -1235,7 +1287,10 @@ fn qc_and_masters_agree_on_dpi() {
         let x: f64 = v[0].parse().expect("XResolution");
         let y: f64 = v[1].parse().expect("YResolution");
         assert_eq!(v[2], "2", "{ext}: inches");
-        assert!((x - qc_dpi).abs() < 0.01 && (y - qc_dpi).abs() < 0.01, "{ext}: master {x}×{y}, QC {qc_dpi}");
+        assert!(
+            (x - qc_dpi).abs() < 0.01 && (y - qc_dpi).abs() < 0.01,
+            "{ext}: master {x}×{y}, QC {qc_dpi}"
+        );
     }
 
     // JFIF density 1×1 (what encoders write when they know nothing): unknown, reported as missing.
@@ -1245,11 +1300,23 @@ fn qc_and_masters_agree_on_dpi() {
     let page = j.join("J001-WS_2019-Y-BGS-0001-0001.jpg");
     let (ok, _, err) = common::run(
         Process::new(&magick)
-            .args(["-size", "300x400", "xc:white", "-units", "PixelsPerInch", "-density", "1"])
+            .args([
+                "-size",
+                "300x400",
+                "xc:white",
+                "-units",
+                "PixelsPerInch",
+                "-density",
+                "1",
+            ])
             .arg(&page),
     );
     assert!(ok, "{err}");
-    let out = dangan().args(["qc", "--json"]).arg(&page).output().expect("qc");
+    let out = dangan()
+        .args(["qc", "--json"])
+        .arg(&page)
+        .output()
+        .expect("qc");
     let qc: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(qc["pages"][0]["dpi"].is_null(), "{qc}");
     assert!(qc.to_string().contains("no resolution recorded"), "{qc}");

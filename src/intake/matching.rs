@@ -9,7 +9,7 @@ use crate::catalog::{FILE_SAFE_DOT, MIDDLE_DOT};
 use crate::model::{Finding, Level};
 
 use super::rows::{at, rules as row_rules};
-use super::{IntakeError, IntakeItem, ItemFile, MatchBasis};
+use super::{IntakeError, Item, ItemFile, MatchBasis};
 
 /// Rule identifiers of file findings, verbatim.
 pub mod rules {
@@ -155,7 +155,7 @@ fn split_names(cell: &str) -> Vec<String> {
 
 /// Tie files to items, and report missing, unclaimed and mis-sequenced files.
 pub(super) fn match_files(
-    items: &mut [IntakeItem],
+    items: &mut [Item],
     files: &[BatchFile],
     manifest: &str,
     findings: &mut Vec<Finding>,
@@ -306,7 +306,11 @@ pub(super) fn match_files(
                 Level::Error,
                 loc.clone(),
                 format!("{}: 图像流水号重复 {}", item.danghao, dup.join(", ")),
-                format!("{}: page numbers given twice: {}", item.danghao, dup.join(", ")),
+                format!(
+                    "{}: page numbers given twice: {}",
+                    item.danghao,
+                    dup.join(", ")
+                ),
             ));
         }
         pages.dedup();

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::catalog::{Catalog, CatalogError, Danghao, Retention};
 use crate::model::{Finding, Level};
 
-use super::{Columns, Field, IntakeError, IntakeItem, Table};
+use super::{Columns, Field, IntakeError, Item, Table};
 
 /// Rule identifiers of intake findings, verbatim.
 pub mod rules {
@@ -75,7 +75,7 @@ pub(super) fn check_rows(
     manifest: &str,
     catalog: &Catalog,
     columns: &Columns,
-) -> Result<(Vec<IntakeItem>, Vec<Finding>), IntakeError> {
+) -> Result<(Vec<Item>, Vec<Finding>), IntakeError> {
     let mut findings = Vec::new();
     let mut by_col: Vec<Option<Field>> = Vec::new();
     let mut seen: HashMap<Field, &str> = HashMap::new();
@@ -316,7 +316,7 @@ pub(super) fn check_rows(
                 ),
             ));
         }
-        items.push(IntakeItem {
+        items.push(Item {
             row,
             title: fields.get(&Field::Title).cloned().unwrap_or_default(),
             retention: danghao.retention,

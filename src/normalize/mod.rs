@@ -22,12 +22,12 @@
 //! outcome `failure`.
 
 mod audio;
-mod email;
+pub(crate) mod email;
 mod error;
 pub mod icc;
 pub mod pdf;
 pub mod policy;
-mod raster;
+pub(crate) mod raster;
 pub mod record;
 pub mod tools;
 
@@ -47,6 +47,11 @@ pub use error::{ActionError, NormalizeError, PolicyError};
 pub use policy::{Access, Family, FormatKey, Policy, Role, Rule, Target};
 pub use record::{Derivation, Record, Root};
 pub use tools::{Tool, Tools};
+
+/// Base64 (RFC 4648 §4) of `bytes`, for `data:` URIs in self-contained HTML reports.
+pub fn base64(bytes: &[u8]) -> String {
+    email::base64(bytes)
+}
 
 /// Descriptive metadata of an item (a 目录 row), for the access PDF's document information.
 #[derive(Debug, Clone, Default)]
@@ -297,27 +302,31 @@ pub fn identify_tree(
     let scanned: Vec<Result<(crate::model::FileRecord, Vec<Finding>), Finding>> = walked
         .files
         .par_iter()
-        .map(|rel| match crate::scan::scan_file(&walked.root, rel, &options, &tally) {
-            Ok(s) => {
-                let photo = match qc {
-                    Some(policy) if crate::intake::is_photo(&s.record.path, s.record.family) => {
-                        match crate::qc::check_scanned(&s, policy, &budget) {
-                            crate::qc::Checked::Photo(f) => f,
-                            _ => Vec::new(),
+        .map(
+            |rel| match crate::scan::scan_file(&walked.root, rel, &options, &tally) {
+                Ok(s) => {
+                    let photo = match qc {
+                        Some(policy)
+                            if crate::intake::is_photo(&s.record.path, s.record.family) =>
+                        {
+                            match crate::qc::check_scanned(&s, policy, &budget) {
+                                crate::qc::Checked::Photo(f) => f,
+                                _ => Vec::new(),
+                            }
                         }
-                    }
-                    _ => Vec::new(),
-                };
-                Ok((s.record, photo))
-            }
-            Err(e) => Err(Finding::new(
-                "dangan normalize",
-                Level::Error,
-                Some(rel.clone()),
-                e.zh(),
-                e.en(),
-            )),
-        })
+                        _ => Vec::new(),
+                    };
+                    Ok((s.record, photo))
+                }
+                Err(e) => Err(Finding::new(
+                    "dangan normalize",
+                    Level::Error,
+                    Some(rel.clone()),
+                    e.zh(),
+                    e.en(),
+                )),
+            },
+        )
         .collect();
     let mut records = Vec::new();
     for s in scanned {
@@ -899,7 +908,10 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
                         format!("无法读取: {e}"),
                         format!("cannot read: {e}"),
                     )],
-                    ..crate::qc::undecodable(&f.path, &crate::raster::RasterError::Malformed(e.to_string()))
+                    ..crate::qc::undecodable(
+                        &f.path,
+                        &crate::raster::RasterError::Malformed(e.to_string()),
+                    )
                 },
             };
             if let Ok(mut pages) = run.pages.lock() {
@@ -1016,9 +1028,15 @@ fn load_page(run: &Run<'_>, f: &InputFile) -> Result<raster::Raster, PageError> 
     let bytes = crate::fsutil::read_regular(&run.in_root.join(&f.path), crate::scan::MAX_IN_MEMORY)
         .map_err(|e| PageError::Action(e.into()))?;
     if let Some(expected) = &f.sha256 {
-        let mut h = crate::fixity::digest::MultiHasher::new(&[crate::fixity::digest::Algorithm::Sha256]);
+        let mut h =
+            crate::fixity::digest::MultiHasher::new(&[crate::fixity::digest::Algorithm::Sha256]);
         h.update(&bytes);
-        let actual = h.finalize().into_iter().next().map(|(_, v)| v).unwrap_or_default();
+        let actual = h
+            .finalize()
+            .into_iter()
+            .next()
+            .map(|(_, v)| v)
+            .unwrap_or_default();
         if &actual != expected {
             return Err(PageError::Action(ActionError::Malformed(format!(
                 "the copy read back has SHA-256 {actual}, the source had {expected}"
@@ -1049,7 +1067,9 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
         (Some(Target::Tiff), Some(o)) => {
             let res = crate::fsutil::read_regular(&src, crate::scan::MAX_IN_MEMORY)
                 .map_err(ActionError::from)
-                .and_then(|b| crate::raster::decode(&b, run.opts.budget).map_err(ActionError::from));
+                .and_then(|b| {
+                    crate::raster::decode(&b, run.opts.budget).map_err(ActionError::from)
+                });
             match res {
                 Ok(r) => {
                     let t = tiff_record(run, rule, &f.path, o, &r);

@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 use std::io::{Seek, Write};
 
-use image::codecs::jpeg::JpegEncoder;
 use image::DynamicImage;
+use image::codecs::jpeg::JpegEncoder;
 #[cfg(test)]
 use image::metadata::Orientation;
 use rayon::prelude::*;

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use crate::catalog::Catalog;
 use crate::context::Context;
-use crate::intake::IntakeItem;
+use crate::model::Item;
 use crate::model::{Agent, Event, Identification};
 
 /// The profile every dangan SIP declares (SIP2).
@@ -150,7 +150,7 @@ pub struct PackageSpec {
     /// The submitting organisation (SIP agent) and its identification code.
     pub submitter: String,
     pub submitter_id: Option<String>,
-    pub items: Vec<IntakeItem>,
+    pub items: Vec<Item>,
     pub representations: Vec<RepresentationSpec>,
     /// Files for `documentation/` (name, bytes).
     pub documentation: Vec<(String, Vec<u8>)>,
@@ -515,7 +515,15 @@ pub fn write_sip_with_progress(
     // Staged copies the caller has not read back yet: the verify step below reads each of them.
     let staged_read_back = planned
         .iter()
-        .filter(|(_, src, _)| matches!(src, Source::Staged { verified: false, .. }))
+        .filter(|(_, src, _)| {
+            matches!(
+                src,
+                Source::Staged {
+                    verified: false,
+                    ..
+                }
+            )
+        })
         .count();
     let mut content: Vec<WrittenFile> = st.put_all(&planned, progress)?;
     for (w, (rep, f)) in content.iter_mut().zip(described) {

@@ -47,6 +47,7 @@ pub fn undecodable(path: &str, e: &RasterError) -> PageReport {
         blank: false,
         skew_degrees: None,
         ink_fraction: 0.0,
+        thumbnail: None,
         findings: vec![Finding::new(
             rules::PROCESSING,
             Level::Error,
@@ -57,9 +58,27 @@ pub fn undecodable(path: &str, e: &RasterError) -> PageReport {
     }
 }
 
+/// A thumbnail of a decoded page for the HTML report (the photo access-copy encoder, at
+/// [`super::THUMBNAIL_PX`] on the long side, no orientation applied: the operator sees the sheet as scanned).
+pub fn thumbnail(r: &Raster) -> Option<super::Thumbnail> {
+    let jpeg = crate::normalize::raster::photo_jpeg(&r.pixels, super::THUMBNAIL_PX, 70).ok()?;
+    let (w, h) = (r.width().max(1), r.height().max(1));
+    let k = f64::from(super::THUMBNAIL_PX) / f64::from(w.max(h));
+    let k = k.min(1.0);
+    Some(super::Thumbnail {
+        jpeg,
+        width: ((f64::from(w) * k).round() as u32).max(1),
+        height: ((f64::from(h) * k).round() as u32).max(1),
+    })
+}
+
 /// Photo checks (DA/T 54-2014, applied to a raster named by its 档号 rather than as a page): the date the
 /// photo was taken (Exif DateTimeOriginal), and the resolution where the file records one.
-pub fn check_photo(record: &FileRecord, dpi: Option<(f64, f64)>, policy: &QcPolicy) -> Vec<Finding> {
+pub fn check_photo(
+    record: &FileRecord,
+    dpi: Option<(f64, f64)>,
+    policy: &QcPolicy,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let path = Some(record.path.clone());
     let exif = record
@@ -143,6 +162,16 @@ pub enum Checked {
 /// QC of one scanned file. A page is decoded from the scan's bytes (one decode); a photo gets photo
 /// checks from its record and headers, without a decode.
 pub fn check_scanned(s: &Scanned, policy: &QcPolicy, budget: &Budget) -> Checked {
+    check_scanned_with(s, policy, budget, false)
+}
+
+/// [`check_scanned`], with a thumbnail of each page from its decode when `thumbnails`.
+pub fn check_scanned_with(
+    s: &Scanned,
+    policy: &QcPolicy,
+    budget: &Budget,
+    thumbnails: bool,
+) -> Checked {
     let rec = &s.record;
     if page::page_of(&rec.path, rec.family).is_some() {
         let decoded = match &s.bytes {
@@ -155,7 +184,13 @@ pub fn check_scanned(s: &Scanned, policy: &QcPolicy, budget: &Budget) -> Checked
             }),
         };
         return Checked::Page(match decoded {
-            Ok(r) => check_raster(&rec.path, &r, policy),
+            Ok(r) => {
+                let mut page = check_raster(&rec.path, &r, policy);
+                if thumbnails {
+                    page.thumbnail = thumbnail(&r);
+                }
+                page
+            }
             Err(e) => undecodable(&rec.path, &e),
         });
     }
@@ -217,6 +252,17 @@ pub fn check_files_with_progress(
     policy: &QcPolicy,
     progress: crate::Tick<'_>,
 ) -> QcReport {
+    check_files_with(root, rels, policy, false, progress)
+}
+
+/// [`check_files`], with a thumbnail of every page (for the HTML report) when `thumbnails`.
+pub fn check_files_with(
+    root: &Path,
+    rels: &[String],
+    policy: &QcPolicy,
+    thumbnails: bool,
+    progress: crate::Tick<'_>,
+) -> QcReport {
     let budget = policy.budget();
     let tally = Tally::default();
     let options = ScanOptions {
@@ -228,7 +274,7 @@ pub fn check_files_with_progress(
         .map(|rel| {
             let c = match scan::scan_file(root, rel, &options, &tally) {
                 Ok(s) => {
-                    let c = check_scanned(&s, policy, &budget);
+                    let c = check_scanned_with(&s, policy, &budget, thumbnails);
                     (Some(s.record), c)
                 }
                 Err(e) => (

@@ -18,12 +18,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Finding, Level};
 
-pub use blank::{InkStats, ink_stats};
 pub use crate::intake::page::{NameKind, PageName, classify_name, parse_page_name};
 pub use crate::raster::{ColourMode, colour_mode_of};
+pub use blank::{InkStats, ink_stats};
 pub use files::{
-    Checked, QcReport, assemble, check_files, check_files_with_progress, check_photo, check_raster,
-    check_scanned, sequence_input, undecodable,
+    Checked, QcReport, assemble, check_files, check_files_with, check_files_with_progress,
+    check_photo, check_raster, check_scanned, sequence_input, thumbnail, undecodable,
 };
 pub use sequence::{SequenceInput, check_sequence};
 pub use skew::estimate_skew;
@@ -179,7 +179,21 @@ pub struct PageReport {
     pub skew_degrees: Option<f64>,
     pub ink_fraction: f64,
     pub findings: Vec<Finding>,
+    /// A small JPEG of the page for the HTML report, made from the page's one decode (when asked for).
+    #[serde(skip)]
+    pub thumbnail: Option<Thumbnail>,
 }
+
+/// A page thumbnail: JPEG bytes and their size in pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thumbnail {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Long side of a thumbnail in the QC report, in pixels.
+pub const THUMBNAIL_PX: u32 = 320;
 
 impl PageReport {
     /// True when no finding is an error.
@@ -305,6 +319,7 @@ pub fn check_page(
         skew_degrees,
         ink_fraction: stats.ink_fraction,
         findings,
+        thumbnail: None,
     }
 }
 

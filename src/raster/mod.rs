@@ -253,10 +253,9 @@ fn refused(e: image::ImageError, bytes: &[u8], budget: &Budget) -> RasterError {
     }
     match e {
         image::ImageError::Unsupported(u) => RasterError::Unsupported(u.to_string()),
-        image::ImageError::Limits(l) => RasterError::Malformed(format!(
-            "{l} (budget {} bytes per image)",
-            budget.max_bytes
-        )),
+        image::ImageError::Limits(l) => {
+            RasterError::Malformed(format!("{l} (budget {} bytes per image)", budget.max_bytes))
+        }
         other => malformed(other),
     }
 }

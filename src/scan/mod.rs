@@ -158,7 +158,8 @@ pub fn scan_file(
         let (ch, err) = characterize(&mut src, &identified);
         (bytes.len() as u64, Some(bytes), identified, ch, err)
     } else {
-        let identified = identify::identify_reader(&mut file, len, Some(name)).map_err(io_err(rel))?;
+        let identified =
+            identify::identify_reader(&mut file, len, Some(name)).map_err(io_err(rel))?;
         let reader = open_regular(&path).map_err(|e| io_err(rel)(e.into_io()))?;
         let mut src = handler::Source::new(Box::new(std::io::BufReader::new(reader)), len);
         let (ch, err) = characterize(&mut src, &identified);
