@@ -1562,17 +1562,37 @@ fn mbox(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identify::Family as Fmt;
 
+    /// Normalization's page role is the one page rule of intake.
     #[test]
-    fn page_names_follow_da_t_31() {
+    fn page_roles_follow_the_one_page_rule() {
+        let input = |path: &str, family| InputFile {
+            path: path.into(),
+            format: FormatKey {
+                puid: None,
+                mime: "image/jpeg".into(),
+                family: Family::Raster,
+            },
+            family,
+            basis: String::new(),
+            sha256: None,
+        };
         assert_eq!(
-            page_of("J001-WS_2019-Y-BGS-0001-0003.jpg"),
-            Some(("J001-WS_2019-Y-BGS-0001".into(), 3))
+            role_of(&input("a/J001-WS_2019-Y-BGS-0001-0003.jpg", Fmt::Jpeg)),
+            (Role::Page, Some(("J001-WS_2019-Y-BGS-0001".into(), 3)))
         );
-        assert_eq!(page_of("scan-0012.tif"), Some(("scan".into(), 12)));
-        // A file named by its whole 档号 is an item of its own, not page 1 of "J001-WS_2019-Y-BGS".
-        assert_eq!(page_of("J001-WS_2019-Y-BGS-0001.jpg"), None);
-        assert_eq!(page_of("photo.jpg"), None);
-        assert_eq!(page_of("a-12345.jpg"), None);
+        assert_eq!(
+            role_of(&input("scan-0012.tif", Fmt::Tiff)),
+            (Role::Page, Some(("scan".into(), 12)))
+        );
+        // A file named by its whole 档号 is an item of its own (a photo), not page 1 of "J001-WS_2019-Y-BGS".
+        assert_eq!(
+            role_of(&input("J001-WS_2019-Y-BGS-0001.jpg", Fmt::Jpeg)).0,
+            Role::File
+        );
+        assert_eq!(role_of(&input("photo.jpg", Fmt::Jpeg)).0, Role::File);
+        assert_eq!(role_of(&input("a-12345.jpg", Fmt::Jpeg)).0, Role::File);
+        assert_eq!(role_of(&input("x-0001.wav", Fmt::Wav)).0, Role::File);
     }
 }
