@@ -386,7 +386,7 @@ mod tests {
         let mut png = Vec::new();
         img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
-        assert!(decode(&png, &Budget::new(10_000)).is_err());
+        assert!(decode(&png, &Budget::new(9_999)).is_err());
         let r = decode(&png, &Budget::new(10_000_000)).unwrap();
         assert_eq!(r.colour, ColourMode::Grayscale);
         assert_eq!(r.dpi, None);
