@@ -1201,7 +1201,11 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                             r.pixels.apply_orientation(r.orientation);
                             r.pixels
                         })
-                        .map_err(|e| e.to_string())
+                        // Kept without the variant's prefix: it is wrapped again below.
+                        .map_err(|e| match e {
+                            ActionError::Malformed(m) => m,
+                            other => other.to_string(),
+                        })
                 });
                 let res = match img {
                     Ok(img) => raster::photo_jpeg(img, *max_px, *quality).and_then(|bytes| {
