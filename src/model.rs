@@ -3,6 +3,8 @@
 //! No I/O happens here. Types serialize to JSON with snake_case keys so reports and `--json` output use
 //! them directly.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What kind of actor an [`Agent`] is (PREMIS agentType).
@@ -65,43 +67,121 @@ pub struct Digest {
     pub value: String,
 }
 
-/// One computer file of a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One computer file of a batch, as the one scan saw it (`dangan::scan`): size, digests, identification and
+/// header characterization, all from one read. Every later stage takes the record instead of going back
+/// to the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileRecord {
     /// Path relative to the batch (or package) root, with `/` separators.
     pub path: String,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub digests: Vec<Digest>,
+    /// The format family (which handler read the headers; the page rule).
+    #[serde(default = "unknown_family")]
+    pub family: crate::identify::Family,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identification: Option<Identification>,
+    /// What the format's handler read from the headers.
+    #[serde(skip)]
+    pub characterization: Option<crate::handler::Characterization>,
+    /// Why the headers could not be read (the file is still kept and hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
-/// One item (件) of the 目录: one document, filed under one catalog node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Item {
-    /// The 档号 as written in the 目录.
-    pub danghao: String,
-    /// Catalog code (分类号), normalized: `X-1.3.6`.
-    pub catalog_code: String,
-    /// 题名
-    pub title: String,
-    /// 责任者
+fn unknown_family() -> crate::identify::Family {
+    crate::identify::Family::Unknown
+}
+
+impl FileRecord {
+    /// The value of one digest (`sha256`, `sm3`, …), when it was computed.
+    pub fn digest(&self, algorithm: &str) -> Option<&str> {
+        self.digests
+            .iter()
+            .find(|d| d.algorithm == algorithm)
+            .map(|d| d.value.as_str())
+    }
+}
+
+/// The fields of a 目录 row that intake knows (columns are found by `profiles/intake.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Danghao,
+    Title,
+    CatalogCode,
+    Creator,
+    Date,
+    Pages,
+    Retention,
+    Classification,
+    Remarks,
+    FileName,
+    Fonds,
+    Year,
+    ItemNo,
+    DocumentNo,
+    Photographer,
+    Place,
+    People,
+    Recorder,
+    Householder,
+    HouseholdId,
+}
+
+/// How a file was tied to its item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchBasis {
+    /// Named by the 档号 (DA/T 31-2017 9.6): one file for the whole item.
+    Danghao,
+    /// Named 档号-NNNN: one page image.
+    PageSequence,
+    /// Listed in the 文件名 column.
+    Column,
+}
+
+/// A file of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemFile {
+    /// Path relative to the batch folder, `/`-separated.
+    pub path: String,
+    /// Page number for page images.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<String>,
-    /// 日期, ISO 8601 (`2019-05-01`) or a year.
+    pub page: Option<u32>,
+    pub matched_by: MatchBasis,
+}
+
+/// One item (件) of the 目录, as intake read and checked it: one document, filed under one catalog node,
+/// with its files matched by name (DA/T 31-2017 9.6) or by the 文件名 column.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    /// The row in the 目录 (header = row 1).
+    pub row: usize,
+    pub danghao: crate::catalog::Danghao,
+    /// Normalized catalog code (`X-1.3.6`).
+    pub catalog_code: String,
+    pub title: String,
+    pub retention: crate::catalog::Retention,
+    /// Normalized date: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
-    /// 页数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pages: Option<u32>,
-    /// 密级
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub classification: Option<String>,
-    /// 备注
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remarks: Option<String>,
-    pub files: Vec<FileRecord>,
+    /// Every other field given in the row, by field.
+    pub fields: BTreeMap<Field, String>,
+    /// Columns intake does not know, kept by their header.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+    /// Files in order: whole-item files first, then pages by number, then column-listed files.
+    pub files: Vec<ItemFile>,
+}
+
+impl Item {
+    pub fn field(&self, f: Field) -> Option<&str> {
+        self.fields.get(&f).map(String::as_str)
+    }
 }
 
 /// PREMIS event types used by dangan (<http://id.loc.gov/vocabulary/preservation/eventType/>).

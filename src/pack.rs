@@ -1,24 +1,29 @@
 //! `pack`: from a batch folder and its 目录 to E-ARK SIP packages.
 //!
-//! intake → QC of page images (DA/T 31-2017) → identify → normalize (format policy: preservation masters,
-//! access copies) → package. Nothing is written when intake or QC finds an error: the findings are
-//! returned instead.
+//! intake (the 目录, files matched by name) → scan (one read per file: digests, identification, headers,
+//! the staged copy) → QC and normalization (one decode per page: its checks, its master, its PDF page) →
+//! package (the staged copies moved in, checked against the scan's digests). Nothing is published when
+//! intake or QC finds an error: the findings are returned instead.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::context::Context;
+use crate::fixity::digest::Algorithm;
 use crate::identify;
 use crate::intake::{Columns, Intake, IntakeError, IntakeOptions, intake};
-use crate::intake::{Field, IntakeItem, MatchBasis};
-use crate::model::{Agent, Event, EventType, Finding, Identification, Level, Outcome};
-use crate::normalize::{self, FormatKey, InputFile, ItemMeta, Policy, Root, Tools};
+use crate::intake::{Field, Item};
+use crate::model::{Agent, Event, EventType, FileRecord, Finding, Identification, Level, Outcome};
+use crate::normalize::{self, InputFile, ItemMeta, Policy, Root, Tools};
 use crate::package::{
     self, Form, PackageError, PackageSpec, RepresentationSpec, Source, SourceFile, WrittenPackage,
 };
-use crate::qc::{self, QcPolicy, QcReport};
+use crate::qc::{self, QcPolicy};
+use crate::scan::{self, ScanOptions, Tally};
 
 /// Why packing stopped.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +107,7 @@ pub struct PackedPackage {
 pub struct PackReport {
     pub packages: Vec<PackedPackage>,
     pub findings: Vec<Finding>,
+    pub stats: PackStats,
 }
 
 /// Where an original file lands inside the package.
@@ -199,18 +205,14 @@ pub fn pack(
 /// many units it will report through [`Progress::advance`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stage {
-    /// Reading the 目录 and matching files (no units).
+    /// Reading the 目录 and matching files by name (no units).
     Intake,
-    /// DA/T 31 QC of this many page images (one unit per page).
-    Qc { pages: usize },
-    /// Identification and the format policy for one package (one unit per original file).
-    Normalize {
-        index: usize,
-        count: usize,
-        id: String,
-        files: usize,
-    },
-    /// Copying, hashing and verifying one package's content (one unit per content file).
+    /// The one read of every source file: digests, identification, headers, the staged copy (one unit per
+    /// file).
+    Scan { files: usize },
+    /// Scan QC of the pages and the format policy, from one decode per page (one unit per file).
+    Normalize { files: usize },
+    /// Writing one package (one unit per content file).
     Write {
         index: usize,
         count: usize,
@@ -230,6 +232,48 @@ pub trait Progress: Sync {
 /// No progress reporting.
 impl Progress for () {}
 
+/// What a pack run read, decoded and wrote: the proof that each source file was read once and each page
+/// decoded once, the time of each stage, and what a page costs to keep.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PackStats {
+    /// Full reads of source files (the scan).
+    pub source_reads: u64,
+    pub source_bytes: u64,
+    /// Decodes of page images (and photos, for their access copies).
+    pub decodes: u64,
+    /// Pages among the files.
+    pub pages: u64,
+    /// Staged copies read back and checked against the scan's digests: by the page decode, or by the
+    /// package writer.
+    pub copies_checked: u64,
+    /// Seconds per stage, in order.
+    pub stage_seconds: Vec<(String, f64)>,
+    /// Bytes per page of each representation over the whole run (`original`, `preservation`, `access`).
+    pub bytes_per_page: Vec<(String, f64)>,
+}
+
+/// Scratch space of a run beside the output: staged copies of the originals and the derivatives. Removed
+/// whatever happens; never published. An output folder the run created is removed again when the run
+/// leaves it empty (a refused batch leaves nothing behind).
+struct Work {
+    dir: PathBuf,
+    created_out: Option<PathBuf>,
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(out) = &self.created_out {
+            // Fails, as it should, when a package was published into it.
+            let _ = std::fs::remove_dir(out);
+        }
+    }
+}
+
+fn failed(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.level >= Level::Error)
+}
+
 /// [`pack`], telling `progress` when each stage starts and as files are done.
 pub fn pack_with_progress(
     batch: &Path,
@@ -239,6 +283,14 @@ pub fn pack_with_progress(
     ctx: &Context,
     progress: &dyn Progress,
 ) -> Result<PackReport, PackError> {
+    let mut stats = PackStats::default();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stats: &mut PackStats, name: &str| {
+        stats
+            .stage_seconds
+            .push((name.to_string(), clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
     progress.stage(Stage::Intake);
     let columns = Columns::embedded();
     let checked = intake(
@@ -249,37 +301,16 @@ pub fn pack_with_progress(
             manifest: options.manifest.clone(),
         },
     )?;
+    lap(&mut stats, "intake");
     if !checked.is_valid() {
         return Ok(PackReport {
             packages: Vec::new(),
             findings: checked.findings,
+            stats,
         });
     }
     let base_id = options.id.clone().unwrap_or_else(|| id_from(batch));
     let mut findings = checked.findings.clone();
-
-    // DA/T 31-2017 QC of the page images (files named 档号-NNNN). A batch with a failing page is not
-    // packed: scans are re-done before they ship.
-    let pages: Vec<String> = checked
-        .items
-        .iter()
-        .flat_map(|it| &it.files)
-        .filter(|f| f.matched_by == MatchBasis::PageSequence)
-        .map(|f| f.path.clone())
-        .collect();
-    let policy = options.qc.clone().unwrap_or_else(QcPolicy::embedded);
-    progress.stage(Stage::Qc { pages: pages.len() });
-    let qc_report = qc::check_files_with_progress(batch, &pages, &policy, &|n| progress.advance(n));
-    for p in &qc_report.pages {
-        findings.extend(p.findings.iter().cloned());
-    }
-    findings.extend(qc_report.findings.iter().cloned());
-    if !qc_report.ok {
-        return Ok(PackReport {
-            packages: Vec::new(),
-            findings,
-        });
-    }
     let manifest_name = checked
         .manifest
         .file_name()
@@ -292,35 +323,243 @@ pub fn pack_with_progress(
             return Ok(PackReport {
                 packages: Vec::new(),
                 findings,
+                stats,
             });
         }
     };
+    let created_out = (!out.exists()).then(|| out.to_path_buf());
+    std::fs::create_dir_all(out).map_err(|e| normalize::NormalizeError::io(out, e))?;
+    // One run per package ID in `out`, from the scratch space (staged copies, derivatives) to publication:
+    // a second run to the same place fails at once with one message (package::publish::DestLock).
+    let _lock =
+        package::publish::DestLock::acquire(&out.join(&base_id)).map_err(PackageError::from)?;
+    let work = Work {
+        dir: out.join(format!(".{base_id}.dangan-work-{}", ctx.ids.next_uuid())),
+        created_out,
+    };
+    let originals_dir = work.dir.join("original");
+    let derived_dir = work.dir.join("derived");
+    std::fs::create_dir_all(&derived_dir)
+        .map_err(|e| normalize::NormalizeError::io(&derived_dir, e))?;
+
+    // 1. The one read of every file: digests, identification, headers, the staged copy; photo checks.
+    let rels: Vec<&str> = checked
+        .items
+        .iter()
+        .flat_map(|it| &it.files)
+        .map(|f| f.path.as_str())
+        .collect();
+    progress.stage(Stage::Scan { files: rels.len() });
+    let qc_policy = options.qc.clone().unwrap_or_else(QcPolicy::embedded);
+    let budget = qc_policy.budget();
+    let tally = Tally::default();
+    let mut algorithms = vec![Algorithm::Sha256];
+    if options.sm3 {
+        algorithms.push(Algorithm::Sm3);
+    }
+    let scanned: Vec<Result<(FileRecord, Vec<Finding>), Finding>> = rels
+        .par_iter()
+        .map(|rel| {
+            let opts = ScanOptions {
+                algorithms: algorithms.clone(),
+                copy_to: Some(originals_dir.join(rel)),
+            };
+            let r = match scan::scan_file(batch, rel, &opts, &tally) {
+                Ok(s) => {
+                    // Photo checks from the record and headers; pages are checked on their one decode,
+                    // in the next stage.
+                    let photo = if crate::intake::is_photo(&s.record.path, s.record.family) {
+                        match qc::check_scanned(&s, &qc_policy, &budget) {
+                            qc::Checked::Photo(f) => f,
+                            _ => Vec::new(),
+                        }
+                    } else {
+                        Vec::new()
+                    };
+                    Ok((s.record, photo))
+                }
+                Err(e) => Err(Finding::new(
+                    "INTAKE.PATH",
+                    Level::Error,
+                    Some(rel.to_string()),
+                    e.zh(),
+                    e.en(),
+                )),
+            };
+            progress.advance(1);
+            r
+        })
+        .collect();
+    let mut records: HashMap<String, FileRecord> = HashMap::new();
+    for s in scanned {
+        match s {
+            Ok((r, mut f)) => {
+                findings.append(&mut f);
+                records.insert(r.path.clone(), r);
+            }
+            Err(f) => findings.push(f),
+        }
+    }
+    stats.source_reads = tally.files();
+    stats.source_bytes = tally.bytes();
+    lap(&mut stats, "scan");
+    if failed(&findings) {
+        return Ok(PackReport {
+            packages: Vec::new(),
+            findings,
+            stats,
+        });
+    }
+
+    // 2. DA/T 31-2017 batch checks over the pages, from the records (the page rule: intake::page).
+    let mut page_records: Vec<&FileRecord> =
+        records.values().filter(|r| scan::is_page(r)).collect();
+    page_records.sort_by(|a, b| a.path.cmp(&b.path));
+    stats.pages = page_records.len() as u64;
+    let seqs: Vec<qc::SequenceInput> = page_records.iter().map(|r| qc::sequence_input(r)).collect();
+    findings.extend(qc::check_sequence(&seqs, &qc_policy.sequence));
+
+    // 3. One decode per page: its QC, its master, its PDF page. Inputs are the staged copies, so reading
+    // a page for its decode is also the read-back check of its copy.
+    let empty = Policy {
+        name: "none".into(),
+        version: "1".into(),
+        source: "<none>".into(),
+        rules: Vec::new(),
+    };
+    let policy = options.policy.as_ref().unwrap_or(&empty);
+    let inputs: Vec<InputFile> = rels
+        .iter()
+        .filter_map(|rel| records.get(*rel))
+        .map(|r| InputFile {
+            sha256: r.digest("sha256").map(str::to_string),
+            ..InputFile::from_record(r)
+        })
+        .collect();
+    let mut meta = std::collections::BTreeMap::new();
+    for it in &checked.items {
+        meta.insert(
+            it.danghao.to_file_stem(),
+            ItemMeta {
+                title: Some(it.title.clone()),
+                author: it.field(Field::Creator).map(str::to_string),
+                identifier: Some(it.danghao.to_string()),
+            },
+        );
+    }
+    progress.stage(Stage::Normalize {
+        files: inputs.len(),
+    });
+    let report = normalize::normalize_files(
+        &originals_dir,
+        &inputs,
+        &derived_dir,
+        &normalize::Options {
+            policy,
+            tools: &options.tools,
+            items: &meta,
+            qc: Some(&qc_policy),
+            budget: &budget,
+            progress: &|n| progress.advance(n),
+        },
+        ctx,
+    )?;
+    stats.decodes = budget.decodes();
+    lap(&mut stats, "qc+normalize");
+    for p in &report.pages {
+        findings.extend(p.findings.iter().cloned());
+    }
+    if options.policy.is_some() {
+        findings.extend(report.findings.iter().cloned());
+    }
+    // A derivative the policy asked for and could not make is an error of the batch: a package is not
+    // published with a hole where its master or access copy should be. (A missing tool is a recorded
+    // skip, not a failure.)
+    for r in report
+        .records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failure)
+    {
+        let detail = r.detail.clone().unwrap_or_default();
+        findings.push(Finding::new(
+            "dangan normalize",
+            Level::Error,
+            r.sources.first().cloned(),
+            format!("{} 未能生成: {detail}", r.action),
+            format!("{} could not be made: {detail}", r.action),
+        ));
+    }
+    if failed(&findings) {
+        // A failing page (or a failed read-back of a copy) stops the pack: scans are re-done before they
+        // ship. Nothing was published; the scratch space goes with `work`.
+        return Ok(PackReport {
+            packages: Vec::new(),
+            findings,
+            stats,
+        });
+    }
+    let verified: HashSet<&str> = report.verified.iter().map(String::as_str).collect();
+    let qc_pages: HashMap<&str, &qc::PageReport> =
+        report.pages.iter().map(|p| (p.path.as_str(), p)).collect();
+    stats.copies_checked = verified.len() as u64;
+
+    // 4. The packages, each from its items' records, copies and derivatives.
+    let run = Run {
+        batch,
+        out,
+        catalog,
+        options,
+        ctx,
+        checked: &checked,
+        records: &records,
+        verified: &verified,
+        qc_pages: &qc_pages,
+        originals_dir: &originals_dir,
+        derived_dir: &derived_dir,
+        normalized: &report,
+        progress,
+    };
     let mut packages = Vec::new();
+    let mut rep_bytes: Vec<(String, u64)> = Vec::new();
     let count = groups.len();
     for (index, (key, members)) in groups.into_iter().enumerate() {
         let objid = match &key {
             None => base_id.clone(),
             Some(k) => format!("{base_id}-{k}"),
         };
-        let items: Vec<IntakeItem> = members.iter().map(|&i| checked.items[i].clone()).collect();
         let group = Group {
             index: index + 1,
             count,
             objid,
         };
-        let written = write_group(
-            batch, out, catalog, options, ctx, &checked, &qc_report, &group, items, progress,
-        )?;
+        let (written, read_back) = write_group(&run, &group, &members)?;
+        stats.copies_checked += read_back.0 as u64;
+        for (rep, b) in read_back.1 {
+            match rep_bytes.iter_mut().find(|(n, _)| *n == rep) {
+                Some((_, t)) => *t += b,
+                None => rep_bytes.push((rep, b)),
+            }
+        }
         packages.push(written);
     }
-    Ok(PackReport { packages, findings })
+    lap(&mut stats, "package");
+    let pages = stats.pages.max(1) as f64;
+    stats.bytes_per_page = rep_bytes
+        .into_iter()
+        .map(|(n, b)| (n, b as f64 / pages))
+        .collect();
+    Ok(PackReport {
+        packages,
+        findings,
+        stats,
+    })
 }
 
 /// Packages to write: (group key, indices of its items).
 type Groups = Vec<(Option<String>, Vec<usize>)>;
 
 /// Group item indices by the split key. Items that lack the key are returned as findings.
-fn split(items: &[IntakeItem], by: SplitBy, manifest: &str) -> Result<Groups, Vec<Finding>> {
+fn split(items: &[Item], by: SplitBy, manifest: &str) -> Result<Groups, Vec<Finding>> {
     let mut groups: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
     let mut missing = Vec::new();
     for (i, it) in items.iter().enumerate() {
@@ -335,17 +574,19 @@ fn split(items: &[IntakeItem], by: SplitBy, manifest: &str) -> Result<Groups, Ve
         };
         match key {
             Some(k) => groups.entry(safe_key(&k)).or_default().push(i),
-            None => missing.push(Finding {
-                property: None,
-                rule: "INTAKE.SPLIT".into(),
-                level: Level::Error,
-                path: Some(format!("{manifest}:{}", it.row)),
-                message: format!(
+            None => missing.push(Finding::new(
+                "INTAKE.SPLIT",
+                Level::Error,
+                Some(format!("{manifest}:{}", it.row)),
+                format!(
                     "--split-by household: 条目 {} 没有 户编号 或 户主姓名",
                     it.danghao
                 ),
-                message_en: String::new(),
-            }),
+                format!(
+                    "--split-by household: item {} has no household ID or householder",
+                    it.danghao
+                ),
+            )),
         }
     }
     if missing.is_empty() {
@@ -376,99 +617,78 @@ struct Group {
     objid: String,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every package of a run draws on.
+struct Run<'a> {
+    batch: &'a Path,
+    out: &'a Path,
+    catalog: &'a Catalog,
+    options: &'a PackOptions,
+    ctx: &'a Context,
+    checked: &'a Intake,
+    records: &'a HashMap<String, FileRecord>,
+    verified: &'a HashSet<&'a str>,
+    qc_pages: &'a HashMap<&'a str, &'a qc::PageReport>,
+    originals_dir: &'a Path,
+    derived_dir: &'a Path,
+    normalized: &'a normalize::Report,
+    progress: &'a dyn Progress,
+}
+
+/// Copies read back by the package writer, and bytes per representation.
+type Written = (usize, Vec<(String, u64)>);
+
 fn write_group(
-    batch: &Path,
-    out: &Path,
-    catalog: &Catalog,
-    options: &PackOptions,
-    ctx: &Context,
-    checked: &Intake,
-    qc_report: &QcReport,
+    run: &Run<'_>,
     group: &Group,
-    items: Vec<IntakeItem>,
-    progress: &dyn Progress,
-) -> Result<PackedPackage, PackError> {
+    members: &[usize],
+) -> Result<(PackedPackage, Written), PackError> {
     let objid = group.objid.clone();
-    // One run per package ID in `out`, from normalization (its scratch folder) to publication (safety).
+    let ctx = run.ctx;
+    let items: Vec<Item> = members
+        .iter()
+        .map(|&i| run.checked.items[i].clone())
+        .collect();
+    // One run per package ID in `out`, to publication (package::publish).
     let _lock =
-        package::publish::DestLock::acquire(&out.join(&objid)).map_err(PackageError::from)?;
-    progress.stage(Stage::Normalize {
-        index: group.index,
-        count: group.count,
-        id: objid.clone(),
-        files: items.iter().map(|i| i.files.len()).sum(),
-    });
+        package::publish::DestLock::acquire(&run.out.join(&objid)).map_err(PackageError::from)?;
     let mut originals = Vec::new();
     let mut bytes = 0u64;
     let mut events = Vec::new();
     let now = ctx.now_rfc3339();
     let mut identified: Vec<String> = Vec::new();
     let mut id_warnings: Vec<String> = Vec::new();
-    // Looked up once per file: a batch of thousands of pages must not search lists per file.
-    let sizes: std::collections::HashMap<&str, u64> = checked
-        .files
-        .iter()
-        .map(|b| (b.path.as_str(), b.size))
-        .collect();
-    let qc_pages: std::collections::HashMap<&str, &crate::qc::PageReport> = qc_report
-        .pages
-        .iter()
-        .map(|p| (p.path.as_str(), p))
-        .collect();
     for (i, item) in items.iter().enumerate() {
         for f in &item.files {
-            let ident: Identification =
-                identify::identify_path(&batch.join(&f.path))?.identification;
+            let Some(record) = run.records.get(&f.path) else {
+                continue;
+            };
+            let ident: Identification = record.identification.clone().unwrap_or_default();
             for w in &ident.warnings {
                 id_warnings.push(format!("{}: {w}", f.path));
             }
             identified.push(package_path(&f.path));
-            bytes += sizes.get(f.path.as_str()).copied().unwrap_or(0);
-            if let Some(p) = qc_pages.get(f.path.as_str()) {
-                let failed = !p.ok();
-                let warned = p.findings.iter().any(|x| x.level == Level::Warning);
-                let mut detail = format!(
-                    "DA/T 31-2017 扫描质量检查: 分辨率 {}, 色彩模式 {}, 倾斜 {}",
-                    p.dpi
-                        .map(|d| format!("{d:.0} dpi"))
-                        .unwrap_or_else(|| "未记录".into()),
-                    p.colour_mode.label_zh(),
-                    p.skew_degrees
-                        .map(|d| format!("{d:.2}°"))
-                        .unwrap_or_else(|| "—".into()),
-                );
-                for x in &p.findings {
-                    detail.push_str(&format!("; [{}] {}", x.rule, x.message));
-                }
-                events.push(Event {
-                    id: ctx.ids.next_uuid().to_string(),
-                    event_type: EventType::Validation,
-                    date_time: now.clone(),
-                    outcome: if failed {
-                        Outcome::Failure
-                    } else if warned {
-                        Outcome::Warning
-                    } else {
-                        Outcome::Success
-                    },
-                    detail: Some(detail),
-                    agents: vec![ctx.agent.clone()],
-                    objects: vec![package_path(&f.path)],
-                });
+            bytes += record.size;
+            if let Some(p) = run.qc_pages.get(f.path.as_str()) {
+                events.push(qc_event(ctx, &now, &f.path, p));
             }
+            let page = crate::intake::page_of(&f.path, record.family).map(|p| p.seq);
             originals.push(SourceFile {
-                source: Source::Path(batch.join(&f.path)),
+                source: Source::Staged {
+                    path: run.originals_dir.join(&f.path),
+                    sha256: record.digest("sha256").unwrap_or_default().to_string(),
+                    sm3: record.digest("sm3").map(str::to_string),
+                    verified: run.verified.contains(f.path.as_str()),
+                },
                 name: f.path.clone(),
                 original_name: Some(f.path.clone()),
                 identification: Some(ident),
                 item: Some(i),
-                page: f.page,
+                page: page.or(f.page),
                 derived_from: None,
             });
         }
     }
-    // One identification event for the representation: PRONOM by content signature.
+    // One identification event for the representation: PRONOM by content signature, from the scan.
     events.insert(
         0,
         Event {
@@ -493,33 +713,19 @@ fn write_group(
             objects: identified,
         },
     );
-    // Preservation masters and access copies by the format policy; provenance becomes PREMIS events with
-    // derivation relationships. Derivatives are written beside the output and copied into the package.
     let mut representations = vec![RepresentationSpec {
         name: "original".into(),
         files: Vec::new(),
     }];
-    let norm_dir = out.join(format!(".{objid}.normalize"));
-    let derived = match options.policy.as_ref().map(|policy| {
-        derive(
-            batch, &norm_dir, policy, options, ctx, &items, &originals, progress,
-        )
-    }) {
-        None => None,
-        Some(Ok(d)) => Some(d),
-        Some(Err(e)) => {
-            let _ = std::fs::remove_dir_all(&norm_dir);
-            return Err(e);
-        }
-    };
-    if let Some((reps, mut evs)) = derived {
+    if run.options.policy.is_some() {
+        let (reps, mut evs) = derived_for(run, &originals)?;
         events.append(&mut evs);
         representations.extend(reps);
     }
     representations[0].files = originals;
     let group_intake = Intake {
         items: items.clone(),
-        ..checked.clone()
+        ..run.checked.clone()
     };
     let documentation = vec![
         ("目录.csv".to_string(), manifest_csv(&group_intake)),
@@ -529,97 +735,93 @@ fn write_group(
         ),
     ];
     let spec = PackageSpec {
-        label: options
+        label: run
+            .options
             .label
             .clone()
-            .unwrap_or_else(|| format!("{} {objid}", catalog.info.name)),
+            .unwrap_or_else(|| format!("{} {objid}", run.catalog.info.name)),
         objid: objid.clone(),
         content_category: "Mixed".into(),
-        submitter: options.submitter.clone(),
-        submitter_id: options.submitter_id.clone(),
+        submitter: run.options.submitter.clone(),
+        submitter_id: run.options.submitter_id.clone(),
         items,
         representations,
         documentation,
         events,
         agents: vec![Agent::dangan()],
-        sm3: options.sm3,
+        sm3: run.options.sm3,
     };
-    progress.stage(Stage::Write {
+    run.progress.stage(Stage::Write {
         index: group.index,
         count: group.count,
         id: objid.clone(),
         files: spec.representations.iter().map(|r| r.files.len()).sum(),
     });
-    let written = package::write_sip_with_progress(&spec, catalog, ctx, out, options.form, &|n| {
-        progress.advance(n)
-    });
-    let _ = std::fs::remove_dir_all(&norm_dir);
-    let written: WrittenPackage = written?;
-    Ok(PackedPackage {
-        id: written.objid,
-        path: written.path,
-        items: spec.items.len(),
-        files: written.files,
-        bytes: written.bytes,
-    })
+    let progress = run.progress;
+    let written: WrittenPackage = package::write_sip_with_progress(
+        &spec,
+        run.catalog,
+        ctx,
+        run.out,
+        run.options.form,
+        &|n| progress.advance(n),
+    )?;
+    let _ = run.batch;
+    Ok((
+        PackedPackage {
+            id: written.objid,
+            path: written.path,
+            items: spec.items.len(),
+            files: written.files,
+            bytes: written.bytes,
+        },
+        (written.read_back, written.representation_bytes),
+    ))
 }
 
-/// Run the format policy over a group's originals. Returns the `preservation` and `access`
-/// representations (only those that received files) and the provenance events, with every path mapped
-/// to where it lands in the package.
-#[allow(clippy::too_many_arguments)]
-fn derive(
-    batch: &Path,
-    norm_dir: &Path,
-    policy: &Policy,
-    options: &PackOptions,
-    ctx: &Context,
-    items: &[IntakeItem],
-    originals: &[SourceFile],
-    progress: &dyn Progress,
-) -> Result<(Vec<RepresentationSpec>, Vec<Event>), PackError> {
-    if norm_dir.exists() {
-        // Left by an interrupted run; never published.
-        std::fs::remove_dir_all(norm_dir)
-            .map_err(|e| normalize::NormalizeError::io(norm_dir, e))?;
+/// The PREMIS validation event of a page's QC.
+fn qc_event(ctx: &Context, now: &str, path: &str, p: &qc::PageReport) -> Event {
+    let failed = !p.ok();
+    let warned = p.findings.iter().any(|x| x.level == Level::Warning);
+    let mut detail = format!(
+        "DA/T 31-2017 扫描质量检查: 分辨率 {}, 色彩模式 {}, 倾斜 {}",
+        p.dpi
+            .map(|d| format!("{d:.0} dpi"))
+            .unwrap_or_else(|| "未记录".into()),
+        p.colour_mode.label_zh(),
+        p.skew_degrees
+            .map(|d| format!("{d:.2}°"))
+            .unwrap_or_else(|| "—".into()),
+    );
+    for x in &p.findings {
+        detail.push_str(&format!("; [{}] {}", x.rule, x.message));
     }
-    std::fs::create_dir_all(norm_dir).map_err(|e| normalize::NormalizeError::io(norm_dir, e))?;
-    let inputs: Vec<InputFile> = originals
-        .iter()
-        .map(|f| {
-            let id = f.identification.clone().unwrap_or_default();
-            InputFile {
-                path: f.name.clone(),
-                format: FormatKey::from_identification(&id),
-                basis: id.basis,
-            }
-        })
-        .collect();
-    let mut meta = std::collections::BTreeMap::new();
-    for it in items {
-        meta.insert(
-            it.danghao.to_file_stem(),
-            ItemMeta {
-                title: Some(it.title.clone()),
-                author: it.field(Field::Creator).map(str::to_string),
-                identifier: Some(it.danghao.to_string()),
-            },
-        );
-    }
-    let report = normalize::normalize_files(
-        batch,
-        &inputs,
-        norm_dir,
-        &normalize::Options {
-            policy,
-            tools: &options.tools,
-            items: &meta,
-            progress: &|n| progress.advance(n),
+    Event {
+        id: ctx.ids.next_uuid().to_string(),
+        event_type: EventType::Validation,
+        date_time: now.to_string(),
+        outcome: if failed {
+            Outcome::Failure
+        } else if warned {
+            Outcome::Warning
+        } else {
+            Outcome::Success
         },
-        ctx,
-    )?;
+        detail: Some(detail),
+        agents: vec![ctx.agent.clone()],
+        objects: vec![package_path(path)],
+    }
+}
+
+/// The `preservation` and `access` representations of a group (only those that received files) and the
+/// provenance events of its originals, from the run's one normalization, with every path mapped to where
+/// it lands in the package.
+fn derived_for(
+    run: &Run<'_>,
+    originals: &[SourceFile],
+) -> Result<(Vec<RepresentationSpec>, Vec<Event>), PackError> {
     // Which item each path belongs to: originals from the 目录, derivatives from their first source.
-    let mut item_of: std::collections::HashMap<String, usize> = originals
+    let mut item_of: HashMap<String, usize> = originals
         .iter()
         .filter_map(|f| f.item.map(|i| (f.name.clone(), i)))
         .collect();
@@ -634,7 +836,15 @@ fn derive(
     };
     let mut reps: std::collections::BTreeMap<String, Vec<SourceFile>> = Default::default();
     let mut events = Vec::new();
-    for r in &report.records {
+    for r in &run.normalized.records {
+        // Records of this group: their first source is one of its originals (or a derivative of one).
+        let Some(item) = r
+            .sources
+            .first()
+            .and_then(|s| item_of.get(s.as_str()).copied())
+        else {
+            continue;
+        };
         let mut ev = r.to_event();
         ev.objects = r
             .sources
@@ -643,27 +853,24 @@ fn derive(
             .chain(r.outputs.iter().map(|o| package_path(Root::Output, o)))
             .collect();
         events.push(ev);
-        let item = r
-            .sources
-            .first()
-            .and_then(|s| item_of.get(s.as_str()).copied());
         for o in &r.outputs {
             let Some((rep, rest)) = o.split_once('/') else {
                 continue;
             };
-            if let Some(i) = item {
-                item_of.insert(o.clone(), i);
-            }
-            let path = norm_dir.join(o);
+            item_of.insert(o.clone(), item);
+            let path = run.derived_dir.join(o);
             let identification = identify::identify_path(&path)?.identification;
-            let page = crate::qc::parse_page_name(rest.rsplit('/').next().unwrap_or(rest), 4)
-                .map(|p| p.seq);
+            let page = crate::intake::parse_page_name(
+                rest.rsplit('/').next().unwrap_or(rest),
+                crate::intake::page::PAGE_DIGITS,
+            )
+            .map(|p| p.seq);
             reps.entry(rep.to_string()).or_default().push(SourceFile {
                 source: Source::Scratch(path),
                 name: rest.to_string(),
                 original_name: None,
                 identification: Some(identification),
-                item,
+                item: Some(item),
                 page,
                 derived_from: r.sources.first().map(|s| package_path(r.source_root, s)),
             });

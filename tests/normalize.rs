@@ -209,7 +209,13 @@ fn scans_get_lossless_tiff_masters_and_one_pdfa_per_item() {
     let input = t.path().join("in");
     make_scans(&input);
     let out = t.path().join("out");
-    let (code, report) = normalize_cli(&input, &out, &[]);
+    // The default keeps the JPEG page (DA/T 31-2017 9.5: an accepted master); the TIFF-master overlay makes
+    // a lossless master for it too.
+    let (code, report) = normalize_cli(&input, &t.path().join("default"), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(records(&report, "tiff-master").len(), 4);
+    let overlay = common::root().join("profiles/policy-tiff-masters.toml");
+    let (code, report) = normalize_cli(&input, &out, &["--policy", p(&overlay)]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(records(&report, "tiff-master").len(), 5);
 
@@ -436,6 +442,8 @@ fn item_metadata_gives_the_pdf_a_chinese_title() {
         policy: &policy,
         tools: &tools,
         items: &items,
+        qc: None,
+        budget: &dangan::raster::Budget::default(),
         progress: &dangan::no_tick,
     };
     let ctx = Context::fixed(CREATED.parse().expect("time"), "t");
@@ -1022,6 +1030,8 @@ fn records_become_premis_events() {
         policy: &policy,
         tools: &tools,
         items: &items,
+        qc: None,
+        budget: &dangan::raster::Budget::default(),
         progress: &dangan::no_tick,
     };
     let ctx = Context::fixed(CREATED.parse().expect("time"), "seed");

@@ -815,18 +815,516 @@ fn progress_accounts_for_every_page_and_file() {
         .iter()
         .map(|(s, done)| match s {
             Stage::Intake => ("intake".to_string(), 0, *done),
-            Stage::Qc { pages } => ("qc".into(), *pages as u64, *done),
-            Stage::Normalize { files, .. } => ("normalize".into(), *files as u64, *done),
+            Stage::Scan { files } => ("scan".into(), *files as u64, *done),
+            Stage::Normalize { files } => ("normalize".into(), *files as u64, *done),
             Stage::Write { files, .. } => ("write".into(), *files as u64, *done),
         })
         .collect();
     // The demo: 3 page scans; 7 originals; the package's content files as the pack reports them.
     let content = report.packages[0].files as u64;
     assert_eq!(totals[0], ("intake".into(), 0, 0));
-    assert_eq!(totals[1], ("qc".into(), 3, 3));
+    assert_eq!(totals[1], ("scan".into(), 7, 7));
     assert_eq!(totals[2], ("normalize".into(), 7, 7));
     assert_eq!(totals[3].0, "write");
     assert_eq!(totals[3].1, totals[3].2, "{totals:?}");
     assert!(totals[3].1 > 7 && totals[3].1 < content, "{totals:?}");
     assert_eq!(totals.len(), 4);
+}
+
+// ---- issue 12: one scan, one decode, one page rule ----
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+    }
+}
+
+/// Run a command under `/usr/bin/time -v`: exit code, stdout, stderr, peak RSS in KiB.
+fn timed(args: &[&std::ffi::OsStr]) -> (i32, String, String, u64) {
+    let bin = assert_cmd::cargo::cargo_bin("dangan");
+    let out = Process::new(common::require("timeout"))
+        .arg("120")
+        .arg("/usr/bin/time")
+        .arg("-v")
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let rss = stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no RSS in: {stderr}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+        rss,
+    )
+}
+
+/// A little-endian TIFF of 122 bytes whose IFD claims `w`×`h` 8-bit RGB pixels.
+fn huge_tiff(w: u32, h: u32) -> Vec<u8> {
+    let mut b = b"II*\0".to_vec();
+    b.extend(8u32.to_le_bytes());
+    let entries: [(u16, u16, u32); 8] = [
+        (256, 4, w),
+        (257, 4, h),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 2),
+        (273, 4, 200),
+        (277, 3, 3),
+        (279, 4, 16),
+    ];
+    b.extend((entries.len() as u16).to_le_bytes());
+    for (tag, typ, v) in entries {
+        b.extend(tag.to_le_bytes());
+        b.extend(typ.to_le_bytes());
+        b.extend(1u32.to_le_bytes());
+        b.extend(v.to_le_bytes());
+    }
+    b.extend(0u32.to_le_bytes());
+    b.resize(122, 0);
+    b
+}
+
+/// A real, valid gray PNG of `w`×`h` zero pixels: ~1.5 MB on disk, `w`×`h` bytes decoded.
+fn huge_png(w: u32, h: u32) -> Vec<u8> {
+    use std::io::Write as _;
+    let chunk = |out: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend(kind);
+        out.extend(data);
+        out.extend(crc.sum().to_be_bytes());
+    };
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let row = vec![0u8; w as usize + 1];
+    for _ in 0..h {
+        z.write_all(&row).expect("deflate");
+    }
+    let idat = z.finish().expect("deflate");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(w.to_be_bytes());
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &idat);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+const HUGE_MANIFEST: &str = "档号,题名,责任者,日期,页数,保管期限,密级,分类号,备注,文件名
+J001-WS·2019-Y-BGS-0001,页,县扶贫办,2019-03-01,1,永久,公开,X-1.1.1,,
+J001-WS·2019-Y-BGS-0002,照片,村委会,2019-03-01,,永久,公开,C-3.1.6,,
+J001-WS·2019-Y-BGS-0003,大图,县扶贫办,2019-03-01,1,永久,公开,X-1.1.1,,
+";
+
+/// Issue 12: a 122-byte TIFF claiming 100000×100000 (as a page and as a photo) and a 1.5 MB PNG of
+/// 40000×40000 are refused from their headers in `qc`, `pack` and `normalize`: a finding naming the file
+/// and the budget, peak memory far below the decoded size, nothing published by `pack`, exit code 1
+/// (checks ran and found failures).
+#[test]
+fn crafted_huge_images_are_refused_with_bounded_memory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = dir.path().join("batch");
+    std::fs::create_dir_all(&b).expect("mkdir");
+    std::fs::write(b.join("目录.csv"), HUGE_MANIFEST).expect("write");
+    std::fs::write(
+        b.join("J001-WS_2019-Y-BGS-0001-0001.tif"),
+        huge_tiff(100_000, 100_000),
+    )
+    .expect("write");
+    std::fs::write(
+        b.join("J001-WS_2019-Y-BGS-0002.tif"),
+        huge_tiff(100_000, 100_000),
+    )
+    .expect("write");
+    let png = huge_png(40_000, 40_000);
+    assert!(png.len() < 2_000_000, "{}", png.len());
+    std::fs::write(b.join("J001-WS_2019-Y-BGS-0003-0001.png"), png).expect("write");
+    const MAX_KIB: u64 = 300 * 1024;
+
+    let (rc, out, err, rss) = timed(&["qc".as_ref(), "--json".as_ref(), b.as_os_str()]);
+    assert_eq!(rc, 1, "{out}\n{err}");
+    assert!(rss < MAX_KIB, "qc peak RSS {rss} KiB");
+    let qc: Value = serde_json::from_str(&out).expect("json");
+    let text = qc.to_string();
+    assert!(text.contains("100000×100000"), "{text}");
+    assert!(text.contains("40000×40000"), "{text}");
+    // The photo is refused too, by its header, with a photo finding naming it.
+    assert!(
+        qc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["path"] == "J001-WS_2019-Y-BGS-0002.tif"
+                && f["level"] == "error"
+                && f["message_en"].as_str().unwrap_or("").contains("budget")),
+        "{text}"
+    );
+
+    let out_dir = dir.path().join("out");
+    let (rc, out, err, rss) = timed(&[
+        "pack".as_ref(),
+        "--json".as_ref(),
+        b.as_os_str(),
+        "--out".as_ref(),
+        out_dir.as_os_str(),
+    ]);
+    assert_eq!(rc, 1, "{out}\n{err}");
+    assert!(rss < MAX_KIB, "pack peak RSS {rss} KiB");
+    let report: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(report["packages"].as_array().map(Vec::len), Some(0));
+    let left: Vec<_> = std::fs::read_dir(&out_dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "pack left {left:?}");
+
+    // The photo alone: the access copies cannot be made, so nothing is published either.
+    let photo = dir.path().join("photo");
+    std::fs::create_dir_all(&photo).expect("mkdir");
+    std::fs::write(
+        photo.join("目录.csv"),
+        HUGE_MANIFEST
+            .lines()
+            .take(1)
+            .chain(HUGE_MANIFEST.lines().nth(2))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        photo.join("J001-WS_2019-Y-BGS-0002.tif"),
+        huge_tiff(100_000, 100_000),
+    )
+    .expect("write");
+    let out2 = dir.path().join("out2");
+    let (rc, out, err, rss) = timed(&[
+        "pack".as_ref(),
+        photo.as_os_str(),
+        "--out".as_ref(),
+        out2.as_os_str(),
+    ]);
+    assert_eq!(rc, 1, "{out}\n{err}");
+    assert!(rss < MAX_KIB, "pack (photo) peak RSS {rss} KiB");
+    assert!(out.contains("100000×100000"), "{out}");
+    assert!(
+        std::fs::read_dir(&out2).map(|d| d.count()).unwrap_or(0) == 0,
+        "pack published something for a refused photo"
+    );
+
+    // normalize: every other file is still done (one bad file never stops the run); the refused ones are
+    // failure records naming the budget, and no master or PDF exists for them.
+    let nout = dir.path().join("nout");
+    let (rc, out, err, rss) = timed(&[
+        "normalize".as_ref(),
+        "--json".as_ref(),
+        b.as_os_str(),
+        "--out".as_ref(),
+        nout.as_os_str(),
+    ]);
+    assert_eq!(rc, 1, "{out}\n{err}");
+    assert!(rss < MAX_KIB, "normalize peak RSS {rss} KiB");
+    let report: Value = serde_json::from_str(&out).expect("json");
+    let records = report["records"].as_array().expect("records");
+    assert!(!records.is_empty());
+    for r in records {
+        assert_eq!(r["outcome"], "failure", "{r}");
+        assert!(r["detail"].as_str().unwrap_or("").contains("budget"), "{r}");
+    }
+    assert!(!nout.join("preservation").exists());
+}
+
+/// Issue 12: each source file is read once per `pack` (the scan, which also writes the staged copy), each
+/// page image decoded once (its QC, master and PDF page from one decode), and every staged copy read back
+/// once against the scan's digests — by the page's decode, or by the package writer.
+#[test]
+fn pack_reads_each_file_once_and_decodes_each_page_once() {
+    use dangan::pack::{PackOptions, pack};
+    let catalog = dangan::catalog::Catalog::embedded();
+    let ctx = dangan::context::Context::fixed(CREATED.parse().expect("time"), "once");
+    let out = tempfile::tempdir().expect("tempdir");
+    let report = pack(&demo(), out.path(), &catalog, &PackOptions::default(), &ctx).expect("pack");
+    assert_eq!(report.packages.len(), 1, "{:?}", report.findings);
+    let s = &report.stats;
+    // The demo: 7 files — 3 page scans, 1 photo, 2 recordings, 1 e-mail.
+    assert_eq!(s.source_reads, 7, "{s:?}");
+    let on_disk: u64 = std::fs::read_dir(demo())
+        .expect("demo")
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().ends_with(".csv"))
+        .map(|e| e.metadata().expect("meta").len())
+        .sum();
+    assert_eq!(s.source_bytes, on_disk);
+    assert_eq!(s.pages, 3);
+    // 3 pages, once each, and the photo once for both of its access copies.
+    assert_eq!(s.decodes, 4, "{s:?}");
+    assert_eq!(s.copies_checked, 7, "{s:?}");
+    let names: Vec<&str> = s.stage_seconds.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["intake", "scan", "qc+normalize", "package"]);
+    assert!(
+        s.bytes_per_page
+            .iter()
+            .any(|(n, b)| n == "original" && *b > 0.0)
+    );
+
+    // Without normalization the pages are still decoded, once, for their QC.
+    let out = tempfile::tempdir().expect("tempdir");
+    let options = PackOptions {
+        policy: None,
+        ..PackOptions::default()
+    };
+    let report = pack(&demo(), out.path(), &catalog, &options, &ctx).expect("pack");
+    assert_eq!(report.packages.len(), 1, "{:?}", report.findings);
+    assert_eq!(report.stats.source_reads, 7);
+    assert_eq!(report.stats.decodes, 3);
+    assert_eq!(report.stats.copies_checked, 7);
+}
+
+/// Page verdicts of one run of each command, by path: qc (`pages`), normalize (`pages` of normalize.json)
+/// and pack (its findings: a page fails when an error names it).
+fn verdicts(batch: &Path) -> [std::collections::BTreeMap<String, bool>; 3] {
+    let out = dangan()
+        .args(["qc", "--json"])
+        .arg(batch)
+        .output()
+        .expect("qc");
+    let qc: Value = serde_json::from_slice(&out.stdout).expect("qc json");
+    let by_path = |pages: &Value| -> std::collections::BTreeMap<String, bool> {
+        pages
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        let ok = p["findings"]
+                            .as_array()
+                            .is_none_or(|f| f.iter().all(|x| x["level"] != "error"));
+                        (p["path"].as_str().unwrap_or("").to_string(), ok)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let qc_pages = by_path(&qc["pages"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nout = dir.path().join("n");
+    let out = dangan()
+        .args(["normalize", "--json"])
+        .arg(batch)
+        .arg("--out")
+        .arg(&nout)
+        .output()
+        .expect("normalize");
+    let norm: Value = serde_json::from_slice(&out.stdout).expect("normalize json");
+    let norm_pages = by_path(&norm["pages"]);
+    let out = dangan()
+        .args(["pack", "--json"])
+        .arg(batch)
+        .arg("--out")
+        .arg(dir.path().join("p"))
+        .output()
+        .expect("pack");
+    let packed: Value = serde_json::from_slice(&out.stdout).expect("pack json");
+    let failing: std::collections::BTreeSet<String> = packed["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["level"] == "error")
+        .filter_map(|f| f["path"].as_str().map(str::to_string))
+        .collect();
+    let pack_pages = qc_pages
+        .keys()
+        .map(|p| (p.clone(), !failing.contains(p)))
+        .collect();
+    // pack decodes exactly the pages qc and normalize call pages.
+    if packed["packages"].as_array().is_some_and(|p| !p.is_empty()) {
+        assert_eq!(packed["stats"]["pages"], qc_pages.len());
+    }
+    [qc_pages, norm_pages, pack_pages]
+}
+
+/// Issue 12: one rule for what a page is. On the demo (pages, a photo, audio, e-mail) and on the same batch
+/// with one page scanned at 150 dpi, `qc`, `normalize` and `pack` find the same pages with the same
+/// verdicts; the photo is never checked as a page (no "1 dpi", no blank page, no mixed-format error).
+#[test]
+fn qc_normalize_and_pack_agree_on_pages() {
+    let [qc, norm, pack] = verdicts(&demo());
+    assert_eq!(qc.len(), 3, "{qc:?}");
+    assert!(qc.values().all(|ok| *ok), "{qc:?}");
+    assert_eq!(qc, norm);
+    assert_eq!(qc, pack);
+    let out = dangan()
+        .args(["qc", "--lang", "en"])
+        .arg(demo())
+        .output()
+        .expect("qc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains(" 1 dpi") && !text.contains("fmt/43"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = dir.path().join("batch");
+    copy_dir(&demo(), &b);
+    let low = b.join("J001-WS_2019-Y-BGS-0002-0001.tif");
+    let (ok, _, err) = common::run(
+        Process::new(common::tool_var("IMAGEMAGICK"))
+            .arg(&low)
+            .args(["-units", "PixelsPerInch", "-density", "150"])
+            .arg(&low),
+    );
+    assert!(ok, "{err}");
+    let [qc, norm, pack] = verdicts(&b);
+    assert_eq!(
+        qc.get("J001-WS_2019-Y-BGS-0002-0001.tif"),
+        Some(&false),
+        "{qc:?}"
+    );
+    assert_eq!(qc.values().filter(|ok| !**ok).count(), 1);
+    assert_eq!(qc, norm);
+    assert_eq!(qc, pack);
+}
+
+/// Issue 12: QC and the master agree on dpi — PNG (pHYs in pixels per metre), TIFF, JPEG (JFIF) — as
+/// exiftool reads the masters; and a JPEG whose JFIF density is 1×1 has *unknown* resolution, not 1 dpi.
+#[test]
+fn qc_and_masters_agree_on_dpi() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let magick = common::tool_var("IMAGEMAGICK");
+    let policy = common::root().join("profiles/policy-tiff-masters.toml");
+    let pages = [
+        (
+            "png",
+            &["-units", "PixelsPerCentimeter", "-density", "118.11"][..],
+            300.0,
+        ),
+        (
+            "tif",
+            &["-units", "PixelsPerInch", "-density", "300"][..],
+            300.0,
+        ),
+        (
+            "jpg",
+            &["-units", "PixelsPerInch", "-density", "400"][..],
+            400.0,
+        ),
+    ];
+    for (ext, density, expected) in pages {
+        // One batch per format: DA/T 31-2017 9.5 wants one page format per batch.
+        let b = dir.path().join(ext);
+        std::fs::create_dir_all(&b).expect("mkdir");
+        std::fs::write(
+            b.join("目录.csv"),
+            "档号,题名,分类号,页数\nJ001-WS·2019-Y-BGS-0001,页,X-1.1.1,1\n",
+        )
+        .expect("csv");
+        let src = format!("J001-WS_2019-Y-BGS-0001-0001.{ext}");
+        let (ok, _, err) = common::run(
+            Process::new(&magick)
+                .args(["-size", "600x800", "xc:white", "-fill", "black"])
+                .args(["-draw", "rectangle 100,200 500,260"])
+                .args(["-draw", "rectangle 100,400 450,430"])
+                .args(density)
+                .arg(b.join(&src)),
+        );
+        assert!(ok, "{err}");
+        let out = dangan()
+            .args(["qc", "--json"])
+            .arg(&b)
+            .output()
+            .expect("qc");
+        let qc: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let qc_dpi = qc["pages"][0]["dpi"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{ext}: {qc}"));
+        assert_eq!(qc_dpi, expected, "{ext}");
+        let out_dir = dir.path().join(format!("out-{ext}"));
+        let output = dangan()
+            .args(["pack", "--json", "--id", "dpi", "--policy"])
+            .arg(&policy)
+            .arg(&b)
+            .arg("--out")
+            .arg(&out_dir)
+            .output()
+            .expect("pack");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        // A TIFF page is kept as its own master; the others get one.
+        let master = if ext == "tif" {
+            out_dir.join("dpi/representations/original/data").join(&src)
+        } else {
+            out_dir
+                .join("dpi/representations/preservation/data")
+                .join("J001-WS_2019-Y-BGS-0001-0001.tif")
+        };
+        let (ok, stdout, err) = common::run(
+            Process::new(common::require("exiftool"))
+                .args([
+                    "-n",
+                    "-s3",
+                    "-XResolution",
+                    "-YResolution",
+                    "-ResolutionUnit",
+                ])
+                .arg(&master),
+        );
+        assert!(ok, "{err}");
+        let v: Vec<&str> = stdout.lines().map(str::trim).collect();
+        assert_eq!(v.len(), 3, "{ext}: {stdout}");
+        let x: f64 = v[0].parse().expect("XResolution");
+        let y: f64 = v[1].parse().expect("YResolution");
+        assert_eq!(v[2], "2", "{ext}: inches");
+        assert!(
+            (x - qc_dpi).abs() < 0.01 && (y - qc_dpi).abs() < 0.01,
+            "{ext}: master {x}×{y}, QC {qc_dpi}"
+        );
+    }
+
+    // JFIF density 1×1 (what encoders write when they know nothing): unknown, reported as missing.
+    let magick = common::tool_var("IMAGEMAGICK");
+    let j = dir.path().join("one");
+    std::fs::create_dir_all(&j).expect("mkdir");
+    let page = j.join("J001-WS_2019-Y-BGS-0001-0001.jpg");
+    let (ok, _, err) = common::run(
+        Process::new(&magick)
+            .args([
+                "-size",
+                "300x400",
+                "xc:white",
+                "-units",
+                "PixelsPerInch",
+                "-density",
+                "1",
+            ])
+            .arg(&page),
+    );
+    assert!(ok, "{err}");
+    let out = dangan()
+        .args(["qc", "--json"])
+        .arg(&page)
+        .output()
+        .expect("qc");
+    let qc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(qc["pages"][0]["dpi"].is_null(), "{qc}");
+    assert!(qc.to_string().contains("no resolution recorded"), "{qc}");
 }

@@ -407,3 +407,148 @@ fn gray_alpha_tiff_is_checked_and_put_in_the_item_pdf() {
     assert!(ok, "qpdf: {err}");
     assert_eq!(pages.trim(), "2");
 }
+
+/// A FIFO in a batch is a finding naming it in `qc`, `intake`, `pack` and `normalize` — never a blocking
+/// open (each command runs under `timeout`; 124 would mean it hung).
+#[test]
+fn a_fifo_in_a_batch_is_a_finding_not_a_hang() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = dir.path().join("batch");
+    std::fs::create_dir_all(&b).expect("mkdir");
+    for e in std::fs::read_dir(common::root().join("fixtures/demo")).expect("demo") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), b.join(e.file_name())).expect("copy");
+    }
+    let fifo = "J001-WS_2019-Y-BGS-0001-0003.tif";
+    let (ok, _, err) = common::run(Command::new(common::require("mkfifo")).arg(b.join(fifo)));
+    assert!(ok, "{err}");
+    let bin = assert_cmd::cargo::cargo_bin("dangan");
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let batch = b.to_string_lossy().into_owned();
+    let runs: [Vec<String>; 4] = [
+        vec!["qc".into(), batch.clone()],
+        vec!["intake".into(), batch.clone()],
+        vec!["pack".into(), batch.clone(), "--out".into(), out("p")],
+        vec!["normalize".into(), batch.clone(), "--out".into(), out("n")],
+    ];
+    for args in runs {
+        let o = Command::new(common::require("timeout"))
+            .arg("30")
+            .arg(&bin)
+            .args(&args)
+            .output()
+            .expect("run");
+        let code = o.status.code();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_ne!(code, Some(124), "{args:?} hung on a FIFO");
+        assert!(code.is_some(), "{args:?} killed: {text}");
+        assert!(
+            text.contains(fifo)
+                && (text.contains("不是普通文件") || text.contains("not a regular file")),
+            "{args:?}: {text}"
+        );
+        if args[0] != "normalize" {
+            assert_eq!(code, Some(1), "{args:?}: {text}");
+        }
+    }
+    assert!(!dir.path().join("p").exists());
+}
+
+/// Issue 12, item 6: `dangan qc --html` shows a thumbnail of every page, flagged pages first (failed, then
+/// warned), with the measured skew drawn as a line and a blank page crossed out. Judged in headless
+/// Chromium: the DOM it loads has the images in that order, and its screenshot shows the thumbnails and the
+/// red marks.
+#[test]
+fn qc_html_shows_thumbnails_flagged_first_in_chromium() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let convert = common::require(&common::tool_var("IMAGEMAGICK"));
+    let batch = dir.path().join("batch");
+    std::fs::create_dir(&batch).expect("mkdir");
+    let straight = dir.path().join("straight.png");
+    save(&text_page(31, 30, 30), &straight);
+    let skewed = dir.path().join("skewed.png");
+    rotate(&straight, &skewed, 3.0);
+    let blank = dir.path().join("blank.png");
+    save(&GrayImage::from_pixel(1240, 1754, Luma([240])), &blank);
+    // Page 1 fine, page 2 skewed 3° (fails), page 3 blank (warned).
+    for (n, src) in [(1, &straight), (2, &skewed), (3, &blank)] {
+        let (ok, _, err) = common::run(
+            Command::new(&convert)
+                .arg(src)
+                .arg("+repage")
+                .args(["-density", "300", "-units", "PixelsPerInch"])
+                .arg(batch.join(format!("J001-WS_2019-Y-BGS-0001-{n:04}.tif"))),
+        );
+        assert!(ok, "{err}");
+    }
+    let html = dir.path().join("qc.html");
+    let out = assert_cmd::Command::cargo_bin("dangan")
+        .expect("binary")
+        .args(["qc", "--html"])
+        .arg(&html)
+        .arg(&batch)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let chromium = common::require("chromium");
+    let url = format!("file://{}", html.display());
+    let dom = Command::new(&chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(&url)
+        .output()
+        .expect("chromium");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let order: Vec<&str> = dom
+        .match_indices("data-path=\"")
+        .map(|(i, m)| {
+            let rest = &dom[i + m.len()..];
+            &rest[..rest.find('"').unwrap_or(0)]
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "J001-WS_2019-Y-BGS-0001-0002.tif",
+            "J001-WS_2019-Y-BGS-0001-0003.tif",
+            "J001-WS_2019-Y-BGS-0001-0001.tif"
+        ],
+        "{dom}"
+    );
+    assert_eq!(dom.matches("src=\"data:image/jpeg;base64,").count(), 3);
+    assert!(dom.contains("class=\"skew\"") && dom.contains("class=\"blank\""));
+
+    let shot = dir.path().join("shot.png");
+    let (ok, _, err) = common::run(
+        Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--screenshot={}", shot.display()))
+            .args(["--window-size=1200,900"])
+            .arg(&url),
+    );
+    assert!(ok || shot.exists(), "{err}");
+    let img = image::open(&shot).expect("screenshot").to_rgb8();
+    // The thumbnails row: the first figure (the skewed page) carries the red skew line, the second the red
+    // cross of the blank page; the page images themselves put dark text pixels on screen.
+    let red = |x0: u32, x1: u32| {
+        (x0..x1.min(img.width()))
+            .flat_map(|x| (0..img.height()).map(move |y| (x, y)))
+            .filter(|&(x, y)| {
+                let [r, g, b] = img.get_pixel(x, y).0;
+                r > 180 && g < 80 && b < 80
+            })
+            .count()
+    };
+    assert!(red(0, 380) > 100, "no skew line in the first thumbnail");
+    assert!(red(380, 730) > 100, "no blank mark in the second thumbnail");
+    let dark = img.pixels().filter(|p| p.0.iter().all(|&c| c < 90)).count();
+    assert!(dark > 500, "no page content visible");
+}

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark (issue 6): a batch of A4 300-dpi JPEG scans end to end into a zipped E-ARK SIP.
-#   dangan pack --zip      (intake, DA/T 31 QC, identification, TIFF masters + one PDF/A per item, METS/PREMIS)
+# Benchmark (issues 6, 12): a batch of A4 300-dpi JPEG scans end to end into a zipped E-ARK SIP.
+#   dangan pack --zip --policy profiles/policy-tiff-masters.toml
+#                          (intake, scan, DA/T 31 QC, TIFF masters + one PDF/A per item, METS/PREMIS: the
+#                          peer's work), and the default policy (JPEG pages are accepted masters, kept;
+#                          DA/T 31-2017 9.5) beside it, with dangan's time per stage and bytes per page.
 #   peer: ImageMagick `convert -compress LZW` per page, tiffcp + tiff2pdf per item (both run as one job per
 #         core with xargs -P, as a team on a two-core machine would), then commons-ip `create` (zip SIP with
 #         the masters and PDFs as representations) — the real tools a team would script.
@@ -43,14 +46,23 @@ done | xargs -P "$(nproc)" -L 1 sh -c '
 N=$((ITEMS * PAGES))
 
 now() { date +%s.%N; }
-echo "dangan pack…" >&2
+echo "dangan pack (TIFF masters, the peer's work)…" >&2
 t0=$(now)
 /usr/bin/time -v "$DANGAN" pack "$B" --out "$W/dangan-out" --zip --id bench --created 2026-01-01T00:00:00Z \
-  >/dev/null 2>"$W/dangan.time"
+  --policy "$ROOT/profiles/policy-tiff-masters.toml" --json >"$W/dangan.json" 2>"$W/dangan.time"
 t1=$(now)
 rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$W/dangan.time")
 dangan_bytes=$(du -sb "$W/dangan-out" | cut -f1)
 rm -rf "$W/dangan-out"
+
+echo "dangan pack (default policy)…" >&2
+td0=$(now)
+/usr/bin/time -v "$DANGAN" pack "$B" --out "$W/dangan-default" --zip --id bench --created 2026-01-01T00:00:00Z \
+  --json >"$W/default.json" 2>"$W/default.time"
+td1=$(now)
+default_rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$W/default.time")
+default_bytes=$(du -sb "$W/dangan-default" | cut -f1)
+rm -rf "$W/dangan-default"
 
 echo "peer: ImageMagick + tiff2pdf + commons-ip create…" >&2
 t2=$(now)
@@ -69,13 +81,23 @@ data="$B,$W/peer/masters,$W/peer/pdf"
 t3=$(now)
 peer_bytes=$(du -sb "$W/peer/out" | cut -f1)
 
-python3 - "$t0" "$t1" "$t2" "$t3" "$N" "$rss" "$dangan_bytes" "$peer_bytes" <<'PY'
-import sys
-t0, t1, t2, t3, n, rss, db, pb = map(float, sys.argv[1:9])
-d, p = t1 - t0, t3 - t2
+python3 - "$t0" "$t1" "$t2" "$t3" "$N" "$rss" "$dangan_bytes" "$peer_bytes" "$td0" "$td1" "$default_rss" \
+  "$default_bytes" "$W/dangan.json" "$W/default.json" <<'PY'
+import json, sys
+t0, t1, t2, t3, n, rss, db, pb, td0, td1, drss, ddb = map(float, sys.argv[1:13])
+d, p, dd = t1 - t0, t3 - t2, td1 - td0
+def stats(path):
+    s = json.load(open(path))["stats"]
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in s["stage_seconds"])
+    per_page = ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in s["bytes_per_page"])
+    return stages, per_page
 print(f"pages: {int(n)}")
-print(f"dangan pack --zip:                   {d:8.1f} s  {n / d:6.2f} pages/s  peak RSS {rss / 1024:.0f} MiB")
+print(f"dangan pack --zip (TIFF masters):    {d:8.1f} s  {n / d:6.2f} pages/s  peak RSS {rss / 1024:.0f} MiB")
+print("  stages: %s\n  per page: %s" % stats(sys.argv[13]))
 print(f"ImageMagick + tiff2pdf + commons-ip: {p:8.1f} s  {n / p:6.2f} pages/s")
 print(f"zipped SIP size: dangan {db / 1e9:.2f} GB, peer {pb / 1e9:.2f} GB")
-print(f"ratio (peer time / dangan time):     {p / d:8.2f}x  (target >= 2x, RSS <= 500 MiB)")
+print(f"ratio (peer time / dangan time):     {p / d:8.2f}x  (target >= 5x, RSS <= 300 MiB)")
+print(f"dangan pack --zip (default policy):  {dd:8.1f} s  {n / dd:6.2f} pages/s  peak RSS {drss / 1024:.0f} MiB, "
+      f"{ddb / 1e9:.2f} GB ({ddb / n / 1e6:.2f} MB a page)")
+print("  stages: %s\n  per page: %s" % stats(sys.argv[14]))
 PY

@@ -9,7 +9,7 @@ use crate::catalog::{FILE_SAFE_DOT, MIDDLE_DOT};
 use crate::model::{Finding, Level};
 
 use super::rows::{at, rules as row_rules};
-use super::{IntakeError, IntakeItem, ItemFile, MatchBasis};
+use super::{IntakeError, Item, ItemFile, MatchBasis};
 
 /// Rule identifiers of file findings, verbatim.
 pub mod rules {
@@ -28,15 +28,8 @@ pub struct BatchFile {
     pub size: u64,
 }
 
-fn f(rule: &str, level: Level, path: Option<String>, message: String) -> Finding {
-    Finding {
-        property: None,
-        rule: rule.to_string(),
-        level,
-        path,
-        message,
-        message_en: String::new(),
-    }
+fn f(rule: &str, level: Level, path: Option<String>, zh: String, en: String) -> Finding {
+    Finding::new(rule, level, path, zh, en)
 }
 
 /// Files that operating systems and office programs leave behind; never records.
@@ -58,9 +51,13 @@ pub fn list_batch_files(
 ) -> Result<Vec<BatchFile>, IntakeError> {
     let manifest = manifest.canonicalize().ok();
     let mut out = Vec::new();
+    // Hidden and staging names (`.X`, `X.partial`) are skipped at every level, as every reader of dangan
+    // skips them: they are never records.
     for entry in walkdir::WalkDir::new(batch)
         .follow_links(false)
         .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !crate::fsutil::is_staging_name(e.file_name()))
     {
         let entry = entry.map_err(|e| IntakeError::Io {
             path: e.path().unwrap_or(batch).to_path_buf(),
@@ -78,6 +75,7 @@ pub fn list_batch_files(
                 Level::Error,
                 Some(rel.to_string_lossy().into_owned()),
                 "文件名不是有效的 Unicode 编码, 请改名后再交".into(),
+                "the file name is not valid Unicode; rename it".into(),
             ));
             continue;
         };
@@ -89,6 +87,7 @@ pub fn list_batch_files(
                 Level::Error,
                 Some(rel_str),
                 "符号链接不被跟随: 批次中应放入文件本身".into(),
+                "symbolic links are not followed: put the file itself in the batch".into(),
             ));
             continue;
         }
@@ -101,6 +100,7 @@ pub fn list_batch_files(
                 Level::Error,
                 Some(rel_str),
                 "不是普通文件 (设备、管道或套接字), 不能作为档案接收".into(),
+                "not a regular file (a device, FIFO or socket); cannot be taken in".into(),
             ));
             continue;
         }
@@ -114,6 +114,7 @@ pub fn list_batch_files(
                 Level::Warning,
                 Some(rel_str),
                 "系统或临时文件, 不作为档案接收".into(),
+                "a system or temporary file; not taken in".into(),
             ));
             continue;
         }
@@ -154,7 +155,7 @@ fn split_names(cell: &str) -> Vec<String> {
 
 /// Tie files to items, and report missing, unclaimed and mis-sequenced files.
 pub(super) fn match_files(
-    items: &mut [IntakeItem],
+    items: &mut [Item],
     files: &[BatchFile],
     manifest: &str,
     findings: &mut Vec<Finding>,
@@ -178,6 +179,7 @@ pub(super) fn match_files(
                     Level::Error,
                     at(manifest, item.row),
                     format!("文件名 '{name}' 不安全 (绝对路径、'..'、'~' 或盘符)"),
+                    format!("file name '{name}' is unsafe (absolute, '..', '~' or a drive letter)"),
                 ));
                 continue;
             }
@@ -187,6 +189,7 @@ pub(super) fn match_files(
                     Level::Error,
                     at(manifest, item.row),
                     format!("文件名列所列文件 '{name}' 不存在"),
+                    format!("file '{name}' listed in the 文件名 column does not exist"),
                 )),
                 Some(&fi) => {
                     if let Some(other) = claimed[fi] {
@@ -196,6 +199,7 @@ pub(super) fn match_files(
                                 Level::Error,
                                 at(manifest, item.row),
                                 format!("文件 '{name}' 已被另一条目登记"),
+                                format!("file '{name}' is already listed by another item"),
                             ));
                         }
                         continue;
@@ -249,6 +253,8 @@ pub(super) fn match_files(
                 Level::Error,
                 Some(file.path.clone()),
                 "文件未在目录中登记: 文件名既不是某条目的档号, 也不在文件名列中".into(),
+                "file not in the 目录: its name is no item's 档号 and it is not in the 文件名 column"
+                    .into(),
             )),
         }
     }
@@ -275,6 +281,12 @@ pub(super) fn match_files(
                     item.danghao.to_file_stem(),
                     item.danghao.to_file_stem()
                 ),
+                format!(
+                    "item {} has no file (name it {}.* or {}-0001.* …)",
+                    item.danghao,
+                    item.danghao.to_file_stem(),
+                    item.danghao.to_file_stem()
+                ),
             ));
             continue;
         }
@@ -294,6 +306,11 @@ pub(super) fn match_files(
                 Level::Error,
                 loc.clone(),
                 format!("{}: 图像流水号重复 {}", item.danghao, dup.join(", ")),
+                format!(
+                    "{}: page numbers given twice: {}",
+                    item.danghao,
+                    dup.join(", ")
+                ),
             ));
         }
         pages.dedup();
@@ -308,6 +325,7 @@ pub(super) fn match_files(
                 Level::Error,
                 loc.clone(),
                 format!("{}: 缺少页面 {}", item.danghao, missing.join(", ")),
+                format!("{}: missing pages {}", item.danghao, missing.join(", ")),
             ));
         }
         if let Some(n) = item.pages
@@ -319,6 +337,11 @@ pub(super) fn match_files(
                 loc,
                 format!(
                     "页数 {n} 与页面文件数 {} 不一致 ({})",
+                    pages.len(),
+                    item.danghao
+                ),
+                format!(
+                    "页数 (pages) {n} differs from the {} page files ({})",
                     pages.len(),
                     item.danghao
                 ),

@@ -8,18 +8,20 @@
 
 mod manifest;
 mod matching;
+pub mod page;
 mod rows;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Danghao, Retention};
+use crate::catalog::Catalog;
+pub use crate::model::{Field, Item, ItemFile, MatchBasis};
 use crate::model::{Finding, Level};
 
 pub use manifest::{Encoding, Table, decode_text};
-pub use matching::{BatchFile, list_batch_files};
+pub use matching::{BatchFile, list_batch_files, rules as matching_rules};
+pub use page::{NameKind, PageName, classify_name, is_photo, page_of, parse_page_name};
 
 /// The embedded column table.
 pub const EMBEDDED_COLUMNS: &str = include_str!("../../profiles/intake.toml");
@@ -52,32 +54,6 @@ pub enum IntakeError {
         dir: PathBuf,
         candidates: Vec<String>,
     },
-}
-
-/// The fields intake knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    Danghao,
-    Title,
-    CatalogCode,
-    Creator,
-    Date,
-    Pages,
-    Retention,
-    Classification,
-    Remarks,
-    FileName,
-    Fonds,
-    Year,
-    ItemNo,
-    DocumentNo,
-    Photographer,
-    Place,
-    People,
-    Recorder,
-    Householder,
-    HouseholdId,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,66 +124,13 @@ impl Columns {
     }
 }
 
-/// How a file was tied to its item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchBasis {
-    /// Named by the 档号 (DA/T 31-2017 9.6): one file for the whole item.
-    Danghao,
-    /// Named 档号-NNNN: one page image.
-    PageSequence,
-    /// Listed in the 文件名 column.
-    Column,
-}
-
-/// A file of an item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ItemFile {
-    /// Path relative to the batch folder, `/`-separated.
-    pub path: String,
-    /// Page number for page images.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<u32>,
-    pub matched_by: MatchBasis,
-}
-
-/// One item (件) as the 目录 describes it, checked.
-#[derive(Debug, Clone, Serialize)]
-pub struct IntakeItem {
-    /// The row in the 目录 (header = row 1).
-    pub row: usize,
-    pub danghao: Danghao,
-    /// Normalized catalog code (`X-1.3.6`).
-    pub catalog_code: String,
-    pub title: String,
-    pub retention: Retention,
-    /// Normalized date: `YYYY-MM-DD`, `YYYY-MM` or `YYYY`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pages: Option<u32>,
-    /// Every other field given in the row, by field.
-    pub fields: BTreeMap<Field, String>,
-    /// Columns intake does not know, kept by their header.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, String>,
-    /// Files in order: whole-item files first, then pages by number, then column-listed files.
-    pub files: Vec<ItemFile>,
-}
-
-impl IntakeItem {
-    pub fn field(&self, f: Field) -> Option<&str> {
-        self.fields.get(&f).map(String::as_str)
-    }
-}
-
 /// The result of intake: the items that could be read, every finding, and where the 目录 was.
 #[derive(Debug, Clone, Serialize)]
 pub struct Intake {
     pub batch: PathBuf,
     pub manifest: PathBuf,
     pub encoding: Encoding,
-    pub items: Vec<IntakeItem>,
+    pub items: Vec<Item>,
     /// Every file in the batch (manifest excluded), sorted.
     pub files: Vec<BatchFile>,
     pub findings: Vec<Finding>,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::catalog::{Catalog, CatalogError, Danghao, Retention};
 use crate::model::{Finding, Level};
 
-use super::{Columns, Field, IntakeError, IntakeItem, Table};
+use super::{Columns, Field, IntakeError, Item, Table};
 
 /// Rule identifiers of intake findings, verbatim.
 pub mod rules {
@@ -68,7 +68,7 @@ pub(super) fn check_rows(
     manifest: &str,
     catalog: &Catalog,
     columns: &Columns,
-) -> Result<(Vec<IntakeItem>, Vec<Finding>), IntakeError> {
+) -> Result<(Vec<Item>, Vec<Finding>), IntakeError> {
     // Cell problems found while reading (too long, control characters) come first.
     let mut findings = table.findings.clone();
     let mut by_col: Vec<Option<Field>> = Vec::new();
@@ -358,7 +358,7 @@ pub(super) fn check_rows(
                 ),
             ));
         }
-        items.push(IntakeItem {
+        items.push(Item {
             row,
             title: fields.get(&Field::Title).cloned().unwrap_or_default(),
             retention: danghao.retention,

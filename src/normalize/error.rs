@@ -86,3 +86,12 @@ impl From<crate::tool::ToolError> for ActionError {
         ActionError::Tool { tool, message }
     }
 }
+
+impl From<crate::raster::RasterError> for ActionError {
+    fn from(e: crate::raster::RasterError) -> Self {
+        match e {
+            crate::raster::RasterError::Unsupported(u) => ActionError::Unsupported(u),
+            other => ActionError::Malformed(other.to_string()),
+        }
+    }
+}

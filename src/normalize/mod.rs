@@ -1,4 +1,4 @@
-//! Normalization by a declarative format policy (issue 5, items 2–4).
+//! Normalization by a declarative format policy.
 //!
 //! Every original is kept bit-for-bit; the [`Policy`] (data, `profiles/policy.toml`) says which
 //! preservation master and which access copies each format gets; every action yields a provenance
@@ -22,12 +22,12 @@
 //! outcome `failure`.
 
 mod audio;
-mod email;
+pub(crate) mod email;
 mod error;
 pub mod icc;
 pub mod pdf;
 pub mod policy;
-mod raster;
+pub(crate) mod raster;
 pub mod record;
 pub use crate::tool as tools;
 
@@ -48,6 +48,11 @@ pub use policy::{Access, Family, FormatKey, Policy, Role, Rule, Target};
 pub use record::{Derivation, Record, Root};
 pub use tools::{Tool, Tools};
 
+/// Base64 (RFC 4648 §4) of `bytes`, for `data:` URIs in self-contained HTML reports.
+pub fn base64(bytes: &[u8]) -> String {
+    email::base64(bytes)
+}
+
 /// Descriptive metadata of an item (a 目录 row), for the access PDF's document information.
 #[derive(Debug, Clone, Default)]
 pub struct ItemMeta {
@@ -65,17 +70,43 @@ pub struct Options<'a> {
     pub policy: &'a Policy,
     pub tools: &'a Tools,
     pub items: &'a BTreeMap<String, ItemMeta>,
+    /// Scan QC (DA/T 31-2017) of every page, from the same decode that makes its master and PDF page;
+    /// `None` = no QC.
+    pub qc: Option<&'a crate::qc::QcPolicy>,
+    /// The memory budget of every decode (and the count of decodes made).
+    pub budget: &'a crate::raster::Budget,
     /// Told as each input file is done (a page of an item, or a whole file).
     pub progress: crate::Tick<'a>,
 }
 
-/// A file to normalize: its path relative to the input root (`/`-separated) and its format.
+/// A file to normalize: its path relative to the input root (`/`-separated) and its format, from the
+/// file's scan record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InputFile {
     pub path: String,
     pub format: FormatKey,
+    /// The identified family (the page rule, [`crate::intake::page`]).
+    pub family: crate::identify::Family,
     /// What the identification matched.
     pub basis: String,
+    /// SHA-256 the bytes must have when read (the scan's digest of the source, when the input is its
+    /// staged copy): reading a page for its decode is then also the read-back check of the copy.
+    #[serde(skip)]
+    pub sha256: Option<String>,
+}
+
+impl InputFile {
+    /// The input for a scanned file.
+    pub fn from_record(r: &crate::model::FileRecord) -> Self {
+        let id = r.identification.clone().unwrap_or_default();
+        InputFile {
+            path: r.path.clone(),
+            format: FormatKey::from_identification(&id),
+            family: r.family,
+            basis: id.basis,
+            sha256: None,
+        }
+    }
 }
 
 /// What happened to one file.
@@ -103,7 +134,7 @@ pub struct PolicySummary {
 
 /// The result of a run: files, provenance records and findings. Written as `normalize.json` into the
 /// output folder and printed by `dangan normalize --json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// No action failed (skips are not failures: they are recorded).
     pub ok: bool,
@@ -113,30 +144,18 @@ pub struct Report {
     pub files: Vec<FileReport>,
     pub records: Vec<Record>,
     pub findings: Vec<Finding>,
+    /// Scan QC of every page, from the decode that made its derivatives (when QC was asked for).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<crate::qc::PageReport>,
+    /// Inputs whose bytes were read and matched their expected SHA-256 ([`InputFile::sha256`]).
+    #[serde(skip)]
+    pub verified: Vec<String>,
 }
 
 impl Report {
     pub fn count(&self, outcome: Outcome) -> usize {
         self.records.iter().filter(|r| r.outcome == outcome).count()
     }
-}
-
-/// The page of a scanned item, from a DA/T 31-2017 9.6 page file name `<item>-NNNN.<ext>`
-/// (a 3- or 4-digit 图像流水号). A stem that is itself a whole 档号 (its last part is the 件号) is a file
-/// named by its 档号, not a page.
-pub fn page_of(file_name: &str) -> Option<(String, u32)> {
-    let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
-    let (item, seq) = stem.rsplit_once('-')?;
-    if item.is_empty() || !(3..=4).contains(&seq.len()) || !seq.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole = crate::catalog::Danghao::from_file_stem(stem).is_ok();
-    let prefix = crate::catalog::Danghao::from_file_stem(item).is_ok();
-    if whole && !prefix {
-        return None;
-    }
-    seq.parse().ok().map(|n| (item.to_string(), n))
 }
 
 fn split_rel(path: &str) -> (&str, &str) {
@@ -220,6 +239,10 @@ struct Run<'a> {
     files: &'a [InputFile],
     source_root: Root,
     depth: u8,
+    /// Page QC reports, from the decodes of this run.
+    pages: &'a std::sync::Mutex<Vec<crate::qc::PageReport>>,
+    /// Inputs whose bytes matched their expected digest when read.
+    verified: &'a std::sync::Mutex<Vec<String>>,
 }
 
 fn rec(
@@ -261,62 +284,61 @@ fn ensure_parent(out_root: &Path, rel: &str) -> Result<PathBuf, ActionError> {
     Ok(p)
 }
 
-/// Identify every file under `root` (or `root` itself when it is a file).
-///
-/// Identification is by content (`dangan::identify`), the same as everywhere else in dangan.
+/// Scan every file under `root` (or `root` itself when it is a file): one read each
+/// ([`crate::scan`]), identification by content as everywhere else in dangan. With `qc`, photos get their
+/// photo checks from the scan; a file that cannot be read (a FIFO, a device) is an error finding naming it.
 pub fn identify_tree(
     root: &Path,
-) -> Result<(PathBuf, Vec<InputFile>, Vec<Finding>), NormalizeError> {
-    let meta = fs::metadata(root).map_err(|e| NormalizeError::io(root, e))?;
-    let (base, paths): (PathBuf, Vec<PathBuf>) = if meta.is_file() {
-        let base = root.parent().map(Path::to_path_buf).unwrap_or_default();
-        (base, vec![root.to_path_buf()])
-    } else {
-        let mut v = Vec::new();
-        for e in walkdir::WalkDir::new(root).sort_by_file_name() {
-            let e = e.map_err(|e| {
-                let p = e
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| root.to_path_buf());
-                NormalizeError::io(p, e.into())
-            })?;
-            if e.file_type().is_file() {
-                v.push(e.into_path());
-            }
-        }
-        (root.to_path_buf(), v)
+    qc: Option<&crate::qc::QcPolicy>,
+) -> Result<(PathBuf, Vec<crate::model::FileRecord>, Vec<Finding>), NormalizeError> {
+    let walked = crate::scan::walk(root).map_err(|e| NormalizeError::io(root, e))?;
+    let mut findings = walked.findings;
+    let tally = crate::scan::Tally::default();
+    let options = crate::scan::ScanOptions {
+        algorithms: vec![crate::fixity::digest::Algorithm::Sha256],
+        copy_to: None,
     };
-    let mut files = Vec::new();
-    let mut findings = Vec::new();
-    for p in paths {
-        let rel_path = p.strip_prefix(&base).unwrap_or(&p);
-        let rel: Vec<String> = rel_path
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = rel.join("/");
-        if rel_path.to_str().is_none() {
-            findings.push(Finding {
-                property: None,
-                rule: "dangan normalize".into(),
-                level: Level::Warning,
-                path: Some(rel.clone()),
-                message: "file name is not valid UTF-8; shown with replacement characters".into(),
-                message_en: String::new(),
-            });
-            continue;
+    let budget = crate::raster::Budget::default();
+    let scanned: Vec<Result<(crate::model::FileRecord, Vec<Finding>), Finding>> = walked
+        .files
+        .par_iter()
+        .map(
+            |rel| match crate::scan::scan_file(&walked.root, rel, &options, &tally) {
+                Ok(s) => {
+                    let photo = match qc {
+                        Some(policy)
+                            if crate::intake::is_photo(&s.record.path, s.record.family) =>
+                        {
+                            match crate::qc::check_scanned(&s, policy, &budget) {
+                                crate::qc::Checked::Photo(f) => f,
+                                _ => Vec::new(),
+                            }
+                        }
+                        _ => Vec::new(),
+                    };
+                    Ok((s.record, photo))
+                }
+                Err(e) => Err(Finding::new(
+                    "dangan normalize",
+                    Level::Error,
+                    Some(rel.clone()),
+                    e.zh(),
+                    e.en(),
+                )),
+            },
+        )
+        .collect();
+    let mut records = Vec::new();
+    for s in scanned {
+        match s {
+            Ok((r, mut f)) => {
+                records.push(r);
+                findings.append(&mut f);
+            }
+            Err(f) => findings.push(f),
         }
-        let id = crate::identify::identify_path(&p)
-            .map_err(|e| NormalizeError::io(&p, std::io::Error::other(e.to_string())))?
-            .identification;
-        files.push(InputFile {
-            path: rel,
-            format: FormatKey::from_identification(&id),
-            basis: id.basis,
-        });
     }
-    Ok((base, files, findings))
+    Ok((walked.root, records, findings))
 }
 
 /// Normalize `input` (a folder or one file) into a new folder `out`: identification, policy, outputs.
@@ -366,22 +388,19 @@ pub fn normalize(
             )));
         }
     }
-    let (base, files, mut findings) = identify_tree(&in_canon)?;
-    // DA/T 31-2017 QC of the page images before anything is derived from them. Its findings join the
-    // report for the operator; they do not fail the run (exit codes speak of the actions), while
+    let (base, records, mut findings) = identify_tree(&in_canon, opts.qc)?;
+    let files: Vec<InputFile> = records.iter().map(InputFile::from_record).collect();
+    // DA/T 31-2017 batch checks over the pages (sequence, identical images, one format), from the records.
+    // The page checks themselves run on the decode that makes each master and PDF page. QC findings join
+    // the report for the operator; they do not fail the run (exit codes speak of the actions), while
     // `dangan pack` refuses to package a batch whose QC fails.
-    let pages: Vec<String> = files
-        .iter()
-        .filter(|f| f.format.family == Family::Raster)
-        .filter(|f| page_of(f.path.rsplit('/').next().unwrap_or(&f.path)).is_some())
-        .map(|f| f.path.clone())
-        .collect();
-    if !pages.is_empty() {
-        let qc = crate::qc::check_files(&base, &pages, &crate::qc::QcPolicy::embedded());
-        for p in &qc.pages {
-            findings.extend(p.findings.iter().cloned());
-        }
-        findings.extend(qc.findings.iter().cloned());
+    if let Some(policy) = opts.qc {
+        let pages: Vec<crate::qc::SequenceInput> = records
+            .iter()
+            .filter(|r| crate::scan::is_page(r))
+            .map(crate::qc::sequence_input)
+            .collect();
+        findings.extend(crate::qc::check_sequence(&pages, &policy.sequence));
     }
     // Published through the one publish path: locked, staged beside `out`, removed on every error.
     let publish_err = |e: crate::package::publish::PublishError| match e {
@@ -393,6 +412,9 @@ pub fn normalize(
     let staging = crate::package::publish::Staging::begin_dir(&out_final).map_err(publish_err)?;
     let result = (|| {
         let mut report = normalize_files(&base, &files, staging.path(), opts, ctx)?;
+        for p in &report.pages {
+            findings.extend(p.findings.iter().cloned());
+        }
         findings.append(&mut report.findings);
         report.findings = findings;
         let json = serde_json::to_vec_pretty(&report)
@@ -437,6 +459,8 @@ pub fn normalize_files(
     opts: &Options<'_>,
     ctx: &Context,
 ) -> Result<Report, NormalizeError> {
+    let pages = std::sync::Mutex::new(Vec::new());
+    let verified = std::sync::Mutex::new(Vec::new());
     let run = Run {
         in_root,
         out_root,
@@ -445,8 +469,16 @@ pub fn normalize_files(
         files,
         source_root: Root::Input,
         depth: 0,
+        pages: &pages,
+        verified: &verified,
     };
     let (mut reports, mut records, mut findings) = run_all(&run);
+    let now = run.now.clone();
+    drop(run);
+    let mut pages = pages.into_inner().unwrap_or_else(|p| p.into_inner());
+    pages.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut verified = verified.into_inner().unwrap_or_else(|p| p.into_inner());
+    verified.sort();
     // Identifiers are drawn only now, in record order: parallel work gives the same ids every time.
     for r in &mut records {
         r.id = format!("urn:uuid:{}", ctx.ids.next_uuid());
@@ -456,7 +488,7 @@ pub fn normalize_files(
     Ok(Report {
         ok: !records.iter().any(|r| r.outcome == Outcome::Failure),
         agent: crate::software_agent(),
-        created: run.now.clone(),
+        created: now,
         policy: PolicySummary {
             name: opts.policy.name.clone(),
             version: opts.policy.version.clone(),
@@ -465,17 +497,17 @@ pub fn normalize_files(
         files: reports,
         records,
         findings,
+        pages,
+        verified,
     })
 }
 
+/// The one page rule ([`crate::intake::page`]): a page, with its item stem and number, or a file.
 fn role_of(f: &InputFile) -> (Role, Option<(String, u32)>) {
-    if f.format.family == Family::Raster {
-        let (_, name) = split_rel(&f.path);
-        if let Some(p) = page_of(name) {
-            return (Role::Page, Some(p));
-        }
+    match crate::intake::page_of(&f.path, f.family) {
+        Some(p) => (Role::Page, Some((p.stem, p.seq))),
+        None => (Role::File, None),
     }
-    (Role::File, None)
 }
 
 fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileReport>) {
@@ -499,19 +531,44 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
             item: page.as_ref().map(|p| p.0.clone()),
             rule: rule_idx.map(|k| policy.rules[k].id.clone()),
         });
+        if rule_idx.is_none()
+            && let Some((item, seq)) = page.clone()
+            && run.opts.qc.is_some()
+            && run.depth == 0
+        {
+            // No derivative, but the page is still decoded once for its QC.
+            let (dir, _) = split_rel(&f.path);
+            items
+                .entry((dir.to_string(), item))
+                .or_default()
+                .push(PagePlan {
+                    seq,
+                    file: i,
+                    rule: None,
+                    master: None,
+                });
+            continue;
+        }
         let Some(k) = rule_idx else {
-            findings.push(Finding {
-                property: None,
-                rule: "dangan policy".into(),
-                level: Level::Warning,
-                path: Some(f.path.clone()),
-                message: format!(
-                    "no policy rule for {} ({}); the original is kept as it is",
-                    f.format.mime,
-                    f.format.puid.as_deref().unwrap_or("no PUID")
-                ),
-                message_en: String::new(),
-            });
+            // An empty policy (`pack` without normalization) says nothing per file.
+            if !policy.rules.is_empty() {
+                let puid = f.format.puid.as_deref();
+                findings.push(Finding::new(
+                    "dangan policy",
+                    Level::Warning,
+                    Some(f.path.clone()),
+                    format!(
+                        "格式策略中没有适用于 {} ({}) 的规则; 原始文件按原样保存",
+                        f.format.mime,
+                        puid.unwrap_or("无 PUID")
+                    ),
+                    format!(
+                        "no policy rule for {} ({}); the original is kept as it is",
+                        f.format.mime,
+                        puid.unwrap_or("no PUID")
+                    ),
+                ));
+            }
             // Nothing to do for it: done as far as progress goes.
             if run.depth == 0 {
                 (run.opts.progress)(1);
@@ -554,14 +611,13 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
         let mut seen = HashSet::new();
         for p in &mut pages {
             if !seen.insert(p.seq) {
-                findings.push(Finding {
-                    property: None,
-                    rule: "DA/T 31-2017 9.6".into(),
-                    level: Level::Warning,
-                    path: Some(run.files[p.file].path.clone()),
-                    message: format!("page {:04} of item {item} appears more than once", p.seq),
-                    message_en: String::new(),
-                });
+                findings.push(Finding::new(
+                    "DA/T 31-2017 9.6",
+                    Level::Warning,
+                    Some(run.files[p.file].path.clone()),
+                    format!("条目 {item} 的第 {:04} 页出现不止一次", p.seq),
+                    format!("page {:04} of item {item} appears more than once", p.seq),
+                ));
             }
             let rule = p.rule.map(|k| &policy.rules[k]);
             if let Some(rule) = rule
@@ -758,10 +814,10 @@ fn tiff_record(run: &Run<'_>, rule: &Rule, src: &str, out: &str, r: &raster::Ras
         }
         .into(),
     );
-    params.insert("colour".into(), format!("{:?}", r.img.color()));
+    params.insert("colour".into(), format!("{:?}", r.pixels.color()));
     params.insert("bitonal_1bit".into(), r.bitonal.to_string());
-    params.insert("width".into(), r.img.width().to_string());
-    params.insert("height".into(), r.img.height().to_string());
+    params.insert("width".into(), r.pixels.width().to_string());
+    params.insert("height".into(), r.pixels.height().to_string());
     params.insert(
         "resolution_dpi".into(),
         r.dpi
@@ -852,10 +908,33 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
     for pg in &p.pages {
         let f = &run.files[pg.file];
         let rule = pg.rule.map(|k| &policy.rules[k]);
-        let loaded = fs::read(run.in_root.join(&f.path))
-            .map_err(ActionError::from)
-            .and_then(|b| raster::load(&b));
-        let r = match loaded {
+        let loaded = load_page(run, f);
+        // The page checks run on the same decode that makes the master and the PDF page.
+        if let Some(policy) = run.opts.qc
+            && run.depth == 0
+        {
+            let report = match &loaded {
+                Ok(r) => crate::qc::check_raster(&f.path, r, policy),
+                Err(PageError::Raster(e)) => crate::qc::undecodable(&f.path, e),
+                Err(PageError::Action(e)) => crate::qc::PageReport {
+                    findings: vec![Finding::new(
+                        crate::qc::rules::PROCESSING,
+                        Level::Error,
+                        Some(f.path.clone()),
+                        format!("无法读取: {e}"),
+                        format!("cannot read: {e}"),
+                    )],
+                    ..crate::qc::undecodable(
+                        &f.path,
+                        &crate::raster::RasterError::Malformed(e.to_string()),
+                    )
+                },
+            };
+            if let Ok(mut pages) = run.pages.lock() {
+                pages.push(report);
+            }
+        }
+        let r = match loaded.map_err(ActionError::from) {
             Ok(r) => r,
             Err(e) => {
                 if let (Some(rule), Some(out)) = (rule, &pg.master) {
@@ -890,8 +969,8 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
         if let Some((_, Ok(w), dpi, quality, _)) = pdf_state.as_mut() {
             let (xd, yd) = r.dpi.unwrap_or((300.0, 300.0));
             let res = raster::page_image(&r, xd, *dpi, *quality).and_then(|img| {
-                let wpt = f64::from(r.img.width()) / xd * 72.0;
-                let hpt = f64::from(r.img.height()) / yd * 72.0;
+                let wpt = f64::from(r.pixels.width()) / xd * 72.0;
+                let hpt = f64::from(r.pixels.height()) / yd * 72.0;
                 w.add_page(img, wpt, hpt).map_err(ActionError::from)
             });
             if let Err(e) = res {
@@ -944,6 +1023,48 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
     records
 }
 
+/// Why a page could not be loaded.
+enum PageError {
+    Action(ActionError),
+    Raster(crate::raster::RasterError),
+}
+
+impl From<PageError> for ActionError {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Action(a) => a,
+            PageError::Raster(r) => r.into(),
+        }
+    }
+}
+
+/// Read a page (the one read of its bytes in this run: checked against the expected digest when one is
+/// given) and decode it under the run's budget.
+fn load_page(run: &Run<'_>, f: &InputFile) -> Result<raster::Raster, PageError> {
+    let bytes = crate::fsutil::read_regular(&run.in_root.join(&f.path), crate::scan::MAX_IN_MEMORY)
+        .map_err(|e| PageError::Action(e.into()))?;
+    if let Some(expected) = &f.sha256 {
+        let mut h =
+            crate::fixity::digest::MultiHasher::new(&[crate::fixity::digest::Algorithm::Sha256]);
+        h.update(&bytes);
+        let actual = h
+            .finalize()
+            .into_iter()
+            .next()
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        if &actual != expected {
+            return Err(PageError::Action(ActionError::Malformed(format!(
+                "the copy read back has SHA-256 {actual}, the source had {expected}"
+            ))));
+        }
+        if let Ok(mut v) = run.verified.lock() {
+            v.push(f.path.clone());
+        }
+    }
+    crate::raster::decode(&bytes, run.opts.budget).map_err(PageError::Raster)
+}
+
 fn skipped(mut r: Record, why: String) -> Record {
     r.outcome = Outcome::Skipped;
     r.detail = Some(why);
@@ -960,9 +1081,11 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
     // Preservation.
     match (rule.preservation.to, &p.master) {
         (Some(Target::Tiff), Some(o)) => {
-            let res = fs::read(&src)
+            let res = crate::fsutil::read_regular(&src, crate::scan::MAX_IN_MEMORY)
                 .map_err(ActionError::from)
-                .and_then(|b| raster::load(&b));
+                .and_then(|b| {
+                    crate::raster::decode(&b, run.opts.budget).map_err(ActionError::from)
+                });
             match res {
                 Ok(r) => {
                     let t = tiff_record(run, rule, &f.path, o, &r);
@@ -1085,14 +1208,20 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                 t.parameters
                     .insert("resize_filter".into(), "triangle".into());
                 let img = oriented.get_or_insert_with(|| {
-                    fs::read(&src)
+                    crate::fsutil::read_regular(&src, crate::scan::MAX_IN_MEMORY)
                         .map_err(ActionError::from)
-                        .and_then(|b| raster::load(&b))
-                        .map(|mut r| {
-                            r.img.apply_orientation(r.orientation);
-                            r.img
+                        .and_then(|b| {
+                            crate::raster::decode(&b, run.opts.budget).map_err(ActionError::from)
                         })
-                        .map_err(|e| e.to_string())
+                        .map(|mut r| {
+                            r.pixels.apply_orientation(r.orientation);
+                            r.pixels
+                        })
+                        // Kept without the variant's prefix: it is wrapped again below.
+                        .map_err(|e| match e {
+                            ActionError::Malformed(m) => m,
+                            other => other.to_string(),
+                        })
                 });
                 let res = match img {
                     Ok(img) => raster::photo_jpeg(img, *max_px, *quality).and_then(|bytes| {
@@ -1326,12 +1455,14 @@ fn message(
                 Ok(()) => {
                     t.outputs.push(rel.clone());
                     out.1.push(t);
-                    let id = crate::identify::identify_bytes(&a.bytes, Some(&a.file_name))
-                        .identification;
+                    let identified = crate::identify::identify_bytes(&a.bytes, Some(&a.file_name));
+                    let id = identified.identification;
                     att_files.push(InputFile {
                         path: rel,
                         format: FormatKey::from_identification(&id),
+                        family: identified.family,
                         basis: id.basis,
+                        sha256: None,
                     });
                 }
                 Err(e) => out.1.push(fail(t, e)),
@@ -1373,6 +1504,8 @@ fn message(
             files: &att_files,
             source_root: Root::Output,
             depth: run.depth + 1,
+            pages: run.pages,
+            verified: run.verified,
         };
         let (mut rp, mut rc, mut f) = run_all(&sub);
         out.0.append(&mut rp);
@@ -1456,6 +1589,8 @@ fn mbox(
             now: run.now.clone(),
             files: run.files,
             depth: run.depth,
+            pages: run.pages,
+            verified: run.verified,
         };
         let raw = &bytes[parts[i].message.clone()];
         message(&sub, rule, rel, raw, html.as_deref(), Some(&att), out);
@@ -1465,17 +1600,37 @@ fn mbox(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identify::Family as Fmt;
 
+    /// Normalization's page role is the one page rule of intake.
     #[test]
-    fn page_names_follow_da_t_31() {
+    fn page_roles_follow_the_one_page_rule() {
+        let input = |path: &str, family| InputFile {
+            path: path.into(),
+            format: FormatKey {
+                puid: None,
+                mime: "image/jpeg".into(),
+                family: Family::Raster,
+            },
+            family,
+            basis: String::new(),
+            sha256: None,
+        };
         assert_eq!(
-            page_of("J001-WS_2019-Y-BGS-0001-0003.jpg"),
-            Some(("J001-WS_2019-Y-BGS-0001".into(), 3))
+            role_of(&input("a/J001-WS_2019-Y-BGS-0001-0003.jpg", Fmt::Jpeg)),
+            (Role::Page, Some(("J001-WS_2019-Y-BGS-0001".into(), 3)))
         );
-        assert_eq!(page_of("scan-0012.tif"), Some(("scan".into(), 12)));
-        // A file named by its whole 档号 is an item of its own, not page 1 of "J001-WS_2019-Y-BGS".
-        assert_eq!(page_of("J001-WS_2019-Y-BGS-0001.jpg"), None);
-        assert_eq!(page_of("photo.jpg"), None);
-        assert_eq!(page_of("a-12345.jpg"), None);
+        assert_eq!(
+            role_of(&input("scan-0012.tif", Fmt::Tiff)),
+            (Role::Page, Some(("scan".into(), 12)))
+        );
+        // A file named by its whole 档号 is an item of its own (a photo), not page 1 of "J001-WS_2019-Y-BGS".
+        assert_eq!(
+            role_of(&input("J001-WS_2019-Y-BGS-0001.jpg", Fmt::Jpeg)).0,
+            Role::File
+        );
+        assert_eq!(role_of(&input("photo.jpg", Fmt::Jpeg)).0, Role::File);
+        assert_eq!(role_of(&input("a-12345.jpg", Fmt::Jpeg)).0, Role::File);
+        assert_eq!(role_of(&input("x-0001.wav", Fmt::Wav)).0, Role::File);
     }
 }

@@ -458,8 +458,23 @@ mod tests {
     #[test]
     fn embedded_policy_parses_and_selects() {
         let p = Policy::embedded();
+        // DA/T 31-2017 9.5: a JPEG page is an accepted master, kept; a PNG page gets a TIFF master.
         let page = p.select(&key(Some("fmt/43"), Family::Raster), Role::Page);
-        assert_eq!(page.map(|r| r.id.as_str()), Some("scan-page"));
+        assert_eq!(page.map(|r| r.id.as_str()), Some("scan-page-jpeg"));
+        assert_eq!(page.and_then(|r| r.preservation.to), None);
+        let png = p.select(&key(Some("fmt/11"), Family::Raster), Role::Page);
+        assert_eq!(png.map(|r| r.id.as_str()), Some("scan-page"));
+        assert_eq!(png.and_then(|r| r.preservation.to), Some(Target::Tiff));
+        let overlay = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/profiles/policy-tiff-masters.toml"
+        ))
+        .expect("overlay");
+        let lossless = p
+            .overlay(&overlay, "policy-tiff-masters.toml")
+            .expect("overlay");
+        let page = lossless.select(&key(Some("fmt/43"), Family::Raster), Role::Page);
+        assert_eq!(page.and_then(|r| r.preservation.to), Some(Target::Tiff));
         let tiff_page = p.select(&key(Some("fmt/353"), Family::Raster), Role::Page);
         assert_eq!(tiff_page.map(|r| r.id.as_str()), Some("scan-page-tiff"));
         let photo = p.select(&key(Some("fmt/43"), Family::Raster), Role::File);

@@ -1,11 +1,13 @@
-//! Raster images: decoding with resolution and ICC profile, lossless TIFF masters, page images for the
-//! item PDF, and photo access copies.
+//! Raster encoders: lossless TIFF masters, page images for the item PDF, and photo access copies. Decoding
+//! (with resolution, colour mode and ICC profile, under the memory budget) is [`crate::raster`]'s.
 
 use std::borrow::Cow;
-use std::io::{Cursor, Seek, Write};
+use std::io::{Seek, Write};
 
+use image::DynamicImage;
 use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, ImageDecoder, ImageReader, metadata::Orientation};
+#[cfg(test)]
+use image::metadata::Orientation;
 use rayon::prelude::*;
 use tiff::encoder::compression::{CompressionAlgorithm, Deflate};
 use tiff::encoder::{Rational, TiffEncoder, TiffValue};
@@ -15,174 +17,7 @@ use super::error::ActionError;
 use super::pdf::PageImage;
 use super::policy::{DeflateLevel, TiffCompression};
 
-/// A decoded raster with what a master must keep besides the pixels.
-pub(crate) struct Raster {
-    pub img: DynamicImage,
-    /// Horizontal and vertical resolution in dots per inch, from the file's own tags.
-    pub dpi: Option<(f64, f64)>,
-    pub icc: Option<Vec<u8>>,
-    /// Declared 1-bit and only black and white: DA/T 31-2017 9.3 黑白二值. Stays 1-bit in the master.
-    pub bitonal: bool,
-    pub orientation: Orientation,
-}
-
-pub(crate) fn load(bytes: &[u8]) -> Result<Raster, ActionError> {
-    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
-    let tiff = reader.format() == Some(image::ImageFormat::Tiff);
-    let (img, icc, orientation) = match decode(reader) {
-        Ok(d) => d,
-        // Gray + alpha TIFF: `image` refuses it, the TIFF decoder reads it. Its Orientation tag is not
-        // read on this path (scanners write 1, top-left).
-        Err(e) if tiff => match crate::handler::tiff::decode_gray_alpha(bytes, 1 << 30) {
-            Ok((img, icc)) => (img, icc, Orientation::NoTransforms),
-            Err(_) => return Err(e),
-        },
-        Err(e) => return Err(e),
-    };
-    let declared_one_bit = declared_bits(bytes) == Some(1);
-    let bitonal = declared_one_bit
-        && match &img {
-            DynamicImage::ImageLuma8(g) => g.as_raw().iter().all(|&v| v == 0 || v == 255),
-            _ => false,
-        };
-    Ok(Raster {
-        img,
-        dpi: resolution(bytes),
-        icc,
-        bitonal,
-        orientation,
-    })
-}
-
-type Decoded = (DynamicImage, Option<Vec<u8>>, Orientation);
-
-fn decode(reader: ImageReader<Cursor<&[u8]>>) -> Result<Decoded, ActionError> {
-    let mut dec = reader.into_decoder()?;
-    let icc = dec.icc_profile().ok().flatten().filter(|p| !p.is_empty());
-    let orientation = dec.orientation().unwrap_or(Orientation::NoTransforms);
-    Ok((DynamicImage::from_decoder(dec)?, icc, orientation))
-}
-
-/// Bits per sample the file declares for a one-channel image (PNG IHDR, TIFF BitsPerSample).
-fn declared_bits(b: &[u8]) -> Option<u16> {
-    if b.starts_with(b"\x89PNG\r\n\x1a\n") && b.get(12..16) == Some(b"IHDR") {
-        // PNG §11.2.2: bit depth at byte 24, colour type at 25 (0 = greyscale).
-        return (b.get(25) == Some(&0)).then(|| u16::from(*b.get(24).unwrap_or(&8)));
-    }
-    if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
-        let mut d = tiff::decoder::Decoder::new(Cursor::new(b)).ok()?;
-        if let Ok(tiff::ColorType::Gray(n)) = d.colortype() {
-            return Some(u16::from(n));
-        }
-        let _ = d.get_tag_u32(Tag::BitsPerSample);
-    }
-    None
-}
-
-/// Resolution in dpi from the file's own tags: JFIF APP0 or Exif (JPEG), pHYs (PNG), TIFF tags.
-pub(crate) fn resolution(b: &[u8]) -> Option<(f64, f64)> {
-    if b.starts_with(&[0xFF, 0xD8]) {
-        return jpeg_resolution(b);
-    }
-    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
-        let mut i = 8;
-        while i + 8 <= b.len() {
-            let len = u32::from_be_bytes(b[i..i + 4].try_into().ok()?) as usize;
-            let kind = &b[i + 4..i + 8];
-            if kind == b"pHYs" && len == 9 {
-                let d = b.get(i + 8..i + 17)?;
-                let x = f64::from(u32::from_be_bytes(d[0..4].try_into().ok()?));
-                let y = f64::from(u32::from_be_bytes(d[4..8].try_into().ok()?));
-                // Unit 1 = metre (PNG §11.3.5.3). Whole pixels per metre cannot hold 150 or 300 dpi
-                // exactly (5906 px/m = 150.01 dpi): a value within 0.1 of a whole dpi is that dpi.
-                let snap = |v: f64| {
-                    if (v - v.round()).abs() < 0.1 {
-                        v.round()
-                    } else {
-                        v
-                    }
-                };
-                return (d[8] == 1).then_some((snap(x * 0.0254), snap(y * 0.0254)));
-            }
-            if kind == b"IDAT" || kind == b"IEND" {
-                return None;
-            }
-            i = i.checked_add(12 + len)?;
-        }
-        return None;
-    }
-    if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
-        let mut d = tiff::decoder::Decoder::new(Cursor::new(b)).ok()?;
-        let rat = |d: &mut tiff::decoder::Decoder<_>, t| -> Option<f64> {
-            match d.find_tag(t).ok()?? {
-                tiff::decoder::ifd::Value::Rational(n, den) if den != 0 => {
-                    Some(f64::from(n) / f64::from(den))
-                }
-                v => v.into_f64().ok(),
-            }
-        };
-        let x = rat(&mut d, Tag::XResolution)?;
-        let y = rat(&mut d, Tag::YResolution).unwrap_or(x);
-        let unit = d
-            .find_tag(Tag::ResolutionUnit)
-            .ok()
-            .flatten()
-            .and_then(|v| v.into_u16().ok());
-        return match unit.unwrap_or(2) {
-            2 => Some((x, y)),
-            3 => Some((x * 2.54, y * 2.54)),
-            _ => None,
-        };
-    }
-    None
-}
-
-fn jpeg_resolution(b: &[u8]) -> Option<(f64, f64)> {
-    let mut i = 2;
-    let mut exif = None;
-    while i + 4 <= b.len() && b[i] == 0xFF {
-        let marker = b[i + 1];
-        if marker == 0xDA || marker == 0xD9 {
-            break;
-        }
-        let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
-        let seg = b.get(i + 4..i + 2 + len)?;
-        if marker == 0xE0 && seg.starts_with(b"JFIF\0") && seg.len() >= 12 {
-            let unit = seg[7];
-            let x = f64::from(u16::from_be_bytes([seg[8], seg[9]]));
-            let y = f64::from(u16::from_be_bytes([seg[10], seg[11]]));
-            match unit {
-                1 => return Some((x, y)),
-                2 => return Some((x * 2.54, y * 2.54)),
-                _ => {}
-            }
-        }
-        if marker == 0xE1 && seg.starts_with(b"Exif\0\0") {
-            exif = Some(&seg[6..]);
-        }
-        i += 2 + len;
-    }
-    let tiff = exif?;
-    let ex = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
-    let get = |t| {
-        ex.get_field(t, exif::In::PRIMARY)
-            .and_then(|f| match &f.value {
-                exif::Value::Rational(v) if !v.is_empty() && v[0].denom != 0 => Some(v[0].to_f64()),
-                _ => None,
-            })
-    };
-    let x = get(exif::Tag::XResolution)?;
-    let y = get(exif::Tag::YResolution).unwrap_or(x);
-    let unit = ex
-        .get_field(exif::Tag::ResolutionUnit, exif::In::PRIMARY)
-        .and_then(|f| f.value.get_uint(0))
-        .unwrap_or(2);
-    match unit {
-        2 => Some((x, y)),
-        3 => Some((x * 2.54, y * 2.54)),
-        _ => None,
-    }
-}
+pub(crate) use crate::raster::Raster;
 
 /// TIFF master parameters from the policy.
 #[derive(Debug, Clone, Copy)]
@@ -251,8 +86,8 @@ fn le16(v: &[u16]) -> Vec<u8> {
 }
 
 fn layout(r: &Raster) -> Result<Layout<'_>, ActionError> {
-    let w = r.img.width() as usize;
-    let h = r.img.height() as usize;
+    let w = r.pixels.width() as usize;
+    let h = r.pixels.height() as usize;
     fn l(
         w: usize,
         bytes: Cow<'_, [u8]>,
@@ -270,7 +105,7 @@ fn layout(r: &Raster) -> Result<Layout<'_>, ActionError> {
             alpha,
         }
     }
-    Ok(match &r.img {
+    Ok(match &r.pixels {
         DynamicImage::ImageLuma8(g) if r.bitonal => {
             l(w, Cow::Owned(pack_bits(g.as_raw(), w, h)), 1, 1, 1, false)
         }
@@ -333,7 +168,7 @@ pub(crate) fn write_tiff<W: Write + Seek>(
     p: TiffParams,
 ) -> Result<(), ActionError> {
     let lay = layout(r)?;
-    let (w, h) = (r.img.width(), r.img.height());
+    let (w, h) = (r.pixels.width(), r.pixels.height());
     let predictor = p.predictor && lay.bits >= 8;
     // About 256 KiB of samples per strip: small enough to spread over cores, large enough to compress well.
     let rows_per_strip = (256 * 1024 / lay.row_bytes.max(1)).clamp(1, h as usize);
@@ -566,10 +401,10 @@ pub(crate) fn page_image(
     dpi: u32,
     quality: u8,
 ) -> Result<PageImage, ActionError> {
-    let (w, h) = (r.img.width(), r.img.height());
+    let (w, h) = (r.pixels.width(), r.pixels.height());
     if r.bitonal {
         let g = r
-            .img
+            .pixels
             .as_luma8()
             .map(|g| g.as_raw().as_slice())
             .unwrap_or_default();
@@ -583,13 +418,13 @@ pub(crate) fn page_image(
         });
     }
     let gray = matches!(
-        r.img.color(),
+        r.pixels.color(),
         image::ColorType::L8
             | image::ColorType::La8
             | image::ColorType::L16
             | image::ColorType::La16
     );
-    let px: Cow<'_, [u8]> = match (&r.img, gray) {
+    let px: Cow<'_, [u8]> = match (&r.pixels, gray) {
         (DynamicImage::ImageLuma8(g), _) => Cow::Borrowed(g.as_raw()),
         (DynamicImage::ImageRgb8(g), _) => Cow::Borrowed(g.as_raw()),
         (img, true) => Cow::Owned(img.to_luma8().into_raw()),
@@ -684,8 +519,9 @@ mod tests {
         let img = image::RgbImage::from_raw(w, h, px.clone()).unwrap();
         for predictor in [false, true] {
             let r = Raster {
-                img: DynamicImage::ImageRgb8(img.clone()),
+                pixels: DynamicImage::ImageRgb8(img.clone()),
                 dpi: Some((300.0, 300.0)),
+                colour: crate::raster::ColourMode::Colour,
                 icc: None,
                 bitonal: false,
                 orientation: Orientation::NoTransforms,

@@ -32,7 +32,7 @@ use rayon::prelude::*;
 
 use crate::catalog::Catalog;
 use crate::context::Context;
-use crate::intake::IntakeItem;
+use crate::model::Item;
 use crate::model::{Agent, Event, Identification};
 
 /// The profile every dangan SIP declares (SIP2).
@@ -109,6 +109,16 @@ pub enum Source {
     /// into the package when it is on the same file system, copied otherwise. Saves writing every master
     /// twice and the disk space of a second copy.
     Scratch(PathBuf),
+    /// A copy of a source file the caller already made while scanning it (`dangan::scan`), with the digests
+    /// computed from the source in that same read. Moved into the package; its read-back is checked
+    /// against those digests, unless the caller already read the copy back and matched them (`verified`:
+    /// a page read for its decode).
+    Staged {
+        path: PathBuf,
+        sha256: String,
+        sm3: Option<String>,
+        verified: bool,
+    },
 }
 
 /// A content file to place in a representation.
@@ -145,7 +155,7 @@ pub struct PackageSpec {
     /// The submitting organisation (SIP agent) and its identification code.
     pub submitter: String,
     pub submitter_id: Option<String>,
-    pub items: Vec<IntakeItem>,
+    pub items: Vec<Item>,
     pub representations: Vec<RepresentationSpec>,
     /// Files for `documentation/` (name, bytes).
     pub documentation: Vec<(String, Vec<u8>)>,
@@ -196,6 +206,11 @@ pub struct WrittenPackage {
     pub path: PathBuf,
     pub files: usize,
     pub bytes: u64,
+    /// Staged copies of source files ([`Source::Staged`]) read back from the staging folder and checked
+    /// against the digests of their scan.
+    pub read_back: usize,
+    /// Bytes per representation (`original`, `preservation`, `access`), content files only.
+    pub representation_bytes: Vec<(String, u64)>,
 }
 
 /// A package ID must be usable as a folder name everywhere and as mets/@OBJID.
@@ -286,6 +301,50 @@ fn stage_one(root: &Path, rel: &str, source: &Source, sm3: bool) -> Result<Stage
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(io(parent))?;
     }
+    if let Source::Staged {
+        path,
+        sha256,
+        sm3: expected_sm3,
+        verified,
+    } = source
+    {
+        if fs::rename(path, &dest).is_ok() {
+            let f = fs::File::open(&dest).map_err(io(&dest))?;
+            let size = f.metadata().map_err(io(&dest))?.len();
+            // The rename must survive a crash before the package is published.
+            f.sync_all().map_err(io(&dest))?;
+            if sm3 && expected_sm3.is_none() {
+                return Err(PackageError::Io {
+                    path: dest,
+                    source: std::io::Error::other("no SM3 digest was computed in the scan"),
+                });
+            }
+            return Ok(Staged {
+                size,
+                sha256: sha256.clone(),
+                sm3: if sm3 { expected_sm3.clone() } else { None },
+                read_back: !verified,
+            });
+        }
+        // Another file system: copy, and check the copy's digest against the scan's.
+        let mut out = fs::File::create(&dest).map_err(io(&dest))?;
+        let mut input = crate::fsutil::open_regular_io(path).map_err(io(path))?;
+        let (size, actual, sm3v) = hash_stream(&mut input, path, Some((&mut out, &dest)), sm3)?;
+        out.sync_all().map_err(io(&dest))?;
+        if &actual != sha256 {
+            return Err(PackageError::ReadBack {
+                path: rel.to_string(),
+                expected: sha256.clone(),
+                actual,
+            });
+        }
+        return Ok(Staged {
+            size,
+            sha256: actual,
+            sm3: sm3v,
+            read_back: true,
+        });
+    }
     if let Source::Scratch(p) = source
         && fs::rename(p, &dest).is_ok()
     {
@@ -306,8 +365,8 @@ fn stage_one(root: &Path, rel: &str, source: &Source, sm3: bool) -> Result<Stage
             out.write_all(b).map_err(io(&dest))?;
             hash_stream(&mut &b[..], &dest, None, sm3)?
         }
-        Source::Path(p) | Source::Scratch(p) => {
-            let mut input = fs::File::open(p).map_err(io(p))?;
+        Source::Path(p) | Source::Scratch(p) | Source::Staged { path: p, .. } => {
+            let mut input = crate::fsutil::open_regular_io(p).map_err(io(p))?;
             hash_stream(&mut input, p, Some((&mut out, &dest)), sm3)?
         }
     };
@@ -478,6 +537,19 @@ fn write_staged(
             described.push((rep, f));
         }
     }
+    // Staged copies the caller has not read back yet: the verify step below reads each of them.
+    let staged_read_back = planned
+        .iter()
+        .filter(|(_, src, _)| {
+            matches!(
+                src,
+                Source::Staged {
+                    verified: false,
+                    ..
+                }
+            )
+        })
+        .count();
     let mut content: Vec<WrittenFile> = st.put_all(&planned, progress)?;
     for (w, (rep, f)) in content.iter_mut().zip(described) {
         w.identification = f.identification.clone();
@@ -576,6 +648,15 @@ fn write_staged(
     )?;
 
     st.verify()?;
+    let read_back = staged_read_back;
+    let mut representation_bytes: Vec<(String, u64)> = Vec::new();
+    for f in &content {
+        let rep = f.representation.clone().unwrap_or_default();
+        match representation_bytes.iter_mut().find(|(n, _)| *n == rep) {
+            Some((_, b)) => *b += f.size,
+            None => representation_bytes.push((rep, f.size)),
+        }
+    }
     let files = st.written.len();
     let bytes: u64 = st.written.iter().map(|f| f.size).sum();
     match form {
@@ -623,6 +704,8 @@ fn write_staged(
         path: final_path,
         files,
         bytes,
+        read_back,
+        representation_bytes,
     })
 }
 

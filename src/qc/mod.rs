@@ -18,11 +18,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Finding, Level};
 
+pub use crate::intake::page::{NameKind, PageName, classify_name, parse_page_name};
+pub use crate::raster::{ColourMode, colour_mode_of};
 pub use blank::{InkStats, ink_stats};
-pub use files::{QcReport, check_files, check_files_with_progress, dpi_from_header};
-pub use sequence::{
-    NameKind, PageName, SequenceInput, check_sequence, classify_name, parse_page_name,
+pub use files::{
+    Checked, QcReport, assemble, check_files, check_files_with, check_files_with_progress,
+    check_photo, check_raster, check_scanned, sequence_input, thumbnail, undecodable,
 };
+pub use sequence::{SequenceInput, check_sequence};
 pub use skew::estimate_skew;
 
 /// The embedded default thresholds.
@@ -36,6 +39,8 @@ pub mod rules {
     pub const NAMING: &str = "DA/T 31-2017 9.6";
     /// Image processing: deskew; no missed, repeated or extra scans.
     pub const PROCESSING: &str = "DA/T 31-2017 10";
+    /// Digital photos: the date taken is part of a photo's description.
+    pub const PHOTO: &str = "DA/T 54-2014";
 }
 
 /// Why QC could not run (not a failed page: that is a [`Finding`]).
@@ -82,6 +87,14 @@ pub struct SequencePolicy {
     pub digits: usize,
 }
 
+/// The memory budget of one decoded image ([`crate::raster::Budget`]), checked from the header before any
+/// pixel is allocated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecodePolicy {
+    pub max_bytes: u64,
+}
+
 /// QC thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +103,7 @@ pub struct QcPolicy {
     pub skew: SkewPolicy,
     pub blank: BlankPolicy,
     pub sequence: SequencePolicy,
+    pub decode: DecodePolicy,
 }
 
 impl QcPolicy {
@@ -123,7 +137,15 @@ impl QcPolicy {
         if p.skew.work_width < 200 || p.blank.work_width < 100 {
             return bad("work_width too small");
         }
+        if p.decode.max_bytes < 1 << 20 {
+            return bad("decode: max_bytes must be at least 1 MiB");
+        }
         Ok(p)
+    }
+
+    /// A fresh decode budget for a run under this policy.
+    pub fn budget(&self) -> crate::raster::Budget {
+        crate::raster::Budget::new(self.decode.max_bytes)
     }
 
     pub fn load(path: &Path) -> Result<Self, QcError> {
@@ -132,28 +154,6 @@ impl QcPolicy {
             source,
         })?;
         Self::from_toml(&text, &path.display().to_string())
-    }
-}
-
-/// Colour mode after DA/T 31-2017 9.3 and DA/T 46 M55 (扫描色彩模式).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColourMode {
-    /// 黑白二值
-    Bitonal,
-    /// 灰度
-    Grayscale,
-    /// 彩色
-    Colour,
-}
-
-impl ColourMode {
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            ColourMode::Bitonal => "黑白二值",
-            ColourMode::Grayscale => "灰度",
-            ColourMode::Colour => "彩色",
-        }
     }
 }
 
@@ -179,7 +179,21 @@ pub struct PageReport {
     pub skew_degrees: Option<f64>,
     pub ink_fraction: f64,
     pub findings: Vec<Finding>,
+    /// A small JPEG of the page for the HTML report, made from the page's one decode (when asked for).
+    #[serde(skip)]
+    pub thumbnail: Option<Thumbnail>,
 }
+
+/// A page thumbnail: JPEG bytes and their size in pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thumbnail {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Long side of a thumbnail in the QC report, in pixels.
+pub const THUMBNAIL_PX: u32 = 320;
 
 impl PageReport {
     /// True when no finding is an error.
@@ -188,46 +202,8 @@ impl PageReport {
     }
 }
 
-fn finding(rule: &str, level: Level, path: &str, message: String) -> Finding {
-    Finding {
-        property: None,
-        rule: rule.to_string(),
-        level,
-        path: Some(path.to_string()),
-        message,
-        message_en: String::new(),
-    }
-}
-
-/// Colour mode from pixels: 1-bit or two-valued → bitonal; R=G=B everywhere → grayscale; else colour.
-pub fn colour_mode_of(img: &image::DynamicImage) -> ColourMode {
-    use image::DynamicImage as D;
-    match img {
-        D::ImageLuma8(g) => {
-            if g.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255) {
-                ColourMode::Bitonal
-            } else {
-                ColourMode::Grayscale
-            }
-        }
-        D::ImageLuma16(_) | D::ImageLumaA8(_) | D::ImageLumaA16(_) => ColourMode::Grayscale,
-        other => {
-            let rgb = other.to_rgb8();
-            // A colour scan of a black-and-white page still has chroma noise; a few saturated pixels
-            // (a red seal, 9.3) make it colour, so any clear chroma counts.
-            let coloured = rgb.pixels().any(|p| {
-                let [r, g, b] = p.0;
-                let max = r.max(g).max(b);
-                let min = r.min(g).min(b);
-                max - min > 24
-            });
-            if coloured {
-                ColourMode::Colour
-            } else {
-                ColourMode::Grayscale
-            }
-        }
-    }
+fn finding(rule: &str, level: Level, path: &str, zh: String, en: String) -> Finding {
+    Finding::new(rule, level, Some(path.to_string()), zh, en)
 }
 
 /// Check one decoded page.
@@ -248,7 +224,14 @@ pub fn check_page(
                 Level::Warning
             },
             path,
-            "文件未记录分辨率, 无法确认 ≥ 200 dpi (no resolution recorded)".into(),
+            format!(
+                "文件未记录分辨率, 无法确认 ≥ {:.0} dpi",
+                policy.resolution.min_dpi
+            ),
+            format!(
+                "no resolution recorded; cannot confirm ≥ {:.0} dpi",
+                policy.resolution.min_dpi
+            ),
         )),
         Some(d) if d < policy.resolution.min_dpi => findings.push(finding(
             rules::RESOLUTION,
@@ -258,6 +241,10 @@ pub fn check_page(
                 "分辨率 {d:.0} dpi 低于最低要求 {:.0} dpi",
                 policy.resolution.min_dpi
             ),
+            format!(
+                "resolution {d:.0} dpi is below the minimum of {:.0} dpi",
+                policy.resolution.min_dpi
+            ),
         )),
         Some(d) if d < policy.resolution.recommended_dpi => findings.push(finding(
             rules::RESOLUTION,
@@ -265,6 +252,10 @@ pub fn check_page(
             path,
             format!(
                 "分辨率 {d:.0} dpi 低于建议值 {:.0} dpi",
+                policy.resolution.recommended_dpi
+            ),
+            format!(
+                "resolution {d:.0} dpi is below the recommended {:.0} dpi",
                 policy.resolution.recommended_dpi
             ),
         )),
@@ -278,6 +269,7 @@ pub fn check_page(
             Level::Warning,
             path,
             format!("水平与垂直分辨率不一致: {x:.0} × {y:.0} dpi"),
+            format!("horizontal and vertical resolution differ: {x:.0} × {y:.0} dpi"),
         ));
     }
 
@@ -291,6 +283,10 @@ pub fn check_page(
             Level::Warning,
             path,
             format!("疑似空白页 (墨迹占比 {:.4}%)", stats.ink_fraction * 100.0),
+            format!(
+                "possibly a blank page (ink {:.4}%)",
+                stats.ink_fraction * 100.0
+            ),
         ));
     }
     let skew_degrees = if blank {
@@ -309,6 +305,10 @@ pub fn check_page(
                 "页面倾斜 {s:.2}°, 超过允许的 {:.1}°",
                 policy.skew.tolerance_degrees
             ),
+            format!(
+                "page skewed {s:.2}°, more than the allowed {:.1}°",
+                policy.skew.tolerance_degrees
+            ),
         ));
     }
     PageReport {
@@ -319,6 +319,7 @@ pub fn check_page(
         skew_degrees,
         ink_fraction: stats.ink_fraction,
         findings,
+        thumbnail: None,
     }
 }
 

@@ -5,60 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::catalog::Danghao;
+use crate::intake::page::{NameKind, classify_name};
 use crate::model::{Finding, Level};
 
 use super::{SequencePolicy, rules};
-
-/// A page file name split into the item's stem and the page number.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageName {
-    pub stem: String,
-    pub seq: u32,
-    pub ext: String,
-}
-
-/// Split `stem-NNNN.ext` (NNNN exactly `digits` digits). `None` when the name does not have that shape.
-pub fn parse_page_name(file_name: &str, digits: usize) -> Option<PageName> {
-    let (base, ext) = file_name.rsplit_once('.')?;
-    let (stem, seq) = base.rsplit_once('-')?;
-    if stem.is_empty() || seq.len() != digits || !seq.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(PageName {
-        stem: stem.to_string(),
-        seq: seq.parse().ok()?,
-        ext: ext.to_ascii_lowercase(),
-    })
-}
-
-/// What a file name says about a file of a batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NameKind {
-    /// `档号-NNNN.ext`: one page of an item.
-    Page(PageName),
-    /// `档号.ext`: the whole item in one file (a multi-page file, a photo, a recording).
-    Item,
-    /// Neither.
-    Other,
-}
-
-fn is_danghao(stem: &str) -> bool {
-    stem.parse::<Danghao>().is_ok() || Danghao::from_file_stem(stem).is_ok()
-}
-
-/// Classify a file name. A 档号 itself ends in a 4-digit 件号, so `J001-WS_2019-Y-BGS-0003.jpg` is the
-/// whole item 0003, while `J001-WS_2019-Y-BGS-0001-0003.tif` is page 3 of item 0001: a page is a name
-/// whose part before the sequence number is a 档号.
-pub fn classify_name(file_name: &str, digits: usize) -> NameKind {
-    let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
-    match parse_page_name(file_name, digits) {
-        Some(p) if is_danghao(&p.stem) => NameKind::Page(p),
-        _ if is_danghao(stem) => NameKind::Item,
-        Some(p) => NameKind::Page(p),
-        None => NameKind::Other,
-    }
-}
 
 /// One page file of a batch as the sequence check sees it.
 #[derive(Debug, Clone, Default)]
@@ -78,13 +28,8 @@ fn file_name(path: &str) -> &str {
 /// Batch-level findings: gaps, repeated page numbers, unexpected names, identical images, mixed formats.
 pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<Finding> {
     let mut out = Vec::new();
-    let f = |rule: &str, level, path: &str, message: String| Finding {
-        property: None,
-        rule: rule.to_string(),
-        level,
-        path: Some(path.to_string()),
-        message,
-        message_en: String::new(),
+    let f = |rule: &str, level, path: &str, zh: String, en: String| {
+        Finding::new(rule, level, Some(path.to_string()), zh, en)
     };
     let mut items: BTreeMap<String, BTreeMap<u32, Vec<&str>>> = BTreeMap::new();
     for p in pages {
@@ -104,6 +49,10 @@ pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<F
                     "文件名不符合 档号-{} 图像流水号格式",
                     "N".repeat(policy.digits)
                 ),
+                format!(
+                    "the file name is not 档号-{} (item reference and page number)",
+                    "N".repeat(policy.digits)
+                ),
             )),
         }
     }
@@ -119,6 +68,7 @@ pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<F
                 Level::Error,
                 stem,
                 format!("缺页: {stem} 缺少图像流水号 {}", missing.join(", ")),
+                format!("missing pages: {stem} lacks page {}", missing.join(", ")),
             ));
         }
         if seqs.contains_key(&0) {
@@ -127,6 +77,7 @@ pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<F
                 Level::Error,
                 stem,
                 format!("{stem}: 图像流水号应从 {:0w$} 开始", 1, w = policy.digits),
+                format!("{stem}: page numbers start at {:0w$}", 1, w = policy.digits),
             ));
         }
         for (seq, paths) in seqs {
@@ -137,6 +88,11 @@ pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<F
                     paths[0],
                     format!(
                         "重复页号 {seq:0w$}: {}",
+                        paths.join(", "),
+                        w = policy.digits
+                    ),
+                    format!(
+                        "page number {seq:0w$} given twice: {}",
                         paths.join(", "),
                         w = policy.digits
                     ),
@@ -158,6 +114,7 @@ pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<F
             Level::Error,
             paths[0],
             format!("重复扫描: 图像内容完全相同 ({})", paths.join(", ")),
+            format!("scanned twice: identical images ({})", paths.join(", ")),
         ));
     }
     let mut formats: BTreeMap<&str, usize> = BTreeMap::new();
@@ -168,14 +125,13 @@ pub fn check_sequence(pages: &[SequenceInput], policy: &SequencePolicy) -> Vec<F
     }
     if formats.len() > 1 {
         let list: Vec<String> = formats.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
-        out.push(Finding {
-            property: None,
-            rule: rules::MASTER_FORMAT.into(),
-            level: Level::Error,
-            path: None,
-            message: format!("同一批次应使用同一种格式, 实有: {}", list.join(", ")),
-            message_en: String::new(),
-        });
+        out.push(Finding::new(
+            rules::MASTER_FORMAT,
+            Level::Error,
+            None,
+            format!("同一批次应使用同一种格式, 实有: {}", list.join(", ")),
+            format!("one batch, one page format; found: {}", list.join(", ")),
+        ));
     }
     out
 }
@@ -189,29 +145,6 @@ mod tests {
             path: path.into(),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn page_names() {
-        let n = parse_page_name("J001-WS_2019-Y-BGS-0001-0003.TIF", 4).unwrap();
-        assert_eq!(n.stem, "J001-WS_2019-Y-BGS-0001");
-        assert_eq!(n.seq, 3);
-        assert_eq!(n.ext, "tif");
-        assert!(parse_page_name("scan 3.tif", 4).is_none());
-        assert!(parse_page_name("A-003.tif", 4).is_none());
-        assert!(matches!(
-            classify_name("J001-WS_2019-Y-BGS-0001-0003.tif", 4),
-            NameKind::Page(PageName { seq: 3, .. })
-        ));
-        assert_eq!(
-            classify_name("J001-WS_2019-Y-BGS-0003.jpg", 4),
-            NameKind::Item
-        );
-        assert_eq!(
-            classify_name("J001-WS·2019-Y-BGS-0003.jpg", 4),
-            NameKind::Item
-        );
-        assert_eq!(classify_name("notes.txt", 4), NameKind::Other);
     }
 
     #[test]

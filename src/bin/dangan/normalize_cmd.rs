@@ -27,10 +27,14 @@ pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
     };
     let tools = Tools::probe(std::env::var_os("PATH"));
     let items = BTreeMap::new();
+    let qc = dangan::qc::QcPolicy::embedded();
+    let budget = qc.budget();
     let opts = Options {
         policy: &policy,
         tools: &tools,
         items: &items,
+        qc: Some(&qc),
+        budget: &budget,
         progress: &dangan::no_tick,
     };
     let report = normalize::normalize(&args.path, &args.out, &opts, &ctx)?;

@@ -49,20 +49,20 @@ impl Progress for StageBar {
                 l("检查目录与文件", "checking the manifest and files").to_string(),
                 0,
             ),
-            Stage::Qc { pages } => (l("扫描质量检查 (页)", "scan QC (pages)").to_string(), pages),
-            Stage::Normalize {
-                index,
-                count,
-                id,
+            Stage::Scan { files } => (
+                l(
+                    "读取、校验与识别 (文件)",
+                    "reading, hashing and identifying (files)",
+                )
+                .to_string(),
                 files,
-            } => (
-                format!(
-                    "[{index}/{count}] {id} {}",
-                    l(
-                        "识别与格式转换 (文件)",
-                        "identification and normalization (files)"
-                    )
-                ),
+            ),
+            Stage::Normalize { files } => (
+                l(
+                    "扫描质量检查与格式转换 (文件)",
+                    "scan QC and normalization (files)",
+                )
+                .to_string(),
                 files,
             ),
             Stage::Write {
@@ -184,7 +184,38 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
                 ),
             };
         }
-        if !ok {
+        if ok {
+            let en = global.lang == dangan::model::Lang::En;
+            let per_page: Vec<String> = report
+                .stats
+                .bytes_per_page
+                .iter()
+                .map(|(rep, b)| format!("{rep} {:.0}", b))
+                .collect();
+            let stages: Vec<String> = report
+                .stats
+                .stage_seconds
+                .iter()
+                .map(|(n, t)| format!("{n} {t:.2}s"))
+                .collect();
+            if en {
+                let _ = writeln!(
+                    s,
+                    "bytes per page ({} pages): {}",
+                    report.stats.pages,
+                    per_page.join(", ")
+                );
+                let _ = writeln!(s, "time per stage: {}", stages.join(", "));
+            } else {
+                let _ = writeln!(
+                    s,
+                    "每页字节数 ({} 页): {}",
+                    report.stats.pages,
+                    per_page.join(", ")
+                );
+                let _ = writeln!(s, "各阶段用时: {}", stages.join(", "));
+            }
+        } else {
             let _ = writeln!(
                 s,
                 "{}",
