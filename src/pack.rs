@@ -329,14 +329,15 @@ pub fn pack_with_progress(
     };
     let created_out = (!out.exists()).then(|| out.to_path_buf());
     std::fs::create_dir_all(out).map_err(|e| normalize::NormalizeError::io(out, e))?;
-    // One run per package ID in `out`, from the scratch space (staged copies, derivatives) to publication:
-    // a second run to the same place fails at once with one message (package::publish::DestLock).
-    let _lock =
-        package::publish::DestLock::acquire(&out.join(&base_id)).map_err(PackageError::from)?;
     let work = Work {
         dir: out.join(format!(".{base_id}.dangan-work-{}", ctx.ids.next_uuid())),
         created_out,
     };
+    // One run per package ID in `out`, from the scratch space (staged copies, derivatives) to publication:
+    // a second run to the same place fails at once with one message (package::publish::DestLock). Taken
+    // after `work` so that it is released before `work` removes an `out` the run created.
+    let _lock =
+        package::publish::DestLock::acquire(&out.join(&base_id)).map_err(PackageError::from)?;
     let originals_dir = work.dir.join("original");
     let derived_dir = work.dir.join("derived");
     std::fs::create_dir_all(&derived_dir)
@@ -357,7 +358,7 @@ pub fn pack_with_progress(
     if options.sm3 {
         algorithms.push(Algorithm::Sm3);
     }
-    let scanned: Vec<Result<(FileRecord, Vec<Finding>), Finding>> = rels
+    let scanned: Vec<Result<(FileRecord, Vec<Finding>), scan::ScanError>> = rels
         .par_iter()
         .map(|rel| {
             let opts = ScanOptions {
@@ -378,13 +379,7 @@ pub fn pack_with_progress(
                     };
                     Ok((s.record, photo))
                 }
-                Err(e) => Err(Finding::new(
-                    "INTAKE.PATH",
-                    Level::Error,
-                    Some(rel.to_string()),
-                    e.zh(),
-                    e.en(),
-                )),
+                Err(e) => Err(e),
             };
             progress.advance(1);
             r
@@ -397,7 +392,23 @@ pub fn pack_with_progress(
                 findings.append(&mut f);
                 records.insert(r.path.clone(), r);
             }
-            Err(f) => findings.push(f),
+            // A full disk while staging the copies is this run's failure, not the batch's: one error
+            // (rc 2), nothing published, the scratch space removed.
+            Err(scan::ScanError::Io { source, .. }) if package::publish::is_no_space(&source) => {
+                return Err(PackError::Package(
+                    package::publish::PublishError::NoSpace {
+                        dest: out.join(&base_id),
+                    }
+                    .into(),
+                ));
+            }
+            Err(e) => findings.push(Finding::new(
+                "INTAKE.PATH",
+                Level::Error,
+                Some(e.path().to_string()),
+                e.zh(),
+                e.en(),
+            )),
         }
     }
     stats.source_reads = tally.files();

@@ -39,6 +39,13 @@ pub enum ScanError {
 }
 
 impl ScanError {
+    /// The file the error is about, relative to the batch.
+    pub fn path(&self) -> &str {
+        match self {
+            ScanError::NotRegular { path, .. } | ScanError::Io { path, .. } => path,
+        }
+    }
+
     /// The message in Chinese, for findings.
     pub fn zh(&self) -> String {
         match self {
