@@ -24,6 +24,7 @@
 //! ```
 
 pub mod container;
+pub mod pronom;
 pub mod sniff;
 pub mod text;
 
