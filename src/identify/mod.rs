@@ -70,6 +70,8 @@ pub enum Family {
     Gif,
     Bmp,
     Jp2,
+    /// HEIF/HEIC/AVIF still images (ISO/IEC 23008-12).
+    Heif,
     Pdf,
     Ofd,
     Wav,
@@ -103,6 +105,10 @@ pub struct FormatInfo {
     /// Why there is no PUID, or another caveat; carried into the identification as a warning.
     #[serde(default)]
     pub note: Option<String>,
+    /// Why dangan's own rule for this key wins over the PRONOM signatures (PRONOM lacks the format, or its
+    /// bounded signatures miss what the rule sees).
+    #[serde(default)]
+    pub overrides_pronom: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +212,7 @@ pub fn resolve(registry: &Registry, m: Match, name: Option<&str>) -> Identified 
         mime: "application/octet-stream".into(),
         extensions: vec![],
         note: None,
+        overrides_pronom: None,
     };
     let info = registry.get(m.key).unwrap_or(&unknown);
     let mut warnings = m.warnings;
@@ -253,6 +260,10 @@ pub fn extension(name: &str) -> Option<String> {
 }
 
 /// Identify an open file (or any seekable reader) of length `len`.
+///
+/// Reads the first [`PREFIX_LEN`] bytes and the last [`pronom::WINDOW`] bytes, matches the PRONOM signatures
+/// (and, for ZIP and OLE2, the container signatures) and dangan's own rules, and reconciles them as described
+/// in `profiles/formats.toml`.
 pub fn identify_reader<R: Read + Seek>(
     reader: &mut R,
     len: u64,
@@ -263,8 +274,168 @@ pub fn identify_reader<R: Read + Seek>(
         .by_ref()
         .take(PREFIX_LEN as u64)
         .read_to_end(&mut prefix)?;
+    let mut tail = Vec::new();
+    let mut tail_offset = 0;
+    if len > prefix.len() as u64 {
+        tail_offset = len.saturating_sub(pronom::WINDOW as u64);
+        reader.seek(io::SeekFrom::Start(tail_offset))?;
+        reader
+            .by_ref()
+            .take(pronom::WINDOW as u64)
+            .read_to_end(&mut tail)?;
+    }
     let m = sniff::sniff(&prefix, len, reader)?;
-    Ok(resolve(Registry::embedded(), m, name))
+    let registry = Registry::embedded();
+    let Some(sigs) = pronom::signatures() else {
+        let mut m = m;
+        m.warnings
+            .push("PRONOM signatures unavailable; identified by dangan's own rules only".into());
+        return Ok(resolve(registry, m, name));
+    };
+    if len == 0 {
+        return Ok(resolve(registry, m, name));
+    }
+    let tail_ref: &[u8] = if tail.is_empty() { &prefix } else { &tail };
+    let rev: Vec<u8> = tail_ref.iter().rev().copied().collect();
+    let data = pronom::Data {
+        head: &prefix,
+        tail: tail_ref,
+        tail_rev: &rev,
+        tail_offset,
+    };
+    Ok(reconcile(registry, sigs, &data, reader, m, name))
+}
+
+/// PRONOM's answer (binary signatures, then containers) against the hand-written rule's match `m`.
+fn reconcile<R: Read + Seek>(
+    registry: &'static Registry,
+    sigs: &pronom::Signatures,
+    data: &pronom::Data<'_>,
+    reader: &mut R,
+    mut m: Match,
+    name: Option<&str>,
+) -> Identified {
+    let own = registry.get(m.key);
+    if let Some(reason) = own.and_then(|i| i.overrides_pronom.as_deref()) {
+        m.basis = format!("{}; dangan's own rule: {reason}", m.basis);
+        return resolve(registry, m, name);
+    }
+    let mut hits = sigs.identify(data);
+    let mut container_kind = None;
+    let mut warnings = Vec::new();
+    let trigger = hits
+        .iter()
+        .find_map(|h| sigs.containers.trigger(&sigs.formats[h.format].puid));
+    if let Some(kind) = trigger {
+        match sigs.containers.identify(kind, reader) {
+            Ok(found) if !found.is_empty() => {
+                let chits = found
+                    .into_iter()
+                    .filter_map(|c| {
+                        Some(pronom::Hit {
+                            format: sigs.format_index(&c.puid)?,
+                            basis: c.basis,
+                        })
+                    })
+                    .collect::<Vec<_>>();
+                if !chits.is_empty() {
+                    hits = sigs.apply_priorities(chits);
+                    container_kind = Some(kind);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(e),
+        }
+    }
+    if hits.is_empty() {
+        return resolve(registry, m, name);
+    }
+    // Several formats left: the extension breaks the tie, then agreement with dangan's own rule.
+    let ext = name.and_then(extension);
+    if hits.len() > 1
+        && let Some(ext) = &ext
+    {
+        let by_ext: Vec<_> = hits
+            .iter()
+            .filter(|h| sigs.formats[h.format].extensions.contains(ext))
+            .cloned()
+            .collect();
+        if !by_ext.is_empty() {
+            hits = by_ext;
+        }
+    }
+    let own_puid = own.and_then(|i| i.puid.as_deref());
+    if hits.len() > 1
+        && let Some(i) = hits
+            .iter()
+            .position(|h| Some(sigs.formats[h.format].puid.as_str()) == own_puid)
+    {
+        hits.swap(0, i);
+        hits.truncate(1);
+    }
+    let chosen = hits[0].clone();
+    if hits.len() > 1 {
+        warnings.push(format!(
+            "PRONOM signatures also match {}; the first is reported",
+            hits[1..]
+                .iter()
+                .map(|h| {
+                    let f = &sigs.formats[h.format];
+                    format!("{} ({})", f.puid, f.name)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let f = &sigs.formats[chosen.format];
+    // PRONOM agrees with dangan's rule: keep the rule's key (its family picks the handler) and both bases.
+    if own_puid == Some(f.puid.as_str()) {
+        m.basis = format!("{}; {}", chosen.basis, m.basis);
+        m.warnings.extend(warnings);
+        return resolve(registry, m, name);
+    }
+    // A key of the table with PRONOM's PUID.
+    if let Some(info) = registry
+        .formats()
+        .iter()
+        .find(|i| i.puid.as_deref() == Some(f.puid.as_str()))
+    {
+        let mut pm = Match::new(info.key.as_str(), chosen.basis);
+        pm.warnings = warnings;
+        return resolve(registry, pm, name);
+    }
+    // PRONOM's own description.
+    let family = match container_kind {
+        Some(pronom::container::Kind::Zip) => Family::Zip,
+        Some(pronom::container::Kind::Ole2) => Family::Cfb,
+        None => Family::Unknown,
+    };
+    if let Some(ext) = &ext
+        && !f.extensions.is_empty()
+        && !f.extensions.contains(ext)
+    {
+        warnings.push(format!(
+            "extension .{ext} does not match the content ({}; expected .{})",
+            f.name,
+            f.extensions.join(", .")
+        ));
+    }
+    Identified {
+        key: f.puid.clone(),
+        family,
+        identification: Identification {
+            puid: Some(f.puid.clone()),
+            mime: f
+                .mime
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            format: f.name.clone(),
+            version: f.version.clone(),
+            encoding: m.encoding,
+            basis: chosen.basis,
+            warnings,
+        },
+    }
 }
 
 /// Identify a file on disk.

@@ -31,6 +31,12 @@ pub const ALL_KEYS: &[&str] = &[
     "bmp-5.0",
     "jp2",
     "jpx",
+    "mj2",
+    "jpm",
+    "j2c",
+    "heic",
+    "heif",
+    "avif",
     "pdf",
     "pdf-1.0",
     "pdf-1.1",
@@ -158,12 +164,26 @@ pub fn sniff<R: Read + Seek>(prefix: &[u8], len: u64, reader: &mut R) -> io::Res
     if p.starts_with(&[
         0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
     ]) {
+        // The brand tells the part of ISO/IEC 15444: jp2 (part 1), jpx (part 2), mjp2 (part 3, Motion JPEG
+        // 2000), jpm (part 6, compound images).
         let brand = p.get(20..24).unwrap_or_default();
-        return Ok(if brand == b"jpx " {
-            Match::new("jpx", "JPEG 2000 signature box, ftyp brand 'jpx '")
-        } else {
-            Match::new("jp2", "JPEG 2000 signature box, ftyp brand 'jp2 '")
-        });
+        let key = match brand {
+            b"jpx " => "jpx",
+            b"mjp2" => "mj2",
+            b"jpm " => "jpm",
+            _ => "jp2",
+        };
+        return Ok(Match::new(
+            key,
+            format!(
+                "JPEG 2000 signature box, ftyp brand '{}'",
+                String::from_utf8_lossy(brand)
+            ),
+        ));
+    }
+    // ISO/IEC 15444-1 Annex A.2: a raw JPEG 2000 codestream starts with SOC (FF4F) and SIZ (FF51).
+    if p.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return Ok(Match::new("j2c", "JPEG 2000 codestream: SOC and SIZ markers at offset 0"));
     }
     // ISO 32000-1 §7.5.2: the header; Acrobat accepts it within the first 1024 bytes (Implementation note 13).
     if let Some(at) = find(&p[..p.len().min(1024)], b"%PDF-") {
@@ -509,6 +529,11 @@ fn isobmff(p: &[u8]) -> Match {
         b"qt  " => "mov",
         b"M4A " | b"M4B " | b"M4P " => "m4a",
         b"jp2 " => "jp2",
+        // ISO/IEC 23008-12 (HEIF) brands: heic/heix/heim/heis/hevc/hevx for HEVC-coded images, mif1/msf1 for
+        // the generic image/sequence structure; AV1 Image File Format (AOM AVIF 1.0 §6): avif/avis.
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" => "heic",
+        b"mif1" | b"msf1" => "heif",
+        b"avif" | b"avis" => "avif",
         _ if compatible.contains(&&b"qt  "[..]) && !compatible.contains(&&b"isom"[..]) => "mov",
         _ => "mp4",
     };
