@@ -111,10 +111,20 @@ pub struct FormatInfo {
     pub overrides_pronom: Option<String>,
 }
 
+/// A PRONOM format whose signature over-matches: its hit counts only when dangan's own rule agrees.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PronomCaveat {
+    pub puid: String,
+    pub reason: String,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegistryFile {
     format: Vec<FormatInfo>,
+    #[serde(default)]
+    pronom_caveat: Vec<PronomCaveat>,
 }
 
 /// The table of formats identification can conclude.
@@ -122,6 +132,7 @@ struct RegistryFile {
 pub struct Registry {
     formats: Vec<FormatInfo>,
     by_key: HashMap<String, usize>,
+    caveats: Vec<PronomCaveat>,
 }
 
 impl Registry {
@@ -145,6 +156,7 @@ impl Registry {
         Ok(Registry {
             formats: file.format,
             by_key,
+            caveats: file.pronom_caveat,
         })
     }
 
@@ -164,6 +176,11 @@ impl Registry {
 
     pub fn formats(&self) -> &[FormatInfo] {
         &self.formats
+    }
+
+    /// The caveat on a PRONOM format's signature, if any.
+    pub fn caveat(&self, puid: &str) -> Option<&PronomCaveat> {
+        self.caveats.iter().find(|c| c.puid == puid)
     }
 }
 
@@ -347,6 +364,20 @@ fn reconcile<R: Read + Seek>(
             Err(e) => warnings.push(e),
         }
     }
+    let own_puid = own.and_then(|i| i.puid.as_deref());
+    hits.retain(|h| {
+        let puid = sigs.formats[h.format].puid.as_str();
+        match registry.caveat(puid) {
+            Some(c) if own_puid != Some(puid) => {
+                m.warnings.push(format!(
+                    "PRONOM signature for {puid} ({}) matches but is not taken: {}",
+                    sigs.formats[h.format].name, c.reason
+                ));
+                false
+            }
+            _ => true,
+        }
+    });
     if hits.is_empty() {
         return resolve(registry, m, name);
     }
@@ -364,7 +395,6 @@ fn reconcile<R: Read + Seek>(
             hits = by_ext;
         }
     }
-    let own_puid = own.and_then(|i| i.puid.as_deref());
     if hits.len() > 1
         && let Some(i) = hits
             .iter()
@@ -404,11 +434,13 @@ fn reconcile<R: Read + Seek>(
         pm.warnings = warnings;
         return resolve(registry, pm, name);
     }
-    // PRONOM's own description.
-    let family = match container_kind {
-        Some(pronom::container::Kind::Zip) => Family::Zip,
-        Some(pronom::container::Kind::Ole2) => Family::Cfb,
-        None => Family::Unknown,
+    // PRONOM's own description. The handler: the one of dangan's rule when that saw the same kind of file
+    // (a BWF the rule calls bwf-1 and PRONOM fmt/704 is still read as WAVE), else by container.
+    let family = match (own.map(|i| i.family), container_kind) {
+        (Some(f), _) if f != Family::Unknown && f != Family::Text => f,
+        (_, Some(pronom::container::Kind::Zip)) => Family::Zip,
+        (_, Some(pronom::container::Kind::Ole2)) => Family::Cfb,
+        _ => Family::Unknown,
     };
     if let Some(ext) = &ext
         && !f.extensions.is_empty()
