@@ -113,7 +113,10 @@ mod tests {
             (&["PowerPoint Document"][..], "ppt"),
             (&["Other"][..], "cfb"),
             // An embedded Word document inside a PowerPoint file does not make it Word.
-            (&["PowerPoint Document", "ObjectPool/_1/WordDocument"][..], "ppt"),
+            (
+                &["PowerPoint Document", "ObjectPool/_1/WordDocument"][..],
+                "ppt",
+            ),
             (&["Other", "ObjectPool/_1/WordDocument"][..], "cfb"),
         ] {
             let f = cfb_with(streams);

@@ -337,12 +337,15 @@ fn reconcile<R: Read + Seek>(
         m.basis = format!("{}; dangan's own rule: {reason}", m.basis);
         return resolve(registry, m, name);
     }
-    let mut hits = sigs.identify(data);
-    let mut container_kind = None;
-    let mut warnings = Vec::new();
-    let trigger = hits
+    // A container trigger (ZIP, OLE2) among the raw hits opens the container, even when a more specific
+    // binary signature (an ODF 'mimetype' at offset 30) has priority over the trigger.
+    let raw = sigs.match_all(data);
+    let trigger = raw
         .iter()
         .find_map(|h| sigs.containers.trigger(&sigs.formats[h.format].puid));
+    let mut hits = sigs.apply_priorities(raw);
+    let mut container_kind = None;
+    let mut warnings = Vec::new();
     if let Some(kind) = trigger {
         match sigs.containers.identify(kind, reader) {
             Ok(found) if !found.is_empty() => {

@@ -183,7 +183,10 @@ pub fn sniff<R: Read + Seek>(prefix: &[u8], len: u64, reader: &mut R) -> io::Res
     }
     // ISO/IEC 15444-1 Annex A.2: a raw JPEG 2000 codestream starts with SOC (FF4F) and SIZ (FF51).
     if p.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
-        return Ok(Match::new("j2c", "JPEG 2000 codestream: SOC and SIZ markers at offset 0"));
+        return Ok(Match::new(
+            "j2c",
+            "JPEG 2000 codestream: SOC and SIZ markers at offset 0",
+        ));
     }
     // ISO 32000-1 §7.5.2: the header; Acrobat accepts it within the first 1024 bytes (Implementation note 13).
     if let Some(at) = find(&p[..p.len().min(1024)], b"%PDF-") {

@@ -17,7 +17,8 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::{
-    Data, SignatureError, Signature, attr, compile_signature, read_internal_signature, text, xml_err,
+    Data, Signature, SignatureError, attr, compile_signature, read_internal_signature, text,
+    xml_err,
 };
 
 /// At most this many bytes of one container entry are read.
@@ -98,7 +99,9 @@ impl Containers {
                         out.signatures.push(ContainerSignature { kind, ..cs });
                     }
                 }
-                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "FileFormatMapping" => {
+                Event::Start(e) | Event::Empty(e)
+                    if e.local_name().as_ref() == "FileFormatMapping" =>
+                {
                     if let (Some(id), Some(puid)) = (
                         attr(&e, "signatureId").and_then(|v| v.parse().ok()),
                         attr(&e, "Puid"),
@@ -121,14 +124,19 @@ impl Containers {
             }
         }
         if out.signatures.is_empty() {
-            return Err(xml_err("no ContainerSignature elements (not a container signature file?)"));
+            return Err(xml_err(
+                "no ContainerSignature elements (not a container signature file?)",
+            ));
         }
         Ok(out)
     }
 
     /// The container kind a binary match of `puid` triggers.
     pub fn trigger(&self, puid: &str) -> Option<Kind> {
-        self.triggers.iter().find(|(_, p)| p == puid).map(|(k, _)| *k)
+        self.triggers
+            .iter()
+            .find(|(_, p)| p == puid)
+            .map(|(k, _)| *k)
     }
 
     /// Match the container signatures of `kind` against the container in `reader`.
@@ -249,7 +257,8 @@ struct ZipEntries<'r, R: Read + Seek> {
 impl<'r, R: Read + Seek> ZipEntries<'r, R> {
     fn open(reader: &'r mut R) -> Result<Self, String> {
         reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-        let archive = zip::ZipArchive::new(reader).map_err(|e| format!("ZIP central directory unreadable: {e}"))?;
+        let archive = zip::ZipArchive::new(reader)
+            .map_err(|e| format!("ZIP central directory unreadable: {e}"))?;
         if archive.len() > MAX_ENTRIES {
             return Err(format!(
                 "{} ZIP entries (limit {MAX_ENTRIES}): members not examined",
@@ -307,7 +316,8 @@ struct Ole2Entries<'r, R: Read + Seek> {
 impl<'r, R: Read + Seek> Ole2Entries<'r, R> {
     fn open(reader: &'r mut R) -> Result<Self, String> {
         reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-        let cf = cfb::CompoundFile::open(reader).map_err(|e| format!("CFB directory unreadable: {e}"))?;
+        let cf = cfb::CompoundFile::open(reader)
+            .map_err(|e| format!("CFB directory unreadable: {e}"))?;
         let mut paths = HashMap::new();
         for e in cf.walk() {
             let real = e.path().to_path_buf();
@@ -352,7 +362,8 @@ impl<R: Read + Seek> Entries for Ole2Entries<'_, R> {
 /// The names of the root storage's entries of a CFB file (without leading control characters).
 pub fn ole2_root_names<R: Read + Seek>(reader: &mut R) -> Result<Vec<String>, String> {
     reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    let cf = cfb::CompoundFile::open(reader).map_err(|e| format!("CFB directory unreadable: {e}"))?;
+    let cf =
+        cfb::CompoundFile::open(reader).map_err(|e| format!("CFB directory unreadable: {e}"))?;
     Ok(cf
         .read_root_storage()
         .map(|e| clean_name(e.name()).to_owned())

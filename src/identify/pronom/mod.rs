@@ -97,7 +97,11 @@ impl Signature {
     /// Does the signature match? The basis of the match if so.
     pub fn matches(&self, d: &Data<'_>) -> Option<String> {
         if let Some((anchor, at, set)) = &self.quick {
-            let buf = if *anchor == Anchor::Bof { d.head } else { d.tail_rev };
+            let buf = if *anchor == Anchor::Bof {
+                d.head
+            } else {
+                d.tail_rev
+            };
             if !buf.get(*at).is_some_and(|b| set[*b as usize]) {
                 return None;
             }
@@ -189,7 +193,9 @@ impl Signatures {
     /// the unit tests rule out.
     pub fn embedded() -> Option<&'static Signatures> {
         EMBEDDED
-            .get_or_init(|| Signatures::load(EMBEDDED_BINARY, EMBEDDED_CONTAINER).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                Signatures::load(EMBEDDED_BINARY, EMBEDDED_CONTAINER).map_err(|e| e.to_string())
+            })
             .as_ref()
             .ok()
     }
@@ -232,7 +238,12 @@ impl Signatures {
         let priority = raw
             .formats
             .iter()
-            .map(|f| f.priority_over.iter().filter_map(|id| by_id.get(id).copied()).collect())
+            .map(|f| {
+                f.priority_over
+                    .iter()
+                    .filter_map(|id| by_id.get(id).copied())
+                    .collect()
+            })
             .collect();
         let containers = container::Containers::parse(container_xml)?;
         Ok(Signatures {
@@ -344,7 +355,11 @@ pub(crate) fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 fn num<T: std::str::FromStr>(e: &BytesStart<'_>, name: &str) -> Option<T> {
@@ -456,7 +471,8 @@ fn parse_binary(xml: &[u8]) -> Result<RawBinary, SignatureError> {
                 out.version = attr(&e, "Version").unwrap_or_default();
             }
             Event::Start(e) if e.local_name().as_ref() == "InternalSignature" => {
-                out.signatures.push(read_internal_signature(&mut reader, &e)?);
+                out.signatures
+                    .push(read_internal_signature(&mut reader, &e)?);
             }
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "FileFormat" => {
                 out.formats.push(FileFormat {
@@ -472,8 +488,10 @@ fn parse_binary(xml: &[u8]) -> Result<RawBinary, SignatureError> {
             }
             Event::Start(e) => {
                 let name = e.local_name().as_ref().to_owned();
-                if let (Some(f), "InternalSignatureID" | "Extension" | "HasPriorityOverFileFormatID") =
-                    (out.formats.last_mut(), name.as_str())
+                if let (
+                    Some(f),
+                    "InternalSignatureID" | "Extension" | "HasPriorityOverFileFormatID",
+                ) = (out.formats.last_mut(), name.as_str())
                 {
                     let t = text(&mut reader)?;
                     let t = t.trim();
@@ -489,7 +507,9 @@ fn parse_binary(xml: &[u8]) -> Result<RawBinary, SignatureError> {
         }
     }
     if out.formats.is_empty() {
-        return Err(xml_err("no FileFormat elements (not a DROID signature file?)"));
+        return Err(xml_err(
+            "no FileFormat elements (not a DROID signature file?)",
+        ));
     }
     Ok(out)
 }
@@ -552,9 +572,10 @@ fn compile_sub(id: u32, sub: &RawSub) -> Result<Vec<Elem>, SignatureError> {
 }
 
 pub(crate) fn compile_sequence(id: u32, seq: &RawSeq) -> Result<Sequence, SignatureError> {
-    let anchor = seq
-        .anchor
-        .ok_or_else(|| SignatureError::Sequence { id, msg: "unknown Reference".into() })?;
+    let anchor = seq.anchor.ok_or_else(|| SignatureError::Sequence {
+        id,
+        msg: "unknown Reference".into(),
+    })?;
     let mut subs = seq.subs.clone();
     subs.sort_by_key(|s| s.position);
     if subs.is_empty() {
@@ -611,7 +632,11 @@ pub(crate) fn compile_signature(raw: &RawSig) -> Result<Signature, SignatureErro
         if s.anchor == Anchor::Variable {
             return None;
         }
-        let Some(Elem::Gap { min, max: Some(max) }) = s.pattern.first() else {
+        let Some(Elem::Gap {
+            min,
+            max: Some(max),
+        }) = s.pattern.first()
+        else {
             return None;
         };
         if min != max {

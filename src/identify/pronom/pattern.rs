@@ -336,7 +336,13 @@ fn next_lit<'a>(elems: &'a [Elem], k: Option<&'a Cont<'a>>) -> Option<&'a [u8]> 
     }
 }
 
-fn m(elems: &[Elem], k: Option<&Cont<'_>>, data: &[u8], pos: usize, budget: &mut u32) -> Option<usize> {
+fn m(
+    elems: &[Elem],
+    k: Option<&Cont<'_>>,
+    data: &[u8],
+    pos: usize,
+    budget: &mut u32,
+) -> Option<usize> {
     if *budget == 0 {
         return None;
     }
@@ -365,7 +371,10 @@ fn m(elems: &[Elem], k: Option<&Cont<'_>>, data: &[u8], pos: usize, budget: &mut
             }
         }
         Elem::Alt(alts) => {
-            let cont = Cont { elems: rest, next: k };
+            let cont = Cont {
+                elems: rest,
+                next: k,
+            };
             alts.iter()
                 .find_map(|a| m(a, Some(&cont), data, pos, budget))
         }
@@ -404,7 +413,10 @@ fn m(elems: &[Elem], k: Option<&Cont<'_>>, data: &[u8], pos: usize, budget: &mut
 pub fn first_bytes(pattern: &[Elem]) -> Option<Vec<u8>> {
     match pattern.first()? {
         Elem::Lit(b) => Some(vec![*b.first()?]),
-        Elem::Gap { min: 0, max: Some(0) } => first_bytes(&pattern[1..]),
+        Elem::Gap {
+            min: 0,
+            max: Some(0),
+        } => first_bytes(&pattern[1..]),
         Elem::Alt(alts) => {
             let mut out = Vec::new();
             for a in alts {
@@ -466,7 +478,10 @@ mod tests {
     #[test]
     fn literals_and_text() {
         assert_eq!(at0("49492A00", b"II*\0rest"), Some(4));
-        assert_eq!(at0("'Word.Document.' 38 00", b"Word.Document.8\0"), Some(16));
+        assert_eq!(
+            at0("'Word.Document.' 38 00", b"Word.Document.8\0"),
+            Some(16)
+        );
         assert_eq!(at0("4D4D002A", b"II*\0"), None);
     }
 
@@ -523,7 +538,10 @@ mod tests {
 
     #[test]
     fn first_byte_index() {
-        assert_eq!(first_bytes(&parse("(41|42) 43").unwrap()), Some(vec![b'A', b'B']));
+        assert_eq!(
+            first_bytes(&parse("(41|42) 43").unwrap()),
+            Some(vec![b'A', b'B'])
+        );
         assert_eq!(first_bytes(&parse("{0-4} 41").unwrap()), None);
     }
 }

@@ -14,7 +14,9 @@ fn sigfile(entries: &[(u32, &str, &str, &[u32])]) -> Signatures {
         r#"<?xml version="1.0"?><FFSignatureFile Version="1" xmlns="http://www.nationalarchives.gov.uk/pronom/SignatureFile"><InternalSignatureCollection>"#,
     );
     for (id, seqs, _, _) in entries {
-        xml.push_str(&format!(r#"<InternalSignature ID="{id}">{seqs}</InternalSignature>"#));
+        xml.push_str(&format!(
+            r#"<InternalSignature ID="{id}">{seqs}</InternalSignature>"#
+        ));
     }
     xml.push_str("</InternalSignatureCollection><FileFormatCollection>");
     for (id, _, puid, prio) in entries {
@@ -22,7 +24,9 @@ fn sigfile(entries: &[(u32, &str, &str, &[u32])]) -> Signatures {
             r#"<FileFormat ID="{id}" Name="F{id}" PUID="{puid}" MIMEType="a/b, c/d"><InternalSignatureID>{id}</InternalSignatureID><Extension>E{id}</Extension>"#
         ));
         for p in *prio {
-            xml.push_str(&format!("<HasPriorityOverFileFormatID>{p}</HasPriorityOverFileFormatID>"));
+            xml.push_str(&format!(
+                "<HasPriorityOverFileFormatID>{p}</HasPriorityOverFileFormatID>"
+            ));
         }
         xml.push_str("</FileFormat>");
     }
@@ -127,8 +131,14 @@ fn embedded_files_load() {
     let s = Signatures::embedded().unwrap();
     assert_eq!(s.version, "109");
     assert!(s.signature_count() > 1500, "{}", s.signature_count());
-    assert_eq!(s.format("fmt/1101").unwrap().name, "High Efficiency Image File Format");
-    assert_eq!(s.containers.trigger("x-fmt/263"), Some(container::Kind::Zip));
+    assert_eq!(
+        s.format("fmt/1101").unwrap().name,
+        "High Efficiency Image File Format"
+    );
+    assert_eq!(
+        s.containers.trigger("x-fmt/263"),
+        Some(container::Kind::Zip)
+    );
     assert_eq!(s.containers.trigger("fmt/111"), Some(container::Kind::Ole2));
 }
 
