@@ -519,6 +519,76 @@ mod tests {
         assert!(e.to_string().contains("missing"), "{e}");
     }
 
+    fn jp2_box(brand: &[u8; 4]) -> Vec<u8> {
+        let mut b = vec![
+            0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+        ];
+        b.extend([0, 0, 0, 0x14]);
+        b.extend(b"ftyp");
+        b.extend(brand);
+        b.extend([0, 0, 0, 0]);
+        b.extend(brand);
+        b.extend([0, 0, 0, 0x2D]);
+        b.extend(b"jp2h");
+        b
+    }
+
+    #[test]
+    fn pronom_decides_and_records_its_basis() {
+        let id = identify_bytes(&jp2_box(b"mjp2"), Some("clip.mj2"));
+        assert_eq!(id.identification.puid.as_deref(), Some("fmt/337"));
+        assert_eq!((id.key.as_str(), id.family), ("mj2", Family::Jp2));
+        assert!(
+            id.identification
+                .basis
+                .starts_with("PRONOM v109 signature 719"),
+            "{id:?}"
+        );
+        assert!(id.identification.warnings.is_empty(), "{id:?}");
+        let id = identify_bytes(&jp2_box(b"jpm "), Some("page.jpm"));
+        assert_eq!(id.identification.puid.as_deref(), Some("fmt/463"));
+        let id = identify_bytes(&jp2_box(b"jp2 "), None);
+        assert_eq!(id.identification.puid.as_deref(), Some("x-fmt/392"));
+        // GZIP: no rule of dangan's own; PRONOM's name, MIME and extensions.
+        let id = identify_bytes(b"\x1f\x8b\x08\0\0\0\0\0\0\x03", Some("a.tar.gz"));
+        assert_eq!(id.identification.puid.as_deref(), Some("x-fmt/266"));
+        assert_eq!(id.key, "x-fmt/266");
+        assert_eq!(id.identification.mime, "application/gzip");
+        assert!(id.identification.warnings.is_empty(), "{id:?}");
+    }
+
+    #[test]
+    fn heif_family_by_brand() {
+        let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+        heic.extend(b"\0\0\0\x08meta");
+        let id = identify_bytes(&heic, Some("IMG_0001.HEIC"));
+        assert_eq!(id.identification.puid.as_deref(), Some("fmt/1101"));
+        assert_eq!(id.family, Family::Heif);
+        let avif = b"\0\0\0\x18ftypavif\0\0\0\0mif1avif\0\0\0\x08meta";
+        let id = identify_bytes(avif, Some("a.avif"));
+        assert_eq!((id.key.as_str(), id.family), ("avif", Family::Heif));
+        assert_eq!(id.identification.puid, None);
+    }
+
+    #[test]
+    fn over_matching_pronom_signature_needs_agreement() {
+        // A shell script that writes e-mail headers: PRONOM's fmt/950 matches, dangan's rule says text.
+        let script = include_bytes!("../../fixtures/inspect/make.sh");
+        let id = identify_bytes(script, Some("make.sh"));
+        assert_eq!(
+            id.identification.puid.as_deref(),
+            Some("x-fmt/111"),
+            "{id:?}"
+        );
+        assert!(
+            id.identification
+                .warnings
+                .iter()
+                .any(|w| w.contains("fmt/950")),
+            "{id:?}"
+        );
+    }
+
     #[test]
     fn extensions() {
         assert_eq!(extension("a/b/photo.JPG").as_deref(), Some("jpg"));

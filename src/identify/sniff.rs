@@ -671,6 +671,49 @@ mod tests {
         assert_eq!(s(b"").key, "empty");
     }
 
+    /// An ISO BMFF 'ftyp' box with the given major brand and compatible brands.
+    fn ftyp(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {
+        let size = 16 + 4 * compatible.len();
+        let mut b = (size as u32).to_be_bytes().to_vec();
+        b.extend(b"ftyp");
+        b.extend(major);
+        b.extend([0, 0, 0, 0]);
+        for c in compatible {
+            b.extend(*c);
+        }
+        b.extend(b"\0\0\0\x08free");
+        b
+    }
+
+    #[test]
+    fn isobmff_brands() {
+        assert_eq!(s(&ftyp(b"heic", &[b"mif1", b"heic"])).key, "heic");
+        assert_eq!(s(&ftyp(b"mif1", &[b"mif1"])).key, "heif");
+        assert_eq!(s(&ftyp(b"avif", &[b"mif1", b"avif"])).key, "avif");
+        assert_eq!(s(&ftyp(b"isom", &[b"isom", b"mp41"])).key, "mp4");
+        assert_eq!(s(&ftyp(b"qt  ", &[b"qt  "])).key, "mov");
+    }
+
+    #[test]
+    fn jpeg2000_parts_by_brand() {
+        let jp = |brand: &[u8; 4]| {
+            let mut b = vec![
+                0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+            ];
+            b.extend([0, 0, 0, 0x14]);
+            b.extend(b"ftyp");
+            b.extend(brand);
+            b.extend([0, 0, 0, 0]);
+            b.extend(brand);
+            b
+        };
+        assert_eq!(s(&jp(b"jp2 ")).key, "jp2");
+        assert_eq!(s(&jp(b"jpx ")).key, "jpx");
+        assert_eq!(s(&jp(b"mjp2")).key, "mj2");
+        assert_eq!(s(&jp(b"jpm ")).key, "jpm");
+        assert_eq!(s(&[0xFF, 0x4F, 0xFF, 0x51, 0, 0x2F]).key, "j2c");
+    }
+
     #[test]
     fn pdfa_claims() {
         let xmp = br#"<rdf:Description pdfaid:part="2" pdfaid:conformance="B"/>"#;

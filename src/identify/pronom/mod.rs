@@ -351,19 +351,31 @@ pub(crate) fn xml_err(e: impl std::fmt::Display) -> SignatureError {
     SignatureError::Xml(e.to_string())
 }
 
+/// The value of attribute `name` (entities resolved). Duplicate checks are off: the loader reads each
+/// attribute it needs once, and the first of duplicates wins.
 pub(crate) fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
-    e.attributes()
+    let mut attrs = e.attributes();
+    attrs.with_checks(false);
+    let a = attrs
         .flatten()
-        .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| {
-            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .ok()
-                .map(|v| v.into_owned())
-        })
+        .find(|a| a.key.local_name().as_ref() == name)?;
+    if a.value.contains('&') {
+        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .ok()
+            .map(|v| v.into_owned())
+    } else {
+        Some(a.value.into_owned())
+    }
 }
 
+/// A numeric attribute, parsed without copying.
 fn num<T: std::str::FromStr>(e: &BytesStart<'_>, name: &str) -> Option<T> {
-    attr(e, name).and_then(|v| v.trim().parse().ok())
+    let mut attrs = e.attributes();
+    attrs.with_checks(false);
+    let a = attrs
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == name)?;
+    a.value.trim().parse().ok()
 }
 
 /// The text content of the element just opened, up to its end tag (entities resolved).
