@@ -457,11 +457,11 @@ check soffice timeout 300 soffice "-env:UserInstallation=file://$T/lo-profile" -
 printf '# dangan\n' >"$T/id.md"
 check pandoc pandoc "$T/id.md" --metadata title=dangan -o "$T/id.epub" || true
 check heif-enc heif-enc "$T/red.png" -o "$T/id.heic" || true
-check opj_compress opj_compress -i "$T/red.png" -o "$T/id.jp2" || true
+check opj_compress opj_compress -n 2 -i "$T/red.png" -o "$T/id.jp2" || true # 16x16: two resolutions
 check 7z 7z a -bd "$T/id.7z" "$T/red.png" && contains 7z 'Everything is Ok'
 check siegfried "$PYTHON" -c 'import sys, pygfried
 for f in sys.argv[1:]:
-    print(f, pygfried.identify(f)["files"][0]["matches"][0]["id"])' "$T/id.odt" "$T/id.epub" "$T/id.heic" "$T/id.jp2" "$T/id.7z" &&
+    print(f, pygfried.identify(f, detailed=True)["files"][0]["matches"][0]["id"])' "$T/id.odt" "$T/id.epub" "$T/id.heic" "$T/id.jp2" "$T/id.7z" &&
   contains siegfried 'id\.epub fmt/483' && contains siegfried 'id\.heic fmt/1101' &&
   contains siegfried 'id\.jp2 x-fmt/392' && contains siegfried 'id\.7z fmt/484' && contains siegfried 'id\.odt fmt/'
 # <<< identify (issue 13) <<<

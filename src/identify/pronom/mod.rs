@@ -83,26 +83,39 @@ pub struct Sequence {
     pub shown: String,
 }
 
+/// The pre-test of a signature: where its first fixed byte may be, and its possible values.
+#[derive(Debug, Clone)]
+struct Quick {
+    anchor: Anchor,
+    from: usize,
+    to: usize,
+    set: [bool; 256],
+}
+
+/// The widest offset range a pre-test scans.
+const QUICK_SPAN: usize = 64;
+
 /// A compiled internal signature: all sequences must match.
 #[derive(Debug, Clone)]
 pub struct Signature {
     pub id: u32,
     pub sequences: Vec<Sequence>,
-    /// A cheap pre-test: the byte at this offset of the first window (or of the reversed last window) must be
-    /// one of these values.
-    quick: Option<(Anchor, usize, [bool; 256])>,
+    /// A cheap pre-test: some byte at offsets `from..=to` of the first window (or of the reversed last window)
+    /// must be one of these values.
+    quick: Option<Quick>,
 }
 
 impl Signature {
     /// Does the signature match? The basis of the match if so.
     pub fn matches(&self, d: &Data<'_>) -> Option<String> {
-        if let Some((anchor, at, set)) = &self.quick {
-            let buf = if *anchor == Anchor::Bof {
+        if let Some(q) = &self.quick {
+            let buf = if q.anchor == Anchor::Bof {
                 d.head
             } else {
                 d.tail_rev
             };
-            if !buf.get(*at).is_some_and(|b| set[*b as usize]) {
+            let window = buf.get(q.from..buf.len().min(q.to + 1)).unwrap_or_default();
+            if !window.iter().any(|b| q.set[*b as usize]) {
                 return None;
             }
         }
@@ -604,9 +617,10 @@ pub(crate) fn compile_sequence(id: u32, seq: &RawSeq) -> Result<Sequence, Signat
             if i == subs.len() - 1 {
                 shown = pattern::describe(&p);
             }
+            // A maximum below the minimum (it occurs in the data) is read as the minimum.
             pattern.push(Elem::Gap {
                 min: sub.min,
-                max: sub.max,
+                max: sub.max.map(|m| m.max(sub.min)),
             });
             pattern.extend(pattern::reverse(&p));
         }
@@ -619,7 +633,7 @@ pub(crate) fn compile_sequence(id: u32, seq: &RawSeq) -> Result<Sequence, Signat
             let max = if i == 0 && anchor == Anchor::Variable {
                 None
             } else {
-                sub.max
+                sub.max.map(|m| m.max(sub.min))
             };
             pattern.push(Elem::Gap { min: sub.min, max });
             pattern.extend(p);
@@ -651,7 +665,7 @@ pub(crate) fn compile_signature(raw: &RawSig) -> Result<Signature, SignatureErro
         else {
             return None;
         };
-        if min != max {
+        if max.saturating_sub(*min) > QUICK_SPAN {
             return None;
         }
         let bytes = pattern::first_bytes(&s.pattern[1..])?;
@@ -659,7 +673,12 @@ pub(crate) fn compile_signature(raw: &RawSig) -> Result<Signature, SignatureErro
         for b in bytes {
             set[b as usize] = true;
         }
-        Some((s.anchor, *min, set))
+        Some(Quick {
+            anchor: s.anchor,
+            from: *min,
+            to: *max,
+            set,
+        })
     });
     Ok(Signature {
         id: raw.id,

@@ -14,8 +14,6 @@
 //! | `[&01]`, `[~01]` | all bits of the mask set; any bit of the mask set |
 //! | `[!…]` | negation of any of the above |
 
-use memchr::memmem;
-
 /// One element of a compiled byte pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Elem {
@@ -386,9 +384,32 @@ fn m(
             let hi = max.map_or(data.len(), |x| pos.saturating_add(x).min(data.len()));
             if let Some(lit) = next_lit(rest, k) {
                 // Jump straight to the places where the next literal occurs.
+                // (memchr on the first byte then a compare: building a memmem searcher per call costs more
+                // than it saves on the short windows and literals of PRONOM signatures.)
                 let end = hi.saturating_add(lit.len()).min(data.len());
                 let hay = &data[lo..end];
-                for at in memmem::find_iter(hay, lit) {
+                let starts =
+                    memchr::memchr_iter(lit[0], hay).filter(|&at| hay[at..].starts_with(lit));
+                for at in starts {
+                    if let Some(e) = m(rest, k, data, lo + at, budget) {
+                        return Some(e);
+                    }
+                    if *budget == 0 {
+                        return None;
+                    }
+                }
+                None
+            } else if let Some(first) =
+                next_first(rest, k).filter(|f| !f.is_empty() && f.len() <= 3)
+            {
+                // Jump to the bytes the rest can start with (an alternative of literals, a small class).
+                let (a, b, c) = (
+                    first[0],
+                    first[first.len().min(2) - 1],
+                    first[first.len() - 1],
+                );
+                let end = hi.saturating_add(1).min(data.len());
+                for at in memchr::memchr3_iter(a, b, c, &data[lo..end]) {
                     if let Some(e) = m(rest, k, data, lo + at, budget) {
                         return Some(e);
                     }
@@ -407,6 +428,15 @@ fn m(
             }
         }
     }
+}
+
+/// The byte values what follows can start with (the rest of this slice, else the continuation).
+fn next_first(elems: &[Elem], k: Option<&Cont<'_>>) -> Option<Vec<u8>> {
+    if elems.is_empty() {
+        let c = k?;
+        return next_first(c.elems, c.next);
+    }
+    first_bytes(elems)
 }
 
 /// The byte values a match of `pattern` at offset 0 can start with, if they are few and known.
@@ -518,6 +548,18 @@ mod tests {
     fn backtracking_over_gaps() {
         // The first 'B' after the gap is not followed by 'C'; the matcher must try the next one.
         assert_eq!(at0("41 * 42 43", b"A B  BC"), Some(7));
+    }
+
+    #[test]
+    fn unbounded_gap_before_alternatives_finds_late_matches() {
+        // A variable sequence that starts with alternatives: found far into the data, within the step budget.
+        let mut data = vec![b'x'; 60_000];
+        data.extend(b"\r\nSECTION");
+        let p = parse("* (0A|0D|0D0A) 'SECTION'").unwrap();
+        assert_eq!(match_at(&p, &data, 0), Some(data.len()));
+        let mut data = vec![b'\n'; 300_000];
+        data.extend(b"SECTIO");
+        assert_eq!(match_at(&p, &data, 0), None);
     }
 
     #[test]

@@ -148,3 +148,15 @@ fn container_file_is_validated() {
     let c = container::Containers::parse(CONTAINER).unwrap();
     assert_eq!(c.trigger("t/8"), Some(container::Kind::Zip));
 }
+
+/// Most signatures are ruled out by a one-byte pre-test before any pattern is matched.
+#[test]
+fn most_signatures_have_a_pre_test() {
+    let s = Signatures::embedded().unwrap();
+    let without = s.signatures.iter().filter(|g| g.quick.is_none()).count();
+    assert!(
+        without * 10 < s.signatures.len(),
+        "{without} of {} without a pre-test",
+        s.signatures.len()
+    );
+}
