@@ -421,6 +421,22 @@ fn reconcile<R: Read + Seek>(
         ));
     }
     let f = &sigs.formats[chosen.format];
+    // PRONOM sees only the container (ZIP, OLE2) and no container signature matched, but dangan's rule found
+    // a format by the container's structure (OOXML's [Content_Types].xml with word/, OFD.xml, a root
+    // WordDocument stream): the more specific answer stands, with PRONOM's basis beside it.
+    if sigs.containers.trigger(&f.puid).is_some()
+        && let Some(info) = own
+        && matches!(info.family, Family::Zip | Family::Cfb)
+        && info.puid.as_deref() != Some(f.puid.as_str())
+        && !matches!(info.key.as_str(), "zip" | "cfb")
+    {
+        m.basis = format!(
+            "{}; {} (no PRONOM container signature matched)",
+            m.basis, chosen.basis
+        );
+        m.warnings.extend(warnings);
+        return resolve(registry, m, name);
+    }
     // PRONOM agrees with dangan's rule: keep the rule's key (its family picks the handler) and both bases.
     if own_puid == Some(f.puid.as_str()) {
         m.basis = format!("{}; {}", chosen.basis, m.basis);
