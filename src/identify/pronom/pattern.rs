@@ -384,12 +384,17 @@ fn m(
             let hi = max.map_or(data.len(), |x| pos.saturating_add(x).min(data.len()));
             if let Some(lit) = next_lit(rest, k) {
                 // Jump straight to the places where the next literal occurs.
-                // (memchr on the first byte then a compare: building a memmem searcher per call costs more
-                // than it saves on the short windows and literals of PRONOM signatures.)
+                // (On short windows memchr on the first byte then a compare: building a memmem searcher per
+                // call costs more than it saves there; on long windows memmem avoids a compare per candidate.)
                 let end = hi.saturating_add(lit.len()).min(data.len());
                 let hay = &data[lo..end];
-                let starts =
-                    memchr::memchr_iter(lit[0], hay).filter(|&at| hay[at..].starts_with(lit));
+                let starts: Box<dyn Iterator<Item = usize>> = if hay.len() > 512 && lit.len() > 1 {
+                    Box::new(memchr::memmem::find_iter(hay, lit))
+                } else {
+                    Box::new(
+                        memchr::memchr_iter(lit[0], hay).filter(|&at| hay[at..].starts_with(lit)),
+                    )
+                };
                 for at in starts {
                     if let Some(e) = m(rest, k, data, lo + at, budget) {
                         return Some(e);
