@@ -179,6 +179,10 @@ pub struct Signatures {
     /// For each format, the formats it has priority over (indices).
     priority: Vec<Vec<usize>>,
     by_puid: HashMap<String, usize>,
+    /// Signatures whose pre-test is one byte at offset 0, by the values of that byte.
+    by_first_byte: Vec<Vec<u32>>,
+    /// All other signatures.
+    unindexed: Vec<u32>,
     pub containers: container::Containers,
 }
 
@@ -259,7 +263,23 @@ impl Signatures {
             })
             .collect();
         let containers = container::Containers::parse(container_xml)?;
+        let mut by_first_byte = vec![Vec::new(); 256];
+        let mut unindexed = Vec::new();
+        for (i, sig) in signatures.iter().enumerate() {
+            match &sig.quick {
+                Some(q) if q.anchor == Anchor::Bof && q.from == 0 && q.to == 0 => {
+                    for (b, on) in q.set.iter().enumerate() {
+                        if *on {
+                            by_first_byte[b].push(i as u32);
+                        }
+                    }
+                }
+                _ => unindexed.push(i as u32),
+            }
+        }
         Ok(Signatures {
+            by_first_byte,
+            unindexed,
             version: raw.version,
             formats: raw.formats,
             signatures,
@@ -288,7 +308,16 @@ impl Signatures {
     pub fn match_all(&self, d: &Data<'_>) -> Vec<Hit> {
         let mut hits: Vec<Hit> = Vec::new();
         let mut seen = vec![false; self.formats.len()];
-        for (si, sig) in self.signatures.iter().enumerate() {
+        // Only the signatures the first byte allows, and those without a first-byte index, in file order.
+        let indexed = d
+            .head
+            .first()
+            .map_or(&[][..], |b| self.by_first_byte[*b as usize].as_slice());
+        let mut candidates: Vec<u32> = indexed.iter().chain(&self.unindexed).copied().collect();
+        candidates.sort_unstable();
+        for si in candidates {
+            let si = si as usize;
+            let sig = &self.signatures[si];
             let formats = &self.sig_formats[si];
             if formats.iter().all(|&f| seen[f]) {
                 continue;
