@@ -29,7 +29,6 @@ pub mod sniff;
 pub mod text;
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -495,7 +494,7 @@ pub fn identify_path(path: &Path) -> Result<Identified, IdentifyError> {
         path: path.display().to_string(),
         source,
     };
-    let mut file = File::open(path).map_err(io_err)?;
+    let mut file = crate::fsutil::open_regular_io(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     identify_reader(&mut file, len, name.as_deref()).map_err(io_err)
