@@ -437,6 +437,53 @@ if [ -f "$T/sip/dangan-selftest/METS.xml" ]; then
     contains xsd-eark-mets-plain "OAISPACKAGETYPE' is required"
 fi
 
+# >>> identify (issue 13): real producers and judges for tests/identify_corpus.rs >>>
+# Producers: LibreOffice (writer/calc/impress, headless), pandoc, libheif's heif-enc, OpenJPEG's opj_compress,
+# 7z. Judge: Siegfried through PyPI pygfried (pinned). Debian versions are those of bookworm on 2026-12-01
+# (libreoffice-core 4:7.4.7, pandoc 2.17.1.1, libheif-examples 1.15.1, libopenjp2-tools 2.5.0, p7zip-full 16.02);
+# apt installs the distribution's current one, which the report below prints.
+PYGFRIED_VERSION=2.2.0 # Siegfried 1.11.9, PRONOM v125
+ID_APT=(libreoffice-core:soffice libreoffice-writer:/usr/lib/libreoffice/program/swriter
+  libreoffice-calc:/usr/lib/libreoffice/program/scalc libreoffice-impress:/usr/lib/libreoffice/program/simpress
+  pandoc:pandoc libheif-examples:heif-enc libopenjp2-tools:opj_compress p7zip-full:7z)
+id_missing=()
+for entry in "${ID_APT[@]}"; do
+  pkg="${entry%%:*}" probe="${entry#*:}"
+  case "$probe" in
+    /*) [ -e "$probe" ] && continue ;;
+    *) command -v "$probe" >/dev/null 2>&1 && continue ;;
+  esac
+  id_missing+=("$pkg")
+done
+if [ "${#id_missing[@]}" -gt 0 ]; then
+  log "apt: installing ${id_missing[*]}"
+  "${SUDO[@]}" apt-get update -q >"$WORK/apt-update-id.log" 2>&1 \
+    || { cat "$WORK/apt-update-id.log" >&2; die "apt-get update failed"; }
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${id_missing[@]}" >"$WORK/apt-install-id.log" 2>&1 \
+    || { tail -n 40 "$WORK/apt-install-id.log" >&2; die "apt-get install ${id_missing[*]} failed"; }
+fi
+if ! "$PYTHON" -c "import sys; from importlib.metadata import version; sys.exit(version('pygfried') != sys.argv[1])" \
+  "$PYGFRIED_VERSION" 2>/dev/null; then
+  log "pip: installing pygfried==$PYGFRIED_VERSION"
+  "$PYTHON" -m pip install -q --disable-pip-version-check "pygfried==$PYGFRIED_VERSION" \
+    || die "pip install pygfried failed"
+fi
+# Self-tests: each producer makes a file, Siegfried identifies it.
+printf '<html><body><p>dangan</p></body></html>' >"$T/id.html"
+check soffice timeout 300 soffice "-env:UserInstallation=file://$T/lo-profile" --headless --norestore \
+  --convert-to odt --outdir "$T" "$T/id.html" && [ -s "$T/id.odt" ] || failures+=("soffice: no $T/id.odt")
+printf '# dangan\n' >"$T/id.md"
+check pandoc pandoc "$T/id.md" --metadata title=dangan -o "$T/id.epub" || true
+check heif-enc heif-enc "$T/red.png" -o "$T/id.heic" || true
+check opj_compress opj_compress -n 2 -i "$T/red.png" -o "$T/id.jp2" || true # 16x16: two resolutions
+check 7z 7z a -bd "$T/id.7z" "$T/red.png" && contains 7z 'Everything is Ok'
+check siegfried "$PYTHON" -c 'import sys, pygfried
+for f in sys.argv[1:]:
+    print(f, pygfried.identify(f, detailed=True)["files"][0]["matches"][0]["id"])' "$T/id.odt" "$T/id.epub" "$T/id.heic" "$T/id.jp2" "$T/id.7z" &&
+  contains siegfried 'id\.epub fmt/483' && contains siegfried 'id\.heic fmt/1101' &&
+  contains siegfried 'id\.jp2 x-fmt/392' && contains siegfried 'id\.7z fmt/484' && contains siegfried 'id\.odt fmt/'
+# <<< identify (issue 13) <<<
+
 # ---------------------------------------------------------------------------
 # Report.
 # ---------------------------------------------------------------------------
@@ -456,6 +503,10 @@ first() { head -n 1 | tr -s ' \t' ' '; }
   printf '%-14s %s\n' ghostscript "$(gs --version 2>&1 | first)"
   printf '%-14s %s\n' bagit.py "$("$BAGIT_PY" --version 2>&1 | first) ($BAGIT_PY)"
   printf '%-14s %s\n' fido "$("$FIDO" -v 2>&1 | first) ($FIDO)"
+  printf '%-14s %s\n' siegfried "pygfried $PYGFRIED_VERSION, siegfried $("$PYTHON" -c 'import pygfried; print(pygfried.version())' 2>&1 | first)"
+  printf '%-14s %s\n' soffice "$(soffice --version 2>/dev/null | first)"
+  printf '%-14s %s\n' pandoc "$(pandoc --version 2>&1 | first)"
+  printf '%-14s %s\n' heif/openjpeg "libheif-examples $(dpkg-query -W -f='${Version}' libheif-examples 2>/dev/null), libopenjp2-tools $(dpkg-query -W -f='${Version}' libopenjp2-tools 2>/dev/null)"
   printf '%-14s %s\n' java "$(java -version 2>&1 | first)"
   printf '%-14s %s\n' commons-ip "$(head -n 1 "$T/cip-version.out" 2>/dev/null) ($COMMONS_IP_JAR)"
   printf '%-14s %s\n' xsd "METS 1.12.1, PREMIS 3.0 + 2.2, E-ARK METS 1.12 + DILCIS ext. in $XSD_DIR (catalog.xml)"

@@ -49,7 +49,7 @@ fn by_name(reports: &[Value]) -> BTreeMap<String, Value> {
 const INVENTORY: &[(&str, Option<&str>)] = &[
     ("archive.mbox", Some("fmt/720")),
     ("bitonal.tif", Some("fmt/353")),
-    ("bwf.wav", Some("fmt/2")),
+    ("bwf.wav", Some("fmt/704")),
     ("catalog.xml", Some("fmt/101")),
     ("doc.rtf", Some("fmt/50")),
     ("exif.jpg", Some("fmt/1507")),
@@ -94,8 +94,6 @@ const FIDO_KNOWN_DIFFERENT: &[(&str, &str)] = &[
     ("make.sh", "fmt/950"),
     // PRONOM has no OFD; fido sees the ZIP only.
     ("tiny.ofd", "x-fmt/263"),
-    // STANDARDS.md fixes BWF v1 as fmt/2; fido and Siegfried pick the encoding-specific fmt/704 (BWF v1 PCM).
-    ("bwf.wav", "fmt/704"),
 ];
 
 #[test]

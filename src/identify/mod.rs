@@ -24,11 +24,11 @@
 //! ```
 
 pub mod container;
+pub mod pronom;
 pub mod sniff;
 pub mod text;
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -69,6 +69,8 @@ pub enum Family {
     Gif,
     Bmp,
     Jp2,
+    /// HEIF/HEIC/AVIF still images (ISO/IEC 23008-12).
+    Heif,
     Pdf,
     Ofd,
     Wav,
@@ -102,12 +104,26 @@ pub struct FormatInfo {
     /// Why there is no PUID, or another caveat; carried into the identification as a warning.
     #[serde(default)]
     pub note: Option<String>,
+    /// Why dangan's own rule for this key wins over the PRONOM signatures (PRONOM lacks the format, or its
+    /// bounded signatures miss what the rule sees).
+    #[serde(default)]
+    pub overrides_pronom: Option<String>,
+}
+
+/// A PRONOM format whose signature over-matches: its hit counts only when dangan's own rule agrees.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PronomCaveat {
+    pub puid: String,
+    pub reason: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegistryFile {
     format: Vec<FormatInfo>,
+    #[serde(default)]
+    pronom_caveat: Vec<PronomCaveat>,
 }
 
 /// The table of formats identification can conclude.
@@ -115,6 +131,7 @@ struct RegistryFile {
 pub struct Registry {
     formats: Vec<FormatInfo>,
     by_key: HashMap<String, usize>,
+    caveats: Vec<PronomCaveat>,
 }
 
 impl Registry {
@@ -138,6 +155,7 @@ impl Registry {
         Ok(Registry {
             formats: file.format,
             by_key,
+            caveats: file.pronom_caveat,
         })
     }
 
@@ -157,6 +175,11 @@ impl Registry {
 
     pub fn formats(&self) -> &[FormatInfo] {
         &self.formats
+    }
+
+    /// The caveat on a PRONOM format's signature, if any.
+    pub fn caveat(&self, puid: &str) -> Option<&PronomCaveat> {
+        self.caveats.iter().find(|c| c.puid == puid)
     }
 }
 
@@ -205,6 +228,7 @@ pub fn resolve(registry: &Registry, m: Match, name: Option<&str>) -> Identified 
         mime: "application/octet-stream".into(),
         extensions: vec![],
         note: None,
+        overrides_pronom: None,
     };
     let info = registry.get(m.key).unwrap_or(&unknown);
     let mut warnings = m.warnings;
@@ -252,6 +276,10 @@ pub fn extension(name: &str) -> Option<String> {
 }
 
 /// Identify an open file (or any seekable reader) of length `len`.
+///
+/// Reads the first [`PREFIX_LEN`] bytes and the last [`pronom::WINDOW`] bytes, matches the PRONOM signatures
+/// (and, for ZIP and OLE2, the container signatures) and dangan's own rules, and reconciles them as described
+/// in `profiles/formats.toml`.
 pub fn identify_reader<R: Read + Seek>(
     reader: &mut R,
     len: u64,
@@ -262,8 +290,202 @@ pub fn identify_reader<R: Read + Seek>(
         .by_ref()
         .take(PREFIX_LEN as u64)
         .read_to_end(&mut prefix)?;
+    let mut tail = Vec::new();
+    let mut tail_offset = 0;
+    if len > prefix.len() as u64 {
+        tail_offset = len.saturating_sub(pronom::WINDOW as u64);
+        reader.seek(io::SeekFrom::Start(tail_offset))?;
+        reader
+            .by_ref()
+            .take(pronom::WINDOW as u64)
+            .read_to_end(&mut tail)?;
+    }
     let m = sniff::sniff(&prefix, len, reader)?;
-    Ok(resolve(Registry::embedded(), m, name))
+    let registry = Registry::embedded();
+    let Some(sigs) = pronom::signatures() else {
+        let mut m = m;
+        m.warnings
+            .push("PRONOM signatures unavailable; identified by dangan's own rules only".into());
+        return Ok(resolve(registry, m, name));
+    };
+    if len == 0 {
+        return Ok(resolve(registry, m, name));
+    }
+    let tail_ref: &[u8] = if tail.is_empty() { &prefix } else { &tail };
+    let rev: Vec<u8> = tail_ref.iter().rev().copied().collect();
+    let data = pronom::Data {
+        head: &prefix,
+        tail: tail_ref,
+        tail_rev: &rev,
+        tail_offset,
+    };
+    Ok(reconcile(registry, sigs, &data, reader, m, name))
+}
+
+/// PRONOM's answer (binary signatures, then containers) against the hand-written rule's match `m`.
+fn reconcile<R: Read + Seek>(
+    registry: &'static Registry,
+    sigs: &pronom::Signatures,
+    data: &pronom::Data<'_>,
+    reader: &mut R,
+    mut m: Match,
+    name: Option<&str>,
+) -> Identified {
+    let own = registry.get(m.key);
+    if let Some(reason) = own.and_then(|i| i.overrides_pronom.as_deref()) {
+        m.basis = format!("{}; dangan's own rule: {reason}", m.basis);
+        return resolve(registry, m, name);
+    }
+    // A container trigger (ZIP, OLE2) among the raw hits opens the container, even when a more specific
+    // binary signature (an ODF 'mimetype' at offset 30) has priority over the trigger.
+    let raw = sigs.match_all(data);
+    let trigger = raw
+        .iter()
+        .find_map(|h| sigs.containers.trigger(&sigs.formats[h.format].puid));
+    let mut hits = sigs.apply_priorities(raw);
+    let mut container_kind = None;
+    let mut warnings = Vec::new();
+    if let Some(kind) = trigger {
+        match sigs.containers.identify(kind, reader) {
+            Ok(found) if !found.is_empty() => {
+                let chits = found
+                    .into_iter()
+                    .filter_map(|c| {
+                        Some(pronom::Hit {
+                            format: sigs.format_index(&c.puid)?,
+                            basis: c.basis,
+                        })
+                    })
+                    .collect::<Vec<_>>();
+                if !chits.is_empty() {
+                    hits = sigs.apply_priorities(chits);
+                    container_kind = Some(kind);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(e),
+        }
+    }
+    let own_puid = own.and_then(|i| i.puid.as_deref());
+    hits.retain(|h| {
+        let puid = sigs.formats[h.format].puid.as_str();
+        match registry.caveat(puid) {
+            Some(c) if own_puid != Some(puid) => {
+                m.warnings.push(format!(
+                    "PRONOM signature for {puid} ({}) matches but is not taken: {}",
+                    sigs.formats[h.format].name, c.reason
+                ));
+                false
+            }
+            _ => true,
+        }
+    });
+    if hits.is_empty() {
+        return resolve(registry, m, name);
+    }
+    // Several formats left: the extension breaks the tie, then agreement with dangan's own rule.
+    let ext = name.and_then(extension);
+    if hits.len() > 1
+        && let Some(ext) = &ext
+    {
+        let by_ext: Vec<_> = hits
+            .iter()
+            .filter(|h| sigs.formats[h.format].extensions.contains(ext))
+            .cloned()
+            .collect();
+        if !by_ext.is_empty() {
+            hits = by_ext;
+        }
+    }
+    if hits.len() > 1
+        && let Some(i) = hits
+            .iter()
+            .position(|h| Some(sigs.formats[h.format].puid.as_str()) == own_puid)
+    {
+        hits.swap(0, i);
+        hits.truncate(1);
+    }
+    let chosen = hits[0].clone();
+    if hits.len() > 1 {
+        warnings.push(format!(
+            "PRONOM signatures also match {}; the first is reported",
+            hits[1..]
+                .iter()
+                .map(|h| {
+                    let f = &sigs.formats[h.format];
+                    format!("{} ({})", f.puid, f.name)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let f = &sigs.formats[chosen.format];
+    // PRONOM sees only the container (ZIP, OLE2) and no container signature matched, but dangan's rule found
+    // a format by the container's structure (OOXML's [Content_Types].xml with word/, OFD.xml, a root
+    // WordDocument stream): the more specific answer stands, with PRONOM's basis beside it.
+    if sigs.containers.trigger(&f.puid).is_some()
+        && let Some(info) = own
+        && matches!(info.family, Family::Zip | Family::Cfb)
+        && info.puid.as_deref() != Some(f.puid.as_str())
+        && !matches!(info.key.as_str(), "zip" | "cfb")
+    {
+        m.basis = format!(
+            "{}; {} (no PRONOM container signature matched)",
+            m.basis, chosen.basis
+        );
+        m.warnings.extend(warnings);
+        return resolve(registry, m, name);
+    }
+    // PRONOM agrees with dangan's rule: keep the rule's key (its family picks the handler) and both bases.
+    if own_puid == Some(f.puid.as_str()) {
+        m.basis = format!("{}; {}", chosen.basis, m.basis);
+        m.warnings.extend(warnings);
+        return resolve(registry, m, name);
+    }
+    // A key of the table with PRONOM's PUID.
+    if let Some(info) = registry
+        .formats()
+        .iter()
+        .find(|i| i.puid.as_deref() == Some(f.puid.as_str()))
+    {
+        let mut pm = Match::new(info.key.as_str(), chosen.basis);
+        pm.warnings = warnings;
+        return resolve(registry, pm, name);
+    }
+    // PRONOM's own description. The handler: the one of dangan's rule when that saw the same kind of file
+    // (a BWF the rule calls bwf-1 and PRONOM fmt/704 is still read as WAVE), else by container.
+    let family = match (own.map(|i| i.family), container_kind) {
+        (Some(f), _) if f != Family::Unknown && f != Family::Text => f,
+        (_, Some(pronom::container::Kind::Zip)) => Family::Zip,
+        (_, Some(pronom::container::Kind::Ole2)) => Family::Cfb,
+        _ => Family::Unknown,
+    };
+    if let Some(ext) = &ext
+        && !f.extensions.is_empty()
+        && !f.extensions.contains(ext)
+    {
+        warnings.push(format!(
+            "extension .{ext} does not match the content ({}; expected .{})",
+            f.name,
+            f.extensions.join(", .")
+        ));
+    }
+    Identified {
+        key: f.puid.clone(),
+        family,
+        identification: Identification {
+            puid: Some(f.puid.clone()),
+            mime: f
+                .mime
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            format: f.name.clone(),
+            version: f.version.clone(),
+            encoding: m.encoding,
+            basis: chosen.basis,
+            warnings,
+        },
+    }
 }
 
 /// Identify a file on disk.
@@ -272,7 +494,7 @@ pub fn identify_path(path: &Path) -> Result<Identified, IdentifyError> {
         path: path.display().to_string(),
         source,
     };
-    let mut file = File::open(path).map_err(io_err)?;
+    let mut file = crate::fsutil::open_regular_io(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     identify_reader(&mut file, len, name.as_deref()).map_err(io_err)
@@ -310,6 +532,76 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("missing"), "{e}");
+    }
+
+    fn jp2_box(brand: &[u8; 4]) -> Vec<u8> {
+        let mut b = vec![
+            0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+        ];
+        b.extend([0, 0, 0, 0x14]);
+        b.extend(b"ftyp");
+        b.extend(brand);
+        b.extend([0, 0, 0, 0]);
+        b.extend(brand);
+        b.extend([0, 0, 0, 0x2D]);
+        b.extend(b"jp2h");
+        b
+    }
+
+    #[test]
+    fn pronom_decides_and_records_its_basis() {
+        let id = identify_bytes(&jp2_box(b"mjp2"), Some("clip.mj2"));
+        assert_eq!(id.identification.puid.as_deref(), Some("fmt/337"));
+        assert_eq!((id.key.as_str(), id.family), ("mj2", Family::Jp2));
+        assert!(
+            id.identification
+                .basis
+                .starts_with("PRONOM v109 signature 719"),
+            "{id:?}"
+        );
+        assert!(id.identification.warnings.is_empty(), "{id:?}");
+        let id = identify_bytes(&jp2_box(b"jpm "), Some("page.jpm"));
+        assert_eq!(id.identification.puid.as_deref(), Some("fmt/463"));
+        let id = identify_bytes(&jp2_box(b"jp2 "), None);
+        assert_eq!(id.identification.puid.as_deref(), Some("x-fmt/392"));
+        // GZIP: no rule of dangan's own; PRONOM's name, MIME and extensions.
+        let id = identify_bytes(b"\x1f\x8b\x08\0\0\0\0\0\0\x03", Some("a.tar.gz"));
+        assert_eq!(id.identification.puid.as_deref(), Some("x-fmt/266"));
+        assert_eq!(id.key, "x-fmt/266");
+        assert_eq!(id.identification.mime, "application/gzip");
+        assert!(id.identification.warnings.is_empty(), "{id:?}");
+    }
+
+    #[test]
+    fn heif_family_by_brand() {
+        let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+        heic.extend(b"\0\0\0\x08meta");
+        let id = identify_bytes(&heic, Some("IMG_0001.HEIC"));
+        assert_eq!(id.identification.puid.as_deref(), Some("fmt/1101"));
+        assert_eq!(id.family, Family::Heif);
+        let avif = b"\0\0\0\x18ftypavif\0\0\0\0mif1avif\0\0\0\x08meta";
+        let id = identify_bytes(avif, Some("a.avif"));
+        assert_eq!((id.key.as_str(), id.family), ("avif", Family::Heif));
+        assert_eq!(id.identification.puid, None);
+    }
+
+    #[test]
+    fn over_matching_pronom_signature_needs_agreement() {
+        // A shell script that writes e-mail headers: PRONOM's fmt/950 matches, dangan's rule says text.
+        let script = include_bytes!("../../fixtures/inspect/make.sh");
+        let id = identify_bytes(script, Some("make.sh"));
+        assert_eq!(
+            id.identification.puid.as_deref(),
+            Some("x-fmt/111"),
+            "{id:?}"
+        );
+        assert!(
+            id.identification
+                .warnings
+                .iter()
+                .any(|w| w.contains("fmt/950")),
+            "{id:?}"
+        );
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub const ALL_KEYS: &[&str] = &[
     "bmp-5.0",
     "jp2",
     "jpx",
+    "mj2",
+    "jpm",
+    "j2c",
+    "heic",
+    "heif",
+    "avif",
     "pdf",
     "pdf-1.0",
     "pdf-1.1",
@@ -158,12 +164,29 @@ pub fn sniff<R: Read + Seek>(prefix: &[u8], len: u64, reader: &mut R) -> io::Res
     if p.starts_with(&[
         0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
     ]) {
+        // The brand tells the part of ISO/IEC 15444: jp2 (part 1), jpx (part 2), mjp2 (part 3, Motion JPEG
+        // 2000), jpm (part 6, compound images).
         let brand = p.get(20..24).unwrap_or_default();
-        return Ok(if brand == b"jpx " {
-            Match::new("jpx", "JPEG 2000 signature box, ftyp brand 'jpx '")
-        } else {
-            Match::new("jp2", "JPEG 2000 signature box, ftyp brand 'jp2 '")
-        });
+        let key = match brand {
+            b"jpx " => "jpx",
+            b"mjp2" => "mj2",
+            b"jpm " => "jpm",
+            _ => "jp2",
+        };
+        return Ok(Match::new(
+            key,
+            format!(
+                "JPEG 2000 signature box, ftyp brand '{}'",
+                String::from_utf8_lossy(brand)
+            ),
+        ));
+    }
+    // ISO/IEC 15444-1 Annex A.2: a raw JPEG 2000 codestream starts with SOC (FF4F) and SIZ (FF51).
+    if p.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return Ok(Match::new(
+            "j2c",
+            "JPEG 2000 codestream: SOC and SIZ markers at offset 0",
+        ));
     }
     // ISO 32000-1 §7.5.2: the header; Acrobat accepts it within the first 1024 bytes (Implementation note 13).
     if let Some(at) = find(&p[..p.len().min(1024)], b"%PDF-") {
@@ -509,6 +532,11 @@ fn isobmff(p: &[u8]) -> Match {
         b"qt  " => "mov",
         b"M4A " | b"M4B " | b"M4P " => "m4a",
         b"jp2 " => "jp2",
+        // ISO/IEC 23008-12 (HEIF) brands: heic/heix/heim/heis/hevc/hevx for HEVC-coded images, mif1/msf1 for
+        // the generic image/sequence structure; AV1 Image File Format (AOM AVIF 1.0 §6): avif/avis.
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" => "heic",
+        b"mif1" | b"msf1" => "heif",
+        b"avif" | b"avis" => "avif",
         _ if compatible.contains(&&b"qt  "[..]) && !compatible.contains(&&b"isom"[..]) => "mov",
         _ => "mp4",
     };
@@ -641,6 +669,49 @@ mod tests {
         assert_eq!(s(b"WARC/1.0\r\nWARC-Type: warcinfo\r\n").key, "warc-1.0");
         assert_eq!(s(b"{\\rtf1\\ansi\\ansicpg936 hello}").key, "rtf-1.5-1.6");
         assert_eq!(s(b"").key, "empty");
+    }
+
+    /// An ISO BMFF 'ftyp' box with the given major brand and compatible brands.
+    fn ftyp(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {
+        let size = 16 + 4 * compatible.len();
+        let mut b = (size as u32).to_be_bytes().to_vec();
+        b.extend(b"ftyp");
+        b.extend(major);
+        b.extend([0, 0, 0, 0]);
+        for c in compatible {
+            b.extend(*c);
+        }
+        b.extend(b"\0\0\0\x08free");
+        b
+    }
+
+    #[test]
+    fn isobmff_brands() {
+        assert_eq!(s(&ftyp(b"heic", &[b"mif1", b"heic"])).key, "heic");
+        assert_eq!(s(&ftyp(b"mif1", &[b"mif1"])).key, "heif");
+        assert_eq!(s(&ftyp(b"avif", &[b"mif1", b"avif"])).key, "avif");
+        assert_eq!(s(&ftyp(b"isom", &[b"isom", b"mp41"])).key, "mp4");
+        assert_eq!(s(&ftyp(b"qt  ", &[b"qt  "])).key, "mov");
+    }
+
+    #[test]
+    fn jpeg2000_parts_by_brand() {
+        let jp = |brand: &[u8; 4]| {
+            let mut b = vec![
+                0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+            ];
+            b.extend([0, 0, 0, 0x14]);
+            b.extend(b"ftyp");
+            b.extend(brand);
+            b.extend([0, 0, 0, 0]);
+            b.extend(brand);
+            b
+        };
+        assert_eq!(s(&jp(b"jp2 ")).key, "jp2");
+        assert_eq!(s(&jp(b"jpx ")).key, "jpx");
+        assert_eq!(s(&jp(b"mjp2")).key, "mj2");
+        assert_eq!(s(&jp(b"jpm ")).key, "jpm");
+        assert_eq!(s(&[0xFF, 0x4F, 0xFF, 0x51, 0, 0x2F]).key, "j2c");
     }
 
     #[test]

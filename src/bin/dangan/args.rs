@@ -195,6 +195,9 @@ pub struct InspectArgs {
     /// Identify only (PUID, MIME, format); skip characterization.
     #[arg(long)]
     pub identify_only: bool,
+    /// A DROID binary signature file (XML, or gzip'd XML) to use instead of the embedded PRONOM v109.
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

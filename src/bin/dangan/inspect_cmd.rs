@@ -47,6 +47,10 @@ fn collect(paths: &[PathBuf], recursive: bool) -> Vec<PathBuf> {
 }
 
 pub fn run(global: &Global, args: InspectArgs) -> anyhow::Result<Status> {
+    if let Some(sig) = &args.signatures {
+        dangan::identify::pronom::use_signature_file(sig)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", sig.display()))?;
+    }
     let files = collect(&args.paths, args.recursive);
     let options = Options {
         identify_only: args.identify_only,
