@@ -329,15 +329,26 @@ pub fn pack_with_progress(
     };
     let created_out = (!out.exists()).then(|| out.to_path_buf());
     std::fs::create_dir_all(out).map_err(|e| normalize::NormalizeError::io(out, e))?;
-    let work = Work {
-        dir: out.join(format!(".{base_id}.dangan-work-{}", ctx.ids.next_uuid())),
+    let mut work = Work {
+        // Unique per run, not drawn from `ctx`: two runs with the same --id/--created draw the same IDs, and
+        // one must never remove the other's scratch space. `.<ID>.dangan-…` is swept as stale staging.
+        dir: out.join(format!(
+            ".{base_id}.dangan-work-{}",
+            package::publish::run_id()
+        )),
         created_out,
     };
     // One run per package ID in `out`, from the scratch space (staged copies, derivatives) to publication:
     // a second run to the same place fails at once with one message (package::publish::DestLock). Taken
     // after `work` so that it is released before `work` removes an `out` the run created.
-    let _lock =
-        package::publish::DestLock::acquire(&out.join(&base_id)).map_err(PackageError::from)?;
+    // A run that loses the lock leaves `out` alone, even one it found missing: the winner may be using it.
+    let _lock = match package::publish::DestLock::acquire(&out.join(&base_id)) {
+        Ok(lock) => lock,
+        Err(e) => {
+            work.created_out = None;
+            return Err(PackageError::from(e).into());
+        }
+    };
     let originals_dir = work.dir.join("original");
     let derived_dir = work.dir.join("derived");
     std::fs::create_dir_all(&derived_dir)
