@@ -216,7 +216,8 @@ fn characterize(
     src: &mut handler::Source,
     id: &identify::Identified,
 ) -> (Option<Characterization>, Option<String>) {
-    let Some(h) = handler::handler_for(id.family) else {
+    // By MIME first, then family: the one dispatch `inspect` uses (HEIF, JPM and MJ2 reach their handlers).
+    let Some(h) = handler::handler_for_id(id) else {
         return (None, None);
     };
     if src.is_empty() {

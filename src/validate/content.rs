@@ -169,7 +169,7 @@ pub fn opens(id: &Identified, bytes: &[u8]) -> Result<(), Msg> {
         }
         // Everything else the handlers know (audio, video, e-mail, OFD, zip): it opens when its handler
         // characterizes it — the same code, limits and guards as `dangan inspect`.
-        family => match crate::handler::handler_for(family) {
+        _ => match crate::handler::handler_for_id(id) {
             None => Ok(()),
             Some(h) => {
                 let mut src = crate::handler::Source::from_bytes(bytes.to_vec());
