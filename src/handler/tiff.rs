@@ -359,10 +359,12 @@ pub fn read(src: &mut Source, limits: &Limits) -> Result<TiffRead, HandlerError>
     let compression = uint(259).unwrap_or(1) as u16;
     let x_resolution = get(282).and_then(|e| e.rational(o));
     let y_resolution = get(283).and_then(|e| e.rational(o));
-    let resolution_unit = Some(uint(296).unwrap_or(2) as u16);
-    let to_dpi = |r: Option<f64>| match resolution_unit {
-        Some(2) => r,
-        Some(3) => r.map(|v| v * 2.54),
+    // TIFF 6.0 §8: ResolutionUnit defaults to 2 (inch).
+    let unit = uint(296).unwrap_or(2) as u16;
+    let resolution_unit = Some(unit);
+    // The one dpi rule (raster::dpi), so that inspect, QC and the master agree.
+    let dpi = match (x_resolution, y_resolution) {
+        (Some(x), y) => crate::raster::dpi::from_tiff_resolution(x, y.unwrap_or(x), unit),
         _ => None,
     };
     // Count pages along the IFD chain, refusing loops (a classic crash: an IFD pointing at itself). A broken
@@ -416,8 +418,8 @@ pub fn read(src: &mut Source, limits: &Limits) -> Result<TiffRead, HandlerError>
         x_resolution,
         y_resolution,
         resolution_unit,
-        x_dpi: to_dpi(x_resolution),
-        y_dpi: to_dpi(y_resolution),
+        x_dpi: dpi.map(|d| d.0),
+        y_dpi: dpi.map(|d| d.1),
         page_count,
         icc_profile: get(34675).is_some(),
         software: get(305).map(Entry::ascii),

@@ -27,6 +27,24 @@ fn usable(x: f64, y: f64) -> Option<(f64, f64)> {
     (x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0).then_some((snap(x), snap(y)))
 }
 
+/// Dots per inch from PNG pHYs values (PNG §11.3.5.3): pixels per metre with unit 1; unit 0 is an aspect
+/// ratio only → unknown. Used by this reader and by `handler::png`, so QC and `inspect` agree.
+pub fn from_png_phys(x_ppm: u32, y_ppm: u32, unit: u8) -> Option<(f64, f64)> {
+    (unit == 1)
+        .then(|| usable(f64::from(x_ppm) * 0.0254, f64::from(y_ppm) * 0.0254))
+        .flatten()
+}
+
+/// Dots per inch from TIFF XResolution/YResolution and ResolutionUnit (TIFF 6.0 §8: 2 = inch, the
+/// default; 3 = centimetre; 1 = no absolute unit → unknown). Used by this reader and by `handler::tiff`.
+pub fn from_tiff_resolution(x: f64, y: f64, unit: u16) -> Option<(f64, f64)> {
+    match unit {
+        2 => usable(x, y),
+        3 => usable(x * 2.54, y * 2.54),
+        _ => None,
+    }
+}
+
 /// Resolution in dots per inch from the file's own tags; `None` when the file records none (or only an
 /// aspect ratio).
 pub fn dpi(b: &[u8]) -> Option<(f64, f64)> {
@@ -49,13 +67,9 @@ fn png(b: &[u8]) -> Option<(f64, f64)> {
         let kind = b.get(i + 4..i + 8)?;
         if kind == b"pHYs" && len == 9 {
             let d = b.get(i + 8..i + 17)?;
-            let x = f64::from(u32::from_be_bytes(d[0..4].try_into().ok()?));
-            let y = f64::from(u32::from_be_bytes(d[4..8].try_into().ok()?));
-            return if d[8] == 1 {
-                usable(x * 0.0254, y * 0.0254)
-            } else {
-                None
-            };
+            let x = u32::from_be_bytes(d[0..4].try_into().ok()?);
+            let y = u32::from_be_bytes(d[4..8].try_into().ok()?);
+            return from_png_phys(x, y, d[8]);
         }
         if kind == b"IDAT" || kind == b"IEND" {
             return None;
@@ -81,11 +95,7 @@ fn tiff(b: &[u8]) -> Option<(f64, f64)> {
         .ok()
         .flatten()
         .and_then(|v| v.into_u16().ok());
-    match unit.unwrap_or(2) {
-        2 => usable(x, y),
-        3 => usable(x * 2.54, y * 2.54),
-        _ => None,
-    }
+    from_tiff_resolution(x, y, unit.unwrap_or(2))
 }
 
 fn jpeg(b: &[u8]) -> Option<(f64, f64)> {

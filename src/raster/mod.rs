@@ -7,7 +7,7 @@
 //! [`dpi`] is the one resolution reader (TIFF tags with their unit, PNG pHYs, JFIF density, Exif), so QC and
 //! the master always agree on a page's resolution.
 
-mod dpi;
+pub mod dpi;
 
 use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
