@@ -1,7 +1,7 @@
 //! Listing a batch's files and tying them to items (DA/T 31-2017 9.6 naming, or the 文件名 column).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Component, Path};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -136,13 +136,10 @@ pub fn list_batch_files(
 }
 
 /// A 文件名 cell entry that could escape the batch or mean something else on another system.
+/// A file name from the 目录 that must not be followed: the one path rule of the project
+/// (`sip::path::safe_relative`: absolute, `..`, `~`, drive letters, backslashes, NUL). `./a.tif` is fine.
 fn dangerous(path: &str) -> bool {
-    let p = Path::new(path);
-    path.starts_with('~')
-        || path.starts_with('/')
-        || (path.len() >= 2 && path.as_bytes()[1] == b':')
-        || p.components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    crate::sip::path::safe_relative(path).is_err()
 }
 
 fn split_names(cell: &str) -> Vec<String> {
@@ -178,8 +175,10 @@ pub(super) fn match_files(
                     rules::PATH,
                     Level::Error,
                     at(manifest, item.row),
-                    format!("文件名 '{name}' 不安全 (绝对路径、'..'、'~' 或盘符)"),
-                    format!("file name '{name}' is unsafe (absolute, '..', '~' or a drive letter)"),
+                    format!("文件名 '{name}' 不安全 (绝对路径、'..'、'~'、盘符或反斜杠)"),
+                    format!(
+                        "file name '{name}' is unsafe (absolute, '..', '~', a drive letter or a backslash)"
+                    ),
                 ));
                 continue;
             }
@@ -356,7 +355,14 @@ mod tests {
 
     #[test]
     fn dangerous_names() {
-        for bad in ["../x.tif", "/etc/passwd", "~/x", "C:/x.tif", "a/../../b"] {
+        for bad in [
+            "../x.tif",
+            "/etc/passwd",
+            "~/x",
+            "C:/x.tif",
+            "a/../../b",
+            "a\\x.tif",
+        ] {
             assert!(dangerous(bad), "{bad}");
         }
         for ok in ["a.tif", "sub/a.tif", "./a.tif"] {
