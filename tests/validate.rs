@@ -1002,6 +1002,12 @@ fn broken_variants_are_rejected_with_the_right_rule_and_compared_with_commons_ip
         must_should.len(),
         covered.iter().copied().collect::<Vec<_>>().join(" ")
     );
+    // The floor reached at stop 10: coverage may grow, never silently shrink.
+    assert!(
+        covered.len() >= 34,
+        "requirement coverage fell to {} (was 34)",
+        covered.len()
+    );
     // commons-ip over all variants in one run (it starts a JVM: ≈2 s).
     let paths: Vec<&Path> = variants
         .iter()
