@@ -8,8 +8,9 @@ use serde::Serialize;
 use dangan::catalog::{Catalog, CatalogError, Danghao, Node};
 
 use crate::Status;
-use crate::args::{CatalogCmd, DanghaoArgs, Global, Lang};
+use crate::args::{Global, Lang};
 use crate::output::{print, print_json};
+use clap::{Args, Subcommand};
 
 fn load(global: &Global) -> anyhow::Result<Catalog> {
     Ok(Catalog::load_or_embedded(global.profile.as_deref())?)
@@ -317,4 +318,52 @@ pub fn run_danghao(global: &Global, args: DanghaoArgs) -> anyhow::Result<Status>
         print(&s)?;
     }
     Ok(if all_ok { Status::Ok } else { Status::Failed })
+}
+
+// ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCmd {
+    /// Print the catalog as an indented tree (or JSON).
+    ///
+    /// Examples: dangan catalog list --level C; dangan catalog list --under X-1.3 --json
+    List {
+        /// Only this filing-unit level: S 市级, X 县级, Z 乡镇, C 行政村, H 贫困户.
+        #[arg(long, value_name = "LEVEL")]
+        level: Option<String>,
+        /// Only the subtree under this code (typed as you like: x1.3, 县级1.3, Ｘ－１．３).
+        #[arg(long, value_name = "CODE")]
+        under: Option<String>,
+        /// One JSON array of nodes: code, parent, level, kind, name, text, …
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one node: its path from the level down, full wording, annotations and children.
+    ///
+    /// Example: dangan catalog show 县级1.3.6
+    Show {
+        /// The catalog code, e.g., c3.1.6, 户1.4.
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find nodes by words in their heading or wording, best first.
+    ///
+    /// Example: dangan catalog search 危房
+    Search {
+        /// Words to look for; every word must match.
+        #[arg(required = true)]
+        words: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DanghaoArgs {
+    /// One or more 档号, e.g. J001-WS·2019-Y-BGS-0001 (file-name forms with '_' for '·' are accepted).
+    #[arg(required = true)]
+    pub codes: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -21,8 +21,10 @@ use dangan::fixity::{Algorithm, FailureKind, Mode, VerifyOptions, VerifyReport};
 use dangan::model::Level;
 
 use crate::Status;
-use crate::args::{BagArgs, Global, HashArgs, Lang, LedgerCmd, VerifyArgs};
+use crate::args::{Global, Lang};
 use crate::output::{print, print_json};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
 
 /// A progress bar on stderr: files, bytes, rate and ETA.
 struct Bar {
@@ -559,4 +561,91 @@ pub fn run_hash(_global: &Global, args: HashArgs) -> anyhow::Result<Status> {
         print(&s)?;
     }
     Ok(if ok { Status::Ok } else { Status::Failed })
+}
+
+// ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
+
+#[derive(Debug, Args)]
+pub struct BagArgs {
+    /// The folder whose contents become the payload (data/).
+    pub src: PathBuf,
+    /// Where the new bag goes; must not exist.
+    #[arg(long, value_name = "DEST")]
+    pub out: PathBuf,
+    /// Digest algorithms, comma-separated: sha256, sha512, sha384, sm3, sha3_256, sha3_512, sha3_384, sha3_224, blake2b, blake2s, sha224, sha1, md5.
+    #[arg(long, value_name = "ALGS", default_value = "sha256")]
+    pub algo: String,
+    /// An extra bag-info.txt element, 'Label: value' (repeatable).
+    #[arg(long = "info", value_name = "'Label: value'")]
+    pub info: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Packages, or folders holding packages.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// One JSON object: {"ok", "packages": [{"path", "kind", "ok", "files", "bytes", "failures"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Names and sizes only (Payload-Oxum, METS SIZE); reads no file contents.
+    #[arg(long, conflicts_with = "completeness_only")]
+    pub fast: bool,
+    /// Names only: is every declared file there, and nothing else?
+    #[arg(long)]
+    pub completeness_only: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// No progress bar and no notes on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Append one JSON line per package checked to this ledger (created if missing, never rewritten).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// Skip packages whose last successful full check in the ledger is younger than this (30d, 12h, 2w).
+    #[arg(long, value_name = "AGE", requires = "ledger")]
+    pub older_than: Option<String>,
+    /// Check only shard I of N (1 <= I <= N), chosen by a stable hash of the package id.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCmd {
+    /// Packages never checked, the last check of each package, every failure, and damaged lines.
+    ///
+    /// Example: dangan ledger report fixity.jsonl /archive
+    Report {
+        /// The ledger file.
+        file: PathBuf,
+        /// Folders of packages: those the ledger has never seen are listed as never checked.
+        #[arg(value_name = "ROOT")]
+        roots: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Digest algorithms, comma-separated.
+    #[arg(long, value_name = "ALGS", default_value = "sha256")]
+    pub algo: String,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
 }

@@ -8,8 +8,9 @@ use rayon::prelude::*;
 use dangan::handler::{Characterization, Options, Report, ReportError, Source, inspect_source};
 
 use crate::Status;
-use crate::args::{Global, InspectArgs, Lang};
+use crate::args::{Global, Lang};
 use crate::output::{print, print_json};
+use clap::Args;
 
 /// The files named by the arguments, in a deterministic order: arguments as given, directory contents
 /// sorted by name. A path that does not exist is kept, so that it is reported as an error.
@@ -342,4 +343,26 @@ fn yes(b: bool, zh: bool) -> String {
         (true, false) => "yes".into(),
         (false, false) => "no".into(),
     }
+}
+
+// ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Files or directories (a directory's files are listed; with --recursive, its whole tree).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Descend into subdirectories.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// One JSON array, an object per file: path, size, puid, mime, format, version, warnings, and a
+    /// per-format object (tiff, jpeg, exif, png, pdf, ofd, audio, video, email, mbox, zip) or error.
+    #[arg(long)]
+    pub json: bool,
+    /// Identify only (PUID, MIME, format); skip characterization.
+    #[arg(long)]
+    pub identify_only: bool,
+    /// A DROID binary signature file (XML, or gzip'd XML) to use instead of the embedded PRONOM v109.
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
 }

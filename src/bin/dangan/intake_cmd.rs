@@ -9,8 +9,10 @@ use dangan::intake::{Columns, Intake, IntakeOptions, intake};
 use dangan::model::{Finding, Level};
 
 use crate::Status;
-use crate::args::{Global, IntakeArgs, Lang};
+use crate::args::{Global, Lang};
 use crate::output::{print, print_json};
+use clap::Args;
+use std::path::PathBuf;
 
 /// Findings as a person reads them: errors first, each with where and what.
 pub fn render_findings(findings: &[Finding], lang: Lang) -> String {
@@ -97,4 +99,18 @@ pub fn run(global: &Global, args: IntakeArgs) -> anyhow::Result<Status> {
         print(&s)?;
     }
     Ok(if valid { Status::Ok } else { Status::Failed })
+}
+
+// ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
+
+#[derive(Debug, Args)]
+pub struct IntakeArgs {
+    /// The batch folder: page images and other files, and the 目录 (目录.csv or 目录.xlsx).
+    pub batch: PathBuf,
+    /// The 目录 file, when it is not 目录.csv/目录.xlsx in the batch folder.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// One JSON object: {"valid", "manifest", "encoding", "items": [...], "findings": [...]}.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -10,8 +10,10 @@ use dangan::model::Outcome;
 use dangan::normalize::{self, Options, Policy, Tools};
 
 use crate::Status;
-use crate::args::{Global, Lang, NormalizeArgs};
+use crate::args::{Global, Lang};
 use crate::output::{print, print_json};
+use clap::Args;
+use std::path::PathBuf;
 
 pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
     let policy = Policy::load_or_embedded(args.policy.as_deref())?;
@@ -102,4 +104,24 @@ pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
     } else {
         Status::Failed
     })
+}
+
+// ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
+
+#[derive(Debug, Args)]
+pub struct NormalizeArgs {
+    /// A folder (or one file) to normalize.
+    pub path: PathBuf,
+    /// The output folder; must not exist yet (or be empty). Written atomically.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// A format policy (TOML) laid over the built-in one (profiles/policy.toml).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Print the whole report (files, provenance records, findings) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The time to record (RFC 3339), instead of now; with it the same input gives the same bytes.
+    #[arg(long, value_name = "RFC3339")]
+    pub created: Option<String>,
 }

@@ -11,9 +11,11 @@ use dangan::pack::{PackOptions, Progress, SplitBy, Stage, pack_with_progress};
 use dangan::package::Form;
 
 use crate::Status;
-use crate::args::{Global, Lang, PackArgs, SplitArg};
+use crate::args::{Global, Lang};
 use crate::intake_cmd::render_findings;
 use crate::output::{print, print_json};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
 
 /// A bar per stage on stderr: what is being done, files done of the stage's total, rate and ETA.
 struct StageBar {
@@ -228,4 +230,62 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         print(&s)?;
     }
     Ok(if ok { Status::Ok } else { Status::Failed })
+}
+
+// ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    None,
+    Code,
+    Year,
+    Household,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The batch folder: files and the 目录 (目录.csv or 目录.xlsx).
+    pub batch: PathBuf,
+    /// Where to write packages (created if missing); each package is a folder named by its ID.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The 目录 file, when it is not 目录.csv/目录.xlsx in the batch folder.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Package ID (mets/@OBJID and folder name); default: the batch folder's name.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Creation time to record instead of now (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub created: Option<String>,
+    /// The submitting organisation (报送单位), recorded as the SIP's submitter agent.
+    #[arg(long, default_value = "未注明报送单位")]
+    pub submitter: String,
+    /// The submitter's identification code (e.g. 统一社会信用代码).
+    #[arg(long)]
+    pub submitter_id: Option<String>,
+    /// Also record SM3 (GB/T 32905) digests in PREMIS.
+    #[arg(long)]
+    pub sm3: bool,
+    /// Write each package as <ID>.zip (deterministic; media stored, the rest deflated).
+    #[arg(long, conflicts_with = "bag")]
+    pub zip: bool,
+    /// Write each package as a BagIt 1.0 bag (sha256 + sha512) whose data/<ID>/ is the SIP.
+    #[arg(long)]
+    pub bag: bool,
+    /// Scan QC thresholds (TOML, as profiles/qc.toml) instead of the built-in DA/T 31 ones.
+    #[arg(long, value_name = "FILE")]
+    pub qc_policy: Option<PathBuf>,
+    /// Format policy (TOML, as profiles/policy.toml) laid over the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Package the originals only: no preservation masters or access copies.
+    #[arg(long, conflicts_with = "policy")]
+    pub no_normalize: bool,
+    /// One package per group: none, code (catalog code), year (年度), household (一户一档, by 户编号).
+    #[arg(long, value_enum, default_value_t = SplitArg::None)]
+    pub split_by: SplitArg,
+    /// One JSON object: {"packages": [{"id", "path", "items", "files", "bytes"}], "findings": [...]}.
+    #[arg(long)]
+    pub json: bool,
 }

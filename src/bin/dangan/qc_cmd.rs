@@ -9,9 +9,10 @@ use dangan::model::Level;
 use dangan::qc::{QcPolicy, QcReport};
 
 use crate::Status;
-use crate::args::{Global, Lang, QcArgs};
+use crate::args::{Global, Lang};
 use crate::intake_cmd::render_findings;
 use crate::output::{print, print_json};
+use clap::Args;
 
 /// The files to check under `path` (a file, or a folder walked without following links, hidden and
 /// staging names skipped), relative to the returned root, and what the walk found (links, bad names).
@@ -302,4 +303,21 @@ pub fn run(global: &Global, args: QcArgs) -> anyhow::Result<Status> {
     } else {
         Status::Failed
     })
+}
+
+// ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
+
+#[derive(Debug, Args)]
+pub struct QcArgs {
+    /// A folder of scans (walked recursively) or one file.
+    pub path: PathBuf,
+    /// QC thresholds (TOML, same shape as profiles/qc.toml) instead of the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Also write a self-contained HTML report (Chinese) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// One JSON object: {"ok", "pages": [{"path", "dpi", "colour_mode", "blank", "skew_degrees", "findings"}], "findings"}.
+    #[arg(long)]
+    pub json: bool,
 }

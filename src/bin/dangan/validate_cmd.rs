@@ -7,8 +7,10 @@ use dangan::report;
 use dangan::validate::{Options, Spec, validate};
 
 use crate::Status;
-use crate::args::{Global, ValidateArgs};
+use crate::args::Global;
 use crate::output::{print, print_json};
+use clap::Args;
+use std::path::PathBuf;
 
 pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<Status> {
     let spec = match &args.spec {
@@ -39,4 +41,24 @@ pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<Status> {
     } else {
         Status::Failed
     })
+}
+
+// ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The package: a SIP folder or a .zip holding one.
+    pub package: PathBuf,
+    /// Apply this profile instead of the declared one: csip, sip-2.0.4, sip-2.1.0, sip-2.2.0.
+    #[arg(long, value_name = "SPEC")]
+    pub spec: Option<String>,
+    /// One JSON object: {"schema", "version", "accepted", "spec_applied", "findings": [...], "summary": {...}}.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Do not run clamscan even when it is on PATH.
+    #[arg(long)]
+    pub no_virus_scan: bool,
 }
