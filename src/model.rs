@@ -237,19 +237,160 @@ pub enum Outcome {
     Skipped,
 }
 
-/// Something that happened to one or more files (a PREMIS event in waiting).
+/// Where the paths of an [`Event`] live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Root {
+    /// `sources` relative to the input folder (originals); `outputs` relative to the output folder.
+    #[default]
+    Input,
+    /// `sources` and `outputs` relative to the output folder (a derivative run through the policy again,
+    /// e.g. an extracted attachment).
+    Output,
+    /// `sources` and `outputs` are paths in the information package (`representations/…`).
+    Package,
+}
+
+/// A PREMIS `derivation` relationship: `output` is derived from `source` (by the event that made it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Derivation {
+    pub source: String,
+    pub output: String,
+}
+
+/// The one event type (PREMIS 3.0 event): something that happened to one or more files — a normalization,
+/// an identification, a QC check, a digest calculation, OCR, an e-mail split. Every stage that acts on a
+/// file records one; `package::premis` writes them (linking objects with role `source` / `outcome`,
+/// linking agents, and a `derivation` relationship from each output to each source).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// Event identifier, assigned from the [`crate::context::Context`] once a run is complete, in event
+    /// order, so that parallel work gives the same identifiers every time.
     pub id: String,
     pub event_type: EventType,
-    /// RFC 3339 time, taken from the [`crate::context::Context`] clock.
-    pub date_time: String,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    /// What was done: `tiff-master`, `item-pdf`, `jpeg`, `wav`, `mbox-split`, `attachment`, `ocr`, …
+    /// (empty for events that are not an action of the policy, e.g. a QC check).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub action: String,
+    /// The policy rule (or profile rule) that asked for it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rule: String,
+    /// Where `sources` and `outputs` live.
+    #[serde(default)]
+    pub source_root: Root,
+    /// Objects acted on (PREMIS linkingObjectRole `source`), in order (an item's pages in page order).
+    pub sources: Vec<String>,
+    /// Objects made (PREMIS linkingObjectRole `outcome`); empty when skipped or failed.
+    #[serde(default)]
+    pub outputs: Vec<String>,
+    /// Who did it: dangan, then the crate or tool with its version.
     pub agents: Vec<Agent>,
-    /// Paths of the files the event acted on (sources first).
-    pub objects: Vec<String>,
+    /// The exact parameters, as strings, in a stable order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    pub outcome: Outcome,
+    /// Free text: why it failed or was skipped, what a check measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// RFC 3339 times, taken from the [`crate::context::Context`] clock.
+    pub started: String,
+    pub ended: String,
+}
+
+impl Event {
+    /// A successful event by dangan on `sources`, at `now`; the caller adds outputs, agents, parameters.
+    pub fn new(event_type: EventType, source_root: Root, sources: Vec<String>, now: &str) -> Self {
+        Event {
+            id: String::new(),
+            event_type,
+            action: String::new(),
+            rule: String::new(),
+            source_root,
+            sources,
+            outputs: Vec::new(),
+            agents: vec![Agent::dangan()],
+            parameters: BTreeMap::new(),
+            outcome: Outcome::Success,
+            detail: None,
+            started: now.to_string(),
+            ended: now.to_string(),
+        }
+    }
+
+    /// The same event with its identifier set.
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// The same event with these agents (instead of dangan alone).
+    pub fn with_agents(mut self, agents: Vec<Agent>) -> Self {
+        self.agents = agents;
+        self
+    }
+
+    /// The same event with this outcome.
+    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    /// The same event with its detail set.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// PREMIS eventDateTime: the end time, or `start/end` (ISO 8601 interval) when they differ.
+    pub fn date_time(&self) -> String {
+        if self.started.is_empty() || self.started == self.ended {
+            self.ended.clone()
+        } else {
+            format!("{}/{}", self.started, self.ended)
+        }
+    }
+
+    /// PREMIS eventDetail: action (rule); parameters; detail.
+    pub fn detail_text(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.action.is_empty() {
+            if self.rule.is_empty() {
+                parts.push(self.action.clone());
+            } else {
+                parts.push(format!("{} (rule {})", self.action, self.rule));
+            }
+        }
+        if !self.parameters.is_empty() {
+            let params: Vec<String> = self
+                .parameters
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            parts.push(params.join(", "));
+        }
+        if let Some(d) = &self.detail {
+            parts.push(d.clone());
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// Every object the event links to: sources first, then outputs.
+    pub fn objects(&self) -> impl Iterator<Item = &String> {
+        self.sources.iter().chain(self.outputs.iter())
+    }
+
+    /// `derivation` relationships (every output from every source).
+    pub fn derivations(&self) -> Vec<Derivation> {
+        self.outputs
+            .iter()
+            .flat_map(|o| {
+                self.sources.iter().map(|s| Derivation {
+                    source: s.clone(),
+                    output: o.clone(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// How serious a finding is.

@@ -706,34 +706,34 @@ fn write_group(
                 identification: Some(ident),
                 item: Some(i),
                 page: page.or(f.page),
-                derived_from: None,
             });
         }
     }
     // One identification event for the representation: PRONOM by content signature, from the scan.
     events.insert(
         0,
-        Event {
-            id: ctx.ids.next_uuid().to_string(),
-            event_type: EventType::FormatIdentification,
-            date_time: now.clone(),
-            outcome: if id_warnings.is_empty() {
-                Outcome::Success
-            } else {
-                Outcome::Warning
-            },
-            detail: Some(if id_warnings.is_empty() {
-                "PRONOM identification by content signature (dangan identify, profiles/formats.toml)"
-                    .to_string()
-            } else {
-                format!(
-                    "PRONOM identification by content signature; {}",
-                    id_warnings.join("; ")
-                )
-            }),
-            agents: vec![ctx.agent.clone()],
-            objects: identified,
-        },
+        Event::new(
+            EventType::FormatIdentification,
+            Root::Package,
+            identified,
+            &now,
+        )
+        .with_id(ctx.ids.next_uuid().to_string())
+        .with_agents(vec![ctx.agent.clone()])
+        .with_outcome(if id_warnings.is_empty() {
+            Outcome::Success
+        } else {
+            Outcome::Warning
+        })
+        .with_detail(if id_warnings.is_empty() {
+            "PRONOM identification by content signature (dangan identify, profiles/formats.toml)"
+                .to_string()
+        } else {
+            format!(
+                "PRONOM identification by content signature; {}",
+                id_warnings.join("; ")
+            )
+        }),
     );
     let mut representations = vec![RepresentationSpec {
         name: "original".into(),
@@ -818,21 +818,22 @@ fn qc_event(ctx: &Context, now: &str, path: &str, p: &qc::PageReport) -> Event {
     for x in &p.findings {
         detail.push_str(&format!("; [{}] {}", x.rule, x.message));
     }
-    Event {
-        id: ctx.ids.next_uuid().to_string(),
-        event_type: EventType::Validation,
-        date_time: now.to_string(),
-        outcome: if failed {
-            Outcome::Failure
-        } else if warned {
-            Outcome::Warning
-        } else {
-            Outcome::Success
-        },
-        detail: Some(detail),
-        agents: vec![ctx.agent.clone()],
-        objects: vec![package_path(path)],
-    }
+    Event::new(
+        EventType::Validation,
+        Root::Package,
+        vec![package_path(path)],
+        now,
+    )
+    .with_id(ctx.ids.next_uuid().to_string())
+    .with_agents(vec![ctx.agent.clone()])
+    .with_outcome(if failed {
+        Outcome::Failure
+    } else if warned {
+        Outcome::Warning
+    } else {
+        Outcome::Success
+    })
+    .with_detail(detail)
 }
 
 /// The `preservation` and `access` representations of a group (only those that received files) and the
@@ -850,6 +851,7 @@ fn derived_for(
     let package_path = |root: Root, rel: &str| -> String {
         match root {
             Root::Input => format!("representations/original/data/{rel}"),
+            Root::Package => rel.to_string(),
             Root::Output => match rel.split_once('/') {
                 Some((rep, rest)) => format!("representations/{rep}/data/{rest}"),
                 None => format!("representations/derived/data/{rel}"),
@@ -867,13 +869,18 @@ fn derived_for(
         else {
             continue;
         };
-        let mut ev = r.to_event();
-        ev.objects = r
+        let mut ev = r.clone();
+        ev.sources = r
             .sources
             .iter()
             .map(|s| package_path(r.source_root, s))
-            .chain(r.outputs.iter().map(|o| package_path(Root::Output, o)))
             .collect();
+        ev.outputs = r
+            .outputs
+            .iter()
+            .map(|o| package_path(Root::Output, o))
+            .collect();
+        ev.source_root = Root::Package;
         events.push(ev);
         for o in &r.outputs {
             let Some((rep, rest)) = o.split_once('/') else {
@@ -894,7 +901,6 @@ fn derived_for(
                 identification: Some(identification),
                 item: Some(item),
                 page,
-                derived_from: r.sources.first().map(|s| package_path(r.source_root, s)),
             });
         }
     }

@@ -468,9 +468,8 @@ fn item_metadata_gives_the_pdf_a_chinese_title() {
         .iter()
         .find(|r| r.action == "item-pdf")
         .expect("pdf record");
-    let ev = r.to_event();
-    assert_eq!(ev.event_type.code(), "cre");
-    assert!(ev.id.starts_with("urn:uuid:"));
+    assert_eq!(r.event_type.code(), "cre");
+    assert!(r.id.starts_with("urn:uuid:"));
     assert_eq!(r.derivations()[0].source, "A-0001.png");
     assert_eq!(r.derivations()[0].output, "access/A.pdf");
     let tif = report
@@ -479,7 +478,7 @@ fn item_metadata_gives_the_pdf_a_chinese_title() {
         .find(|r| r.action == "tiff-master")
         .expect("tiff record");
     assert_eq!(tif.event_type, EventType::Normalization);
-    assert_eq!(tif.to_event().event_type.code(), "nor");
+    assert_eq!(tif.event_type.code(), "nor");
 }
 
 #[test]
@@ -1038,12 +1037,10 @@ fn records_become_premis_events() {
     let report = normalize::normalize(&input, &t.path().join("out"), &opts, &ctx).expect("runs");
     assert_eq!(report.count(Outcome::Success), 2);
     for r in &report.records {
-        let e = r.to_event();
-        assert_eq!(e.date_time, "2024-05-01T08:00:00Z");
-        assert_eq!(e.objects.first().map(String::as_str), Some("E-0001.png"));
+        assert_eq!(r.date_time(), "2024-05-01T08:00:00Z");
+        assert_eq!(r.objects().next().map(String::as_str), Some("E-0001.png"));
         assert!(
-            e.detail
-                .as_deref()
+            r.detail_text()
                 .is_some_and(|d| d.contains("rule scan-page"))
         );
     }

@@ -617,6 +617,49 @@ fn preservation_and_access_representations() {
         "<relatedObjectIdentifierValue>representations/original/data/J001-WS_2019-Y-BGS-0005.mp3</relatedObjectIdentifierValue>"
     ));
     assert!(premis.contains("eventType/nor\">normalization</eventType>"));
+    // One event record: the derivation names the event that made the WAV, and that event links the MP3
+    // as its source and the WAV as its outcome (PREMIS linkingObjectRole).
+    let made_by = premis
+        .split("<relatedEventIdentifierValue>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("relatedEventIdentifier on the derivative");
+    let event = premis
+        .split("<event>")
+        .find(|e| {
+            e.contains(&format!(
+                "<eventIdentifierValue>{made_by}</eventIdentifierValue>"
+            ))
+        })
+        .expect("the deriving event is in the PREMIS");
+    assert!(
+        event.contains("eventType/nor\">normalization</eventType>"),
+        "{event}"
+    );
+    let role_of = |path: &str| {
+        event
+            .split(&format!(
+                "<linkingObjectIdentifierValue>{path}</linkingObjectIdentifierValue>"
+            ))
+            .nth(1)
+            .and_then(|rest| rest.split("<linkingObjectRole>").nth(1))
+            .and_then(|r| r.split('<').next())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        role_of("representations/original/data/J001-WS_2019-Y-BGS-0005.mp3").as_deref(),
+        Some("source"),
+        "{event}"
+    );
+    assert_eq!(
+        role_of("representations/preservation/data/J001-WS_2019-Y-BGS-0005.wav").as_deref(),
+        Some("outcome"),
+        "{event}"
+    );
+    assert!(
+        event.contains("<linkingAgentRole>executing program</linkingAgentRole>"),
+        "{event}"
+    );
     // The catalog view of the access representation lists the item's PDF under its catalog node.
     let access =
         std::fs::read_to_string(sip.join("representations/access/METS.xml")).expect("read");

@@ -2,7 +2,7 @@
 //!
 //! Every original is kept bit-for-bit; the [`Policy`] (data, `profiles/policy.toml`) says which
 //! preservation master and which access copies each format gets; every action yields a provenance
-//! [`Record`] ready to become a PREMIS event (`nor` / `cre`) with a `derivation` relationship.
+//! [`Event`] (the one PREMIS event type, `nor` / `cre`) with a `derivation` relationship.
 //!
 //! ```text
 //! input/J001-WS_2019-Y-BGS-0001-0001.jpg ─┐  preservation/J001-WS_2019-Y-BGS-0001-0001.tif  (lossless)
@@ -41,11 +41,11 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::context::Context;
-use crate::model::{Agent, EventType, Finding, Level, Outcome};
+use crate::model::{EventType, Finding, Level, Outcome};
 
+pub use crate::model::{Derivation, Event, Root};
 pub use error::{ActionError, NormalizeError, PolicyError};
 pub use policy::{Access, Family, FormatKey, Policy, Role, Rule, Target};
-pub use record::{Derivation, Record, Root};
 pub use tools::{Tool, Tools};
 
 /// Base64 (RFC 4648 §4) of `bytes`, for `data:` URIs in self-contained HTML reports.
@@ -142,7 +142,7 @@ pub struct Report {
     pub created: String,
     pub policy: PolicySummary,
     pub files: Vec<FileReport>,
-    pub records: Vec<Record>,
+    pub records: Vec<Event>,
     pub findings: Vec<Finding>,
     /// Scan QC of every page, from the decode that made its derivatives (when QC was asked for).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -251,25 +251,14 @@ fn rec(
     action: &str,
     rule: &str,
     sources: Vec<String>,
-) -> Record {
-    Record {
-        id: String::new(),
-        event_type,
-        action: action.into(),
-        rule: rule.into(),
-        source_root: run.source_root,
-        sources,
-        outputs: Vec::new(),
-        agents: vec![Agent::dangan()],
-        parameters: BTreeMap::new(),
-        outcome: Outcome::Success,
-        detail: None,
-        started: run.now.clone(),
-        ended: run.now.clone(),
-    }
+) -> Event {
+    let mut e = Event::new(event_type, run.source_root, sources, &run.now);
+    e.action = action.into();
+    e.rule = rule.into();
+    e
 }
 
-fn fail(mut r: Record, e: impl std::fmt::Display) -> Record {
+fn fail(mut r: Event, e: impl std::fmt::Display) -> Event {
     r.outcome = Outcome::Failure;
     r.detail = Some(e.to_string());
     r.outputs.clear();
@@ -588,7 +577,7 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
                 .or_else(|| dir.strip_prefix("preservation"))
                 .unwrap_or(dir)
                 .to_string(),
-            Root::Input => dir.to_string(),
+            Root::Input | Root::Package => dir.to_string(),
         };
         if f.format.family == Family::Raster && (page.is_some() || wants_pdf) {
             let (item, seq) = page.unwrap_or_else(|| (stem(name).to_string(), 1));
@@ -738,7 +727,7 @@ fn plan_file(
     }
 }
 
-type Outcomes = (Vec<FileReport>, Vec<Record>, Vec<Finding>);
+type Outcomes = (Vec<FileReport>, Vec<Event>, Vec<Finding>);
 
 fn run_all(run: &Run<'_>) -> Outcomes {
     let mut findings = Vec::new();
@@ -779,7 +768,7 @@ fn tiff_params(rule: &Rule) -> raster::TiffParams {
     }
 }
 
-fn tiff_record(run: &Run<'_>, rule: &Rule, src: &str, out: &str, r: &raster::Raster) -> Record {
+fn tiff_record(run: &Run<'_>, rule: &Rule, src: &str, out: &str, r: &raster::Raster) -> Event {
     let mut t = rec(
         run,
         EventType::Normalization,
@@ -861,14 +850,14 @@ fn doc_id(parts: &[&str]) -> [u8; 16] {
 
 /// The item PDF being written: its record, the writer (or why it failed), dpi, quality, output path.
 type PdfState = (
-    Record,
+    Event,
     Result<pdf::PdfWriter<BufWriter<File>>, String>,
     u32,
     u8,
     String,
 );
 
-fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
+fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
     let policy = run.opts.policy;
     let mut records = Vec::new();
     let sources: Vec<String> = p
@@ -1065,7 +1054,7 @@ fn load_page(run: &Run<'_>, f: &InputFile) -> Result<raster::Raster, PageError> 
     crate::raster::decode(&bytes, run.opts.budget).map_err(PageError::Raster)
 }
 
-fn skipped(mut r: Record, why: String) -> Record {
+fn skipped(mut r: Event, why: String) -> Event {
     r.outcome = Outcome::Skipped;
     r.detail = Some(why);
     r
@@ -1281,7 +1270,7 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
     out
 }
 
-fn ffmpeg(run: &Run<'_>, mut t: Record, src: &Path, o: &str, codec_args: &[&str]) -> Record {
+fn ffmpeg(run: &Run<'_>, mut t: Event, src: &Path, o: &str, codec_args: &[&str]) -> Event {
     let Some(tool) = &run.opts.tools.ffmpeg else {
         return skipped(
             t,
@@ -1344,7 +1333,7 @@ fn ffmpeg(run: &Run<'_>, mut t: Record, src: &Path, o: &str, codec_args: &[&str]
     }
 }
 
-fn office_pdf(run: &Run<'_>, mut t: Record, src: &Path, o: &str) -> Record {
+fn office_pdf(run: &Run<'_>, mut t: Event, src: &Path, o: &str) -> Event {
     let Some(tool) = &run.opts.tools.soffice else {
         return skipped(
             t,

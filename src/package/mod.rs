@@ -133,8 +133,6 @@ pub struct SourceFile {
     /// Index of the item in [`PackageSpec::items`] this file belongs to.
     pub item: Option<usize>,
     pub page: Option<u32>,
-    /// For derivatives: the package path of the file it was made from (PREMIS `derivation`).
-    pub derived_from: Option<String>,
 }
 
 /// A representation: `original`, `preservation` or `access`.
@@ -183,7 +181,6 @@ pub struct WrittenFile {
     pub page: Option<u32>,
     pub representation: Option<String>,
     pub original_name: Option<String>,
-    pub derived_from: Option<String>,
 }
 
 /// The form a package is published in.
@@ -395,7 +392,6 @@ impl Stager<'_> {
             page: None,
             representation: None,
             original_name: None,
-            derived_from: None,
         };
         self.written.push(file.clone());
         self.read_back.push(s.read_back);
@@ -555,7 +551,6 @@ fn write_staged(
         w.page = f.page;
         w.representation = Some(rep.name.clone());
         w.original_name = f.original_name.clone();
-        w.derived_from = f.derived_from.clone();
     }
     let mut schemas = Vec::new();
     for (name, text) in OFFICIAL_SCHEMAS {

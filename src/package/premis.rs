@@ -1,7 +1,7 @@
 //! PREMIS 3.0 preservation metadata: objects (fixity, size, format), events, agents — in that order.
 
 use crate::context::Context;
-use crate::model::{Agent, AgentKind, Event, EventType, Outcome};
+use crate::model::{Agent, AgentKind, Event, EventType, Outcome, Root};
 
 use super::xml::Xml;
 use super::{PackageSpec, WrittenFile};
@@ -30,6 +30,16 @@ fn agent_id(a: &Agent) -> String {
     }
 }
 
+/// `UUID` for `urn:uuid:…` and bare UUIDs (what dangan draws), `local` otherwise.
+fn event_id_type(id: &str) -> &'static str {
+    let bare = id.strip_prefix("urn:uuid:").unwrap_or(id);
+    if bare.len() == 36 && bare.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        "UUID"
+    } else {
+        "local"
+    }
+}
+
 fn identifier(x: &mut Xml, el: &str, kind: &str, value: &str) {
     x.open(el, &[]);
     x.text(&format!("{el}Type"), &[], kind);
@@ -44,26 +54,30 @@ fn all_events(spec: &PackageSpec, ctx: &Context, content: &[WrittenFile]) -> Vec
     let now = ctx.now_rfc3339();
     let objects: Vec<String> = content.iter().map(|f| f.path.clone()).collect();
     let algorithms = if spec.sm3 { "SHA-256, SM3" } else { "SHA-256" };
-    events.push(Event {
-        id: ctx.ids.next_uuid().to_string(),
-        event_type: EventType::MessageDigestCalculation,
-        date_time: now.clone(),
-        outcome: Outcome::Success,
-        detail: Some(format!(
+    events.push(
+        Event::new(
+            EventType::MessageDigestCalculation,
+            Root::Package,
+            objects.clone(),
+            &now,
+        )
+        .with_id(ctx.ids.next_uuid().to_string())
+        .with_agents(vec![ctx.agent.clone()])
+        .with_detail(format!(
             "{algorithms}, computed while copying into the package and verified by reading back"
         )),
-        agents: vec![ctx.agent.clone()],
-        objects: objects.clone(),
-    });
-    events.push(Event {
-        id: ctx.ids.next_uuid().to_string(),
-        event_type: EventType::InformationPackageCreation,
-        date_time: now,
-        outcome: Outcome::Success,
-        detail: Some(format!("E-ARK SIP 2.2.0 {}", spec.objid)),
-        agents: vec![ctx.agent.clone()],
-        objects,
-    });
+    );
+    events.push(
+        Event::new(
+            EventType::InformationPackageCreation,
+            Root::Package,
+            objects,
+            &now,
+        )
+        .with_id(ctx.ids.next_uuid().to_string())
+        .with_agents(vec![ctx.agent.clone()])
+        .with_detail(format!("E-ARK SIP 2.2.0 {}", spec.objid)),
+    );
     events
 }
 
@@ -81,11 +95,7 @@ pub fn premis_xml(
     } else {
         spec.events
             .iter()
-            .filter(|e| {
-                e.objects
-                    .iter()
-                    .any(|o| content.iter().any(|f| &f.path == o))
-            })
+            .filter(|e| e.objects().any(|o| content.iter().any(|f| &f.path == o)))
             .cloned()
             .collect()
     };
@@ -172,22 +182,33 @@ pub fn premis_xml(
         if let Some(orig) = &f.original_name {
             x.text("originalName", &[], orig);
         }
-        if let Some(src) = &f.derived_from {
-            // A normalized copy points to its source (PREMIS relationship "derivation").
+        // A derivative points to its sources and to the event that made it (PREMIS relationship
+        // "derivation"), from the one event record.
+        for e in spec.events.iter().filter(|e| e.outputs.contains(&f.path)) {
             x.open("relationship", &[]);
             x.text("relationshipType", &[], "derivation");
             x.text("relationshipSubType", &[], "has source");
-            x.open("relatedObjectIdentifier", &[]);
-            x.text("relatedObjectIdentifierType", &[], "local");
-            x.text("relatedObjectIdentifierValue", &[], src);
-            x.close();
+            for src in &e.sources {
+                x.open("relatedObjectIdentifier", &[]);
+                x.text("relatedObjectIdentifierType", &[], "local");
+                x.text("relatedObjectIdentifierValue", &[], src);
+                x.close();
+            }
+            if !e.id.is_empty() {
+                identifier(
+                    &mut x,
+                    "relatedEventIdentifier",
+                    event_id_type(&e.id),
+                    &e.id,
+                );
+            }
             x.close();
         }
         x.close(); // object
     }
     for e in &events {
         x.open("event", &[]);
-        identifier(&mut x, "eventIdentifier", "UUID", &e.id);
+        identifier(&mut x, "eventIdentifier", event_id_type(&e.id), &e.id);
         x.text(
             "eventType",
             &[
@@ -200,10 +221,10 @@ pub fn premis_xml(
             ],
             event_label(e.event_type),
         );
-        x.text("eventDateTime", &[], &e.date_time);
-        if let Some(d) = &e.detail {
+        x.text("eventDateTime", &[], &e.date_time());
+        if let Some(d) = e.detail_text() {
             x.open("eventDetailInformation", &[]);
-            x.text("eventDetail", &[], d);
+            x.text("eventDetail", &[], &d);
             x.close();
         }
         x.open("eventOutcomeInformation", &[]);
@@ -219,13 +240,21 @@ pub fn premis_xml(
             x.open("linkingAgentIdentifier", &[]);
             x.text("linkingAgentIdentifierType", &[], "local");
             x.text("linkingAgentIdentifierValue", &[], &agent_id(a));
+            if a.kind == AgentKind::Software {
+                // LoC eventRelatedAgentRole vocabulary.
+                x.text("linkingAgentRole", &[], "executing program");
+            }
             x.close();
         }
-        for o in &e.objects {
-            x.open("linkingObjectIdentifier", &[]);
-            x.text("linkingObjectIdentifierType", &[], "local");
-            x.text("linkingObjectIdentifierValue", &[], o);
-            x.close();
+        // LoC eventRelatedObjectRole vocabulary: what the event acted on, and what it made.
+        for (objects, role) in [(&e.sources, "source"), (&e.outputs, "outcome")] {
+            for o in objects {
+                x.open("linkingObjectIdentifier", &[]);
+                x.text("linkingObjectIdentifierType", &[], "local");
+                x.text("linkingObjectIdentifierValue", &[], o);
+                x.text("linkingObjectRole", &[], role);
+                x.close();
+            }
         }
         x.close();
     }
