@@ -51,6 +51,7 @@ pub mod model;
 pub mod normalize;
 pub mod pack;
 pub mod package;
+pub mod profile;
 pub mod qc;
 pub mod raster;
 pub mod report;

@@ -1371,3 +1371,53 @@ fn qc_and_masters_agree_on_dpi() {
     assert!(qc["pages"][0]["dpi"].is_null(), "{qc}");
     assert!(qc.to_string().contains("no resolution recorded"), "{qc}");
 }
+
+/// One profile loader (issue 12 item 4): `--qc-policy` is laid over the embedded qc.toml (a file sets only
+/// what it changes), and a wrong value is refused naming the file and the line.
+#[test]
+fn qc_policy_overlays_the_default_and_errors_name_file_and_line() {
+    let t = tempfile::tempdir().expect("tempdir");
+    // Only the resolution changes: the demo's 300-dpi pages now fall below DA/T 31-2017 9.4's minimum.
+    let strict = t.path().join("strict.toml");
+    std::fs::write(
+        &strict,
+        "# stricter than DA/T 31\n[resolution]\nmin_dpi = 600.0\nrecommended_dpi = 600.0\n",
+    )
+    .expect("write");
+    let target = t.path().join("p");
+    let output = dangan()
+        .args(["pack", "--json", "--qc-policy"])
+        .arg(&strict)
+        .arg(demo())
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert!(
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "DA/T 31-2017 9.4"),
+        "{:#}",
+        v["findings"]
+    );
+    assert!(!target.exists());
+    // A wrong type on line 4 of the user's file.
+    let bad = t.path().join("bad.toml");
+    std::fs::write(&bad, "[skew]\n# degrees\n\ntolerance_degrees = \"one\"\n").expect("write");
+    let output = dangan()
+        .args(["pack", "--qc-policy"])
+        .arg(&bad)
+        .arg(demo())
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("bad.toml:4"), "{err}");
+    assert!(!target.exists());
+}

@@ -229,22 +229,31 @@ struct RawNode {
     see: Vec<toml::Spanned<String>>,
 }
 
-fn line_of(src: &str, offset: usize) -> usize {
-    src[..offset.min(src.len())].matches('\n').count() + 1
-}
+use crate::profile::line_of;
 
 impl Catalog {
     /// The embedded Xinzhou catalog. It is validated by the test suite, so failure here is a build defect.
     pub fn embedded() -> Self {
-        Self::from_toml(EMBEDDED_PROFILE, EMBEDDED_PROFILE_NAME)
-            .expect("the embedded profile is validated by tests")
+        // Parsed once per process (crate::profile).
+        static EMBEDDED: crate::profile::Embedded<Catalog> =
+            crate::profile::Embedded::new(EMBEDDED_PROFILE_NAME, EMBEDDED_PROFILE, |t, f| {
+                Catalog::from_toml(t, f).map_err(|e| e.to_string())
+            });
+        EMBEDDED.get().clone()
     }
 
     /// Load a profile from a file.
     pub fn load(path: &Path) -> Result<Self, CatalogError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
-            path: path.to_path_buf(),
-            source,
+        let text = crate::profile::read(path).map_err(|e| match e.line {
+            Some(line) => CatalogError::Malformed {
+                file: e.file,
+                line,
+                message: e.message,
+            },
+            None => CatalogError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(e.message),
+            },
         })?;
         Self::from_toml(&text, &path.display().to_string())
     }

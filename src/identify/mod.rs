@@ -31,7 +31,6 @@ pub mod text;
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
 use std::path::Path;
-use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -137,8 +136,8 @@ pub struct Registry {
 impl Registry {
     /// Parse a registry from TOML; every key the code can produce must be present.
     pub fn from_toml(text: &str) -> Result<Self, IdentifyError> {
-        let file: RegistryFile =
-            toml::from_str(text).map_err(|e| IdentifyError::Registry(e.to_string()))?;
+        let file: RegistryFile = crate::profile::parse(text, "profiles/formats.toml")
+            .map_err(|e| IdentifyError::Registry(e.to_string()))?;
         let mut by_key = HashMap::new();
         for (i, f) in file.format.iter().enumerate() {
             if by_key.insert(f.key.clone(), i).is_some() {
@@ -161,12 +160,13 @@ impl Registry {
 
     /// The registry built into dangan (`profiles/formats.toml`).
     pub fn embedded() -> &'static Registry {
-        static EMBEDDED: OnceLock<Registry> = OnceLock::new();
-        EMBEDDED.get_or_init(|| match Registry::from_toml(EMBEDDED_FORMATS) {
-            Ok(r) => r,
-            // The embedded table is checked by the unit tests below; reaching this is a build defect.
-            Err(e) => panic!("embedded profiles/formats.toml is invalid: {e}"),
-        })
+        // Parsed once per process (crate::profile); checked by the unit tests below.
+        static EMBEDDED: crate::profile::Embedded<Registry> = crate::profile::Embedded::new(
+            "<embedded>/profiles/formats.toml",
+            EMBEDDED_FORMATS,
+            |t, _| Registry::from_toml(t).map_err(|e| e.to_string()),
+        );
+        EMBEDDED.get()
     }
 
     pub fn get(&self, key: &str) -> Option<&FormatInfo> {

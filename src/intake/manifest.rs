@@ -15,7 +15,8 @@ use crate::model::{Finding, Level};
 use super::IntakeError;
 
 /// Limits on a 目录, checked before parsing. A real 目录 of 100 000 rows is a few tens of MB of XML.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Largest 目录 file (CSV or workbook) read at all.
     pub max_file: u64,
@@ -32,16 +33,10 @@ pub struct Limits {
     pub max_cell_chars: usize,
 }
 
-/// The limits intake applies.
-pub const LIMITS: Limits = Limits {
-    max_file: 64 << 20,
-    max_part: 128 << 20,
-    max_total: 256 << 20,
-    max_ratio: 100,
-    ratio_floor: 1 << 20,
-    max_entries: 10_000,
-    max_cell_chars: 4096,
-};
+/// The limits intake applies: `[limits]` of the embedded profiles/intake.toml (data, not code).
+pub fn limits() -> &'static Limits {
+    &super::Columns::embedded_ref().limits
+}
 
 /// Rule of the findings about cells (length, control characters).
 pub const CELL_RULE: &str = "INTAKE.CELL";
@@ -264,7 +259,7 @@ fn is_blank(cells: &[String]) -> bool {
 
 /// Read a CSV manifest.
 pub fn read_csv(path: &Path) -> Result<Table, IntakeError> {
-    let bytes = read_file(path, &LIMITS)?;
+    let bytes = read_file(path, limits())?;
     let (text, encoding) = decode_text(&bytes, path)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -305,7 +300,7 @@ pub fn read_csv(path: &Path) -> Result<Table, IntakeError> {
         rows,
         findings: Vec::new(),
     };
-    check_cells(&mut table, header_row, &file_name(path), &LIMITS);
+    check_cells(&mut table, header_row, &file_name(path), limits());
     Ok(table)
 }
 
@@ -346,10 +341,10 @@ pub fn read_xlsx(path: &Path) -> Result<Table, IntakeError> {
         row: 0,
         message,
     };
-    let bytes = read_file(path, &LIMITS)?;
+    let bytes = read_file(path, limits())?;
     // XLS is a compound file, not a zip: only its size is checked.
     if bytes.starts_with(b"PK") {
-        check_workbook_parts(&bytes, path, &LIMITS)?;
+        check_workbook_parts(&bytes, path, limits())?;
     }
     let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(&bytes[..]))
         .map_err(|e| err(format!("XLSX: {e}")))?;
@@ -380,7 +375,7 @@ pub fn read_xlsx(path: &Path) -> Result<Table, IntakeError> {
         rows,
         findings: Vec::new(),
     };
-    check_cells(&mut table, header_row, &file_name(path), &LIMITS);
+    check_cells(&mut table, header_row, &file_name(path), limits());
     Ok(table)
 }
 
@@ -446,7 +441,7 @@ mod tests {
         };
         let limits = Limits {
             max_cell_chars: 8,
-            ..LIMITS
+            ..*limits()
         };
         check_cells(&mut t, 1, "目录.csv", &limits);
         let got: Vec<(&str, &str)> = t
@@ -495,11 +490,11 @@ mod tests {
     fn workbook_parts_are_checked_for_size_and_ratio_before_parsing() {
         let f = Path::new("目录.xlsx");
         let ok = zip_of(&[("xl/workbook.xml", b"<workbook/>")]);
-        assert!(check_workbook_parts(&ok, f, &LIMITS).is_ok());
+        assert!(check_workbook_parts(&ok, f, limits()).is_ok());
         // 3 MiB of spaces deflate to a few KiB: over the 100:1 ratio above the 1 MiB floor.
         let padded = vec![b' '; 3 << 20];
         let bomb = zip_of(&[("xl/sharedStrings.xml", &padded)]);
-        let e = check_workbook_parts(&bomb, f, &LIMITS)
+        let e = check_workbook_parts(&bomb, f, limits())
             .unwrap_err()
             .to_string();
         assert!(
@@ -508,13 +503,13 @@ mod tests {
         );
         let small = Limits {
             max_part: 1 << 20,
-            ..LIMITS
+            ..*limits()
         };
         let e = check_workbook_parts(&bomb, f, &small)
             .unwrap_err()
             .to_string();
         assert!(e.contains("more than the limit of 1 MiB"), "{e}");
-        let e = check_workbook_parts(b"PK not a zip", f, &LIMITS)
+        let e = check_workbook_parts(b"PK not a zip", f, limits())
             .unwrap_err()
             .to_string();
         assert!(e.contains("not a readable XLSX"), "{e}");

@@ -77,6 +77,8 @@ struct Values {
 pub struct Columns {
     column: Vec<ColumnDef>,
     values: Values,
+    /// Limits on a 目录, checked before parsing (`[limits]` in profiles/intake.toml).
+    pub(crate) limits: manifest::Limits,
 }
 
 /// Fold a header for matching: full-width → half-width, lower case, no spaces or underscores.
@@ -93,7 +95,17 @@ fn fold_header(s: &str) -> String {
 
 impl Columns {
     pub fn embedded() -> Self {
-        toml::from_str(EMBEDDED_COLUMNS).expect("the embedded column table is validated by tests")
+        Self::embedded_ref().clone()
+    }
+
+    /// The embedded table, parsed once per process (crate::profile); validated by the tests below.
+    pub(crate) fn embedded_ref() -> &'static Self {
+        static EMBEDDED: crate::profile::Embedded<Columns> = crate::profile::Embedded::new(
+            "<embedded>/profiles/intake.toml",
+            EMBEDDED_COLUMNS,
+            |t, f| crate::profile::parse(t, f).map_err(|e| e.to_string()),
+        );
+        EMBEDDED.get()
     }
 
     /// Which field a header names.

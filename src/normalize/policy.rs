@@ -240,19 +240,17 @@ fn yes() -> bool {
     true
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
+use crate::profile::line_of;
 
 impl Policy {
     /// The built-in default (`profiles/policy.toml`).
     pub fn embedded() -> Self {
-        // The embedded text is tested below; failing here would be a build defect, not user input.
-        Self::parse(DEFAULT_POLICY, "<built-in>").unwrap_or_else(|e| panic!("built-in policy: {e}"))
+        // Parsed once per process (crate::profile); the embedded text is tested below.
+        static EMBEDDED: crate::profile::Embedded<Policy> =
+            crate::profile::Embedded::new("<built-in>", DEFAULT_POLICY, |t, f| {
+                Policy::parse(t, f).map_err(|e| e.to_string())
+            });
+        EMBEDDED.get().clone()
     }
 
     /// The default policy, or the default with `path` laid over it.
@@ -261,10 +259,10 @@ impl Policy {
             None => Ok(Self::embedded()),
             Some(p) => {
                 let file = p.display().to_string();
-                let text = std::fs::read_to_string(p).map_err(|e| PolicyError {
-                    file: file.clone(),
-                    line: None,
-                    reason: e.to_string(),
+                let text = crate::profile::read(p).map_err(|e| PolicyError {
+                    file: e.file,
+                    line: e.line,
+                    reason: e.message,
                 })?;
                 Self::embedded().overlay(&text, &file)
             }
@@ -318,10 +316,10 @@ impl Policy {
 }
 
 fn parse_raw(text: &str, file: &str) -> Result<RawPolicy, PolicyError> {
-    toml::from_str(text).map_err(|e| PolicyError {
-        file: file.into(),
-        line: e.span().map(|s| line_of(text, s.start)),
-        reason: e.message().trim().to_string(),
+    crate::profile::parse(text, file).map_err(|e| PolicyError {
+        file: e.file,
+        line: e.line,
+        reason: e.message,
     })
 }
 

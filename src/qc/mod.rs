@@ -109,15 +109,21 @@ pub struct QcPolicy {
 impl QcPolicy {
     /// The embedded defaults (validated by tests).
     pub fn embedded() -> Self {
-        Self::from_toml(EMBEDDED_QC, "<embedded>/profiles/qc.toml")
-            .expect("the embedded QC policy is validated by tests")
+        // Parsed once per process (crate::profile).
+        static EMBEDDED: crate::profile::Embedded<QcPolicy> =
+            crate::profile::Embedded::new("<embedded>/profiles/qc.toml", EMBEDDED_QC, |t, f| {
+                QcPolicy::from_toml(t, f).map_err(|e| e.to_string())
+            });
+        EMBEDDED.get().clone()
     }
 
     pub fn from_toml(src: &str, file: &str) -> Result<Self, QcError> {
-        let p: QcPolicy = toml::from_str(src).map_err(|e| QcError::Policy {
-            file: file.into(),
-            message: e.to_string(),
-        })?;
+        let p: QcPolicy = crate::profile::parse(src, file).map_err(profile_error)?;
+        Self::checked(p, file)
+    }
+
+    /// The thresholds' own rules, after parsing.
+    fn checked(p: QcPolicy, file: &str) -> Result<Self, QcError> {
         let bad = |m: &str| {
             Err(QcError::Policy {
                 file: file.into(),
@@ -148,12 +154,26 @@ impl QcPolicy {
         crate::raster::Budget::new(self.decode.max_bytes)
     }
 
+    /// The embedded thresholds with the file at `path` laid over them (a file may set only the keys it
+    /// changes, e.g. `[resolution] min_dpi = 200`).
     pub fn load(path: &Path) -> Result<Self, QcError> {
-        let text = std::fs::read_to_string(path).map_err(|source| QcError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml(&text, &path.display().to_string())
+        let file = path.display().to_string();
+        let text = crate::profile::read(path).map_err(profile_error)?;
+        let p: QcPolicy =
+            crate::profile::overlay(EMBEDDED_QC, "<embedded>/profiles/qc.toml", &text, &file)
+                .map_err(profile_error)?;
+        Self::checked(p, &file)
+    }
+}
+
+/// A profile error as a QC error: the file with its line, `qc.toml:4`.
+fn profile_error(e: crate::profile::ProfileError) -> QcError {
+    QcError::Policy {
+        file: match e.line {
+            Some(l) => format!("{}:{l}", e.file),
+            None => e.file,
+        },
+        message: e.message,
     }
 }
 
