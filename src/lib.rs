@@ -52,6 +52,7 @@ pub mod normalize;
 pub mod pack;
 pub mod package;
 pub mod profile;
+pub mod publish;
 pub mod qc;
 pub mod raster;
 pub mod report;

@@ -334,15 +334,15 @@ pub fn pack_with_progress(
         // one must never remove the other's scratch space. `.<ID>.dangan-…` is swept as stale staging.
         dir: out.join(format!(
             ".{base_id}.dangan-work-{}",
-            package::publish::run_id()
+            crate::publish::run_id()
         )),
         created_out,
     };
     // One run per package ID in `out`, from the scratch space (staged copies, derivatives) to publication:
-    // a second run to the same place fails at once with one message (package::publish::DestLock). Taken
+    // a second run to the same place fails at once with one message (crate::publish::DestLock). Taken
     // after `work` so that it is released before `work` removes an `out` the run created.
     // A run that loses the lock leaves `out` alone, even one it found missing: the winner may be using it.
-    let _lock = match package::publish::DestLock::acquire(&out.join(&base_id)) {
+    let _lock = match crate::publish::DestLock::acquire(&out.join(&base_id)) {
         Ok(lock) => lock,
         Err(e) => {
             work.created_out = None;
@@ -368,6 +368,10 @@ pub fn pack_with_progress(
     let mut algorithms = vec![Algorithm::Sha256];
     if options.sm3 {
         algorithms.push(Algorithm::Sm3);
+    }
+    if options.form == package::Form::Bag {
+        // The bag's SHA-512 manifest, from the same one read (package::Source::Staged).
+        algorithms.push(Algorithm::Sha512);
     }
     let scanned: Vec<Result<(FileRecord, Vec<Finding>), scan::ScanError>> = rels
         .par_iter()
@@ -405,9 +409,9 @@ pub fn pack_with_progress(
             }
             // A full disk while staging the copies is this run's failure, not the batch's: one error
             // (rc 2), nothing published, the scratch space removed.
-            Err(scan::ScanError::Io { source, .. }) if package::publish::is_no_space(&source) => {
+            Err(scan::ScanError::Io { source, .. }) if crate::publish::is_no_space(&source) => {
                 return Err(PackError::Package(
-                    package::publish::PublishError::NoSpace {
+                    crate::publish::PublishError::NoSpace {
                         dest: out.join(&base_id),
                     }
                     .into(),
@@ -670,9 +674,9 @@ fn write_group(
         .iter()
         .map(|&i| run.checked.items[i].clone())
         .collect();
-    // One run per package ID in `out`, to publication (package::publish).
+    // One run per package ID in `out`, to publication (crate::publish).
     let _lock =
-        package::publish::DestLock::acquire(&run.out.join(&objid)).map_err(PackageError::from)?;
+        crate::publish::DestLock::acquire(&run.out.join(&objid)).map_err(PackageError::from)?;
     let mut originals = Vec::new();
     let mut bytes = 0u64;
     let mut events = Vec::new();
@@ -697,8 +701,13 @@ fn write_group(
             originals.push(SourceFile {
                 source: Source::Staged {
                     path: run.originals_dir.join(&f.path),
-                    sha256: record.digest("sha256").unwrap_or_default().to_string(),
-                    sm3: record.digest("sm3").map(str::to_string),
+                    digests: record
+                        .digests
+                        .iter()
+                        .filter_map(|d| {
+                            Algorithm::from_name(&d.algorithm).map(|a| (a, d.value.clone()))
+                        })
+                        .collect(),
                     verified: run.verified.contains(f.path.as_str()),
                 },
                 name: f.path.clone(),

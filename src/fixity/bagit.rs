@@ -892,13 +892,34 @@ struct SourceFile {
     size: u64,
 }
 
+/// [`create_bag_staged`], with a full disk reported as one [`crate::publish::PublishError::NoSpace`] (the
+/// wording every command uses; the staging is already removed by then).
+pub fn create_bag(
+    src: &Path,
+    dest: &Path,
+    options: &BagOptions,
+    ctx: &Context,
+    progress: &dyn Progress,
+) -> Result<BagSummary, FixityError> {
+    create_bag_staged(src, dest, options, ctx, progress).map_err(|e| {
+        if crate::publish::chain_is_no_space(&e) {
+            crate::publish::PublishError::NoSpace {
+                dest: dest.to_path_buf(),
+            }
+            .into()
+        } else {
+            e
+        }
+    })
+}
+
 /// Create a new BagIt 1.0 bag at `dest` holding a copy of everything under `src` as its payload.
 ///
 /// `src` is only read. The bag is built in a hidden directory beside `dest` and renamed into place
 /// when complete, so `dest` either does not exist or is a whole bag. Symbolic links, special files
 /// and names that are not UTF-8 (manifests are UTF-8, RFC 8493 §2.1.1) are refused before anything
 /// is written.
-pub fn create_bag(
+fn create_bag_staged(
     src: &Path,
     dest: &Path,
     options: &BagOptions,
@@ -999,7 +1020,7 @@ pub fn create_bag(
     }
 
     // Staged, locked and published by the one publish path (removed on any error, a full disk included).
-    let tmp = crate::package::publish::Staging::begin_dir(dest)?;
+    let tmp = crate::publish::Staging::begin_dir(dest)?;
     let data = tmp.path().join("data");
     fs::create_dir_all(&data).map_err(|e| FixityError::io(&data, e))?;
     for d in &dirs {
@@ -1029,6 +1050,33 @@ pub fn create_bag(
     for (f, h) in files.iter().zip(hashed) {
         rows.push((&f.rel, h?));
     }
+    let payload: Vec<(&str, &Hashed)> = rows.iter().map(|(r, h)| (*r, h)).collect();
+    let octets = write_tags(tmp.path(), &payload, options, ctx)?;
+    sync_dir(tmp.path())?;
+
+    // Publish: one rename, then make the rename durable.
+    tmp.publish()?;
+    Ok(BagSummary {
+        path: dest.to_path_buf(),
+        files: rows.len() as u64,
+        bytes: octets,
+        algorithms: algorithms.clone(),
+    })
+}
+
+// --- begin pack (issue 12 item 3): a bag from digests already computed ---
+
+/// Write the tag files of the bag at `bag` — bagit.txt, one payload manifest per algorithm (RFC 8493
+/// §2.1.3), bag-info.txt with Payload-Oxum (§2.2.2), tag manifests (§2.2.1) — for `rows` (path under
+/// `data/`, size and digests), and return the payload's octets. Shared by [`create_bag`] and
+/// [`bag_with_digests`].
+fn write_tags(
+    bag: &Path,
+    rows: &[(&str, &Hashed)],
+    options: &BagOptions,
+    ctx: &Context,
+) -> Result<u64, FixityError> {
+    let algorithms = &options.algorithms;
     let octets: u64 = rows.iter().map(|(_, h)| h.size).sum();
 
     // RFC 8493 §2.1.3: one payload manifest per algorithm, every payload file in each.
@@ -1040,7 +1088,7 @@ pub fn create_bag(
     ));
     for &a in algorithms {
         let mut text = String::new();
-        for (rel, h) in &rows {
+        for (rel, h) in rows {
             let value = h.get(a).unwrap_or_default();
             text.push_str(value);
             text.push_str("  ");
@@ -1062,7 +1110,7 @@ pub fn create_bag(
     info.push_str(&format!("Payload-Oxum: {octets}.{}\n", rows.len()));
     tag_files.push(("bag-info.txt".into(), info.into_bytes()));
     for (name, bytes) in &tag_files {
-        write_synced(&tmp.path().join(name), bytes)?;
+        write_synced(&bag.join(name), bytes)?;
     }
     // RFC 8493 §2.2.1: tag manifests list the tag files (not themselves).
     for &a in algorithms {
@@ -1074,19 +1122,187 @@ pub fn create_bag(
             text.push_str(&format!("{value}  {}\n", encode_manifest_path(name)));
         }
         let name = format!("tagmanifest-{}.txt", a.name());
-        write_synced(&tmp.path().join(&name), text.as_bytes())?;
+        write_synced(&bag.join(&name), text.as_bytes())?;
     }
-    sync_dir(tmp.path())?;
+    Ok(octets)
+}
 
-    // Publish: one rename, then make the rename durable.
-    tmp.publish()?;
+/// Make `bag` — a folder (the caller's staging) whose `data/` already holds the whole payload — a BagIt 1.0
+/// bag from digests the caller already computed (`pack --bag`: the scan's digests of the originals, and
+/// those of every file dangan wrote, hashed as it wrote them), without reading the payload again.
+///
+/// Cheap checks stand in for the re-read: every file under `data/` must be in `payload` and the reverse
+/// (RFC 8493 §2.1.3: every payload file in each manifest), each with the size on disk and a digest for
+/// every algorithm of `options`. Publishing `bag` (one rename) is the caller's.
+pub fn bag_with_digests(
+    bag: &Path,
+    payload: &[(String, Hashed)],
+    options: &BagOptions,
+    ctx: &Context,
+) -> Result<BagSummary, FixityError> {
+    let bad = |path: &Path, message: String| FixityError::BadSource {
+        path: path.to_path_buf(),
+        message,
+    };
+    if options.algorithms.is_empty() {
+        return Err(FixityError::UnknownAlgorithm(String::new()));
+    }
+    let data = bag.join("data");
+    let mut listed: BTreeMap<&str, &Hashed> = BTreeMap::new();
+    for (rel, h) in payload {
+        if listed.insert(rel.as_str(), h).is_some() {
+            return Err(bad(&data.join(rel), "listed twice in the payload".into()));
+        }
+        if let Some(a) = options.algorithms.iter().find(|a| h.get(**a).is_none()) {
+            return Err(bad(
+                &data.join(rel),
+                format!("no {} digest was computed for it", a.name()),
+            ));
+        }
+    }
+    let mut seen = 0usize;
+    for entry in walkdir::WalkDir::new(&data)
+        .follow_links(false)
+        .min_depth(1)
+    {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(&data).to_path_buf();
+            FixityError::io(path, e.into())
+        })?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(&data)
+            .ok()
+            .and_then(|p| p.to_str())
+            .map(|s| s.replace(std::path::MAIN_SEPARATOR, "/"))
+            .ok_or_else(|| bad(entry.path(), "name is not UTF-8 (RFC 8493 §2.1.1)".into()))?;
+        let Some(h) = listed.get(rel.as_str()) else {
+            return Err(bad(
+                entry.path(),
+                "is in the payload but has no digests (RFC 8493 §2.1.3)".into(),
+            ));
+        };
+        let size = entry
+            .metadata()
+            .map_err(|e| FixityError::io(entry.path(), e.into()))?
+            .len();
+        if !entry.file_type().is_file() || size != h.size {
+            return Err(bad(
+                entry.path(),
+                format!(
+                    "is not the regular file of {} bytes that was hashed",
+                    h.size
+                ),
+            ));
+        }
+        seen += 1;
+    }
+    if seen != listed.len() {
+        return Err(bad(
+            &data,
+            format!(
+                "{} listed payload files are missing",
+                listed.len().saturating_sub(seen)
+            ),
+        ));
+    }
+    // Manifests in path order, as create_bag writes them.
+    let rows: Vec<(&str, &Hashed)> = listed.into_iter().collect();
+    let octets = write_tags(bag, &rows, options, ctx)?;
+    sync_dir(bag)?;
     Ok(BagSummary {
-        path: dest.to_path_buf(),
+        path: bag.to_path_buf(),
         files: rows.len() as u64,
         bytes: octets,
-        algorithms: algorithms.clone(),
+        algorithms: options.algorithms.clone(),
     })
 }
+
+/// The bag writer's errors speak of the bag's destination.
+impl From<crate::publish::PublishError> for FixityError {
+    fn from(e: crate::publish::PublishError) -> Self {
+        use crate::publish::PublishError;
+        match e {
+            PublishError::Exists(path) => FixityError::DestinationExists { path },
+            PublishError::Io { path, source } => FixityError::Io { path, source },
+            PublishError::Busy { dest, lock } => FixityError::Io {
+                path: dest,
+                source: io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "another dangan run is writing it (lock {} is held); wait for that run to finish, or choose another --out",
+                        lock.display()
+                    ),
+                ),
+            },
+            PublishError::NoSpace { dest } => FixityError::Io {
+                path: dest,
+                source: io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "no space left on the device: nothing was published and the partial output was removed; free space or choose another --out",
+                ),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod known_digests_tests {
+    use super::*;
+
+    fn hashed(bytes: &[u8]) -> Hashed {
+        let algorithms = [Algorithm::Sha256, Algorithm::Sha512];
+        let mut h = MultiHasher::new(&algorithms);
+        h.update(bytes);
+        Hashed {
+            size: bytes.len() as u64,
+            digests: h.finalize(),
+        }
+    }
+
+    fn options() -> BagOptions {
+        BagOptions {
+            algorithms: vec![Algorithm::Sha256, Algorithm::Sha512],
+            info: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn bag_from_known_digests_verifies_and_refuses_an_unlisted_or_changed_file() {
+        let ctx = Context::fixed("2026-01-02T03:04:05Z".parse().unwrap(), "t");
+        let t = tempfile::tempdir().unwrap();
+        let bag = t.path().join("b");
+        fs::create_dir_all(bag.join("data/p")).unwrap();
+        fs::write(bag.join("data/p/a.txt"), b"hello").unwrap();
+        let payload = vec![("p/a.txt".to_string(), hashed(b"hello"))];
+        let s = bag_with_digests(&bag, &payload, &options(), &ctx).unwrap();
+        assert_eq!((s.files, s.bytes), (1, 5));
+        let manifest = fs::read_to_string(bag.join("manifest-sha512.txt")).unwrap();
+        assert!(manifest.ends_with("  data/p/a.txt\n"), "{manifest}");
+        // A file nobody hashed (RFC 8493 §2.1.3: every payload file in each manifest).
+        let bag2 = t.path().join("b2");
+        fs::create_dir_all(bag2.join("data/p")).unwrap();
+        fs::write(bag2.join("data/p/a.txt"), b"hello").unwrap();
+        fs::write(bag2.join("data/p/extra.txt"), b"x").unwrap();
+        let e = bag_with_digests(&bag2, &payload, &options(), &ctx).unwrap_err();
+        assert!(e.to_string().contains("extra.txt"), "{e}");
+        // A file whose size is not what was hashed.
+        fs::remove_file(bag2.join("data/p/extra.txt")).unwrap();
+        fs::write(bag2.join("data/p/a.txt"), b"hello!").unwrap();
+        let e = bag_with_digests(&bag2, &payload, &options(), &ctx).unwrap_err();
+        assert!(e.to_string().contains("5 bytes"), "{e}");
+        // A digest missing for an algorithm of the bag.
+        let mut thin = payload.clone();
+        thin[0].1.digests.truncate(1);
+        let e = bag_with_digests(&bag, &thin, &options(), &ctx).unwrap_err();
+        assert!(e.to_string().contains("sha512"), "{e}");
+    }
+}
+
+// --- end pack (issue 12 item 3) ---
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), FixityError> {
     let mut f = File::create_new(path).map_err(|e| FixityError::io(path, e))?;

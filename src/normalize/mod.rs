@@ -392,13 +392,11 @@ pub fn normalize(
         findings.extend(crate::qc::check_sequence(&pages, &policy.sequence));
     }
     // Published through the one publish path: locked, staged beside `out`, removed on every error.
-    let publish_err = |e: crate::package::publish::PublishError| match e {
-        crate::package::publish::PublishError::Io { path, source } => {
-            NormalizeError::io(path, source)
-        }
+    let publish_err = |e: crate::publish::PublishError| match e {
+        crate::publish::PublishError::Io { path, source } => NormalizeError::io(path, source),
         e => NormalizeError::Usage(e.to_string()),
     };
-    let staging = crate::package::publish::Staging::begin_dir(&out_final).map_err(publish_err)?;
+    let staging = crate::publish::Staging::begin_dir(&out_final).map_err(publish_err)?;
     let result = (|| {
         let mut report = normalize_files(&base, &files, staging.path(), opts, ctx)?;
         for p in &report.pages {
@@ -415,7 +413,7 @@ pub fn normalize(
         if report.records.iter().any(|r| {
             r.detail
                 .as_deref()
-                .is_some_and(crate::package::publish::mentions_no_space)
+                .is_some_and(crate::publish::mentions_no_space)
         }) {
             return Err(NormalizeError::io(
                 &rp,
@@ -429,11 +427,11 @@ pub fn normalize(
             staging.publish().map_err(publish_err)?;
             Ok(report)
         }
-        Err(e) if crate::package::publish::chain_is_no_space(&e) => {
+        Err(e) if crate::publish::chain_is_no_space(&e) => {
             drop(staging);
-            Err(publish_err(
-                crate::package::publish::PublishError::NoSpace { dest: out_final },
-            ))
+            Err(publish_err(crate::publish::PublishError::NoSpace {
+                dest: out_final,
+            }))
         }
         Err(e) => Err(e),
     }

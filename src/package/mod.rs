@@ -13,14 +13,13 @@
 //! ```
 //!
 //! A package is built in a staging folder beside its destination; every file written is read back and its
-//! digest compared; only then is the staging folder renamed to its final name ([`publish`]: locked, removed
+//! digest compared; only then is the staging folder renamed to its final name ([`crate::publish`]: locked, removed
 //! on every error). A killed run leaves a hidden `.<OBJID>.dangan-<run>.partial` that the next run in the
 //! same folder removes, never a package that looks finished.
 
 pub mod descriptive;
 pub mod mets;
 pub mod premis;
-pub mod publish;
 pub mod xml;
 pub mod zip_sink;
 
@@ -32,6 +31,7 @@ use rayon::prelude::*;
 
 use crate::catalog::Catalog;
 use crate::context::Context;
+use crate::fixity::digest::{Algorithm, Hashed, MultiHasher};
 use crate::model::Item;
 use crate::model::{Agent, Event, Identification};
 
@@ -77,9 +77,9 @@ pub enum PackageError {
     },
     #[error("{0} already exists; remove it or choose another --out or --id")]
     Exists(PathBuf),
-    /// The destination is locked by another run, the disk is full, …: see [`publish`].
+    /// The destination is locked by another run, the disk is full, …: see [`crate::publish`].
     #[error(transparent)]
-    Publish(#[from] publish::PublishError),
+    Publish(#[from] crate::publish::PublishError),
     #[error("'{0}' cannot name a package: use letters, digits, '-', '_' and '.' only")]
     BadId(String),
     #[error("'{0}' is not a safe path inside a package")]
@@ -115,8 +115,9 @@ pub enum Source {
     /// a page read for its decode).
     Staged {
         path: PathBuf,
-        sha256: String,
-        sm3: Option<String>,
+        /// The scan's digests: SHA-256 always, and every other algorithm the package records (SM3 with
+        /// `--sm3`, SHA-512 for a bag).
+        digests: Vec<(Algorithm, String)>,
         verified: bool,
     },
 }
@@ -175,6 +176,8 @@ pub struct WrittenFile {
     pub size: u64,
     pub sha256: String,
     pub sm3: Option<String>,
+    /// Computed when the package is bagged (the bag's SHA-512 manifest), in the same pass as SHA-256.
+    pub sha512: Option<String>,
     pub mime: String,
     pub identification: Option<Identification>,
     pub item: Option<usize>,
@@ -239,7 +242,8 @@ fn safe_rel(p: &str) -> Result<(), PackageError> {
 struct Stager<'a> {
     root: PathBuf,
     ctx: &'a Context,
-    sm3: bool,
+    /// Every digest the package records: SHA-256, SM3 when asked for, SHA-512 for a bag's manifests.
+    algorithms: Vec<Algorithm>,
     written: Vec<WrittenFile>,
     /// Per written file: its digests came from reading the source, so the staged copy must be read
     /// back. A file moved in was hashed where it now lies; reading it again would prove nothing new.
@@ -248,25 +252,17 @@ struct Stager<'a> {
 
 /// What staging one file produced.
 struct Staged {
-    size: u64,
-    sha256: String,
-    sm3: Option<String>,
+    hashed: Hashed,
     read_back: bool,
 }
 
-/// Hash `input` to its end, copying every chunk to `out` when given.
+/// Hash `input` to its end with every algorithm, copying every chunk to `out` when given.
 fn hash_stream(
     input: &mut impl Read,
     from: &Path,
     mut out: Option<(&mut fs::File, &Path)>,
-    sm3: bool,
-) -> Result<(u64, String, Option<String>), PackageError> {
-    use crate::fixity::digest::{Algorithm, MultiHasher};
-    let algorithms: &[Algorithm] = if sm3 {
-        &[Algorithm::Sha256, Algorithm::Sm3]
-    } else {
-        &[Algorithm::Sha256]
-    };
+    algorithms: &[Algorithm],
+) -> Result<Hashed, PackageError> {
     // The fixity module's hasher: one pass for every digest the package records.
     let mut hasher = MultiHasher::new(algorithms);
     let mut size = 0u64;
@@ -282,15 +278,20 @@ fn hash_stream(
         }
         size += n as u64;
     }
-    let mut digests = hasher.finalize().into_iter();
-    let sha256 = digests.next().map(|(_, v)| v).unwrap_or_default();
-    let sm3 = digests.next().map(|(_, v)| v);
-    Ok((size, sha256, sm3))
+    Ok(Hashed {
+        size,
+        digests: hasher.finalize(),
+    })
 }
 
-/// Place one file at `root/rel`, computing SHA-256 (and SM3) in the same pass. Independent of every
-/// other file, so content is staged in parallel.
-fn stage_one(root: &Path, rel: &str, source: &Source, sm3: bool) -> Result<Staged, PackageError> {
+/// Place one file at `root/rel`, computing every digest in the same pass. Independent of every other
+/// file, so content is staged in parallel.
+fn stage_one(
+    root: &Path,
+    rel: &str,
+    source: &Source,
+    algorithms: &[Algorithm],
+) -> Result<Staged, PackageError> {
     safe_rel(rel)?;
     let dest = root.join(rel);
     if let Some(parent) = dest.parent() {
@@ -298,8 +299,7 @@ fn stage_one(root: &Path, rel: &str, source: &Source, sm3: bool) -> Result<Stage
     }
     if let Source::Staged {
         path,
-        sha256,
-        sm3: expected_sm3,
+        digests,
         verified,
     } = source
     {
@@ -308,35 +308,48 @@ fn stage_one(root: &Path, rel: &str, source: &Source, sm3: bool) -> Result<Stage
             let size = f.metadata().map_err(io(&dest))?.len();
             // The rename must survive a crash before the package is published.
             f.sync_all().map_err(io(&dest))?;
-            if sm3 && expected_sm3.is_none() {
-                return Err(PackageError::Io {
-                    path: dest,
-                    source: std::io::Error::other("no SM3 digest was computed in the scan"),
-                });
+            // Every digest the package records must come from the scan's one read.
+            let mut known = Vec::new();
+            for &a in algorithms {
+                let Some(v) = digests.iter().find(|(b, _)| *b == a) else {
+                    return Err(PackageError::Io {
+                        path: dest,
+                        source: std::io::Error::other(format!(
+                            "no {} digest was computed in the scan",
+                            a.name()
+                        )),
+                    });
+                };
+                known.push(v.clone());
             }
             return Ok(Staged {
-                size,
-                sha256: sha256.clone(),
-                sm3: if sm3 { expected_sm3.clone() } else { None },
+                hashed: Hashed {
+                    size,
+                    digests: known,
+                },
                 read_back: !verified,
             });
         }
         // Another file system: copy, and check the copy's digest against the scan's.
         let mut out = fs::File::create(&dest).map_err(io(&dest))?;
         let mut input = crate::fsutil::open_regular_io(path).map_err(io(path))?;
-        let (size, actual, sm3v) = hash_stream(&mut input, path, Some((&mut out, &dest)), sm3)?;
+        let hashed = hash_stream(&mut input, path, Some((&mut out, &dest)), algorithms)?;
         out.sync_all().map_err(io(&dest))?;
-        if &actual != sha256 {
+        let expected = digests
+            .iter()
+            .find(|(a, _)| *a == Algorithm::Sha256)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        let actual = hashed.get(Algorithm::Sha256).unwrap_or_default();
+        if actual != expected {
             return Err(PackageError::ReadBack {
                 path: rel.to_string(),
-                expected: sha256.clone(),
-                actual,
+                expected: expected.to_string(),
+                actual: actual.to_string(),
             });
         }
         return Ok(Staged {
-            size,
-            sha256: actual,
-            sm3: sm3v,
+            hashed,
             read_back: true,
         });
     }
@@ -344,32 +357,28 @@ fn stage_one(root: &Path, rel: &str, source: &Source, sm3: bool) -> Result<Stage
         && fs::rename(p, &dest).is_ok()
     {
         let mut input = fs::File::open(&dest).map_err(io(&dest))?;
-        let (size, sha256, sm3) = hash_stream(&mut input, &dest, None, sm3)?;
+        let hashed = hash_stream(&mut input, &dest, None, algorithms)?;
         // The rename must survive a crash before the package is published.
         input.sync_all().map_err(io(&dest))?;
         return Ok(Staged {
-            size,
-            sha256,
-            sm3,
+            hashed,
             read_back: false,
         });
     }
     let mut out = fs::File::create(&dest).map_err(io(&dest))?;
-    let (size, sha256, sm3) = match source {
+    let hashed = match source {
         Source::Bytes(b) => {
             out.write_all(b).map_err(io(&dest))?;
-            hash_stream(&mut &b[..], &dest, None, sm3)?
+            hash_stream(&mut &b[..], &dest, None, algorithms)?
         }
         Source::Path(p) | Source::Scratch(p) | Source::Staged { path: p, .. } => {
             let mut input = crate::fsutil::open_regular_io(p).map_err(io(p))?;
-            hash_stream(&mut input, p, Some((&mut out, &dest)), sm3)?
+            hash_stream(&mut input, p, Some((&mut out, &dest)), algorithms)?
         }
     };
     out.sync_all().map_err(io(&dest))?;
     Ok(Staged {
-        size,
-        sha256,
-        sm3,
+        hashed,
         read_back: true,
     })
 }
@@ -380,12 +389,14 @@ impl Stager<'_> {
     }
 
     fn record(&mut self, rel: &str, mime: &str, s: Staged) -> WrittenFile {
+        let get = |a: Algorithm| s.hashed.get(a).map(str::to_string);
         let file = WrittenFile {
             id: self.new_id("FILE"),
             path: rel.to_string(),
-            size: s.size,
-            sha256: s.sha256,
-            sm3: s.sm3,
+            size: s.hashed.size,
+            sha256: get(Algorithm::Sha256).unwrap_or_default(),
+            sm3: get(Algorithm::Sm3),
+            sha512: get(Algorithm::Sha512),
             mime: mime.to_string(),
             identification: None,
             item: None,
@@ -398,9 +409,9 @@ impl Stager<'_> {
         file
     }
 
-    /// Write bytes or copy a file to `rel`, computing SHA-256 (and SM3) in the same pass.
+    /// Write bytes or copy a file to `rel`, computing every digest in the same pass.
     fn put(&mut self, rel: &str, source: &Source, mime: &str) -> Result<WrittenFile, PackageError> {
-        let staged = stage_one(&self.root, rel, source, self.sm3)?;
+        let staged = stage_one(&self.root, rel, source, &self.algorithms)?;
         Ok(self.record(rel, mime, staged))
     }
 
@@ -414,7 +425,7 @@ impl Stager<'_> {
         let staged: Vec<Staged> = files
             .par_iter()
             .map(|(rel, source, _)| {
-                let s = stage_one(&self.root, rel, source, self.sm3);
+                let s = stage_one(&self.root, rel, source, &self.algorithms);
                 progress(1);
                 s
             })
@@ -435,16 +446,40 @@ impl Stager<'_> {
             .try_for_each(|(f, _)| {
                 let p = self.root.join(&f.path);
                 let mut input = fs::File::open(&p).map_err(io(&p))?;
-                let (_, actual, _) = hash_stream(&mut input, &p, None, false)?;
+                let actual = hash_stream(&mut input, &p, None, &[Algorithm::Sha256])?;
+                let actual = actual.get(Algorithm::Sha256).unwrap_or_default();
                 if actual != f.sha256 {
                     return Err(PackageError::ReadBack {
                         path: f.path.clone(),
                         expected: f.sha256.clone(),
-                        actual,
+                        actual: actual.to_string(),
                     });
                 }
                 Ok(())
             })
+    }
+
+    /// Every file written, with its size and digests, for a bag's manifests (`pack --bag`).
+    fn payload(&self, prefix: &str) -> Vec<(String, Hashed)> {
+        self.written
+            .iter()
+            .map(|f| {
+                let mut digests = vec![(Algorithm::Sha256, f.sha256.clone())];
+                if let Some(v) = &f.sha512 {
+                    digests.push((Algorithm::Sha512, v.clone()));
+                }
+                if let Some(v) = &f.sm3 {
+                    digests.push((Algorithm::Sm3, v.clone()));
+                }
+                (
+                    format!("{prefix}/{}", f.path),
+                    Hashed {
+                        size: f.size,
+                        digests,
+                    },
+                )
+            })
+            .collect()
     }
 }
 
@@ -469,8 +504,8 @@ pub fn write_sip(
 
 /// [`write_sip`], telling `progress` as each content file is staged.
 ///
-/// Published through [`publish`]: the package ID is locked in `out_dir` for the whole run, the staging
-/// folder is removed on every error, and a full disk is one [`publish::PublishError::NoSpace`].
+/// Published through [`crate::publish`]: the package ID is locked in `out_dir` for the whole run, the staging
+/// folder is removed on every error, and a full disk is one [`crate::publish::PublishError::NoSpace`].
 pub fn write_sip_with_progress(
     spec: &PackageSpec,
     catalog: &Catalog,
@@ -481,8 +516,8 @@ pub fn write_sip_with_progress(
 ) -> Result<WrittenPackage, PackageError> {
     // The staging folder is gone by the time the error comes back (its guard dropped inside).
     write_staged(spec, catalog, ctx, out_dir, form, progress).map_err(|e| {
-        if publish::chain_is_no_space(&e) {
-            PackageError::Publish(publish::PublishError::NoSpace {
+        if crate::publish::chain_is_no_space(&e) {
+            PackageError::Publish(crate::publish::PublishError::NoSpace {
                 dest: out_dir.join(&spec.objid),
             })
         } else {
@@ -506,7 +541,7 @@ fn write_staged(
         Form::Zip => out_dir.join(format!("{}.zip", spec.objid)),
     };
     // Locks the ID in out_dir (a second run fails here, naming the lock) and removes stale staging.
-    let staging = publish::Staging::begin_dir(&out_dir.join(&spec.objid))?;
+    let staging = crate::publish::Staging::begin_dir(&out_dir.join(&spec.objid))?;
     if final_path.exists() {
         return Err(PackageError::Exists(final_path));
     }
@@ -515,7 +550,16 @@ fn write_staged(
     let mut st = Stager {
         root: root.clone(),
         ctx,
-        sm3: spec.sm3,
+        algorithms: {
+            let mut a = vec![Algorithm::Sha256];
+            if spec.sm3 {
+                a.push(Algorithm::Sm3);
+            }
+            if form == Form::Bag {
+                a.push(Algorithm::Sha512);
+            }
+            a
+        },
         written: Vec::new(),
         read_back: Vec::new(),
     };
@@ -660,24 +704,26 @@ fn write_staged(
             zip_sink::zip_folder(&root, &final_path, ctx)?;
         }
         Form::Bag => {
-            // The staging folder holds exactly `<OBJID>/`, which becomes the bag's payload; the bag is
-            // built beside its destination and renamed by the BagIt writer.
+            // The staging folder holds exactly `<OBJID>/`: it becomes the bag's `data/<OBJID>/` by renames
+            // (via a hidden name, so an OBJID of `data` cannot collide), and the manifests come from the
+            // digests computed while each file was written or scanned: the package is not read again.
+            let aside = staging.path().join(".dangan-payload");
+            fs::rename(&root, &aside).map_err(io(&root))?;
+            let data = staging.path().join("data");
+            fs::create_dir(&data).map_err(io(&data))?;
+            fs::rename(&aside, data.join(&spec.objid)).map_err(io(&aside))?;
             let options = crate::fixity::bagit::BagOptions {
-                algorithms: vec![
-                    crate::fixity::digest::Algorithm::Sha256,
-                    crate::fixity::digest::Algorithm::Sha512,
-                ],
+                algorithms: vec![Algorithm::Sha256, Algorithm::Sha512],
                 info: vec![
                     ("External-Identifier".into(), spec.objid.clone()),
                     ("Source-Organization".into(), spec.submitter.clone()),
                 ],
             };
-            crate::fixity::bagit::create_bag(
+            crate::fixity::bagit::bag_with_digests(
                 staging.path(),
-                &final_path,
+                &st.payload(&spec.objid),
                 &options,
                 ctx,
-                &crate::fixity::verify::NoProgress,
             )
             .map_err(|e| match e {
                 // Kept as I/O so that a full disk is still recognised as one.
@@ -689,6 +735,7 @@ fn write_staged(
                     source: std::io::Error::other(e.to_string()),
                 },
             })?;
+            staging.publish()?;
         }
     }
     // Zip and bag: the staging folder (emptied by the zip sink, copied by the bag writer) goes with its guard.
@@ -713,7 +760,7 @@ mod tests {
         let mut st = Stager {
             root: dir.path().to_path_buf(),
             ctx: &ctx,
-            sm3: true,
+            algorithms: vec![Algorithm::Sha256, Algorithm::Sm3, Algorithm::Sha512],
             written: Vec::new(),
             read_back: Vec::new(),
         };
@@ -728,6 +775,13 @@ mod tests {
         assert_eq!(
             f.sm3.as_deref(),
             Some("66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0")
+        );
+        // FIPS 180-2 appendix C.1: SHA-512 of "abc", from the same pass (a bag's manifest).
+        assert_eq!(
+            f.sha512.as_deref(),
+            Some(
+                "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+            )
         );
         assert_eq!(
             std::fs::read(dir.path().join("a/abc.txt")).expect("read"),

@@ -136,7 +136,7 @@ impl std::io::Seek for Sink {
 /// synced, read back, renamed. `root` is a staging folder: each file is removed once it is in the zip,
 /// so a package never needs twice its size on disk.
 pub fn zip_folder(root: &Path, dest: &Path, ctx: &Context) -> Result<PathBuf, PackageError> {
-    let staging = super::publish::Staging::begin(dest)?;
+    let staging = crate::publish::Staging::begin(dest)?;
     staging.check_absent()?;
     let partial = staging.path().to_path_buf();
     let file = fs::File::create_new(&partial).map_err(|source| PackageError::Io {

@@ -244,7 +244,7 @@ pub fn run(global: &Global, args: QcArgs) -> anyhow::Result<Status> {
         let text = html(&report, &args.path.display().to_string(), global.lang);
         // Through the one publish path: staged hidden beside it, locked, and renamed over a report of
         // an earlier run in one step.
-        let staging = dangan::package::publish::Staging::begin(out)?;
+        let staging = dangan::publish::Staging::begin(out)?;
         std::fs::write(staging.path(), text)
             .with_context(|| format!("{}", staging.path().display()))?;
         staging.replace_file()?;

@@ -56,34 +56,6 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> PublishError + '_ {
     }
 }
 
-/// The bag writer's errors speak of the bag's destination.
-impl From<PublishError> for crate::fixity::FixityError {
-    fn from(e: PublishError) -> Self {
-        use crate::fixity::FixityError;
-        match e {
-            PublishError::Exists(path) => FixityError::DestinationExists { path },
-            PublishError::Io { path, source } => FixityError::Io { path, source },
-            PublishError::Busy { dest, lock } => FixityError::Io {
-                path: dest,
-                source: io::Error::new(
-                    io::ErrorKind::WouldBlock,
-                    format!(
-                        "another dangan run is writing it (lock {} is held); wait for that run to finish, or choose another --out",
-                        lock.display()
-                    ),
-                ),
-            },
-            PublishError::NoSpace { dest } => FixityError::Io {
-                path: dest,
-                source: io::Error::new(
-                    io::ErrorKind::StorageFull,
-                    "no space left on the device: nothing was published and the partial output was removed; free space or choose another --out",
-                ),
-            },
-        }
-    }
-}
-
 /// Whether an I/O error means the disk (or the user's quota) is full: ENOSPC, EDQUOT.
 pub fn is_no_space(e: &io::Error) -> bool {
     matches!(
