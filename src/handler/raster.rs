@@ -118,16 +118,17 @@ fn bmp(src: &mut Source, limits: &Limits) -> Result<ImageInfo, HandlerError> {
         5 => "png",
         _ => "unknown",
     };
-    // Pixels per metre → dpi.
-    let dpi = |ppm: u32| (ppm > 0).then(|| (ppm as f64 * 0.0254 * 100.0).round() / 100.0);
+    // Pixels per metre → dpi, by the one resolution rule (0 = not given).
+    let dpi =
+        crate::raster::dpi::from_pixels_per_metre(f64::from(le32(&b, 24)), f64::from(le32(&b, 28)));
     Ok(ImageInfo {
         width: w as u64,
         height: ht,
         bits_per_pixel: Some(le16(&b, 14)),
         components: None,
         compression: Some(compression.into()),
-        x_dpi: dpi(le32(&b, 24)),
-        y_dpi: dpi(le32(&b, 28)),
+        x_dpi: dpi.map(|d| d.0),
+        y_dpi: dpi.map(|d| d.1),
     })
 }
 
@@ -197,13 +198,20 @@ fn jp2_header(body: &[u8], limits: &Limits) -> Result<Option<ImageInfo>, Handler
             let r = &body[i + 8..(i + blen).min(body.len()).max(i + 8)];
             if r.len() >= 8 + 10 && &r[4..8] == b"resc" {
                 let c = &r[8..];
-                let val = |n: u16, d: u16, e: i8| {
-                    (d != 0).then(|| n as f64 / d as f64 * 10f64.powi(e as i32) * 0.0254)
+                let per_metre = |n: u16, d: u16, e: i8| {
+                    if d == 0 {
+                        0.0
+                    } else {
+                        f64::from(n) / f64::from(d) * 10f64.powi(i32::from(e))
+                    }
                 };
-                dpi = (
-                    val(be16(c, 4), be16(c, 6), c[9] as i8),
-                    val(be16(c, 0), be16(c, 2), c[8] as i8),
-                );
+                // Points per metre → dpi, by the one resolution rule.
+                if let Some((x, y)) = crate::raster::dpi::from_pixels_per_metre(
+                    per_metre(be16(c, 4), be16(c, 6), c[9] as i8),
+                    per_metre(be16(c, 0), be16(c, 2), c[8] as i8),
+                ) {
+                    dpi = (Some(x), Some(y));
+                }
             }
         }
         if blen < 8 {
@@ -288,4 +296,34 @@ fn jp2_family(src: &mut Source, limits: &Limits) -> Result<Characterization, Han
         "JP2",
         "no JP2 Header box (jp2h) among the top-level boxes",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JP2 Header box body: `ihdr` 2×3, and `res `/`resc` of 11811 points per metre (118110 / 10 × 10^0)
+    /// — 299.9994 dpi, which the one resolution rule (raster::dpi) reads as 300, as QC does for PNG.
+    #[test]
+    fn jp2_capture_resolution_goes_through_the_one_dpi_rule() {
+        let mut body = Vec::new();
+        body.extend_from_slice(&22u32.to_be_bytes());
+        body.extend_from_slice(b"ihdr");
+        body.extend_from_slice(&3u32.to_be_bytes());
+        body.extend_from_slice(&2u32.to_be_bytes());
+        body.extend_from_slice(&[0, 3, 7, 7, 0, 0]);
+        body.extend_from_slice(&26u32.to_be_bytes());
+        body.extend_from_slice(b"res ");
+        body.extend_from_slice(&18u32.to_be_bytes());
+        body.extend_from_slice(b"resc");
+        for v in [11811u16, 1, 11811, 1] {
+            body.extend_from_slice(&v.to_be_bytes());
+        }
+        body.extend_from_slice(&[0, 0]);
+        let info = jp2_header(&body, &Limits::default())
+            .expect("parses")
+            .expect("ihdr");
+        assert_eq!((info.width, info.height), (2, 3));
+        assert_eq!((info.x_dpi, info.y_dpi), (Some(300.0), Some(300.0)));
+    }
 }

@@ -45,6 +45,26 @@ pub fn from_tiff_resolution(x: f64, y: f64, unit: u16) -> Option<(f64, f64)> {
     }
 }
 
+/// Dots per inch from a JFIF APP0 density (JFIF 1.02: unit 1 = inch, 2 = centimetre). Unit 0 is an aspect
+/// ratio only, and 1×1 is the "no information" default of encoders in any unit: both unknown. Used by this
+/// reader and by `inspect`.
+pub fn from_jfif_density(unit: u8, x: u16, y: u16) -> Option<(f64, f64)> {
+    if (x, y) == (1, 1) {
+        return None;
+    }
+    match unit {
+        1 => usable(f64::from(x), f64::from(y)),
+        2 => usable(f64::from(x) * 2.54, f64::from(y) * 2.54),
+        _ => None,
+    }
+}
+
+/// Dots per inch from pixels per metre: BMP biXPelsPerMeter/biYPelsPerMeter (0 = not given), JPEG 2000
+/// capture resolution `resc` (ISO/IEC 15444-1 §I.5.3.7.1, points per metre). Snapped as PNG's pHYs is.
+pub fn from_pixels_per_metre(x: f64, y: f64) -> Option<(f64, f64)> {
+    usable(x * 0.0254, y * 0.0254)
+}
+
 /// Resolution in dots per inch from the file's own tags; `None` when the file records none (or only an
 /// aspect ratio).
 pub fn dpi(b: &[u8]) -> Option<(f64, f64)> {
@@ -114,13 +134,8 @@ fn jpeg(b: &[u8]) -> Option<(f64, f64)> {
             let unit = seg[7];
             let x = u16::from_be_bytes([seg[8], seg[9]]);
             let y = u16::from_be_bytes([seg[10], seg[11]]);
-            // 1×1 is the "no information" default of encoders, in any unit.
-            if (x, y) != (1, 1) {
-                match unit {
-                    1 => return usable(f64::from(x), f64::from(y)),
-                    2 => return usable(f64::from(x) * 2.54, f64::from(y) * 2.54),
-                    _ => {}
-                }
+            if let Some(d) = from_jfif_density(unit, x, y) {
+                return Some(d);
             }
         }
         if marker == 0xE1 && seg.starts_with(b"Exif\0\0") {

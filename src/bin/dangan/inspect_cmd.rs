@@ -198,9 +198,10 @@ fn render(s: &mut String, r: &Report, lang: Lang) {
                 j.color_mode.into()
             },
         );
+        // The one resolution rule (raster::dpi): 1×1 or an aspect ratio only is unknown, as in QC.
         let (x, y) = match (j.density_unit, j.x_density, j.y_density) {
-            (Some(1), Some(x), Some(y)) => (Some(x as f64), Some(y as f64)),
-            (Some(2), Some(x), Some(y)) => (Some(x as f64 * 2.54), Some(y as f64 * 2.54)),
+            (Some(u), Some(x), Some(y)) => dangan::raster::dpi::from_jfif_density(u, x, y)
+                .map_or((None, None), |(x, y)| (Some(x), Some(y))),
             _ => (None, None),
         };
         if let Some(d) = dpi(x, y) {
