@@ -109,6 +109,17 @@ if [ "${#handler_missing[@]}" -gt 0 ]; then
 fi
 # --- end handler (issue 13) ---
 
+# --- begin pack (issue 12): strace counts the bytes a run reads from a page (tests/normalize.rs) ---
+if ! command -v strace >/dev/null 2>&1; then
+  log "apt: installing strace"
+  "${SUDO[@]}" apt-get update -q >"$WORK/apt-update.log" 2>&1 \
+    || { cat "$WORK/apt-update.log" >&2; die "apt-get update failed"; }
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends strace >"$WORK/apt-install.log" 2>&1 \
+    || { tail -n 40 "$WORK/apt-install.log" >&2; die "apt-get install strace failed"; }
+fi
+strace -f -e trace=none true >/dev/null 2>&1 || die "strace cannot trace here (ptrace refused?)"
+# --- end pack (issue 12) ---
+
 # ---------------------------------------------------------------------------
 # 2. PyPI tools: bagit (bagit.py) and opf-fido (fido).
 # ---------------------------------------------------------------------------

@@ -1142,3 +1142,79 @@ fn qc_runs_before_the_policy() {
     );
     assert!(out.join("access/J001-WS_2019-Y-BGS-0001.pdf").is_file());
 }
+
+/// Bytes `strace -y` saw read (read, pread64) from files whose name ends with `name`.
+fn bytes_read_from(log: &str, name: &str) -> u64 {
+    let tag = format!("{name}>");
+    log.lines()
+        .filter(|l| (l.contains(" read(") || l.contains(" pread64(")) && l.contains(&tag))
+        .filter_map(|l| l.rsplit("= ").next()?.trim().parse::<u64>().ok())
+        .sum()
+}
+
+/// Standalone `normalize` reads each page once (issue 12 item 5): the decode's read is the only full read
+/// (and hashes the page for the identical-image check); identification before it reads the header and tail
+/// windows only. Counted by strace on the real binary.
+#[test]
+fn normalize_reads_each_page_once() {
+    let t = tempfile::tempdir().expect("tmp");
+    let input = t.path().join("in");
+    fs::create_dir_all(&input).expect("mkdir");
+    // Noise does not compress: a page of about 4 MB, far above the 64 KiB identification windows.
+    im(&[
+        "-size",
+        "1200x1200",
+        "xc:",
+        "+noise",
+        "Random",
+        "-density",
+        "300",
+        "-units",
+        "PixelsPerInch",
+        p(&input.join("E-0001.png")),
+    ]);
+    // Page 2 scanned twice: the batch check still finds it, from the digests of the decodes' reads.
+    fs::copy(input.join("E-0001.png"), input.join("E-0002.png")).expect("copy");
+    let size = fs::metadata(input.join("E-0001.png")).expect("meta").len();
+    assert!(size > 2 << 20, "{size}");
+    let log = t.path().join("strace.log");
+    let out = t.path().join("out");
+    let (ok, stdout, stderr) = run(Std::new(require("strace"))
+        .args(["-f", "-y", "-e", "trace=read,pread64", "-o", p(&log)])
+        .arg(assert_cmd::cargo::cargo_bin("dangan"))
+        .args([
+            "normalize",
+            p(&input),
+            "--out",
+            p(&out),
+            "--created",
+            CREATED,
+            "--json",
+        ]));
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    assert!(ok || report["findings"].is_array(), "{stderr}");
+    let log = fs::read_to_string(&log).expect("strace log");
+    for page in ["E-0001.png", "E-0002.png"] {
+        let read = bytes_read_from(&log, page);
+        assert!(
+            read >= size,
+            "{page}: the decode reads it whole ({read} < {size})"
+        );
+        assert!(
+            read <= size + (256 << 10),
+            "{page}: read {read} bytes of a {size}-byte page: more than one full read"
+        );
+    }
+    assert!(
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "DA/T 31-2017 10"
+                && f["message_en"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("identical images"))),
+        "{:#}",
+        report["findings"]
+    );
+}

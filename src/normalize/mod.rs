@@ -150,6 +150,9 @@ pub struct Report {
     /// Inputs whose bytes were read and matched their expected SHA-256 ([`InputFile::sha256`]).
     #[serde(skip)]
     pub verified: Vec<String>,
+    /// SHA-256 of each page, from the read its decode made (when QC was asked for), by path.
+    #[serde(skip)]
+    pub page_digests: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -243,6 +246,8 @@ struct Run<'a> {
     pages: &'a std::sync::Mutex<Vec<crate::qc::PageReport>>,
     /// Inputs whose bytes matched their expected digest when read.
     verified: &'a std::sync::Mutex<Vec<String>>,
+    /// SHA-256 of each page read for its decode (with QC: the batch's identical-image check).
+    page_digests: &'a std::sync::Mutex<BTreeMap<String, String>>,
 }
 
 fn rec(
@@ -291,8 +296,13 @@ pub fn identify_tree(
     let scanned: Vec<Result<(crate::model::FileRecord, Vec<Finding>), Finding>> = walked
         .files
         .par_iter()
-        .map(
-            |rel| match crate::scan::scan_file(&walked.root, rel, &options, &tally) {
+        .map(|rel| {
+            // A page (档号-NNNN raster) is identified from its header and tail windows only: its one full
+            // read is the decode's (`load_page`), which also hashes it for the batch checks.
+            if let Some(r) = page_by_header(&walked.root, rel) {
+                return Ok((r, Vec::new()));
+            }
+            match crate::scan::scan_file(&walked.root, rel, &options, &tally) {
                 Ok(s) => {
                     let photo = match qc {
                         Some(policy)
@@ -314,8 +324,8 @@ pub fn identify_tree(
                     e.zh(),
                     e.en(),
                 )),
-            },
-        )
+            }
+        })
         .collect();
     let mut records = Vec::new();
     for s in scanned {
@@ -328,6 +338,27 @@ pub fn identify_tree(
         }
     }
     Ok((walked.root, records, findings))
+}
+
+/// The record of a page from its header and tail windows (no digest: the decode's read hashes it), or
+/// `None` when `rel` is not a page by the one page rule — then the full scan reads it (and reports
+/// whatever is wrong with it).
+fn page_by_header(root: &Path, rel: &str) -> Option<crate::model::FileRecord> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    crate::intake::parse_page_name(name, crate::intake::page::PAGE_DIGITS)?;
+    let mut file = crate::fsutil::open_regular(&root.join(rel)).ok()?;
+    let len = file.metadata().ok()?.len();
+    let id = crate::identify::identify_reader(&mut file, len, Some(name)).ok()?;
+    let record = crate::model::FileRecord {
+        path: rel.to_string(),
+        size: len,
+        digests: Vec::new(),
+        family: id.family,
+        identification: Some(id.identification),
+        characterization: None,
+        error: None,
+    };
+    crate::scan::is_page(&record).then_some(record)
 }
 
 /// Normalize `input` (a folder or one file) into a new folder `out`: identification, policy, outputs.
@@ -379,18 +410,27 @@ pub fn normalize(
     }
     let (base, records, mut findings) = identify_tree(&in_canon, opts.qc)?;
     let files: Vec<InputFile> = records.iter().map(InputFile::from_record).collect();
-    // DA/T 31-2017 batch checks over the pages (sequence, identical images, one format), from the records.
-    // The page checks themselves run on the decode that makes each master and PDF page. QC findings join
-    // the report for the operator; they do not fail the run (exit codes speak of the actions), while
-    // `dangan pack` refuses to package a batch whose QC fails.
-    if let Some(policy) = opts.qc {
+    // DA/T 31-2017 batch checks over the pages (sequence, identical images, one format) run after the
+    // decodes, which hash each page in its one read. The page checks themselves run on the decode that
+    // makes each master and PDF page. QC findings join the report for the operator; they do not fail the
+    // run (exit codes speak of the actions), while `dangan pack` refuses to package a batch whose QC fails.
+    let sequence = |report: &Report| -> Vec<Finding> {
+        let Some(policy) = opts.qc else {
+            return Vec::new();
+        };
         let pages: Vec<crate::qc::SequenceInput> = records
             .iter()
             .filter(|r| crate::scan::is_page(r))
-            .map(crate::qc::sequence_input)
+            .map(|r| {
+                let mut s = crate::qc::sequence_input(r);
+                if s.digest.is_none() {
+                    s.digest = report.page_digests.get(&r.path).cloned();
+                }
+                s
+            })
             .collect();
-        findings.extend(crate::qc::check_sequence(&pages, &policy.sequence));
-    }
+        crate::qc::check_sequence(&pages, &policy.sequence)
+    };
     // Published through the one publish path: locked, staged beside `out`, removed on every error.
     let publish_err = |e: crate::publish::PublishError| match e {
         crate::publish::PublishError::Io { path, source } => NormalizeError::io(path, source),
@@ -399,6 +439,7 @@ pub fn normalize(
     let staging = crate::publish::Staging::begin_dir(&out_final).map_err(publish_err)?;
     let result = (|| {
         let mut report = normalize_files(&base, &files, staging.path(), opts, ctx)?;
+        findings.extend(sequence(&report));
         for p in &report.pages {
             findings.extend(p.findings.iter().cloned());
         }
@@ -448,6 +489,7 @@ pub fn normalize_files(
 ) -> Result<Report, NormalizeError> {
     let pages = std::sync::Mutex::new(Vec::new());
     let verified = std::sync::Mutex::new(Vec::new());
+    let page_digests = std::sync::Mutex::new(BTreeMap::new());
     let run = Run {
         in_root,
         out_root,
@@ -458,6 +500,7 @@ pub fn normalize_files(
         depth: 0,
         pages: &pages,
         verified: &verified,
+        page_digests: &page_digests,
     };
     let (mut reports, mut records, mut findings) = run_all(&run);
     let now = run.now.clone();
@@ -466,6 +509,7 @@ pub fn normalize_files(
     pages.sort_by(|a, b| a.path.cmp(&b.path));
     let mut verified = verified.into_inner().unwrap_or_else(|p| p.into_inner());
     verified.sort();
+    let page_digests = page_digests.into_inner().unwrap_or_else(|p| p.into_inner());
     // Identifiers are drawn only now, in record order: parallel work gives the same ids every time.
     for r in &mut records {
         r.id = format!("urn:uuid:{}", ctx.ids.next_uuid());
@@ -486,6 +530,7 @@ pub fn normalize_files(
         findings,
         pages,
         verified,
+        page_digests,
     })
 }
 
@@ -1030,7 +1075,7 @@ impl From<PageError> for ActionError {
 fn load_page(run: &Run<'_>, f: &InputFile) -> Result<raster::Raster, PageError> {
     let bytes = crate::fsutil::read_regular(&run.in_root.join(&f.path), crate::scan::MAX_IN_MEMORY)
         .map_err(|e| PageError::Action(e.into()))?;
-    if let Some(expected) = &f.sha256 {
+    if f.sha256.is_some() || run.opts.qc.is_some() {
         let mut h =
             crate::fixity::digest::MultiHasher::new(&[crate::fixity::digest::Algorithm::Sha256]);
         h.update(&bytes);
@@ -1040,13 +1085,17 @@ fn load_page(run: &Run<'_>, f: &InputFile) -> Result<raster::Raster, PageError> 
             .next()
             .map(|(_, v)| v)
             .unwrap_or_default();
-        if &actual != expected {
-            return Err(PageError::Action(ActionError::Malformed(format!(
-                "the copy read back has SHA-256 {actual}, the source had {expected}"
-            ))));
-        }
-        if let Ok(mut v) = run.verified.lock() {
-            v.push(f.path.clone());
+        if let Some(expected) = &f.sha256 {
+            if &actual != expected {
+                return Err(PageError::Action(ActionError::Malformed(format!(
+                    "the copy read back has SHA-256 {actual}, the source had {expected}"
+                ))));
+            }
+            if let Ok(mut v) = run.verified.lock() {
+                v.push(f.path.clone());
+            }
+        } else if let Ok(mut d) = run.page_digests.lock() {
+            d.insert(f.path.clone(), actual);
         }
     }
     crate::raster::decode(&bytes, run.opts.budget).map_err(PageError::Raster)
@@ -1493,6 +1542,7 @@ fn message(
             depth: run.depth + 1,
             pages: run.pages,
             verified: run.verified,
+            page_digests: run.page_digests,
         };
         let (mut rp, mut rc, mut f) = run_all(&sub);
         out.0.append(&mut rp);
@@ -1578,6 +1628,7 @@ fn mbox(
             depth: run.depth,
             pages: run.pages,
             verified: run.verified,
+            page_digests: run.page_digests,
         };
         let raw = &bytes[parts[i].message.clone()];
         message(&sub, rule, rel, raw, html.as_deref(), Some(&att), out);
