@@ -1070,12 +1070,20 @@ impl From<PageError> for ActionError {
     }
 }
 
-/// Read a page (the one read of its bytes in this run: checked against the expected digest when one is
-/// given) and decode it under the run's budget.
+/// Read a page (the one read of its bytes in this run) and decode it under the run's budget.
 fn load_page(run: &Run<'_>, f: &InputFile) -> Result<raster::Raster, PageError> {
+    let bytes = read_input(run, f, run.opts.qc.is_some())?;
+    crate::raster::decode(&bytes, run.opts.budget).map_err(PageError::Raster)
+}
+
+/// Read an input whole, through `open_regular`: the one read of its bytes in this run. When the caller
+/// gave the digest the bytes must have (pack: the scan's digest of the source, read here from its staged
+/// copy), they are checked against it — this read is then also the copy's read-back. With `page_digest`,
+/// a page's SHA-256 is kept for the batch's identical-image check.
+fn read_input(run: &Run<'_>, f: &InputFile, page_digest: bool) -> Result<Vec<u8>, PageError> {
     let bytes = crate::fsutil::read_regular(&run.in_root.join(&f.path), crate::scan::MAX_IN_MEMORY)
         .map_err(|e| PageError::Action(e.into()))?;
-    if f.sha256.is_some() || run.opts.qc.is_some() {
+    if f.sha256.is_some() || page_digest {
         let mut h =
             crate::fixity::digest::MultiHasher::new(&[crate::fixity::digest::Algorithm::Sha256]);
         h.update(&bytes);
@@ -1098,7 +1106,7 @@ fn load_page(run: &Run<'_>, f: &InputFile) -> Result<raster::Raster, PageError> 
             d.insert(f.path.clone(), actual);
         }
     }
-    crate::raster::decode(&bytes, run.opts.budget).map_err(PageError::Raster)
+    Ok(bytes)
 }
 
 fn skipped(mut r: Event, why: String) -> Event {
@@ -1114,35 +1122,36 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
     let f = &run.files[p.file];
     let src = run.in_root.join(&f.path);
     let sources = vec![f.path.clone()];
+    // One read and one decode of a raster file, shared by its master and its access copies (the access
+    // copy takes the decode over once the master is written).
+    let mut decoded: Option<Result<raster::Raster, ActionError>> = None;
+    let decode = || {
+        read_input(run, f, false)
+            .map_err(ActionError::from)
+            .and_then(|b| crate::raster::decode(&b, run.opts.budget).map_err(ActionError::from))
+    };
     // Preservation.
     match (rule.preservation.to, &p.master) {
-        (Some(Target::Tiff), Some(o)) => {
-            let res = crate::fsutil::read_regular(&src, crate::scan::MAX_IN_MEMORY)
-                .map_err(ActionError::from)
-                .and_then(|b| {
-                    crate::raster::decode(&b, run.opts.budget).map_err(ActionError::from)
-                });
-            match res {
-                Ok(r) => {
-                    let t = tiff_record(run, rule, &f.path, o, &r);
-                    match write_master(run, o, &r, tiff_params(rule)) {
-                        Ok(()) => out.1.push(t),
-                        Err(e) => out.1.push(fail(t, e)),
-                    }
-                }
-                Err(e) => {
-                    let mut t = rec(
-                        run,
-                        EventType::Normalization,
-                        "tiff-master",
-                        &rule.id,
-                        sources.clone(),
-                    );
-                    t.outputs.push(o.clone());
-                    out.1.push(fail(t, e));
+        (Some(Target::Tiff), Some(o)) => match decoded.get_or_insert_with(decode) {
+            Ok(r) => {
+                let t = tiff_record(run, rule, &f.path, o, &r);
+                match write_master(run, o, &r, tiff_params(rule)) {
+                    Ok(()) => out.1.push(t),
+                    Err(e) => out.1.push(fail(t, e)),
                 }
             }
-        }
+            Err(e) => {
+                let mut t = rec(
+                    run,
+                    EventType::Normalization,
+                    "tiff-master",
+                    &rule.id,
+                    sources.clone(),
+                );
+                t.outputs.push(o.clone());
+                out.1.push(fail(t, e));
+            }
+        },
         (Some(Target::Wav), Some(o)) => {
             let mut t = rec(
                 run,
@@ -1192,7 +1201,7 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                     Access::Html {} => o.clone(),
                     _ => None,
                 });
-            mbox(run, rule, f, &src, o, html_dir.as_deref(), &mut out);
+            mbox(run, rule, f, o, html_dir.as_deref(), &mut out);
         }
         _ => {}
     }
@@ -1207,7 +1216,7 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                 Access::Html {} => o.clone(),
                 _ => None,
             });
-        match fs::read(&src) {
+        match read_input(run, f, false).map_err(ActionError::from) {
             Ok(raw) => message(
                 run,
                 rule,
@@ -1244,11 +1253,9 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                 t.parameters
                     .insert("resize_filter".into(), "triangle".into());
                 let img = oriented.get_or_insert_with(|| {
-                    crate::fsutil::read_regular(&src, crate::scan::MAX_IN_MEMORY)
-                        .map_err(ActionError::from)
-                        .and_then(|b| {
-                            crate::raster::decode(&b, run.opts.budget).map_err(ActionError::from)
-                        })
+                    decoded
+                        .take()
+                        .unwrap_or_else(decode)
                         .map(|mut r| {
                             r.pixels.apply_orientation(r.orientation);
                             r.pixels
@@ -1555,7 +1562,6 @@ fn mbox(
     run: &Run<'_>,
     rule: &Rule,
     f: &InputFile,
-    src: &Path,
     dir: &str,
     html_dir: Option<&str>,
     out: &mut Outcomes,
@@ -1567,10 +1573,10 @@ fn mbox(
         &rule.id,
         vec![f.path.clone()],
     );
-    let bytes = match fs::read(src) {
+    let bytes = match read_input(run, f, false) {
         Ok(b) => b,
         Err(e) => {
-            out.1.push(fail(t, e));
+            out.1.push(fail(t, ActionError::from(e)));
             return;
         }
     };
