@@ -166,7 +166,13 @@ fn check_bytes(bytes: &[u8], path: &str, xsd: bool, c: &mut Checked) {
     }
     order(
         &root,
-        &["封装包格式描述", "版本", "被签名对象", "电子签名块", "锁定签名"],
+        &[
+            "封装包格式描述",
+            "版本",
+            "被签名对象",
+            "电子签名块",
+            "锁定签名",
+        ],
         &["封装包格式描述", "版本", "被签名对象"],
         path,
         &mut c.findings,
@@ -192,7 +198,8 @@ fn check_bytes(bytes: &[u8], path: &str, xsd: bool, c: &mut Checked) {
         .filter(|e| e.ns == NS && e.name == "文件实体")
         .collect();
     if entities.is_empty() {
-        c.findings.push(missing(path, "被签名对象/封装内容/文件实体块/文件实体"));
+        c.findings
+            .push(missing(path, "被签名对象/封装内容/文件实体块/文件实体"));
     }
     let mut files = Vec::new();
     for entity in &entities {
@@ -324,12 +331,22 @@ fn check_entity(entity: &Element, path: &str, c: &mut Checked, files: &mut Vec<S
     }
 }
 
-fn check_encoding(e: &Element, digests: &[(String, String)], path: &str) -> (Decoded, Vec<Finding>) {
+fn check_encoding(
+    e: &Element,
+    digests: &[(String, String)],
+    path: &str,
+) -> (Decoded, Vec<Finding>) {
     let mut out = Vec::new();
     let id = e.a("编码ID").unwrap_or("").to_string();
     order(
         e,
-        &["电子属性", "数字化属性", "编码描述", "反编码关键字", "编码数据"],
+        &[
+            "电子属性",
+            "数字化属性",
+            "编码描述",
+            "反编码关键字",
+            "编码数据",
+        ],
         &["电子属性", "编码描述", "反编码关键字", "编码数据"],
         path,
         &mut out,
@@ -432,7 +449,9 @@ fn check_encoding(e: &Element, digests: &[(String, String)], path: &str) -> (Dec
             Level::Error,
             path,
             format!("编码 {id} ({label}): 反编码内容的 SHA-256 为 {sha}, 附注 记录为 {want}"),
-            format!("编码 {id} ({label}): decoded content has SHA-256 {sha}, the 附注 records {want}"),
+            format!(
+                "编码 {id} ({label}): decoded content has SHA-256 {sha}, the 附注 records {want}"
+            ),
         ));
     }
     d.sha256 = Some(sha);
@@ -490,7 +509,8 @@ fn element_ranges(bytes: &[u8], name: &str) -> Vec<(usize, usize)> {
         };
         let between = &bytes[lt + 1..pos];
         let prefix_ok = between.is_empty()
-            || (between.last() == Some(&b':') && !between.iter().any(|b| b" \t\r\n<>/".contains(b)));
+            || (between.last() == Some(&b':')
+                && !between.iter().any(|b| b" \t\r\n<>/".contains(b)));
         if !prefix_ok || !matches!(next, Some(b' ' | b'\t' | b'\r' | b'\n' | b'>')) {
             continue;
         }
@@ -548,8 +568,18 @@ fn verify_sig(sig: &Sig<'_>, message: &[u8], rule: &str, path: &str) -> Option<F
         return Some(sig_finding(
             rule,
             path,
-            format!("{rule} {what}: 签名算法标识 '{}' 不受支持 (支持 {} SM2-SM3, {} RSA-SHA256), 无法验证", sig.oid, super::sign::OID_SM2_SM3, super::sign::OID_RSA_SHA256),
-            format!("{rule} {what_en}: 签名算法标识 '{}' is not supported ({} SM2-SM3, {} RSA-SHA256); cannot verify", sig.oid, super::sign::OID_SM2_SM3, super::sign::OID_RSA_SHA256),
+            format!(
+                "{rule} {what}: 签名算法标识 '{}' 不受支持 (支持 {} SM2-SM3, {} RSA-SHA256), 无法验证",
+                sig.oid,
+                super::sign::OID_SM2_SM3,
+                super::sign::OID_RSA_SHA256
+            ),
+            format!(
+                "{rule} {what_en}: 签名算法标识 '{}' is not supported ({} SM2-SM3, {} RSA-SHA256); cannot verify",
+                sig.oid,
+                super::sign::OID_SM2_SM3,
+                super::sign::OID_RSA_SHA256
+            ),
         ));
     };
     let key = match sig.cert.as_deref().map(PublicKey::from_der) {
@@ -576,7 +606,10 @@ fn verify_sig(sig: &Sig<'_>, message: &[u8], rule: &str, path: &str) -> Option<F
             rule,
             path,
             format!("{rule} {what}: 证书 的密钥与 签名算法标识 {} 不符", sig.oid),
-            format!("{rule} {what_en}: the 证书 key does not match 签名算法标识 {}", sig.oid),
+            format!(
+                "{rule} {what_en}: the 证书 key does not match 签名算法标识 {}",
+                sig.oid
+            ),
         ));
     }
     let Some(value) = &sig.value else {
@@ -595,7 +628,9 @@ fn verify_sig(sig: &Sig<'_>, message: &[u8], rule: &str, path: &str) -> Option<F
             rule,
             path,
             format!("{rule} {what}: 签名验证失败 ({e}): 所签字节已被改动, 或签名不属于该证书"),
-            format!("{rule} {what_en}: the signature does not verify ({e}): the signed bytes were changed, or the signature is not the certificate's"),
+            format!(
+                "{rule} {what_en}: the signature does not verify ({e}): the signed bytes were changed, or the signature is not the certificate's"
+            ),
         )),
     }
 }
@@ -802,7 +837,7 @@ pub fn validate_path(path: &Path, options: &Options) -> Result<Option<Report>, V
             .flatten(),
         accepted: summary.errors == 0,
         spec_applied: "DA/T 48-2009 EEP".into(),
-        spec_source: "detected".into(),
+        spec_source: "declared".into(),
         findings,
         summary,
         items,

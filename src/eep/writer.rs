@@ -411,7 +411,11 @@ impl Doc<'_> {
 
     /// One 编码: the file's properties, then its bytes in Base64. `Ok(Err(_))` when the bytes read are not
     /// the ones the scan recorded (size or SHA-256).
-    fn encoding<W: Write>(&self, out: &mut Out<W>, p: &Part<'_>) -> io::Result<Result<u64, Finding>> {
+    fn encoding<W: Write>(
+        &self,
+        out: &mut Out<W>,
+        p: &Part<'_>,
+    ) -> io::Result<Result<u64, Finding>> {
         let r = p.record;
         let name = p.rel.rsplit('/').next().unwrap_or(p.rel);
         out.open("编码", &[("编码ID", &p.id)])?;
@@ -480,7 +484,12 @@ impl Doc<'_> {
         let compression = ch.and_then(|c| {
             c.tiff
                 .as_ref()
-                .map(|t| format!("TIFF {} (Compression {})", t.compression_name, t.compression))
+                .map(|t| {
+                    format!(
+                        "TIFF {} (Compression {})",
+                        t.compression_name, t.compression
+                    )
+                })
                 .or_else(|| c.jpeg.as_ref().map(|j| format!("JPEG ({})", j.process)))
                 .or_else(|| c.image.as_ref().and_then(|i| i.compression.clone()))
         });
@@ -619,7 +628,12 @@ impl Doc<'_> {
     }
 
     /// 电子签名块 (over 被签名对象) and 锁定签名 (over that 电子签名), at the root's depth.
-    fn signatures<W: Write>(&self, out: &mut Out<W>, signer: &Signer, hashed: Hasher) -> io::Result<()> {
+    fn signatures<W: Write>(
+        &self,
+        out: &mut Out<W>,
+        signer: &Signer,
+        hashed: Hasher,
+    ) -> io::Result<()> {
         let to_io = |e: super::KeyError| io::Error::other(e.to_string());
         let now = self.ctx.now_rfc3339();
         let who = signer

@@ -165,7 +165,11 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
     let report = report?;
     let ok = !report.packages.is_empty();
     // eep (issue 15): an EEP run may publish some items and refuse others (out of DA/T 48's scope).
-    let ok = ok && !report.findings.iter().any(|f| f.level >= dangan::model::Level::Error);
+    let ok = ok
+        && !report
+            .findings
+            .iter()
+            .any(|f| f.level >= dangan::model::Level::Error);
     if args.json {
         print_json(&report)?;
     } else {
