@@ -164,12 +164,11 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
     }
     let report = report?;
     let ok = !report.packages.is_empty();
-    // eep (issue 15): an EEP run may publish some items and refuse others (out of DA/T 48's scope).
-    let ok = ok
-        && !report
-            .findings
-            .iter()
-            .any(|f| f.level >= dangan::model::Level::Error);
+    // eep (issue 15): an EEP run may publish some items and refuse others (out of DA/T 48's scope): rc 1.
+    let refused = report
+        .findings
+        .iter()
+        .any(|f| f.level >= dangan::model::Level::Error);
     if args.json {
         print_json(&report)?;
     } else {
@@ -239,7 +238,11 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         }
         print(&s)?;
     }
-    Ok(if ok { Status::Ok } else { Status::Failed })
+    Ok(if ok && !refused {
+        Status::Ok
+    } else {
+        Status::Failed
+    })
 }
 
 // --- begin eep (issue 15)
