@@ -204,7 +204,8 @@ pub fn write_batch(
     options: &EepOptions,
     ctx: &Context,
 ) -> Result<(Vec<WrittenEep>, Vec<Finding>), EepError> {
-    let results: Vec<Result<(Option<WrittenEep>, Vec<Finding>), EepError>> = batch
+    type ItemOutcome = Result<(Option<WrittenEep>, Vec<Finding>), EepError>;
+    let results: Vec<ItemOutcome> = batch
         .items
         .par_iter()
         .map(|item| {

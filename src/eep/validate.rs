@@ -497,7 +497,7 @@ fn check_encoding(
 fn element_ranges(bytes: &[u8], name: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut at = 0;
-    let open_tag = format!("{name}");
+    let open_tag = name;
     let close = format!("{name}>");
     while let Some(i) = memchr::memmem::find(&bytes[at..], open_tag.as_bytes()) {
         let pos = at + i;
