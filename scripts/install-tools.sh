@@ -327,6 +327,13 @@ check ffprobe ffprobe -v error -show_entries stream=codec_name,sample_rate -of j
   contains ffprobe '"sample_rate": "8000"'
 # Checksums.
 check openssl openssl dgst -sha256 "$T/tone.wav" && contains openssl '= [0-9a-f]{64}$'
+# --- begin eep (issue 15): tests/eep.rs verifies SM2/SM3 (OpenSSL >= 1.1.1 with SM2, distid sigopt) ---
+check openssl-sm2-key openssl genpkey -algorithm SM2 -out "$T/sm2.pem" || true
+check openssl-sm2-sign openssl dgst -sm3 -sign "$T/sm2.pem" -sigopt distid:1234567812345678 -out "$T/sm2.sig" "$T/tone.wav" || true
+openssl pkey -in "$T/sm2.pem" -pubout -out "$T/sm2.pub" 2>/dev/null || true
+check openssl-sm2-verify openssl dgst -sm3 -verify "$T/sm2.pub" -sigopt distid:1234567812345678 -signature "$T/sm2.sig" "$T/tone.wav" &&
+  contains openssl-sm2-verify 'Verified OK'
+# --- end eep (issue 15) ---
 # Headless Chromium (as root it needs --no-sandbox).
 echo '<!doctype html><html><body><p id="x">dangan-ok</p><script>document.getElementById("x").textContent += "-js"</script></body></html>' >"$T/page.html"
 check chromium timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \

@@ -36,6 +36,8 @@ pub enum PackError {
     Identify(#[from] identify::IdentifyError),
     #[error(transparent)]
     Normalize(#[from] normalize::NormalizeError),
+    #[error(transparent)]
+    Eep(crate::eep::EepError), // eep (issue 15)
 }
 
 /// Options of a pack run.
@@ -57,6 +59,12 @@ pub struct PackOptions {
     pub policy: Option<Policy>,
     /// External tools the policy may use (ffmpeg, soffice), found on PATH by the caller.
     pub tools: Tools,
+    // --- begin eep (issue 15)
+    /// Write the E-ARK SIP (`--format sip`, the default).
+    pub sip: bool,
+    /// Also write one DA/T 48-2009 EEP per item (`--format eep`), with these options.
+    pub eep: Option<crate::eep::EepOptions>,
+    // --- end eep
 }
 
 /// How a batch is divided into packages.
@@ -88,6 +96,8 @@ impl Default for PackOptions {
             qc: None,
             policy: Some(Policy::embedded()),
             tools: Tools::default(),
+            sip: true,
+            eep: None,
         }
     }
 }
@@ -547,6 +557,35 @@ pub fn pack_with_progress(
     };
     let mut packages = Vec::new();
     let mut rep_bytes: Vec<(String, u64)> = Vec::new();
+    // --- begin eep (issue 15): one EEP per item, from the staged copies (before the SIP moves them)
+    if let Some(eep) = &options.eep {
+        let (written, mut f) = crate::eep::write_batch(
+            &crate::eep::Batch {
+                items: &checked.items,
+                records: &records,
+                qc_pages: &qc_pages,
+                files_dir: &originals_dir,
+                out,
+                carrier: &base_id,
+                submitter: &options.submitter,
+                submitter_id: options.submitter_id.as_deref(),
+                sip_written: options.sip,
+            },
+            eep,
+            ctx,
+        )
+        .map_err(PackError::Eep)?;
+        findings.append(&mut f);
+        packages.extend(written.into_iter().map(|w| PackedPackage {
+            id: w.danghao,
+            path: w.path,
+            items: 1,
+            files: w.files,
+            bytes: w.bytes,
+        }));
+    }
+    let groups = if options.sip { groups } else { Vec::new() };
+    // --- end eep
     let count = groups.len();
     for (index, (key, members)) in groups.into_iter().enumerate() {
         let objid = match &key {

@@ -85,6 +85,8 @@ pub enum PackageKind {
     Sip,
     /// An E-ARK SIP in a `.zip` file, read in place.
     SipZip,
+    /// A DA/T 48-2009 EEP (`*.eep.xml`): its decoded contents and signatures (eep, issue 15).
+    Eep,
 }
 
 impl PackageKind {
@@ -94,6 +96,7 @@ impl PackageKind {
             PackageKind::BagSip => "bag-sip",
             PackageKind::Sip => "sip",
             PackageKind::SipZip => "sip-zip",
+            PackageKind::Eep => "eep",
         }
     }
 }
@@ -273,6 +276,60 @@ fn package_dir_kind(dir: &Path) -> Option<PackageKind> {
     }
 }
 
+// --- begin eep (issue 15)
+fn is_eep_path(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(crate::eep::is_eep_name)
+}
+
+/// An EEP: each 编码数据 decoded against 计算机文件大小 and the recorded SHA-256, and the signatures.
+fn verify_eep(path: &Path, report: &mut PackageReport) {
+    let c = crate::eep::verify_file(path);
+    for d in &c.encodings {
+        let failure = |algorithm: &str, expected: Option<String>, actual: Option<String>| Failure {
+            path: d.name.clone(),
+            kind: FailureKind::Changed,
+            algorithm: Some(algorithm.to_string()),
+            expected,
+            actual,
+            detail: Some(format!("编码 {}", d.id)),
+        };
+        match d.size {
+            None => report.failures.push(Failure {
+                kind: FailureKind::Unreadable,
+                detail: Some(format!(
+                    "编码 {}: 编码数据 is not valid Base64 (RFC 2045)",
+                    d.id
+                )),
+                ..failure("size", None, None)
+            }),
+            Some(n) if d.declared_size.is_some_and(|s| s != n) => report.failures.push(failure(
+                "size",
+                d.declared_size.map(|s| s.to_string()),
+                Some(n.to_string()),
+            )),
+            _ => {}
+        }
+        if let (Some(want), Some(got)) = (&d.declared_sha256, &d.sha256)
+            && want != got
+        {
+            report
+                .failures
+                .push(failure("sha256", Some(want.clone()), d.sha256.clone()));
+        }
+        report.bytes += d.size.unwrap_or(0);
+    }
+    report.files = c.encodings.len() as u64;
+    // Size and digest mismatches are failures above; the rest (signatures, structure) are findings.
+    report.findings.extend(c.findings.into_iter().filter(|f| {
+        !(f.level == Level::Error
+            && matches!(f.rule.as_str(), "DA/T 46-2009 M49" | "DA/T 70-2018 1.1"))
+    }));
+    report.algorithms = vec![Algorithm::Sha256];
+}
+// --- end eep
+
 fn is_zip_name(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -311,6 +368,13 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
             d.packages.push(PackageRef {
                 path: path.to_path_buf(),
                 kind: PackageKind::SipZip,
+            });
+            return Ok(d);
+        }
+        if is_eep_path(path) {
+            d.packages.push(PackageRef {
+                path: path.to_path_buf(),
+                kind: PackageKind::Eep,
             });
             return Ok(d);
         }
@@ -368,6 +432,11 @@ pub fn discover(path: &Path) -> Result<Discovery, FixityError> {
                     path: entry.path().to_path_buf(),
                     kind: PackageKind::SipZip,
                 });
+            } else if is_eep_path(entry.path()) {
+                d.packages.push(PackageRef {
+                    path: entry.path().to_path_buf(),
+                    kind: PackageKind::Eep,
+                });
             }
         } else if !ft.is_symlink()
             && let Ok(m) = entry.metadata()
@@ -401,6 +470,15 @@ pub fn package_id(p: &PackageRef) -> String {
         PackageKind::Sip => read(&p.path.join("METS.xml"))
             .and_then(|b| sip::mets::objid(&b))
             .unwrap_or_else(|| dir_name(&p.path)),
+        PackageKind::Eep => p
+            .path
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .trim_end_matches(crate::eep::SUFFIX)
+                    .to_string()
+            })
+            .unwrap_or_default(),
         PackageKind::SipZip => Package::open(&p.path, &Limits::default())
             .ok()
             .and_then(|pkg| pkg.read("METS.xml").ok())
@@ -1160,6 +1238,7 @@ pub fn verify_package(
         PackageKind::Sip | PackageKind::SipZip => {
             verify_sip(&p.path, options, progress, &mut report)
         }
+        PackageKind::Eep => verify_eep(&p.path, &mut report), // eep (issue 15)
     }
     report.ok =
         report.failures.is_empty() && !report.findings.iter().any(|f| f.level == Level::Error);

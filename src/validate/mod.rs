@@ -34,6 +34,9 @@ pub use crate::model::{Finding, Property};
 
 pub use crate::sip::Limits;
 pub use rules::{DAT70, RuleTable};
+// --- begin eep (issue 15): EEP validation runs xmllint as the SIP schemas do
+pub(crate) use xsd::xmllint as xmllint_schema;
+// --- end eep
 
 /// The JSON schema id and version of [`Report`].
 pub const REPORT_SCHEMA: &str = "urn:dangan:validate-report";
@@ -274,6 +277,11 @@ pub struct Report {
 
 /// Validate a package folder or `.zip`.
 pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError> {
+    // --- begin eep (issue 15): a *.eep.xml file, or a folder of them (no METS.xml), is DA/T 48-2009 EEP
+    if let Some(report) = crate::eep::validate_path(path, options)? {
+        return Ok(report);
+    }
+    // --- end eep
     let pkg = crate::sip::Package::open(path, &options.limits)?;
     validate_package(&pkg, options)
 }

@@ -42,7 +42,11 @@ impl Drop for SchemaDir {
 /// How long xmllint may take over one document.
 const XMLLINT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
-fn xmllint(xmllint: &crate::tool::Tool, schema: &Path, doc: &[u8]) -> Result<(), String> {
+pub(crate) fn xmllint(
+    xmllint: &crate::tool::Tool,
+    schema: &Path,
+    doc: &[u8],
+) -> Result<(), String> {
     let args: Vec<&std::ffi::OsStr> = vec![
         "--nonet".as_ref(),
         "--noout".as_ref(),

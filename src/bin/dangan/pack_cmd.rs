@@ -141,6 +141,10 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
             SplitArg::Year => SplitBy::Year,
             SplitArg::Household => SplitBy::Household,
         },
+        // --- begin eep (issue 15)
+        sip: args.format.contains(&FormatArg::Sip),
+        eep: eep_options(&args)?,
+        // --- end eep
     };
     // Progress on stderr only when a person is watching.
     let bar =
@@ -160,6 +164,11 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
     }
     let report = report?;
     let ok = !report.packages.is_empty();
+    // eep (issue 15): an EEP run may publish some items and refuse others (out of DA/T 48's scope): rc 1.
+    let refused = report
+        .findings
+        .iter()
+        .any(|f| f.level >= dangan::model::Level::Error);
     if args.json {
         print_json(&report)?;
     } else {
@@ -229,8 +238,42 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         }
         print(&s)?;
     }
-    Ok(if ok { Status::Ok } else { Status::Failed })
+    Ok(if ok && !refused {
+        Status::Ok
+    } else {
+        Status::Failed
+    })
 }
+
+// --- begin eep (issue 15)
+/// EEP options from `--format`, `--sign-key`, `--sign-cert` and `--eep-profile`.
+fn eep_options(args: &PackArgs) -> anyhow::Result<Option<dangan::eep::EepOptions>> {
+    if !args.format.contains(&FormatArg::Eep) {
+        anyhow::ensure!(
+            args.sign_key.is_none() && args.eep_profile.is_none(),
+            "--sign-key and --eep-profile apply to EEP packages: add --format eep (or sip,eep)"
+        );
+        return Ok(None);
+    }
+    let signer = match &args.sign_key {
+        Some(key) => Some(dangan::eep::Signer::load(key, args.sign_cert.as_deref())?),
+        None => None,
+    };
+    Ok(Some(dangan::eep::EepOptions {
+        profile: dangan::eep::EepProfile::load_or_embedded(args.eep_profile.as_deref())?,
+        signer,
+    }))
+}
+
+/// A package format `--format` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// E-ARK SIP 2.2.0 (METS, PREMIS).
+    Sip,
+    /// DA/T 48-2009 EEP: one <档号>.eep.xml per item (text and still images).
+    Eep,
+}
+// --- end eep
 
 // ---- command-line arguments (owned here so that commands do not collide in one args.rs) ----
 
@@ -288,4 +331,18 @@ pub struct PackArgs {
     /// One JSON object: {"packages": [{"id", "path", "items", "files", "bytes"}], "findings": [...]}.
     #[arg(long)]
     pub json: bool,
+    // --- begin eep (issue 15)
+    /// Package formats to write: sip (E-ARK SIP), eep (DA/T 48-2009, one <档号>.eep.xml per item), or both.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "sip")]
+    pub format: Vec<FormatArg>,
+    /// Sign each EEP with this private key (PEM: SM2 → SM2/SM3, RSA → RSA-SHA256), then lock the signature.
+    #[arg(long, value_name = "KEY.pem", requires = "format")]
+    pub sign_key: Option<PathBuf>,
+    /// The signer's X.509 certificate (PEM or DER), recorded in 证书块; without it the public key is.
+    #[arg(long, value_name = "CERT.pem", requires = "sign_key")]
+    pub sign_cert: Option<PathBuf>,
+    /// EEP profile (TOML, as profiles/eep.toml): 来源, operator, defaults.
+    #[arg(long, value_name = "FILE")]
+    pub eep_profile: Option<PathBuf>,
+    // --- end eep
 }
