@@ -5,7 +5,7 @@
 //!   documents only: DA/T 48-2009 covers 文本文件和静态图像文件; audio and video are refused with a finding
 //!   that points to the SIP). Files are streamed into Base64 in fixed-size chunks, so memory stays flat
 //!   whatever the file size; each EEP is built in a staging file and published by one rename
-//!   ([`crate::package::publish`]).
+//!   ([`crate::publish`]).
 //! - [`validate_path`] checks EEP files (one, or a folder of them) with the hardened XML reader, the
 //!   embedded schema (`schemas/dat48-eep.xsd`, by `xmllint` when it is on PATH), Base64 decoding, sizes,
 //!   digests, formats and signatures, into the same 四性检测 report as SIP validation.
@@ -54,7 +54,7 @@ pub enum EepError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Publish(#[from] crate::package::publish::PublishError),
+    Publish(#[from] crate::publish::PublishError),
     #[error("EEP profile {path}: {message}")]
     Profile { path: String, message: String },
     #[error(transparent)]

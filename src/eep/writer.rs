@@ -12,7 +12,7 @@ use super::{Batch, EepError, EepOptions, NS, WrittenEep, file_name};
 use crate::catalog::Danghao;
 use crate::context::Context;
 use crate::model::{Field, FileRecord, Finding, Item, Level};
-use crate::package::publish::{self, Staging};
+use crate::publish::{self, Staging};
 use crate::package::xml::{escape_attr, escape_text};
 
 /// 封装包格式描述 (its default text, EEP.md).
