@@ -42,6 +42,7 @@
 
 pub mod catalog;
 pub mod context;
+pub mod email;
 pub mod fixity;
 pub mod fsutil;
 pub mod handler;
