@@ -27,6 +27,31 @@ use super::{
 use crate::email::{self, Attachment, Message, write};
 use crate::handler::email::{MSG_MIME, PST_MIME, email_limits};
 
+/// For catalog.xml (issue 17): each mail container's message count and date range, by its source path, as
+/// the item's extra fields (`邮件数`, `最早邮件日期`, `最晚邮件日期`).
+pub(crate) fn catalog_extra(
+    records: &[super::Record],
+) -> Vec<(String, std::collections::BTreeMap<String, String>)> {
+    records
+        .iter()
+        .filter(|r| r.action.ends_with("-split") && r.outcome == crate::model::Outcome::Success)
+        .filter_map(|r| {
+            let src = r.sources.first()?.clone();
+            let mut m = std::collections::BTreeMap::new();
+            for (k, label) in [
+                ("messages", "邮件数"),
+                ("date_first", "最早邮件日期"),
+                ("date_last", "最晚邮件日期"),
+            ] {
+                if let Some(v) = r.parameters.get(k) {
+                    m.insert(label.to_string(), v.clone());
+                }
+            }
+            Some((src, m))
+        })
+        .collect()
+}
+
 /// Safe, unique file names for a message's attachments (`01-name.ext`).
 fn attachment_names(m: &Message) -> Vec<String> {
     m.attachments
@@ -212,6 +237,8 @@ struct Split<'a> {
     written: Vec<String>,
     rows: Vec<write::IndexRow>,
     per_folder_mbox: bool,
+    /// Count and date range, for the split record and catalog.xml.
+    summary: crate::handler::email::Summary,
 }
 
 impl Split<'_> {
@@ -225,6 +252,7 @@ impl Split<'_> {
         out: &mut Outcomes,
     ) -> Result<(), ActionError> {
         let n = self.rows.len() + 1;
+        self.summary.add(&m);
         let stem = message_stem(self.dir, &m.folder, n);
         let rel = format!("{stem}.eml");
         let bytes = write::eml(&m);
@@ -309,6 +337,7 @@ pub(super) fn mailbox(
         written: Vec::new(),
         rows: Vec::new(),
         per_folder_mbox: kind == "pst",
+        summary: Default::default(),
     };
     let limits = limits();
     let res: Result<(), ActionError> = (|| {
@@ -406,6 +435,12 @@ pub(super) fn mailbox(
     }
     t.parameters
         .insert("messages".into(), split.rows.len().to_string());
+    let info = std::mem::take(&mut split.summary).finish();
+    for (k, v) in [("date_first", info.date_first), ("date_last", info.date_last)] {
+        if let Some(v) = v {
+            t.parameters.insert(k.into(), v);
+        }
+    }
     t.outputs = split.written;
     out.1.push(t);
     // The index: an access form of the container as a whole.
