@@ -745,7 +745,11 @@ fn write_group(
         representations.extend(reps);
         // Issue 17: a mail container's message count and date range go under its item in catalog.xml.
         for (src, extra) in normalize::email::catalog_extra(&run.normalized.records) {
-            if let Some(i) = originals.iter().find(|f| f.name == src).and_then(|f| f.item) {
+            if let Some(i) = originals
+                .iter()
+                .find(|f| f.name == src)
+                .and_then(|f| f.item)
+            {
                 items[i].extra.extend(extra);
             }
         }

@@ -138,7 +138,10 @@ fn timed(args: &[&str]) -> (bool, String, u64, Duration) {
     let wall = start.elapsed();
     let rss = stderr
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no RSS in /usr/bin/time output: {stderr}"));
     (ok, stdout, rss, wall)
@@ -183,7 +186,10 @@ fn pst_matches_readpst() {
     );
     assert!(ok, "readpst: {err}");
     let theirs = files_with_ext(&rp, "eml");
-    assert_eq!(theirs.len() as u64, info["message_count"].as_u64().unwrap_or(0));
+    assert_eq!(
+        theirs.len() as u64,
+        info["message_count"].as_u64().unwrap_or(0)
+    );
     // Folders with messages: readpst's directories under the store's display name.
     for f in &theirs {
         let rel = f.strip_prefix(&rp).expect("under");
@@ -218,7 +224,11 @@ fn pst_matches_readpst() {
     // Subjects and senders in the characterization are readpst's.
     let subjects: Vec<&Value> = b.iter().map(|m| &m["subject"]).collect();
     assert_eq!(
-        info["subjects"].as_array().expect("subjects").iter().collect::<Vec<_>>(),
+        info["subjects"]
+            .as_array()
+            .expect("subjects")
+            .iter()
+            .collect::<Vec<_>>(),
         subjects
     );
     assert_eq!(info["senders"][0], b[0]["from"]);
@@ -245,10 +255,11 @@ fn pst_matches_readpst() {
         .find(|r| r["action"] == "pst-split")
         .expect("pst-split");
     assert_eq!(split["event_type"], "normalization");
-    assert!(records
-        .iter()
-        .filter(|r| r["action"] == "html")
-        .all(|r| r["sources"][0].as_str().is_some_and(|s| s.ends_with(".eml"))));
+    assert!(records.iter().filter(|r| r["action"] == "html").all(|r| {
+        r["sources"][0]
+            .as_str()
+            .is_some_and(|s| s.ends_with(".eml"))
+    }));
 }
 
 #[test]
@@ -412,16 +423,16 @@ fn hostile_msg_is_refused_bounded() {
     let entry = hits[1];
     big[entry + 120..entry + 128].copy_from_slice(&(1u64 << 30).to_le_bytes());
     std::fs::write(input.join("big.msg"), &big).expect("write");
-    for name in ["cut.msg", "big.msg"] {
+    for (name, needle) in [
+        // Cut short, the CFB directory is gone: not identifiable as MSG any more, and said so.
+        ("cut.msg", "CFB directory unreadable"),
+        ("big.msg", "MSG stream size is 1073741824, limit"),
+    ] {
         let path = input.join(name);
         let (_, stdout, rss, wall) = timed(&["inspect", "--json", p(&path)]);
         let v: Value = serde_json::from_str(&stdout).expect("json");
-        let err = &v[0]["error"];
-        assert!(
-            err["kind"] == "malformed" || err["kind"] == "limit_exceeded",
-            "{name}: {v:#}"
-        );
-        assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
+        let said = format!("{} {}", v[0]["error"]["message"], v[0]["warnings"]);
+        assert!(said.contains(needle), "{name}: {v:#}");
         assert!(rss < 128 * 1024, "{name}: {rss} KiB");
         assert!(wall < Duration::from_secs(20), "{name}: {wall:?}");
     }
@@ -433,8 +444,13 @@ fn hostile_msg_is_refused_bounded() {
         .iter()
         .filter(|r| r["action"] == "msg-split")
         .collect();
-    assert_eq!(failed.len(), 2, "{rep:#}");
+    assert_eq!(failed.len(), 1, "{rep:#}");
     assert!(failed.iter().all(|r| r["outcome"] == "failure"), "{rep:#}");
+    assert!(
+        failed[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("1073741824"))
+    );
     for name in ["cut.msg", "big.msg"] {
         assert!(!out.join(format!("preservation/{name}.split")).exists());
     }
@@ -484,7 +500,14 @@ fn package_with_pst_item_is_valid() {
     .expect("csv");
     let out = t.path().join("out");
     let o = dangan()
-        .args(["pack", "--json", "--created", "2026-01-02T03:04:05Z", "--id", "mail-sip"])
+        .args([
+            "pack",
+            "--json",
+            "--created",
+            "2026-01-02T03:04:05Z",
+            "--id",
+            "mail-sip",
+        ])
         .arg(&batch)
         .arg("--out")
         .arg(&out)
@@ -501,7 +524,9 @@ fn package_with_pst_item_is_valid() {
     assert!(pres.join("Inbox/Today at UAlbany/0001.eml").is_file());
     assert!(pres.join("mbox/Inbox/Today at UAlbany.mbox").is_file());
     let acc = sip.join("representations/access/data/J001-WS_2021-Y-BGS-0001.pst.split");
-    assert!(acc.join("index.csv").is_file() && acc.join("Inbox/Today at UAlbany/0002.html").is_file());
+    assert!(
+        acc.join("index.csv").is_file() && acc.join("Inbox/Today at UAlbany/0002.html").is_file()
+    );
     let catalog =
         std::fs::read_to_string(sip.join("metadata/descriptive/catalog.xml")).expect("catalog");
     for extra in [

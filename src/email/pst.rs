@@ -104,6 +104,20 @@ pub fn header<R: Read + Seek>(r: &mut R, len: u64) -> Result<(Header, u64, u64),
             ));
         }
     };
+    // ROOT.ibFileEof (2.2.2.5): the size the file had when Outlook last closed it.
+    let eof = if kind == "Unicode" {
+        u64at(184)
+    } else {
+        u32at(168)
+    };
+    if eof > len {
+        return Err(EmailError::malformed(
+            F,
+            format!(
+                "the header gives the file {eof} bytes (ROOT.ibFileEof, [MS-PST] 2.2.2.5), it has {len}: truncated"
+            ),
+        ));
+    }
     if nbt.saturating_add(PAGE) > len || bbt.saturating_add(PAGE) > len {
         return Err(EmailError::malformed(
             F,

@@ -436,13 +436,18 @@ pub(super) fn mailbox(
     t.parameters
         .insert("messages".into(), split.rows.len().to_string());
     let info = std::mem::take(&mut split.summary).finish();
-    for (k, v) in [("date_first", info.date_first), ("date_last", info.date_last)] {
+    for (k, v) in [
+        ("date_first", info.date_first),
+        ("date_last", info.date_last),
+    ] {
         if let Some(v) = v {
             t.parameters.insert(k.into(), v);
         }
     }
     t.outputs = split.written;
-    out.1.push(t);
+    // Before the records of its messages: those name its EMLs as their sources (packaging follows the
+    // derivation chain in record order).
+    out.1.insert(marks.1, t);
     // The index: an access form of the container as a whole.
     let index_dir = html_dir.unwrap_or(dir);
     let mut ti = rec(
