@@ -498,3 +498,37 @@ pub(crate) fn attachment_from(p: &Props) -> Attachment {
     }
     a
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string8_code_pages_of_chinese_and_japanese_mail() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("扶贫资金");
+        assert_eq!(codepage(936).decode(&gbk).0, "扶贫资金");
+        let (gb, _, _) = encoding_rs::GB18030.encode("𠀀扶贫");
+        assert_eq!(codepage(54936).decode(&gb).0, "𠀀扶贫");
+        let (jp, _, _) = encoding_rs::ISO_2022_JP.encode("会議");
+        assert_eq!(codepage(50220).decode(&jp).0, "会議");
+    }
+
+    #[test]
+    fn hostile_rtf_headers_are_refused_before_decompression() {
+        let l = Limits::default();
+        assert_eq!(decompress_rtf(b"", &l), None);
+        assert_eq!(decompress_rtf(&[0; 10], &l), None);
+        // Declares 4 GiB raw from 16 bytes.
+        let mut b = 12u32.to_le_bytes().to_vec();
+        b.extend_from_slice(&u32::MAX.to_le_bytes());
+        b.extend_from_slice(b"LZFu");
+        b.extend_from_slice(&[0; 4]);
+        assert_eq!(decompress_rtf(&b, &l), None);
+    }
+
+    #[test]
+    fn subject_prefix_marker_is_dropped() {
+        assert_eq!(strip_prefix_marker("\u{1}\u{4}RE: x"), "RE: x");
+        assert_eq!(strip_prefix_marker("plain"), "plain");
+    }
+}

@@ -578,3 +578,61 @@ fn walk(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn sample() -> Vec<u8> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/email/outlook2019.pst.gz"
+        );
+        let mut out = Vec::new();
+        let f = std::fs::File::open(path).unwrap();
+        flate2::read::GzDecoder::new(f)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn protection_is_refused_and_obfuscation_reported() {
+        let b = sample();
+        let len = b.len() as u64;
+        let (h, nbt, bbt) = header(&mut Cursor::new(&b), len).unwrap();
+        assert_eq!((h.kind, h.version, h.encoding), ("Unicode", 23, "permute"));
+        assert!(check_btree(&mut Cursor::new(&b), len, nbt, true, "node").unwrap() >= 1);
+        assert!(check_btree(&mut Cursor::new(&b), len, bbt, true, "block").unwrap() >= 1);
+        // NDB_CRYPT_EDPCRYPTED ([MS-PST] 2.2.2.6 bCryptMethod 0x10): refused, not guessed.
+        let mut enc = b.clone();
+        enc[513] = 0x10;
+        assert!(matches!(
+            header(&mut Cursor::new(&enc), len),
+            Err(EmailError::Protected { .. })
+        ));
+        // 4 KiB pages (wVer 36): said to be unsupported, not misread.
+        let mut v36 = b.clone();
+        v36[10] = 36;
+        let e = header(&mut Cursor::new(&v36), len).unwrap_err().to_string();
+        assert!(e.contains("4 KiB"), "{e}");
+    }
+
+    #[test]
+    fn a_child_page_at_the_wrong_level_is_refused() {
+        let mut b = sample();
+        let len = b.len() as u64;
+        let nbt = u64::from_le_bytes(b[224..232].try_into().unwrap()) as usize;
+        // Root made level 3 with one entry pointing at the block B-tree's root (level 0 or 1, not 2).
+        b[nbt + 491] = 3;
+        b[nbt + 488] = 1;
+        b[nbt + 490] = 24;
+        let bbt = u64::from_le_bytes(b[240..248].try_into().unwrap());
+        b[nbt + 16..nbt + 24].copy_from_slice(&bbt.to_le_bytes());
+        let e = check_btree(&mut Cursor::new(&b), len, nbt as u64, true, "node")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected 2"), "{e}");
+    }
+}
