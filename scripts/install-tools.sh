@@ -502,6 +502,51 @@ for f in sys.argv[1:]:
   contains siegfried 'id\.jp2 x-fmt/392' && contains siegfried 'id\.7z fmt/484' && contains siegfried 'id\.odt fmt/'
 # <<< identify (issue 13) <<<
 
+# --- begin mail (issue 17): judges of tests/email.rs and scripts/bench/email.sh ---
+# readpst (Debian pst-utils), msgconvert (libemail-outlook-message-perl; Email::Address is only a Recommends
+# of it in Debian, and msgconvert dies at start without it: libemail-address-perl). PyPI extract-msg and
+# mailbagit (pinned) in their own venv: mailbagit pins many packages, kept out of the shared interpreter.
+EXTRACT_MSG_VERSION=0.57.0
+MAILBAGIT_VERSION=0.7.4
+MAIL_APT=(pst-utils:readpst libemail-outlook-message-perl:msgconvert
+  libemail-address-perl:/usr/share/perl5/Email/Address.pm python3-venv:/usr/lib/python3/dist-packages/venv)
+mail_missing=()
+for entry in "${MAIL_APT[@]}"; do
+  pkg="${entry%%:*}" probe="${entry#*:}"
+  case "$probe" in
+    /*) [ -e "$probe" ] && continue ;;
+    *) command -v "$probe" >/dev/null 2>&1 && continue ;;
+  esac
+  # python3-venv: only needed when the interpreter has no venv module of its own.
+  [ "$pkg" = python3-venv ] && "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null && continue
+  mail_missing+=("$pkg")
+done
+if [ "${#mail_missing[@]}" -gt 0 ]; then
+  log "apt: installing ${mail_missing[*]}"
+  "${SUDO[@]}" apt-get update -q >"$WORK/apt-update-mail.log" 2>&1 \
+    || { cat "$WORK/apt-update-mail.log" >&2; die "apt-get update failed"; }
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${mail_missing[@]}" >"$WORK/apt-install-mail.log" 2>&1 \
+    || { tail -n 40 "$WORK/apt-install-mail.log" >&2; die "apt-get install ${mail_missing[*]} failed"; }
+fi
+MAIL_VENV="$DANGAN_TOOLS/mail-venv"
+if ! "$MAIL_VENV/bin/python" -c "import sys; from importlib.metadata import version; sys.exit((version('extract-msg'), version('mailbagit')) != tuple(sys.argv[1:3]))" \
+  "$EXTRACT_MSG_VERSION" "$MAILBAGIT_VERSION" 2>/dev/null; then
+  log "pip (venv $MAIL_VENV): installing extract-msg==$EXTRACT_MSG_VERSION mailbagit==$MAILBAGIT_VERSION"
+  "$PYTHON" -m venv "$MAIL_VENV" || die "python venv for the mail judges failed"
+  "$MAIL_VENV/bin/pip" install -q --disable-pip-version-check \
+    "extract-msg==$EXTRACT_MSG_VERSION" "mailbagit==$MAILBAGIT_VERSION" || die "pip install extract-msg/mailbagit failed"
+fi
+grep -q '^export MAIL_PYTHON=' "$DANGAN_TOOLS/env.sh" || {
+  echo "export MAIL_PYTHON=\"$MAIL_VENV/bin/python\""
+  echo "export MAILBAGIT=\"$MAIL_VENV/bin/mailbagit\""
+} >>"$DANGAN_TOOLS/env.sh"
+# Self-tests: msgconvert starts (Email::Address present), readpst and extract-msg run.
+check msgconvert perl -MEmail::Outlook::Message -MEmail::Address -e 'print "ok\n"' && contains msgconvert '^ok'
+check readpst readpst -V && contains readpst 'ReadPST'
+check extract-msg "$MAIL_VENV/bin/python" -c 'import extract_msg, sys; print(extract_msg.__version__)' || true
+check mailbagit "$MAIL_VENV/bin/mailbagit" --help || true
+# --- end mail (issue 17) ---
+
 # ---------------------------------------------------------------------------
 # Report.
 # ---------------------------------------------------------------------------

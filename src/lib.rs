@@ -43,6 +43,7 @@
 pub mod catalog;
 pub mod context;
 pub mod eep; // eep (issue 15): DA/T 48-2009 EEP packages
+pub mod email;
 pub mod fixity;
 pub mod fsutil;
 pub mod handler;

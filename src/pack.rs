@@ -709,7 +709,7 @@ fn write_group(
 ) -> Result<(PackedPackage, Written), PackError> {
     let objid = group.objid.clone();
     let ctx = run.ctx;
-    let items: Vec<Item> = members
+    let mut items: Vec<Item> = members
         .iter()
         .map(|&i| run.checked.items[i].clone())
         .collect();
@@ -791,6 +791,16 @@ fn write_group(
         let (reps, mut evs) = derived_for(run, &originals)?;
         events.append(&mut evs);
         representations.extend(reps);
+        // Issue 17: a mail container's message count and date range go under its item in catalog.xml.
+        for (src, extra) in normalize::email::catalog_extra(&run.normalized.records) {
+            if let Some(i) = originals
+                .iter()
+                .find(|f| f.name == src)
+                .and_then(|f| f.item)
+            {
+                items[i].extra.extend(extra);
+            }
+        }
     }
     representations[0].files = originals;
     let group_intake = Intake {

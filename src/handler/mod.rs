@@ -294,6 +294,9 @@ pub struct Characterization {
     pub email: Option<email::EmailInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mbox: Option<email::MboxInfo>,
+    /// Outlook PST (issue 17): the mailbox summary, as for MBOX.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pst: Option<email::MboxInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zip: Option<zipfile::ZipInfo>,
     /// What was lost on the way, each naming the part (an EXIF IFD, a PDF cross-reference table): a fault
@@ -332,9 +335,11 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &heif::Heif,
     &jpeg::Jpeg,
     &email::Mbox,
+    &email::Msg,
     &ofd::Ofd,
     &pdf::Pdf,
     &png::Png,
+    &email::Pst,
     &raster::Raster,
     &tiff::Tiff,
     &video::Video,

@@ -12,6 +12,7 @@
 //! input/talk.mp3                           ► preservation/talk.wav
 //! input/box.mbox                           ► preservation/box.mbox.split/0001.eml …, index.json,
 //!                                            0001.attachments/…; access/box.mbox.split/0001.html …
+//! input/box.pst, mail.msg                  ► the same through the one e-mail model (normalize/email.rs)
 //! ```
 //!
 //! Entry points: [`normalize`] (a folder or file → a new output folder, written atomically) and
@@ -1201,7 +1202,7 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                     Access::Html {} => o.clone(),
                     _ => None,
                 });
-            mbox(run, rule, f, o, html_dir.as_deref(), &mut out);
+            email::mailbox(run, rule, f, &src, o, html_dir.as_deref(), &mut out);
         }
         _ => {}
     }
@@ -1217,7 +1218,7 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                 _ => None,
             });
         match read_input(run, f, false).map_err(ActionError::from) {
-            Ok(raw) => message(
+            Ok(raw) => email::message_file(
                 run,
                 rule,
                 &f.path,
@@ -1450,194 +1451,6 @@ fn office_pdf(run: &Run<'_>, mut t: Event, src: &Path, o: &str) -> Event {
             t
         }
         Err(e) => fail(t, e),
-    }
-}
-
-/// One e-mail message: HTML rendering and attachments (each run through the policy again).
-fn message(
-    run: &Run<'_>,
-    rule: &Rule,
-    src_rel: &str,
-    raw: &[u8],
-    html_out: Option<&str>,
-    att_dir: Option<&str>,
-    out: &mut Outcomes,
-) {
-    let sources = vec![src_rel.to_string()];
-    let Some(mail) = email::parse(raw) else {
-        let t = rec(run, EventType::Creation, "html", &rule.id, sources);
-        out.1.push(fail(t, "not a parsable RFC 5322 message"));
-        return;
-    };
-    let mut att_files = Vec::new();
-    if let Some(dir) = att_dir
-        && !mail.attachments.is_empty()
-    {
-        for a in &mail.attachments {
-            let rel = format!("{dir}/{}", a.file_name);
-            let mut t = rec(
-                run,
-                EventType::Creation,
-                "attachment",
-                &rule.id,
-                sources.clone(),
-            );
-            t.agents.push(record::crate_agent("mail-parser"));
-            t.parameters.insert("mime".into(), a.mime.clone());
-            if let Some(n) = &a.original_name {
-                t.parameters.insert("name".into(), n.clone());
-            }
-            if let Some(c) = &a.content_id {
-                t.parameters.insert("content_id".into(), c.clone());
-            }
-            t.parameters
-                .insert("size".into(), a.bytes.len().to_string());
-            let res = ensure_parent(run.out_root, &rel)
-                .and_then(|p| fs::write(p, &a.bytes).map_err(ActionError::from));
-            match res {
-                Ok(()) => {
-                    t.outputs.push(rel.clone());
-                    out.1.push(t);
-                    let identified = crate::identify::identify_bytes(&a.bytes, Some(&a.file_name));
-                    let id = identified.identification;
-                    att_files.push(InputFile {
-                        path: rel,
-                        format: FormatKey::from_identification(&id),
-                        family: identified.family,
-                        basis: id.basis,
-                        sha256: None,
-                    });
-                }
-                Err(e) => out.1.push(fail(t, e)),
-            }
-        }
-    }
-    if let Some(o) = html_out {
-        let mut t = rec(run, EventType::Creation, "html", &rule.id, sources.clone());
-        t.agents.push(record::crate_agent("mail-parser"));
-        t.parameters.insert(
-            "charset".into(),
-            "UTF-8 (bodies and headers decoded)".into(),
-        );
-        t.parameters
-            .insert("inline_images".into(), "data: URIs".into());
-        t.parameters.insert(
-            "external_references".into(),
-            "removed; CSP default-src 'none'".into(),
-        );
-        let html = email::render_html(&mail);
-        match ensure_parent(run.out_root, o)
-            .and_then(|p| fs::write(p, html).map_err(ActionError::from))
-        {
-            Ok(()) => {
-                t.outputs.push(o.into());
-                out.1.push(t);
-            }
-            Err(e) => out.1.push(fail(t, e)),
-        }
-    }
-    // Attachments go through the policy again (issue 5), once: an attachment's own attachments are kept
-    // as files but not expanded further.
-    if !att_files.is_empty() && run.depth == 0 {
-        let sub = Run {
-            in_root: run.out_root,
-            out_root: run.out_root,
-            opts: run.opts,
-            now: run.now.clone(),
-            files: &att_files,
-            source_root: Root::Output,
-            depth: run.depth + 1,
-            pages: run.pages,
-            verified: run.verified,
-            page_digests: run.page_digests,
-        };
-        let (mut rp, mut rc, mut f) = run_all(&sub);
-        out.0.append(&mut rp);
-        out.1.append(&mut rc);
-        out.2.append(&mut f);
-    }
-}
-
-fn mbox(
-    run: &Run<'_>,
-    rule: &Rule,
-    f: &InputFile,
-    dir: &str,
-    html_dir: Option<&str>,
-    out: &mut Outcomes,
-) {
-    let mut t = rec(
-        run,
-        EventType::Normalization,
-        "mbox-split",
-        &rule.id,
-        vec![f.path.clone()],
-    );
-    let bytes = match read_input(run, f, false) {
-        Ok(b) => b,
-        Err(e) => {
-            out.1.push(fail(t, ActionError::from(e)));
-            return;
-        }
-    };
-    let Some(parts) = email::split_mbox(&bytes) else {
-        out.1.push(fail(t, "does not start with a 'From ' line"));
-        return;
-    };
-    t.parameters
-        .insert("messages".into(), parts.len().to_string());
-    t.parameters.insert(
-        "from_quoting".into(),
-        "kept as stored: '>From ' lines are not unquoted (mboxo/mboxrd ambiguity); index.json holds the envelope lines and separators".into(),
-    );
-    let mut index = Vec::new();
-    let mut written = Vec::new();
-    let res = (|| -> Result<(), ActionError> {
-        for (i, p) in parts.iter().enumerate() {
-            let name = format!("{:04}.eml", i + 1);
-            let rel = format!("{dir}/{name}");
-            let path = ensure_parent(run.out_root, &rel)?;
-            fs::write(&path, &bytes[p.message.clone()])?;
-            written.push(rel);
-            index.push(serde_json::json!({
-                "eml": name,
-                "from_line": String::from_utf8_lossy(&bytes[p.from_line.clone()]),
-                "separator": String::from_utf8_lossy(&bytes[p.separator.clone()]),
-                "offset": p.from_line.start,
-            }));
-        }
-        let idx = serde_json::to_vec_pretty(&index).map_err(std::io::Error::other)?;
-        fs::write(run.out_root.join(dir).join("index.json"), idx)?;
-        Ok(())
-    })();
-    match res {
-        Ok(()) => {
-            t.outputs = written.clone();
-            t.outputs.push(format!("{dir}/index.json"));
-            out.1.push(t);
-        }
-        Err(e) => {
-            out.1.push(fail(t, e));
-            return;
-        }
-    }
-    for (i, rel) in written.iter().enumerate() {
-        let html = html_dir.map(|d| format!("{d}/{:04}.html", i + 1));
-        let att = format!("{dir}/{:04}.attachments", i + 1);
-        let sub = Run {
-            source_root: Root::Output,
-            in_root: run.out_root,
-            out_root: run.out_root,
-            opts: run.opts,
-            now: run.now.clone(),
-            files: run.files,
-            depth: run.depth,
-            pages: run.pages,
-            verified: run.verified,
-            page_digests: run.page_digests,
-        };
-        let raw = &bytes[parts[i].message.clone()];
-        message(&sub, rule, rel, raw, html.as_deref(), Some(&att), out);
     }
 }
 

@@ -54,6 +54,8 @@ pub fn family_of_mime(mime: &str) -> Family {
     match m.as_str() {
         "message/rfc822" => Family::Email,
         "application/mbox" => Family::Mbox,
+        // Issue 17: Outlook MSG and PST are mail containers like MBOX (split into EML per message).
+        "application/vnd.ms-outlook" | "application/vnd.ms-outlook-pst" => Family::Mbox,
         "application/pdf" => Family::Pdf,
         "application/ofd" => Family::Ofd,
         _ if m.starts_with("image/") => Family::Raster,
