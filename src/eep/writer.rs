@@ -12,8 +12,8 @@ use super::{Batch, EepError, EepOptions, NS, WrittenEep, file_name};
 use crate::catalog::Danghao;
 use crate::context::Context;
 use crate::model::{Field, FileRecord, Finding, Item, Level};
-use crate::publish::{self, Staging};
 use crate::package::xml::{escape_attr, escape_text};
+use crate::publish::{self, Staging};
 
 /// 封装包格式描述 (its default text, EEP.md).
 pub(super) const FORMAT_DESCRIPTION: &str =
