@@ -697,13 +697,31 @@ pub fn parse_fetch(text: &str, v1: bool, findings: &mut Vec<Finding>) -> Vec<Fet
             }
         };
         if !path.starts_with("data/") {
-            err(
-                findings,
-                format!("第 {n} 行“{path}”不在 data/ 下：fetch.txt 只能列出载荷文件"),
-                format!(
-                    "line {n}: '{path}' is not under data/: fetch.txt lists payload files only"
-                ),
-            );
+            if v1 {
+                err(
+                    findings,
+                    format!("第 {n} 行“{path}”不在 data/ 下：fetch.txt 只能列出载荷文件"),
+                    format!(
+                        "line {n}: '{path}' is not under data/: fetch.txt lists payload files only"
+                    ),
+                );
+            } else {
+                // RFC 8493 §2.2.3 ("MUST NOT list any tag files") is new in 1.0: the 0.9x drafts only
+                // say FILENAME is relative to the bag, and the LoC conformance suite holds such a
+                // 0.97 bag (v0.97/valid/local-fetch) as valid. A warning; the entry is not owed as
+                // payload (no payload manifest can list it).
+                findings.push(finding(
+                    RULE,
+                    Level::Warning,
+                    FILE,
+                    format!(
+                        "第 {n} 行“{path}”不在 data/ 下：BagIt 1.0 起不允许 (RFC 8493 §2.2.3)，此前的版本允许；未核验"
+                    ),
+                    format!(
+                        "line {n}: '{path}' is not under data/: not allowed from BagIt 1.0 (RFC 8493 §2.2.3), allowed before; not checked"
+                    ),
+                ));
+            }
             continue;
         }
         out.push(FetchEntry {
@@ -1257,6 +1275,46 @@ pub(crate) fn bag_id(root: &Path) -> String {
         .unwrap_or_else(|| dir_name(root))
 }
 
+/// Manifest names that match a file only after Unicode normalization (the manifest in NFC, the file system
+/// in NFD as macOS writes it, or the reverse): the file is the one listed, as bagit-python matches it, and
+/// each is a warning naming both spellings (the LoC conformance suite's v0.97/warning/filename-normalization
+/// case). Only a one-to-one match is taken: two files equal under NFC are left to the missing/unexpected
+/// findings.
+fn reconcile_normalization(
+    expects: &mut Expectations,
+    listing: &super::verify::Listing,
+    findings: &mut Vec<Finding>,
+) {
+    use unicode_normalization::UnicodeNormalization as _;
+    let nfc = |s: &str| s.nfc().collect::<String>();
+    let mut on_disk: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for p in listing.keys().filter(|p| !expects.contains_key(*p)) {
+        on_disk.entry(nfc(p)).or_default().push(p);
+    }
+    let moves: Vec<(String, String)> = expects
+        .keys()
+        .filter(|p| !listing.contains_key(*p))
+        .filter_map(|p| match on_disk.get(&nfc(p)).map(Vec::as_slice) {
+            Some([file]) => Some((p.clone(), (*file).to_string())),
+            _ => None,
+        })
+        .collect();
+    for (listed, file) in moves {
+        findings.push(finding(
+            "RFC 8493 §2.1.3",
+            Level::Warning,
+            &listed,
+            format!("清单中的名称与文件名“{file}”仅在 Unicode 规范化 (NFC/NFD) 后相同；按同一文件核验"),
+            format!(
+                "the manifest name equals the file name '{file}' only after Unicode normalization (NFC/NFD); checked as that file"
+            ),
+        ));
+        if let Some(e) = expects.remove(&listed) {
+            expects.insert(file, e);
+        }
+    }
+}
+
 /// Check one bag: its tag files, then every payload and tag file against every manifest
 /// (RFC 8493 §3: complete and valid), Payload-Oxum, and the files `fetch.txt` still owes.
 pub(crate) fn verify_bag(
@@ -1302,6 +1360,7 @@ pub(crate) fn verify_bag(
                 .push((m.algorithm, e.value.clone()));
         }
     }
+    reconcile_normalization(&mut expects, &listing, &mut findings);
     // RFC 8493 §3 (complete): every payload file is listed in every payload manifest.
     let listed: Vec<BTreeSet<&str>> = tags
         .manifests
