@@ -238,6 +238,60 @@ fn a_package_in_the_ledger_that_is_gone_or_no_longer_a_package_fails() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
 
+/// Issue 11: the ledger matches packages by one spelling of their path, so a package gone is found whether the
+/// archive was given relative or absolute, at the recording run or at the later one.
+#[test]
+fn a_package_gone_is_found_however_the_archive_path_is_spelled() {
+    let t = tempfile::tempdir().unwrap();
+    let archive = t.path().join("archive");
+    for id in ["keep", "gone"] {
+        pack(&archive, id, false);
+    }
+    let ledger = t.path().join("ledger.jsonl");
+    let l = ledger.to_str().unwrap();
+    let relative = |spelling: &str| {
+        let out = Command::new(common::require("timeout"))
+            .arg("60")
+            .arg(bin())
+            .current_dir(t.path())
+            .args(["verify", "--json", "--quiet", "--ledger", l, spelling])
+            .output()
+            .expect("run dangan");
+        assert_ne!(out.status.code(), Some(124), "hung");
+        out
+    };
+    let out = relative("./archive");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    fs::remove_dir_all(archive.join("gone")).unwrap();
+    let gone_named = |out: &Output| {
+        json(out)["packages"].as_array().unwrap().iter().any(|p| {
+            p["path"].as_str().is_some_and(|s| s.ends_with("gone"))
+                && p["findings"].to_string().contains("now missing")
+        })
+    };
+    // Recorded as ./archive, checked as /abs/archive.
+    let out = run(&["verify", "--json", "--quiet", "--ledger", l], &[&archive]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(gone_named(&out), "{}", text(&out));
+    // And with another relative spelling, after an absolute run.
+    let out = relative("archive/../archive");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(gone_named(&out), "{}", text(&out));
+    // The ledger holds one spelling for the package that is still there.
+    let lines = fs::read_to_string(&ledger).unwrap();
+    let keep = archive.join("keep").canonicalize().unwrap();
+    let spellings: std::collections::BTreeSet<String> = lines
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with("keep")))
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        spellings.into_iter().collect::<Vec<_>>(),
+        [keep.display().to_string()]
+    );
+}
+
 #[test]
 fn leftovers_of_interrupted_runs_are_warned_about_never_counted() {
     let t = tempfile::tempdir().unwrap();
@@ -557,4 +611,50 @@ fn zip_bombs_finish_at_once_in_bounded_memory_in_verify_and_validate() {
         };
         assert!(named, "validate {}: {v}", bomb.display());
     }
+}
+
+/// A zip whose end records declare 5,000,000 entries (ZIP64, APPNOTE 4.3.14–4.3.16) in a file of a
+/// hundred bytes: refused from its end record by the entry limit, before the zip crate reads the
+/// central directory (issue 11), in bounded time and memory, and the refusal names the limit.
+#[test]
+fn a_zip_declaring_millions_of_entries_is_refused_by_the_entry_limit() {
+    let t = tempfile::tempdir().unwrap();
+    let entries: u64 = 5_000_000;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"PK\x06\x06");
+    b.extend_from_slice(&44u64.to_le_bytes());
+    b.extend_from_slice(&[45, 0, 45, 0]);
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&entries.to_le_bytes());
+    b.extend_from_slice(&entries.to_le_bytes());
+    b.extend_from_slice(&(entries * 46).to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes());
+    b.extend_from_slice(b"PK\x06\x07");
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(b"PK\x05\x06");
+    b.extend_from_slice(&[0xFF; 16]);
+    b.extend_from_slice(&0u16.to_le_bytes());
+    let zip = t.path().join("many.zip");
+    fs::write(&zip, &b).unwrap();
+    let (out, rss, cpu) = measured(&["verify", "--json", "--quiet"], &zip);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v = json(&out);
+    assert!(
+        v["packages"][0]["findings"]
+            .to_string()
+            .contains("declares 5000000 entries, more than the limit of 1000000 entries"),
+        "{v}"
+    );
+    assert!(rss < 200 << 10 && cpu < 1.0, "verify: {rss} KiB, {cpu} s");
+    let (out, rss, cpu) = measured(&["validate", "--json", "--no-virus-scan"], &zip);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("declares 5000000 entries, more than the limit of 1000000 entries"),
+        "{}",
+        text(&out)
+    );
+    assert!(rss < 200 << 10 && cpu < 1.0, "validate: {rss} KiB, {cpu} s");
 }

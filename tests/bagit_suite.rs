@@ -73,6 +73,24 @@ const DIFFERENCES: &[(&str, &str)] = &[
          manifest line for",
     ),
     (
+        "v1-fetch-outside-data-file-url",
+        "RFC 8493 §2.2.3: from 1.0 fetch.txt lists payload files only (the 0.97 bag of the LoC \
+         suite's local-fetch shape is valid, with a warning); bagit-python checks only that the \
+         path stays in the bag",
+    ),
+    (
+        "name-nfd-in-manifest-nfc-on-disk",
+        "a name equal to a file's under Unicode normalization names that file (with a warning); \
+         bagit-python compares the manifest name as written with the NFC form of the names on \
+         disk, so it matches an NFC manifest name to an NFD file but not the reverse",
+    ),
+    (
+        "manifest-dot-dot-inside-bag",
+        "RFC 8493 §7.2: dangan's one path rule refuses every '..' (two spellings of one name, and \
+         the folder it passes through could be a link); bagit-python normalizes the path and, as \
+         it stays inside the bag, accepts it",
+    ),
+    (
         "v096-tag-manifest-mismatch",
         "a tag file whose digest differs from its tag manifest is damaged whatever the version; \
          bagit-python reads tag manifests only from 0.97 on",
@@ -111,6 +129,8 @@ struct Case {
     damage: Option<Edit>,
     /// Exit codes of `dangan verify` that mean "invalid" for this case (normally just 1).
     invalid_codes: &'static [i32],
+    /// Text of a warning dangan must give (a valid bag with something to say).
+    warning: Option<&'static str>,
 }
 
 fn utf8(s: &str) -> Vec<u8> {
@@ -163,6 +183,7 @@ fn base(name: &'static str, rule: &'static str, rfc_valid: bool) -> Case {
         edit: None,
         damage: None,
         invalid_codes: &[1],
+        warning: None,
     }
 }
 
@@ -696,6 +717,59 @@ fn cases() -> Vec<Case> {
     c.encode = utf16be;
     v.push(c);
 
+    // Stop 10's open questions, decided (issue 11).
+    // The LoC suite's v0.97/valid/local-fetch: fetch.txt names a file outside data/ by a file: URL.
+    // RFC 8493 §2.2.3 forbids that from 1.0 on (fetch.txt lists payload files only); the 0.97 draft
+    // does not, so before 1.0 it is a warning and the bag stays valid.
+    let local_fetch = "file:///home/example/bags/source/sachiel.png 42000 sachiel.png\n";
+    let mut c = with_version(
+        base("v097-fetch-outside-data-file-url", "BagIt 0.97", true),
+        "0.97",
+        "bag-info.txt",
+    );
+    c.warning = Some("not allowed from BagIt 1.0");
+    v.push(edit(c, move |d| {
+        fs::write(d.join("fetch.txt"), local_fetch).unwrap()
+    }));
+    v.push(edit(
+        base("v1-fetch-outside-data-file-url", "RFC 8493 §2.2.3", false),
+        move |d| fs::write(d.join("fetch.txt"), local_fetch).unwrap(),
+    ));
+    // A name the manifest writes in NFC and the file system holds in NFD (as macOS writes it), and the
+    // reverse: the same file, as bagit-python matches it, with a warning naming both spellings (the LoC
+    // suite's v0.97/warning/filename-normalization).
+    for (name, listed, on_disk) in [
+        (
+            "name-nfc-in-manifest-nfd-on-disk",
+            "data/caf\u{e9}.txt",
+            "data/cafe\u{301}.txt",
+        ),
+        (
+            "name-nfd-in-manifest-nfc-on-disk",
+            "data/cafe\u{301}.txt",
+            "data/caf\u{e9}.txt",
+        ),
+    ] {
+        let mut c = base(name, "RFC 8493 §2.1.3", true);
+        c.payload.push((listed.into(), b"caf\xc3\xa9\n".to_vec()));
+        c.warning = Some("only after Unicode normalization");
+        v.push(edit(c, move |d| {
+            fs::rename(d.join(listed), d.join(on_disk)).unwrap()
+        }));
+    }
+    // `data/sub dir/../hello.txt` stays inside the bag, but dangan's one path rule refuses every `..`
+    // (a name with two spellings, and `sub dir` could be a link): RFC 8493 §7.2's dangerous paths.
+    v.push(edit(
+        base("manifest-dot-dot-inside-bag", "RFC 8493 §7.2", false),
+        |d| {
+            let p = d.join("manifest-sha256.txt");
+            let t = fs::read_to_string(&p)
+                .unwrap()
+                .replace("  data/hello.txt", "  data/sub dir/../hello.txt");
+            fs::write(p, t).unwrap();
+        },
+    ));
+
     // No hangs: a FIFO in the payload is refused, not opened.
     v.push(damage(
         base("fifo-in-payload", "RFC 8493 §3", false),
@@ -816,6 +890,18 @@ fn bagit_suite_against_bagit_python() {
                 "{}: invalid, but no finding cites {}\n{out}",
                 c.name, c.rule
             ));
+        }
+        if let Some(w) = c.warning
+            && !serde_json::from_str::<serde_json::Value>(&out).is_ok_and(|v| {
+                v["packages"][0]["findings"].as_array().is_some_and(|f| {
+                    f.iter().any(|f| {
+                        f["level"] == "warning"
+                            && f["message_en"].as_str().is_some_and(|m| m.contains(w))
+                    })
+                })
+            })
+        {
+            problems.push(format!("{}: no warning saying '{w}'\n{out}", c.name));
         }
         if dangan_valid != c.rfc_valid {
             problems.push(format!(

@@ -29,6 +29,24 @@ use crate::sip::mets;
 
 /// The largest tag file read into memory (a manifest of a few million files fits).
 const TAG_FILE_LIMIT: u64 = 1 << 30;
+/// The most bytes of tag files one reading of a bag's tags takes into memory, all files together (up to
+/// 24 manifests and tag manifests of the twelve algorithms, bag-info and fetch.txt).
+const TAG_BYTES_LIMIT: u64 = 2 << 30;
+/// `bagit.txt` is two short lines (RFC 8493 §2.1.1).
+const DECLARATION_LIMIT: u64 = 64 << 10;
+
+/// What is left of [`TAG_BYTES_LIMIT`] while one bag's tags are read.
+struct TagBudget {
+    left: u64,
+}
+
+impl TagBudget {
+    fn new() -> TagBudget {
+        TagBudget {
+            left: TAG_BYTES_LIMIT,
+        }
+    }
+}
 
 /// `bagit.txt` as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -679,13 +697,31 @@ pub fn parse_fetch(text: &str, v1: bool, findings: &mut Vec<Finding>) -> Vec<Fet
             }
         };
         if !path.starts_with("data/") {
-            err(
-                findings,
-                format!("第 {n} 行“{path}”不在 data/ 下：fetch.txt 只能列出载荷文件"),
-                format!(
-                    "line {n}: '{path}' is not under data/: fetch.txt lists payload files only"
-                ),
-            );
+            if v1 {
+                err(
+                    findings,
+                    format!("第 {n} 行“{path}”不在 data/ 下：fetch.txt 只能列出载荷文件"),
+                    format!(
+                        "line {n}: '{path}' is not under data/: fetch.txt lists payload files only"
+                    ),
+                );
+            } else {
+                // RFC 8493 §2.2.3 ("MUST NOT list any tag files") is new in 1.0: the 0.9x drafts only
+                // say FILENAME is relative to the bag, and the LoC conformance suite holds such a
+                // 0.97 bag (v0.97/valid/local-fetch) as valid. A warning; the entry is not owed as
+                // payload (no payload manifest can list it).
+                findings.push(finding(
+                    RULE,
+                    Level::Warning,
+                    FILE,
+                    format!(
+                        "第 {n} 行“{path}”不在 data/ 下：BagIt 1.0 起不允许 (RFC 8493 §2.2.3)，此前的版本允许；未核验"
+                    ),
+                    format!(
+                        "line {n}: '{path}' is not under data/: not allowed from BagIt 1.0 (RFC 8493 §2.2.3), allowed before; not checked"
+                    ),
+                ));
+            }
             continue;
         }
         out.push(FetchEntry {
@@ -699,10 +735,24 @@ pub fn parse_fetch(text: &str, v1: bool, findings: &mut Vec<Finding>) -> Vec<Fet
 }
 
 /// Read one tag file: `None` when it does not exist; anything else that stops the read (a FIFO,
-/// a device, a permission) is an error finding "not a regular file"/"cannot read".
-fn read_tag_file(root: &Path, name: &str, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
-    match crate::fsutil::read_regular(&root.join(name), TAG_FILE_LIMIT) {
-        Ok(b) => Some(b),
+/// a device, a permission, a file over the size limits) is an error finding naming why.
+fn read_tag_file(
+    root: &Path,
+    name: &str,
+    budget: &mut TagBudget,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<u8>> {
+    let cap = if name == "bagit.txt" {
+        DECLARATION_LIMIT
+    } else {
+        TAG_FILE_LIMIT
+    }
+    .min(budget.left);
+    match crate::fsutil::read_regular(&root.join(name), cap) {
+        Ok(b) => {
+            budget.left -= b.len() as u64;
+            Some(b)
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => {
             findings.push(finding(
@@ -719,9 +769,27 @@ fn read_tag_file(root: &Path, name: &str, findings: &mut Vec<Finding>) -> Option
 
 /// Read the tag files of the bag at `root`. Only I/O failures on the bag directory itself are
 /// errors; everything wrong inside the tag files is a finding.
+///
+/// Guarded here, whoever calls it: the bag root must be a folder (a symbolic link is not followed), each tag
+/// file is opened only if it is a regular file, `bagit.txt` is read up to 64 KiB, any other tag file up to
+/// 1 GiB and all of them together up to 2 GiB; a file over a limit is a finding naming the limit.
 pub fn read_tags(root: &Path) -> Result<BagTags, FixityError> {
+    let meta = fs::symlink_metadata(root).map_err(|e| FixityError::io(root, e))?;
+    if !meta.is_dir() {
+        return Err(FixityError::io(
+            root,
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "not a folder ({}): a bag is a folder",
+                    crate::fsutil::kind_of(&meta)
+                ),
+            ),
+        ));
+    }
     let mut tags = BagTags::default();
-    let decl_bytes = read_tag_file(root, "bagit.txt", &mut tags.findings);
+    let mut budget = TagBudget::new();
+    let decl_bytes = read_tag_file(root, "bagit.txt", &mut budget, &mut tags.findings);
     tags.declaration = match decl_bytes {
         Some(b) => parse_declaration(&b, &mut tags.findings),
         None => {
@@ -778,7 +846,7 @@ pub fn read_tags(root: &Path) -> Result<BagTags, FixityError> {
             ));
             continue;
         };
-        let Some(bytes) = read_tag_file(root, name, &mut tags.findings) else {
+        let Some(bytes) = read_tag_file(root, name, &mut budget, &mut tags.findings) else {
             continue;
         };
         let Some(text) = decode(&bytes, encoding, name, &mut tags.findings) else {
@@ -816,12 +884,12 @@ pub fn read_tags(root: &Path) -> Result<BagTags, FixityError> {
         .declaration
         .as_ref()
         .map_or("bag-info.txt", Declaration::info_file);
-    if let Some(b) = read_tag_file(root, info_file, &mut tags.findings)
+    if let Some(b) = read_tag_file(root, info_file, &mut budget, &mut tags.findings)
         && let Some(text) = decode(&b, encoding, info_file, &mut tags.findings)
     {
         tags.info = parse_info(&text, info_file, &mut tags.findings);
     }
-    if let Some(b) = read_tag_file(root, "fetch.txt", &mut tags.findings)
+    if let Some(b) = read_tag_file(root, "fetch.txt", &mut budget, &mut tags.findings)
         && let Some(text) = decode(&b, encoding, "fetch.txt", &mut tags.findings)
     {
         tags.fetch = parse_fetch(&text, v1, &mut tags.findings);
@@ -1392,13 +1460,15 @@ pub(crate) fn wrapped_sip_base(root: &Path) -> Option<String> {
 /// encoding, `package-info.txt` for 0.93–0.95), without reading the manifests.
 fn read_info(root: &Path) -> Vec<(String, String)> {
     let mut f = Vec::new();
-    let decl = read_tag_file(root, "bagit.txt", &mut f).and_then(|b| parse_declaration(&b, &mut f));
+    let mut budget = TagBudget::new();
+    let decl = read_tag_file(root, "bagit.txt", &mut budget, &mut f)
+        .and_then(|b| parse_declaration(&b, &mut f));
     let encoding = decl
         .as_ref()
         .and_then(|d| tag_encoding(&d.encoding))
         .unwrap_or(TagEncoding::Fixed(encoding_rs::UTF_8));
     let file = decl.as_ref().map_or("bag-info.txt", Declaration::info_file);
-    read_tag_file(root, file, &mut f)
+    read_tag_file(root, file, &mut budget, &mut f)
         .and_then(|b| decode(&b, encoding, file, &mut f))
         .map(|text| parse_info(&text, file, &mut f))
         .unwrap_or_default()
@@ -1419,6 +1489,46 @@ pub(crate) fn bag_id(root: &Path) -> String {
         })
         .and_then(|b| mets::objid(&b))
         .unwrap_or_else(|| dir_name(root))
+}
+
+/// Manifest names that match a file only after Unicode normalization (the manifest in NFC, the file system
+/// in NFD as macOS writes it, or the reverse): the file is the one listed, as bagit-python matches it, and
+/// each is a warning naming both spellings (the LoC conformance suite's v0.97/warning/filename-normalization
+/// case). Only a one-to-one match is taken: two files equal under NFC are left to the missing/unexpected
+/// findings.
+fn reconcile_normalization(
+    expects: &mut Expectations,
+    listing: &super::verify::Listing,
+    findings: &mut Vec<Finding>,
+) {
+    use unicode_normalization::UnicodeNormalization as _;
+    let nfc = |s: &str| s.nfc().collect::<String>();
+    let mut on_disk: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for p in listing.keys().filter(|p| !expects.contains_key(*p)) {
+        on_disk.entry(nfc(p)).or_default().push(p);
+    }
+    let moves: Vec<(String, String)> = expects
+        .keys()
+        .filter(|p| !listing.contains_key(*p))
+        .filter_map(|p| match on_disk.get(&nfc(p)).map(Vec::as_slice) {
+            Some([file]) => Some((p.clone(), (*file).to_string())),
+            _ => None,
+        })
+        .collect();
+    for (listed, file) in moves {
+        findings.push(finding(
+            "RFC 8493 §2.1.3",
+            Level::Warning,
+            &listed,
+            format!("清单中的名称与文件名“{file}”仅在 Unicode 规范化 (NFC/NFD) 后相同；按同一文件核验"),
+            format!(
+                "the manifest name equals the file name '{file}' only after Unicode normalization (NFC/NFD); checked as that file"
+            ),
+        ));
+        if let Some(e) = expects.remove(&listed) {
+            expects.insert(file, e);
+        }
+    }
 }
 
 /// Check one bag: its tag files, then every payload and tag file against every manifest
@@ -1466,6 +1576,7 @@ pub(crate) fn verify_bag(
                 .push((m.algorithm, e.value.clone()));
         }
     }
+    reconcile_normalization(&mut expects, &listing, &mut findings);
     // RFC 8493 §3 (complete): every payload file is listed in every payload manifest.
     let listed: Vec<BTreeSet<&str>> = tags
         .manifests
@@ -1657,6 +1768,50 @@ pub(crate) fn verify_bag(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `read_tags` guards itself (issue 11): a linked bag root is refused, an oversized `bagit.txt` and a FIFO
+    /// manifest are findings naming why, and nothing blocks.
+    #[test]
+    fn read_tags_guards_itself() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let bag = t.path().join("bag");
+        fs::create_dir_all(bag.join("data")).expect("mkdir");
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&bag, &link).expect("symlink");
+        assert!(read_tags(&link).is_err());
+        assert!(read_tags(&bag.join("data/none")).is_err());
+        let mut decl = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".to_vec();
+        decl.resize(DECLARATION_LIMIT as usize + 1, b'\n');
+        fs::write(bag.join("bagit.txt"), &decl).expect("write");
+        let fifo = bag.join("manifest-sha256.txt");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let started = std::time::Instant::now();
+        let tags = read_tags(&bag).expect("a folder");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let about = |name: &str| {
+            tags.findings
+                .iter()
+                .filter(|f| f.path.as_deref() == Some(name))
+                .map(|f| f.message_en.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        assert!(
+            about("bagit.txt").contains("exceed the limit of 65536 bytes"),
+            "{:?}",
+            tags.findings
+        );
+        assert!(
+            about("manifest-sha256.txt").contains("not a regular file"),
+            "{:?}",
+            tags.findings
+        );
+        assert!(tags.declaration.is_none() && tags.manifests.is_empty());
+    }
 
     #[test]
     fn manifest_lines_and_findings() {

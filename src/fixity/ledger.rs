@@ -57,7 +57,9 @@ impl Entry {
             event_type: EventType::FixityCheck.code().into(),
             event_id,
             package_id: report.id.clone(),
-            path: report.path.clone(),
+            path: super::verify::ledger_path(Path::new(&report.path))
+                .to_string_lossy()
+                .into_owned(),
             kind: report.kind,
             started: ts(report.started),
             finished: ts(report.finished),

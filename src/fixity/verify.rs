@@ -1246,6 +1246,15 @@ pub fn verify_package(
     report
 }
 
+/// The one spelling of a package path in the ledger: canonical (links, `.` and `..` resolved) while it exists,
+/// else absolute, so that `verify ./archive` and `verify /abs/archive` record the same path and find the same
+/// packages gone.
+pub fn ledger_path(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// The report of a package the ledger knows but that is no longer there (or no longer a package): a
 /// failed check, so that neither this run nor `ledger report` can show it as good.
 pub fn vanished_report(

@@ -39,6 +39,8 @@ pub struct Limits {
     pub max_xml_bytes: u64,
     /// Deepest element nesting accepted in XML.
     pub max_xml_depth: usize,
+    /// Largest zip central directory (declared in its end record) parsed into memory.
+    pub max_directory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -50,6 +52,8 @@ impl Default for Limits {
             ratio_floor: 1 << 20,
             max_xml_bytes: 512 << 20,
             max_xml_depth: xml::MAX_DEPTH,
+            // A million entries with 300-byte names and ZIP64 extra fields fit in 384 MiB.
+            max_directory_bytes: 384 << 20,
         }
     }
 }
@@ -179,7 +183,7 @@ impl Package {
         let src: Box<dyn Source> = if meta.is_dir() {
             Box::new(DirSource::new(path))
         } else if meta.is_file() {
-            Box::new(ZipSource::open(path)?)
+            Box::new(ZipSource::open_with(path, limits)?)
         } else {
             return Err(SipError::Open {
                 path: path.to_path_buf(),

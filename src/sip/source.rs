@@ -249,13 +249,35 @@ pub struct ZipSource {
 }
 
 impl ZipSource {
-    /// Open a zip (a regular file only: a FIFO or device is refused without blocking).
+    /// Open a zip (a regular file only: a FIFO or device is refused without blocking) under the default
+    /// limits.
     pub fn open(path: &Path) -> Result<ZipSource, SipError> {
+        ZipSource::open_with(path, &Limits::default())
+    }
+
+    /// Open a zip. Its central directory is parsed into memory only when the end record declares no more
+    /// entries and no more directory bytes than `limits` allow: a zip declaring millions of entries is refused
+    /// from its last few bytes.
+    pub fn open_with(path: &Path, limits: &Limits) -> Result<ZipSource, SipError> {
         let file = open_regular(path).map_err(|e| SipError::Open {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
         let len = file.metadata().map_err(|e| SipError::io(path, e))?.len();
+        for d in declared_directories(&file, len).map_err(|e| SipError::io(path, e))? {
+            if d.entries > limits.max_entries as u64 {
+                return Err(SipError::Limits(format!(
+                    "the zip declares {} entries, more than the limit of {} entries",
+                    d.entries, limits.max_entries
+                )));
+            }
+            if d.bytes > limits.max_directory_bytes {
+                return Err(SipError::Limits(format!(
+                    "the zip declares a central directory of {} bytes, more than the limit of {} bytes",
+                    d.bytes, limits.max_directory_bytes
+                )));
+            }
+        }
         let shared = SharedFile {
             file: Arc::new(file),
             pos: 0,
@@ -270,6 +292,72 @@ impl ZipSource {
             archive,
         })
     }
+}
+
+/// What an end-of-central-directory record declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DeclaredDirectory {
+    entries: u64,
+    bytes: u64,
+}
+
+/// Every end-of-central-directory record in the last 64 KiB + 22 bytes of the zip (APPNOTE 4.3.16) whose
+/// comment fits in the file, with the ZIP64 record (4.3.14, found through its locator 4.3.15) where the 32-bit
+/// fields are saturated. All candidates are returned, not only the last: the zip crate may fall back to an
+/// earlier one, and each must be within the limits.
+fn declared_directories(file: &File, len: u64) -> io::Result<Vec<DeclaredDirectory>> {
+    use std::os::unix::fs::FileExt;
+    const EOCD: &[u8; 4] = b"PK\x05\x06";
+    let u16_at = |b: &[u8], i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
+    let u32_at =
+        |b: &[u8], i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+    let u64_at = |b: &[u8], i: usize| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[i..i + 8]);
+        u64::from_le_bytes(a)
+    };
+    if len < 22 {
+        return Ok(Vec::new()); // no room for an end record: the zip crate says what is wrong
+    }
+    let window = len.min(22 + 0xFFFF);
+    let start = len - window;
+    let mut tail = vec![0u8; window as usize];
+    file.read_exact_at(&mut tail, start)?;
+    let mut out = Vec::new();
+    let mut i = tail.len().saturating_sub(22);
+    loop {
+        if &tail[i..i + 4] == EOCD && i + 22 + u16_at(&tail, i + 20) as usize <= tail.len() {
+            let mut d = DeclaredDirectory {
+                entries: u16_at(&tail, i + 10).max(u16_at(&tail, i + 8)),
+                bytes: u32_at(&tail, i + 12),
+            };
+            let saturated = d.entries == 0xFFFF
+                || d.bytes == 0xFFFF_FFFF
+                || u32_at(&tail, i + 16) == 0xFFFF_FFFF;
+            let at = start + i as u64;
+            if saturated && at >= 20 {
+                let mut locator = [0u8; 20];
+                file.read_exact_at(&mut locator, at - 20)?;
+                if &locator[..4] == b"PK\x06\x07" {
+                    let mut record = [0u8; 56];
+                    let off = u64_at(&locator, 8);
+                    if off.checked_add(56).is_some_and(|end| end <= len) {
+                        file.read_exact_at(&mut record, off)?;
+                        if &record[..4] == b"PK\x06\x06" {
+                            d.entries = u64_at(&record, 32).max(u64_at(&record, 24));
+                            d.bytes = u64_at(&record, 40);
+                        }
+                    }
+                }
+            }
+            out.push(d);
+        }
+        if i == 0 {
+            break;
+        }
+        i -= 1;
+    }
+    Ok(out)
 }
 
 impl Source for ZipSource {
@@ -442,5 +530,104 @@ impl Source for ZipSource {
             .by_index_with_options(entry.index, zip_options)
             .map_err(io::Error::other)?;
         f(&mut zf.take(options.cap))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    /// A zip of `n` one-byte stored entries, built in memory by the zip crate.
+    fn zip_of(n: usize) -> Vec<u8> {
+        let mut z = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for i in 0..n {
+            z.start_file(format!("p/{i}"), o).expect("entry");
+            z.write_all(b"x").expect("write");
+        }
+        z.finish().expect("finish").into_inner()
+    }
+
+    /// Only an end record: ZIP64, declaring `entries` entries in a directory of `bytes` bytes.
+    fn declaring(entries: u64, bytes: u64) -> Vec<u8> {
+        let mut b = Vec::new();
+        // ZIP64 end of central directory record (APPNOTE 4.3.14) at offset 0.
+        b.extend_from_slice(b"PK\x06\x06");
+        b.extend_from_slice(&44u64.to_le_bytes());
+        b.extend_from_slice(&[45, 0, 45, 0]);
+        b.extend_from_slice(&[0; 8]);
+        b.extend_from_slice(&entries.to_le_bytes());
+        b.extend_from_slice(&entries.to_le_bytes());
+        b.extend_from_slice(&bytes.to_le_bytes());
+        b.extend_from_slice(&0u64.to_le_bytes());
+        // Locator (4.3.15) pointing at it.
+        b.extend_from_slice(b"PK\x06\x07");
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        // End record (4.3.16), every field saturated.
+        b.extend_from_slice(b"PK\x05\x06");
+        b.extend_from_slice(&[0xFF; 16]);
+        b.extend_from_slice(&0u16.to_le_bytes());
+        b
+    }
+
+    fn refused(bytes: &[u8], limits: &Limits) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("a.zip");
+        std::fs::write(&p, bytes).expect("write");
+        let started = std::time::Instant::now();
+        let r = ZipSource::open_with(&p, limits);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        match r {
+            Err(SipError::Limits(why)) => why,
+            Err(e) => panic!("refused, but not by a limit: {e}"),
+            Ok(_) => panic!("opened"),
+        }
+    }
+
+    #[test]
+    fn a_zip_declaring_millions_of_entries_is_refused_before_its_directory_is_read() {
+        let why = refused(&declaring(5_000_000, 5_000_000 * 46), &Limits::default());
+        assert!(
+            why.contains("5000000 entries") && why.contains("limit of 1000000 entries"),
+            "{why}"
+        );
+        let why = refused(&declaring(10, 1 << 40), &Limits::default());
+        assert!(
+            why.contains("central directory of 1099511627776 bytes"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn the_entry_limit_applies_to_a_real_directory_before_it_is_parsed() {
+        let bytes = zip_of(3000);
+        let limits = Limits {
+            max_entries: 1000,
+            ..Limits::default()
+        };
+        let why = refused(&bytes, &limits);
+        assert!(
+            why.contains("3000 entries") && why.contains("limit of 1000"),
+            "{why}"
+        );
+        // Within the limits it opens and lists every entry.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("ok.zip");
+        std::fs::write(&p, &bytes).expect("write");
+        let src = ZipSource::open_with(&p, &Limits::default()).expect("opens");
+        assert_eq!(
+            src.list(&Limits::default()).expect("lists").entries.len(),
+            3000
+        );
+        // A file too short for an end record is left to the zip crate's own error.
+        std::fs::write(&p, b"PK").expect("write");
+        assert!(matches!(
+            ZipSource::open(&p),
+            Err(SipError::NotAPackage { .. })
+        ));
     }
 }

@@ -11,7 +11,7 @@ use crate::model::Level;
 
 use super::content::{self, ArchivalFormats, Program};
 use super::digest;
-use super::mets::{FileRef, RefKind};
+use super::mets::{Declared, RefKind, ref_rules};
 use super::{CheckRun, Finding, Options};
 use crate::sip::xml;
 use crate::sip::{EntryKind, Package};
@@ -38,11 +38,13 @@ fn f(item: &str, path: &str, zh: impl Into<String>, en: impl Into<String>) -> Fi
 }
 
 /// Recompute size and checksum of every declared file (in parallel; each file read once).
-fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
+fn verify_refs(pkg: &Package, refs: &[Declared]) -> Vec<Finding> {
     refs.par_iter()
         .flat_map_iter(|r| {
             let mut out = Vec::new();
-            let (exists_rule, size_rule, sum_rule) = r.kind.rules();
+            let Some((exists_rule, size_rule, sum_rule)) = ref_rules(r.r.kind) else {
+                return out;
+            };
             let Some(entry) = pkg.entries.get(&r.path) else {
                 out.push(Finding::eark(
                     exists_rule,
@@ -55,7 +57,7 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
             if entry.kind != EntryKind::File {
                 return out; // symlink or encrypted entry: reported by the reader
             }
-            let alg = r.checksum_type.as_deref().unwrap_or("");
+            let alg = r.r.checksum_type.as_deref().unwrap_or("");
             let result = pkg.with_reader(&r.path, |rd| match digest::digest(alg, rd)? {
                 Some(x) => Ok((Some(x.0), x.1)),
                 None => Ok((None, digest::count(rd)?)),
@@ -68,7 +70,7 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
                     format!("cannot be read: {e}"),
                 )),
                 Ok((sum, n)) => {
-                    if let Some(declared) = r.size
+                    if let Some(declared) = r.size()
                         && declared != n
                     {
                         out.push(Finding::eark(
@@ -84,7 +86,7 @@ fn verify_refs(pkg: &Package, refs: &[FileRef]) -> Vec<Finding> {
                             ),
                         ));
                     }
-                    match (sum, &r.checksum) {
+                    match (sum, &r.r.checksum) {
                         (Some(actual), Some(declared))
                             if !actual.eq_ignore_ascii_case(declared.trim()) =>
                         {
@@ -535,7 +537,7 @@ fn clamscan(pkg: &Package) -> (CheckRun, String) {
 
 pub fn check(
     pkg: &Package,
-    refs: &[FileRef],
+    refs: &[Declared],
     metadata_paths: &[String],
     catalog: &Catalog,
     options: &Options,
@@ -565,10 +567,10 @@ pub fn check(
     // 2.1: totals the package declares vs what it holds.
     let mut seen = BTreeSet::new();
     let (mut n_decl, mut bytes_decl, mut n_found, mut bytes_found) = (0u64, 0u64, 0u64, 0u64);
-    for r in refs.iter().filter(|r| r.kind == RefKind::File) {
+    for r in refs.iter().filter(|r| r.r.kind == RefKind::File) {
         if seen.insert(r.path.as_str()) {
             n_decl += 1;
-            bytes_decl += r.size.unwrap_or(0);
+            bytes_decl += r.size().unwrap_or(0);
             if let Some(e) = pkg.entries.get(&r.path) {
                 n_found += 1;
                 bytes_found += e.size;
@@ -587,7 +589,7 @@ pub fn check(
     // Content of every readable file (security first: every file, declared or not).
     let mimes: HashMap<&str, &str> = refs
         .iter()
-        .filter_map(|r| r.mime.as_deref().map(|m| (r.path.as_str(), m)))
+        .filter_map(|r| r.r.mime.as_deref().map(|m| (r.path.as_str(), m)))
         .collect();
     let paths: Vec<&String> = pkg
         .entries
@@ -615,7 +617,7 @@ pub fn check(
     // catalog.xml (dangan's descriptive metadata) when the package has it.
     let catalog_path = refs
         .iter()
-        .find(|r| r.kind == RefKind::Dmd && r.other_mdtype.as_deref() == Some("DANGAN-CATALOG"))
+        .find(|r| r.r.kind == RefKind::Dmd && r.r.other_mdtype.as_deref() == Some("DANGAN-CATALOG"))
         .map(|r| r.path.clone())
         .or_else(|| {
             pkg.entries
@@ -644,7 +646,7 @@ pub fn check(
     };
 
     // 3.3: the environment is recorded when there is preservation metadata.
-    if !refs.iter().any(|r| r.kind == RefKind::Digiprov) && !metadata_paths.is_empty() {
+    if !refs.iter().any(|r| r.r.kind == RefKind::Digiprov) && !metadata_paths.is_empty() {
         findings.push(
             Finding::dat70(
                 "3.3",
@@ -687,7 +689,7 @@ pub fn check(
     xml_docs.extend(
         refs.iter()
             .filter(|r| {
-                matches!(r.kind, RefKind::Dmd | RefKind::Digiprov) && r.path.ends_with(".xml")
+                matches!(r.r.kind, RefKind::Dmd | RefKind::Digiprov) && r.path.ends_with(".xml")
             })
             .map(|r| r.path.clone()),
     );

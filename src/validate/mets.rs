@@ -35,40 +35,36 @@ pub fn vocabularies() -> &'static Vocabularies {
     })
 }
 
-/// What a reference points at, and which rules judge its existence, size and checksum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefKind {
-    File,
-    Dmd,
-    Digiprov,
-    Rights,
-}
+pub use crate::sip::mets::RefKind;
 
-impl RefKind {
-    /// (exists, SIZE, CHECKSUM) rule IDs.
-    pub fn rules(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            RefKind::File => ("CSIP79", "CSIP69", "CSIP71"),
-            RefKind::Dmd => ("CSIP24", "CSIP27", "CSIP29"),
-            RefKind::Digiprov => ("CSIP38", "CSIP41", "CSIP43"),
-            RefKind::Rights => ("CSIP51", "CSIP54", "CSIP56"),
-        }
+/// The (exists, SIZE, CHECKSUM) requirement IDs that judge a reference of this kind; `None` for the kinds
+/// validate does not recompute (techMD, sourceMD, mptr).
+pub fn ref_rules(kind: RefKind) -> Option<(&'static str, &'static str, &'static str)> {
+    match kind {
+        RefKind::File => Some(("CSIP79", "CSIP69", "CSIP71")),
+        RefKind::Dmd => Some(("CSIP24", "CSIP27", "CSIP29")),
+        RefKind::Digiprov => Some(("CSIP38", "CSIP41", "CSIP43")),
+        RefKind::Rights => Some(("CSIP51", "CSIP54", "CSIP56")),
+        _ => None,
     }
 }
 
-/// A file a METS declares, with what it says about it.
+/// A file a METS declares: the one METS model's reference ([`crate::sip::mets::Ref`]) whose href resolves into
+/// the package, with that path and the METS that declares it.
 #[derive(Debug, Clone)]
-pub struct FileRef {
-    pub kind: RefKind,
-    /// Package-relative path (decoded), or `None` when the href cannot be a path inside the package.
+pub struct Declared {
+    /// Package-relative path (decoded).
     pub path: String,
-    pub size: Option<u64>,
-    pub checksum: Option<String>,
-    pub checksum_type: Option<String>,
-    pub mime: Option<String>,
-    pub other_mdtype: Option<String>,
     /// The METS that declares it.
     pub declared_in: String,
+    pub r: model::Ref,
+}
+
+impl Declared {
+    /// `SIZE` when it is a number (a malformed one is judged by the METS checks).
+    pub fn size(&self) -> Option<u64> {
+        self.r.size().and_then(Result::ok)
+    }
 }
 
 /// State of one validation run over the METS documents.
@@ -79,7 +75,7 @@ pub struct Run<'a> {
     pub spec_source: &'static str,
     pub objid: Option<String>,
     pub findings: Vec<Finding>,
-    pub refs: Vec<FileRef>,
+    pub refs: Vec<Declared>,
     /// Every METS file read (they are part of the package, not extra files).
     pub metadata_paths: Vec<String>,
 }
@@ -279,24 +275,12 @@ impl<'a> Run<'a> {
         let here = format!("{base}METS.xml");
         let p = here.as_str();
         // The files it declares, from the one METS model (the rules below judge how they are declared).
-        for r in &mets.refs {
-            let kind = match r.kind {
-                model::RefKind::File => RefKind::File,
-                model::RefKind::Dmd => RefKind::Dmd,
-                model::RefKind::Digiprov => RefKind::Digiprov,
-                model::RefKind::Rights => RefKind::Rights,
-                _ => continue,
-            };
+        for r in mets.refs.iter().filter(|r| ref_rules(r.kind).is_some()) {
             if let Ok(path) = &r.path {
-                self.refs.push(FileRef {
-                    kind,
+                self.refs.push(Declared {
                     path: path.clone(),
-                    size: r.size().and_then(Result::ok),
-                    checksum: r.checksum.clone(),
-                    checksum_type: r.checksum_type.clone(),
-                    mime: r.mime.clone(),
-                    other_mdtype: r.other_mdtype.clone(),
                     declared_in: p.to_string(),
+                    r: r.clone(),
                 });
             }
         }
@@ -381,6 +365,17 @@ impl<'a> Run<'a> {
                 self.fail("CSIP6", p, "缺少 mets/@PROFILE", "mets/@PROFILE missing");
                 self.fail("SIP2", p, "缺少 mets/@PROFILE", "mets/@PROFILE missing");
             }
+            // CSIP6: the URL of the E-ARK profile the package conforms with. One no E-ARK
+            // specification publishes names no profile whose rules could be applied (the CSIP rules
+            // are, as the least the package must meet).
+            Some(url) if Spec::from_profile(url).is_none() => self.fail(
+                "CSIP6",
+                p,
+                format!("mets/@PROFILE '{url}' 不是 E-ARK CSIP/SIP 的规范 (profile); 按 CSIP 规则检查"),
+                format!(
+                    "mets/@PROFILE '{url}' is not an E-ARK CSIP/SIP profile; checked by the CSIP rules"
+                ),
+            ),
             Some(url) if Spec::from_profile(url) != Some(self.spec) && self.spec != Spec::Csip => {
                 self.fail(
                     "SIP2",
@@ -683,6 +678,19 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// CSIP21/CSIP35/CSIP48: a metadata section SHOULD refer to its file in metadata/ by mdRef (not wrap it
+    /// into the METS).
+    fn no_md_ref(&mut self, id: &str, section: &str, p: &str) {
+        self.fail(
+            id,
+            p,
+            format!("{section} 没有 mdRef: 元数据应作为 metadata/ 中的文件引用, 而不是包在 METS 中"),
+            format!(
+                "{section} has no mdRef: metadata should be a file in metadata/ referred to, not wrapped into the METS"
+            ),
+        );
+    }
+
     fn md_secs(&mut self, m: &Element, base: &str, p: &str) {
         let v = vocabularies();
         for d in m.kids(METS, "dmdSec") {
@@ -706,6 +714,9 @@ impl<'a> Run<'a> {
                     format!("dmdSec/@STATUS '{s}' not in vocabulary"),
                 ),
                 _ => {}
+            }
+            if d.kid(METS, "mdRef").is_none() {
+                self.no_md_ref("CSIP21", "dmdSec", p);
             }
             for r in d.kids(METS, "mdRef") {
                 self.md_ref(
@@ -735,6 +746,9 @@ impl<'a> Run<'a> {
                         format!("digiprovMD/@STATUS '{s}' not in vocabulary"),
                     );
                 }
+                if d.kid(METS, "mdRef").is_none() {
+                    self.no_md_ref("CSIP35", "digiprovMD", p);
+                }
                 for r in d.kids(METS, "mdRef") {
                     self.md_ref(
                         r,
@@ -751,6 +765,19 @@ impl<'a> Run<'a> {
             for d in a.kids(METS, "rightsMD") {
                 if d.a("ID").is_none() {
                     self.fail("CSIP46", p, "缺少 rightsMD/@ID", "rightsMD/@ID missing");
+                }
+                if let Some(s) = d.a("STATUS")
+                    && !v.status.iter().any(|c| c == s)
+                {
+                    self.fail(
+                        "CSIP47",
+                        p,
+                        format!("rightsMD/@STATUS '{s}' 不在词表中"),
+                        format!("rightsMD/@STATUS '{s}' not in vocabulary"),
+                    );
+                }
+                if d.kid(METS, "mdRef").is_none() {
+                    self.no_md_ref("CSIP48", "rightsMD", p);
                 }
                 for r in d.kids(METS, "mdRef") {
                     self.md_ref(
@@ -831,6 +858,39 @@ impl<'a> Run<'a> {
                     ),
                     format!("fileGrp '{}' has no file", g.a("USE").unwrap_or("?")),
                 );
+            }
+            // CSIPSTR15/CSIPSTR16: the files of the package's Schemas and Documentation groups live in
+            // schemas/ and documentation/ (of the package, or of a representation).
+            let folder = match g.a("USE") {
+                Some("Schemas") => Some(("CSIPSTR15", "schemas/")),
+                Some("Documentation") => Some(("CSIPSTR16", "documentation/")),
+                _ => None,
+            };
+            if let Some((rule, dir)) = folder {
+                for h in g
+                    .kids(METS, "file")
+                    .filter_map(|f| f.kid(METS, "FLocat"))
+                    .filter_map(|l| l.attr(XLINK, "href"))
+                {
+                    if let Ok(path) = resolve(base, h)
+                        && !path
+                            .strip_prefix(base)
+                            .is_some_and(|rest| rest.starts_with(dir))
+                    {
+                        self.fail(
+                            rule,
+                            p,
+                            format!(
+                                "'{path}' 属于 USE='{}' 的文件组, 但不在 {base}{dir} 中",
+                                g.a("USE").unwrap_or("")
+                            ),
+                            format!(
+                                "'{path}' is in the fileGrp USE='{}' but not in {base}{dir}",
+                                g.a("USE").unwrap_or("")
+                            ),
+                        );
+                    }
+                }
             }
             for f in g.kids(METS, "file") {
                 let fid = f.a("ID").unwrap_or("?");
@@ -922,6 +982,106 @@ impl<'a> Run<'a> {
         groups
     }
 
+    /// The SHOULDs of the CSIP structMap's divisions (CSIP91–CSIP100): the Metadata division refers to every
+    /// metadata section by ID, and the Documentation and Schemas file groups each have their division that
+    /// points at every one of them.
+    fn divisions_refer_to_sections(&mut self, m: &Element, top: &Element, p: &str) {
+        let div = |label: &str| top.kids(METS, "div").find(|d| d.a("LABEL") == Some(label));
+        let listed = |d: Option<&Element>, attr: &str| -> HashSet<String> {
+            d.and_then(|d| d.a(attr))
+                .map(|v| v.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        if let Some(md) = div("Metadata") {
+            // CSIP91: every administrative section in ADMID; CSIP92: every dmdSec in DMDID.
+            let adm: Vec<&str> = m
+                .kids(METS, "amdSec")
+                .flat_map(|a| a.children.iter())
+                .filter_map(|e| e.a("ID"))
+                .collect();
+            let admid = listed(Some(md), "ADMID");
+            let amd_ids: Vec<&str> = m.kids(METS, "amdSec").filter_map(|a| a.a("ID")).collect();
+            let missing: Vec<&str> = adm
+                .iter()
+                .copied()
+                .filter(|id| !admid.contains(*id))
+                .collect();
+            // Either the sections' IDs or the amdSec's own ID (the spec's wording allows both readings).
+            if !missing.is_empty() && !amd_ids.iter().any(|id| admid.contains(*id)) {
+                self.fail(
+                    "CSIP91",
+                    p,
+                    format!("Metadata 分区的 ADMID 未引用管理元数据 {}", missing.join(" ")),
+                    format!(
+                        "the Metadata division's ADMID does not refer to the administrative metadata {}",
+                        missing.join(" ")
+                    ),
+                );
+            }
+            let dmdid = listed(Some(md), "DMDID");
+            let missing: Vec<&str> = m
+                .kids(METS, "dmdSec")
+                .filter_map(|d| d.a("ID"))
+                .filter(|id| !dmdid.contains(*id))
+                .collect();
+            if !missing.is_empty() {
+                self.fail(
+                    "CSIP92",
+                    p,
+                    format!("Metadata 分区的 DMDID 未引用描述元数据 {}", missing.join(" ")),
+                    format!(
+                        "the Metadata division's DMDID does not refer to the descriptive metadata {}",
+                        missing.join(" ")
+                    ),
+                );
+            }
+        }
+        let groups = |use_: &str| -> Vec<String> {
+            m.kid(METS, "fileSec")
+                .into_iter()
+                .flat_map(|fs| fs.kids(METS, "fileGrp"))
+                .filter(|g| g.a("USE") == Some(use_))
+                .filter_map(|g| g.a("ID").map(str::to_string))
+                .collect()
+        };
+        for (label, division_rule, fptr_rule) in [
+            ("Documentation", "CSIP93", "CSIP96"),
+            ("Schemas", "CSIP97", "CSIP100"),
+        ] {
+            let ids = groups(label);
+            if ids.is_empty() {
+                continue;
+            }
+            let Some(d) = div(label) else {
+                self.fail(
+                    division_rule,
+                    p,
+                    format!("有 USE='{label}' 的文件组, 但 CSIP 结构图中没有 LABEL='{label}' 的分区"),
+                    format!("there is a fileGrp USE='{label}' but no division LABEL='{label}' in the CSIP structMap"),
+                );
+                continue;
+            };
+            let pointed: HashSet<&str> =
+                d.kids(METS, "fptr").filter_map(|f| f.a("FILEID")).collect();
+            let missing: Vec<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !pointed.contains(id))
+                .collect();
+            if !missing.is_empty() {
+                self.fail(
+                    fptr_rule,
+                    p,
+                    format!("'{label}' 分区没有指向文件组 {} 的 fptr", missing.join(" ")),
+                    format!(
+                        "the '{label}' division has no fptr to the fileGrp {}",
+                        missing.join(" ")
+                    ),
+                );
+            }
+        }
+    }
+
     /// structMap checks; returns the representation METS the package METS points at.
     fn struct_map(
         &mut self,
@@ -1011,6 +1171,7 @@ impl<'a> Run<'a> {
                 "the package has metadata sections but no div LABEL='Metadata'",
             );
         }
+        self.divisions_refer_to_sections(m, top, p);
         for d in top.kids(METS, "div") {
             let label = d.a("LABEL").unwrap_or("");
             if d.a("ID").is_none() {

@@ -38,6 +38,16 @@ pub struct Rule {
     pub zh: Option<String>,
     /// The DA/T 70-2018 item a failure counts against.
     pub dat70: String,
+    /// Whether a machine can tell from the package alone that the requirement is broken (`false` where the
+    /// requirement depends on what the producer knows, e.g. CSIP8 "when the package has been modified", or
+    /// names a thing only by the attribute it constrains, e.g. CSIP90 the Metadata division's LABEL). The
+    /// requirement-coverage test counts the testable ones.
+    #[serde(default = "yes")]
+    pub testable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

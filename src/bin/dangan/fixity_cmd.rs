@@ -281,8 +281,10 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
     // Everything found, before shards and schedules select: a package skipped is not a package gone.
     let all_ids: std::collections::BTreeSet<String> =
         selected.iter().map(|(_, id)| id.clone()).collect();
-    let all_paths: std::collections::BTreeSet<std::path::PathBuf> =
-        selected.iter().map(|(r, _)| r.path.clone()).collect();
+    let all_paths: std::collections::BTreeSet<std::path::PathBuf> = selected
+        .iter()
+        .map(|(r, _)| dangan::fixity::verify::ledger_path(&r.path))
+        .collect();
     if let Some(shard) = shard {
         selected.retain(|(_, id)| shard.contains(id));
         note(format!(
@@ -317,9 +319,15 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
     let mut vanished = Vec::new();
     if let Some(ledger_path) = &args.ledger {
         let lines = ledger::read(ledger_path)?;
+        // Both sides spelled one way (issue 11): a relative and an absolute spelling of one archive agree.
+        let roots: Vec<std::path::PathBuf> = args
+            .paths
+            .iter()
+            .map(|p| dangan::fixity::verify::ledger_path(p))
+            .collect();
         for (id, e) in lines.latest() {
-            let recorded = std::path::Path::new(&e.path);
-            let under = args.paths.iter().any(|root| recorded.starts_with(root));
+            let recorded = &dangan::fixity::verify::ledger_path(std::path::Path::new(&e.path));
+            let under = roots.iter().any(|root| recorded.starts_with(root));
             if !under || all_ids.contains(id) || all_paths.contains(recorded) {
                 continue;
             }
