@@ -271,9 +271,7 @@ pub(crate) fn write_tiff<W: Write + Seek>(
 /// one code early (the "Aldus" convention every TIFF reader expects), Clear at the start and whenever the
 /// table is full, EOI at the end. Why not the `tiff` crate's (weezl) encoder: on scanner noise it spent
 /// ~70 % of a page's time resetting and walking its table; this one keeps a small open-addressing hash
-/// table (8192 slots, about half full at most) that stays in cache and is cheap to clear. Each slot packs
-/// the key (byte << 12 | prefix code, 20 bits) and its code (12 bits) into one `u32`: one 32 KiB array, one
-/// load per probe (the probe loop was 45 % of `pack`'s CPU with keys and codes in two arrays).
+/// table (8192 slots, about half full at most) that stays in cache and is cheap to clear.
 pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
     const CLEAR: u32 = 256;
     const EOI: u32 = 257;
@@ -281,8 +279,8 @@ pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
     const CODE_MAX: u32 = 4095;
     const HSIZE: usize = 1 << 13;
     const EMPTY: u32 = u32::MAX;
-    // key max 0xFFFFF, code max 4093: a full slot is never EMPTY.
-    let mut slots = vec![EMPTY; HSIZE];
+    let mut keys = vec![EMPTY; HSIZE];
+    let mut codes = vec![0u16; HSIZE];
     let mut acc: u64 = 0;
     let mut acc_bits: u32 = 0;
     let mut nbits: u32 = 9;
@@ -311,22 +309,23 @@ pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
         // Fibonacci hashing: consecutive codes spread over the table (no clustering).
         let mut h = (key.wrapping_mul(0x9E37_79B1) >> 19) as usize;
         loop {
-            let slot = slots[h];
-            if slot == EMPTY {
-                break;
-            }
-            if slot >> 12 == key {
-                ent = slot & 0xFFF;
+            let k = keys[h];
+            if k == key {
+                ent = u32::from(codes[h]);
                 continue 'bytes;
+            }
+            if k == EMPTY {
+                break;
             }
             h = (h + 1) & (HSIZE - 1);
         }
         put(ent, nbits, &mut acc, &mut acc_bits, out);
         ent = u32::from(c);
-        slots[h] = (key << 12) | free;
+        keys[h] = key;
+        codes[h] = free as u16;
         free += 1;
         if free == CODE_MAX - 1 {
-            slots.fill(EMPTY);
+            keys.fill(EMPTY);
             put(CLEAR, nbits, &mut acc, &mut acc_bits, out);
             nbits = 9;
             maxcode = 511;
