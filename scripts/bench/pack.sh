@@ -18,8 +18,11 @@ PAGES="${PAGES:-5}"
 "$ROOT/scripts/install-tools.sh" >/dev/null
 # shellcheck source=/dev/null
 . "$ROOT/.tools/env.sh"
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
-DANGAN="$ROOT/target/release/dangan"
+# DANGAN=/path/to/dangan uses that build instead of building one (e.g. a profiled build already made).
+if [ -z "${DANGAN:-}" ]; then
+  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+  DANGAN="$ROOT/target/release/dangan"
+fi
 W="$(mktemp -d /tmp/dangan-bench-pack.XXXXXX)"
 trap 'rm -rf "$W"' EXIT
 B="$W/batch"; mkdir -p "$B"

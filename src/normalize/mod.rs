@@ -1135,8 +1135,8 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
     match (rule.preservation.to, &p.master) {
         (Some(Target::Tiff), Some(o)) => match decoded.get_or_insert_with(decode) {
             Ok(r) => {
-                let t = tiff_record(run, rule, &f.path, o, &r);
-                match write_master(run, o, &r, tiff_params(rule)) {
+                let t = tiff_record(run, rule, &f.path, o, r);
+                match write_master(run, o, r, tiff_params(rule)) {
                     Ok(()) => out.1.push(t),
                     Err(e) => out.1.push(fail(t, e)),
                 }

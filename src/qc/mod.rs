@@ -294,7 +294,7 @@ pub fn check_page(
     }
 
     let colour_mode = meta.colour_mode.unwrap_or_else(|| colour_mode_of(img));
-    let gray = img.to_luma8();
+    let gray = crate::raster::luma8(img);
     let stats = ink_stats(&gray, &policy.blank);
     let blank = stats.ink_fraction <= policy.blank.max_ink_fraction;
     if blank {
