@@ -20,10 +20,12 @@ const CREATED: &str = "2026-01-02T03:04:05Z";
 const REGION: &str = "garage";
 
 fn garage_bin() -> PathBuf {
-    let p = std::env::var("GARAGE").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default())
-            .join(".cache/dangan-tools/garage/bin/garage")
-    });
+    let p = std::env::var("GARAGE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/dangan-tools/garage/bin/garage")
+        });
     common::require(&p.display().to_string())
 }
 
@@ -70,7 +72,9 @@ impl Garage {
     fn start() -> Garage {
         let dir = tempfile::tempdir().expect("tempdir");
         let (rpc, s3, admin) = (free_port(), free_port(), free_port());
-        let secret: String = (0..32).map(|i| format!("{:02x}", (i * 37 + rpc as usize) % 256)).collect();
+        let secret: String = (0..32)
+            .map(|i| format!("{:02x}", (i * 37 + rpc as usize) % 256))
+            .collect();
         let config = dir.path().join("garage.toml");
         std::fs::write(
             &config,
@@ -153,7 +157,14 @@ api_bind_addr = "127.0.0.1:{admin}"
     fn bucket(&self, name: &str) {
         self.cli(&["bucket", "create", name]);
         self.cli(&[
-            "bucket", "allow", "--read", "--write", "--owner", name, "--key", "dangan-test",
+            "bucket",
+            "allow",
+            "--read",
+            "--write",
+            "--owner",
+            name,
+            "--key",
+            "dangan-test",
         ]);
     }
 
@@ -176,7 +187,8 @@ api_bind_addr = "127.0.0.1:{admin}"
 
     fn dangan(&self) -> Command {
         let mut c = Command::cargo_bin("dangan").expect("binary builds");
-        c.env_remove("AWS_PROFILE").env_remove("AWS_ENDPOINT_URL_S3");
+        c.env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL_S3");
         for (k, v) in self.env() {
             c.env(k, v);
         }
@@ -198,10 +210,18 @@ fn demo() -> PathBuf {
 }
 
 fn pack_args(id: &str) -> Vec<String> {
-    ["pack", "--json", "--no-normalize", "--created", CREATED, "--id", id]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "pack",
+        "--json",
+        "--no-normalize",
+        "--created",
+        CREATED,
+        "--id",
+        id,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 /// `dangan pack` of the demo batch to `out` (a folder or s3://…); the JSON report.
@@ -267,29 +287,54 @@ fn pack_to_s3_then_verify_and_validate_and_damage_is_named_by_key_and_path() {
     for e in walkdir::WalkDir::new(&root) {
         let e = e.expect("walk");
         if e.file_type().is_file() {
-            let rel = e.path().strip_prefix(&root).expect("rel").to_string_lossy().replace('\\', "/");
-            files.insert(format!("pk/S3-DIR/{rel}"), std::fs::read(e.path()).expect("read"));
+            let rel = e
+                .path()
+                .strip_prefix(&root)
+                .expect("rel")
+                .to_string_lossy()
+                .replace('\\', "/");
+            files.insert(
+                format!("pk/S3-DIR/{rel}"),
+                std::fs::read(e.path()).expect("read"),
+            );
         }
     }
-    let objects: Vec<String> = c.list("pk/S3-DIR/").expect("list").into_iter().map(|o| o.key).collect();
+    let objects: Vec<String> = c
+        .list("pk/S3-DIR/")
+        .expect("list")
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
     assert_eq!(objects, files.keys().cloned().collect::<Vec<_>>());
     for (k, bytes) in &files {
         assert!(get(&c, k) == *bytes, "{k} differs from the folder form");
     }
     assert!(c.head("pk/S3-ZIP.zip").expect("head").is_some());
-    assert!(c.list("pk/.").expect("list").is_empty(), "a publication marker was left");
+    assert!(
+        c.list("pk/.").expect("list").is_empty(),
+        "a publication marker was left"
+    );
 
     // verify and validate pass, through the object-storage source; --json says what it cost.
     let (code, v, err) = run_json(g.dangan().args(["verify", "--json", "s3://archive/pk"]));
     assert_eq!(code, 0, "{v}\n{err}");
-    let kinds: Vec<&str> = v["packages"].as_array().unwrap().iter().map(|p| p["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["sip", "sip-zip"]);
     assert!(v["packages"][0]["files"].as_u64().unwrap() >= 7, "{v}");
     assert!(v["storage"]["requests"].as_u64().unwrap() > 0, "{v}");
     assert!(v["storage"]["bytes_read"].as_u64().unwrap() > 0, "{v}");
     assert_eq!(v["storage"]["retries"], 0, "{v}");
     for url in ["s3://archive/pk/S3-DIR", "s3://archive/pk/S3-ZIP.zip"] {
-        let (code, v, err) = run_json(g.dangan().args(["validate", "--json", "--no-virus-scan", url]));
+        let (code, v, err) =
+            run_json(
+                g.dangan()
+                    .args(["validate", "--json", "--no-virus-scan", url]),
+            );
         assert_eq!(code, 0, "{url}: {v}\n{err}");
         assert_eq!(v["accepted"], true, "{url}: {v}");
     }
@@ -311,16 +356,27 @@ fn pack_to_s3_then_verify_and_validate_and_damage_is_named_by_key_and_path() {
         .expect("a photo")
         .clone();
     c.delete(&gone_key).expect("delete");
-    let (code, v, err) = run_json(g.dangan().args(["verify", "--json", "s3://archive/pk/S3-DIR"]));
+    let (code, v, err) = run_json(
+        g.dangan()
+            .args(["verify", "--json", "s3://archive/pk/S3-DIR"]),
+    );
     assert_eq!(code, 1, "{v}\n{err}");
     let f = failures(&v);
     let rel = |k: &str| k.trim_start_matches("pk/S3-DIR/").to_string();
     assert!(
-        f.contains(&("s3://archive/pk/S3-DIR".into(), rel(&data_key), "changed".into())),
+        f.contains(&(
+            "s3://archive/pk/S3-DIR".into(),
+            rel(&data_key),
+            "changed".into()
+        )),
         "{f:?}"
     );
     assert!(
-        f.contains(&("s3://archive/pk/S3-DIR".into(), rel(&gone_key), "missing".into())),
+        f.contains(&(
+            "s3://archive/pk/S3-DIR".into(),
+            rel(&gone_key),
+            "missing".into()
+        )),
         "{f:?}"
     );
 
@@ -339,17 +395,37 @@ fn pack_to_s3_then_verify_and_validate_and_damage_is_named_by_key_and_path() {
         .expect("a stored scan in the zip");
     zip[at as usize] ^= 0x80;
     c.put("pk/S3-ZIP.zip", &zip).expect("put");
-    let (code, v, err) = run_json(g.dangan().args(["verify", "--json", "s3://archive/pk/S3-ZIP.zip"]));
+    let (code, v, err) =
+        run_json(
+            g.dangan()
+                .args(["verify", "--json", "s3://archive/pk/S3-ZIP.zip"]),
+        );
     assert_eq!(code, 1, "{v}\n{err}");
     let f = failures(&v);
-    let inner = entry_name.split_once('/').map(|(_, r)| r.to_string()).unwrap_or_default();
-    assert_eq!(f, [("s3://archive/pk/S3-ZIP.zip".to_string(), inner, "changed".to_string())]);
+    let inner = entry_name
+        .split_once('/')
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        f,
+        [(
+            "s3://archive/pk/S3-ZIP.zip".to_string(),
+            inner,
+            "changed".to_string()
+        )]
+    );
 }
 
 #[test]
 fn malformed_or_unsupported_urls_are_errors_never_local_paths() {
     let work = tempfile::tempdir().expect("tempdir");
-    for url in ["s3:/x", "s3:x", "gs://bucket/x", "s3://Bad_Bucket/x", "https://example.org/b"] {
+    for url in [
+        "s3:/x",
+        "s3:x",
+        "gs://bucket/x",
+        "s3://Bad_Bucket/x",
+        "https://example.org/b",
+    ] {
         let mut c = Command::cargo_bin("dangan").expect("binary");
         c.current_dir(work.path())
             .args(pack_args("X"))
@@ -372,12 +448,20 @@ fn malformed_or_unsupported_urls_are_errors_never_local_paths() {
         .expect("binary")
         .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
         .env("AWS_SECRET_ACCESS_KEY", "very-secret-value")
-        .args(["verify", "--endpoint", "http://s3.example.org", "s3://bucket/x"])
+        .args([
+            "verify",
+            "--endpoint",
+            "http://s3.example.org",
+            "s3://bucket/x",
+        ])
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("loopback") && !err.contains("very-secret-value"), "{err}");
+    assert!(
+        err.contains("loopback") && !err.contains("very-secret-value"),
+        "{err}"
+    );
 }
 
 /// Bytes a process has read (sockets included), from /proc.
@@ -385,8 +469,10 @@ fn rchar(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/io"))
         .ok()
         .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("rchar:").map(|v| v.trim().parse().unwrap_or(0)))
+            t.lines().find_map(|l| {
+                l.strip_prefix("rchar:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
         })
         .unwrap_or(0)
 }
@@ -414,21 +500,45 @@ fn a_killed_upload_is_not_a_package_and_a_rerun_completes() {
     let deadline = Instant::now() + Duration::from_secs(120);
     while c.head(marker).expect("head").is_none() {
         assert!(Instant::now() < deadline, "the upload never began");
-        assert!(child.try_wait().expect("wait").is_none(), "pack ended before it was killed");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "pack ended before it was killed"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     child.kill().expect("kill");
     child.wait().expect("wait");
-    assert!(c.head(marker).expect("head").is_some(), "killed after it published");
+    assert!(
+        c.head(marker).expect("head").is_some(),
+        "killed after it published"
+    );
 
     let (code, v, err) = run_json(g.dangan().args(["verify", "--json", "s3://kill/p"]));
     assert_eq!(code, 0, "{v}\n{err}");
-    let paths: Vec<&str> = v["packages"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["s3://kill/p/DONE"], "{v}");
-    let leftovers: Vec<&str> = v["findings"].as_array().unwrap().iter().filter_map(|f| f["path"].as_str()).collect();
-    assert!(leftovers.iter().any(|p| p.ends_with(".KILLED.dangan-publishing")), "{v}");
+    let leftovers: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["path"].as_str())
+        .collect();
+    assert!(
+        leftovers
+            .iter()
+            .any(|p| p.ends_with(".KILLED.dangan-publishing")),
+        "{v}"
+    );
     // validate refuses it as a package too.
-    g.dangan().args(["validate", "s3://kill/p/KILLED"]).assert().code(2);
+    g.dangan()
+        .args(["validate", "s3://kill/p/KILLED"])
+        .assert()
+        .code(2);
 
     // The rerun completes it; a third run is refused (never overwrites a package).
     let again = pack(&g, "KILLED", &[], "s3://kill/p");
@@ -437,7 +547,13 @@ fn a_killed_upload_is_not_a_package_and_a_rerun_completes() {
     let (code, v, err) = run_json(g.dangan().args(["verify", "--json", "s3://kill/p"]));
     assert_eq!(code, 0, "{v}\n{err}");
     assert_eq!(v["packages"].as_array().unwrap().len(), 2, "{v}");
-    let o = g.dangan().args(pack_args("KILLED")).arg(demo()).args(["--out", "s3://kill/p"]).output().expect("run");
+    let o = g
+        .dangan()
+        .args(pack_args("KILLED"))
+        .arg(demo())
+        .args(["--out", "s3://kill/p"])
+        .output()
+        .expect("run");
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
 }
@@ -462,9 +578,11 @@ fn big_sip_zip(id: &str, mib: usize) -> Vec<u8> {
     let stored = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
         .large_file(false);
-    z.start_file(format!("{id}/METS.xml"), stored).expect("entry");
+    z.start_file(format!("{id}/METS.xml"), stored)
+        .expect("entry");
     z.write_all(mets.as_bytes()).expect("write");
-    z.start_file(format!("{id}/data/big.bin"), stored).expect("entry");
+    z.start_file(format!("{id}/data/big.bin"), stored)
+        .expect("entry");
     z.write_all(&data).expect("write");
     z.finish().expect("finish").into_inner()
 }
@@ -481,7 +599,10 @@ fn server_stopped_mid_run_gives_retries_then_a_clear_error_exit_2() {
     std::fs::write(&local, &zip).expect("write");
     dangan::objstore::publish::publish(&c, &local, &"s3://stop/z".parse::<S3Url>().unwrap())
         .expect("publish");
-    assert_eq!(c.head("z/BIG.zip").expect("head").map(|o| o.size), Some(zip.len() as u64));
+    assert_eq!(
+        c.head("z/BIG.zip").expect("head").map(|o| o.size),
+        Some(zip.len() as u64)
+    );
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dangan"));
     for (k, v) in g.env() {
         cmd.env(k, v);
@@ -502,7 +623,10 @@ fn server_stopped_mid_run_gives_retries_then_a_clear_error_exit_2() {
     let o = child.wait_with_output().expect("wait");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("gave up after 4 attempts") || err.contains("resumptions"), "{err}");
+    assert!(
+        err.contains("gave up after 4 attempts") || err.contains("resumptions"),
+        "{err}"
+    );
     assert!(err.contains("s3://stop/z/BIG.zip"), "{err}");
 }
 
@@ -527,11 +651,17 @@ fn shards_from_kubernetes_and_slurm_cover_every_package_exactly_once() {
             std::fs::create_dir_all(&ledger).expect("mkdir");
             let children: Vec<_> = (0..n)
                 .map(|i| {
-                    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dangan"));
+                    let mut cmd =
+                        std::process::Command::new(assert_cmd::cargo::cargo_bin("dangan"));
                     for (k, v) in g.env() {
                         cmd.env(k, v);
                     }
-                    for k in ["JOB_COMPLETION_INDEX", "JOB_COMPLETIONS", "SLURM_ARRAY_TASK_ID", "PARALLEL_SEQ"] {
+                    for k in [
+                        "JOB_COMPLETION_INDEX",
+                        "JOB_COMPLETIONS",
+                        "SLURM_ARRAY_TASK_ID",
+                        "PARALLEL_SEQ",
+                    ] {
                         cmd.env_remove(k);
                     }
                     if engine == "k8s" {
@@ -558,16 +688,17 @@ fn shards_from_kubernetes_and_slurm_cover_every_package_exactly_once() {
                 .collect();
             for ch in children {
                 let o = ch.wait_with_output().expect("wait");
-                assert!(o.status.success(), "{engine} {n}: {}", String::from_utf8_lossy(&o.stderr));
+                assert!(
+                    o.status.success(),
+                    "{engine} {n}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
             }
             let parts = std::fs::read_dir(&ledger).expect("ls").count();
             assert!(parts <= n, "{engine} {n}: {parts} parts");
             // The merged ledger: every package exactly once.
-            let (code, v, err) = run_json(
-                g.dangan()
-                    .args(["ledger", "report", "--json"])
-                    .arg(&ledger),
-            );
+            let (code, v, err) =
+                run_json(g.dangan().args(["ledger", "report", "--json"]).arg(&ledger));
             assert_eq!(code, 0, "{v}\n{err}");
             let mut seen: Vec<String> = Vec::new();
             for p in std::fs::read_dir(&ledger).expect("ls") {

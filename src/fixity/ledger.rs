@@ -463,7 +463,7 @@ pub fn read_any(path: &Path) -> Result<LedgerLines, FixityError> {
             p.extension().is_some_and(|x| x == "jsonl")
                 && !p
                     .file_name()
-                    .is_some_and(|n| crate::fsutil::is_staging_name(n))
+                    .is_some_and(crate::fsutil::is_staging_name)
         })
         .collect();
     parts.sort();
@@ -475,10 +475,11 @@ pub fn read_any(path: &Path) -> Result<LedgerLines, FixityError> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         out.entries.extend(lines.entries);
-        out.damaged.extend(lines.damaged.into_iter().map(|d| Damaged {
-            line: d.line,
-            message: format!("{name}: {}", d.message),
-        }));
+        out.damaged
+            .extend(lines.damaged.into_iter().map(|d| Damaged {
+                line: d.line,
+                message: format!("{name}: {}", d.message),
+            }));
     }
     Ok(out)
 }
@@ -629,11 +630,23 @@ mod tests {
         };
         let auto = ShardSpec::Auto;
         let k8s = auto
-            .resolve_with(&env(&[("JOB_COMPLETION_INDEX", "0"), ("JOB_COMPLETIONS", "3")]))
+            .resolve_with(&env(&[
+                ("JOB_COMPLETION_INDEX", "0"),
+                ("JOB_COMPLETIONS", "3"),
+            ]))
             .unwrap();
         assert_eq!(k8s.0, Shard { index: 1, count: 3 });
-        assert!(auto.resolve_with(&env(&[("JOB_COMPLETION_INDEX", "3"), ("JOB_COMPLETIONS", "3")])).is_err());
-        assert!(auto.resolve_with(&env(&[("JOB_COMPLETION_INDEX", "0")])).is_err());
+        assert!(
+            auto.resolve_with(&env(&[
+                ("JOB_COMPLETION_INDEX", "3"),
+                ("JOB_COMPLETIONS", "3")
+            ]))
+            .is_err()
+        );
+        assert!(
+            auto.resolve_with(&env(&[("JOB_COMPLETION_INDEX", "0")]))
+                .is_err()
+        );
         // sbatch --array=1-7: ids 1..=7.
         let slurm = &[
             ("SLURM_ARRAY_TASK_ID", "7"),
@@ -641,7 +654,10 @@ mod tests {
             ("SLURM_ARRAY_TASK_MAX", "7"),
             ("SLURM_ARRAY_TASK_COUNT", "7"),
         ];
-        assert_eq!(auto.resolve_with(&env(slurm)).unwrap().0, Shard { index: 7, count: 7 });
+        assert_eq!(
+            auto.resolve_with(&env(slurm)).unwrap().0,
+            Shard { index: 7, count: 7 }
+        );
         // --array=0-12:3 → 0,3,6,9,12.
         let step = &[
             ("SLURM_ARRAY_TASK_ID", "9"),
@@ -650,7 +666,10 @@ mod tests {
             ("SLURM_ARRAY_TASK_STEP", "3"),
             ("SLURM_ARRAY_TASK_COUNT", "5"),
         ];
-        assert_eq!(auto.resolve_with(&env(step)).unwrap().0, Shard { index: 4, count: 5 });
+        assert_eq!(
+            auto.resolve_with(&env(step)).unwrap().0,
+            Shard { index: 4, count: 5 }
+        );
         // --array=1,4,9: holes.
         let holes = &[
             ("SLURM_ARRAY_TASK_ID", "4"),
@@ -660,9 +679,18 @@ mod tests {
         ];
         assert!(auto.resolve_with(&env(holes)).is_err());
         let par = &[("PARALLEL_SEQ", "2"), ("DANGAN_SHARD_COUNT", "4")];
-        assert_eq!(auto.resolve_with(&env(par)).unwrap().0, Shard { index: 2, count: 4 });
+        assert_eq!(
+            auto.resolve_with(&env(par)).unwrap().0,
+            Shard { index: 2, count: 4 }
+        );
         assert!(auto.resolve_with(&env(&[])).is_err());
-        assert!(auto.resolve_with(&env(&[("JOB_COMPLETION_INDEX", "x"), ("JOB_COMPLETIONS", "2")])).is_err());
+        assert!(
+            auto.resolve_with(&env(&[
+                ("JOB_COMPLETION_INDEX", "x"),
+                ("JOB_COMPLETIONS", "2")
+            ]))
+            .is_err()
+        );
         assert_eq!("auto".parse::<ShardSpec>().unwrap(), ShardSpec::Auto);
         assert_eq!(
             "2/5".parse::<ShardSpec>().unwrap(),

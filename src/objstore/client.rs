@@ -189,7 +189,9 @@ impl Config {
     /// `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`), else the profile `AWS_PROFILE` (default `default`)
     /// of `AWS_SHARED_CREDENTIALS_FILE` (`~/.aws/credentials`) and `AWS_CONFIG_FILE` (`~/.aws/config`).
     pub fn from_env(endpoint: Option<&str>) -> Result<Config, S3Error> {
-        Config::from_lookup(endpoint, &|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        Config::from_lookup(endpoint, &|k| {
+            std::env::var(k).ok().filter(|v| !v.is_empty())
+        })
     }
 
     /// [`Config::from_env`] with the environment given (tests).
@@ -295,7 +297,9 @@ enum Attempt {
 }
 
 fn amz_date() -> String {
-    jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string()
 }
 
 /// A little jitter for backoff without a random-number crate: the clock's nanoseconds.
@@ -429,12 +433,18 @@ impl Client {
             &amz_date(),
         );
         let mut b = ureq::http::Request::builder().method(method).uri(url);
-        for (n, v) in headers.iter().map(|(n, v)| (*n, v)).chain(extra.iter().map(|(n, v)| (*n, v))) {
+        for (n, v) in headers
+            .iter()
+            .map(|(n, v)| (*n, v))
+            .chain(extra.iter().map(|(n, v)| (*n, v)))
+        {
             b = b.header(n, v);
         }
         let result = match body {
             Some(bytes) => {
-                let req = b.body(bytes).map_err(|e| Attempt::Transient(e.to_string()))?;
+                let req = b
+                    .body(bytes)
+                    .map_err(|e| Attempt::Transient(e.to_string()))?;
                 self.stats
                     .bytes_written
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -478,7 +488,13 @@ impl Client {
         }))
     }
 
-    fn read_body(&self, op: &'static str, key: &str, resp: Response, limit: u64) -> Result<Vec<u8>, S3Error> {
+    fn read_body(
+        &self,
+        op: &'static str,
+        key: &str,
+        resp: Response,
+        limit: u64,
+    ) -> Result<Vec<u8>, S3Error> {
         let v = resp
             .into_body()
             .with_config()
@@ -528,9 +544,15 @@ impl Client {
             let root = crate::sip::xml::parse(&body)
                 .map_err(|e| self.protocol("list", prefix, format!("bad listing: {e}")))?;
             for c in root.children.iter().filter(|c| c.name == "Contents") {
-                let text = |n: &str| c.children.iter().find(|e| e.name == n).map(|e| e.text.clone());
-                let key = text("Key")
-                    .ok_or_else(|| self.protocol("list", prefix, "an entry without a Key".into()))?;
+                let text = |n: &str| {
+                    c.children
+                        .iter()
+                        .find(|e| e.name == n)
+                        .map(|e| e.text.clone())
+                };
+                let key = text("Key").ok_or_else(|| {
+                    self.protocol("list", prefix, "an entry without a Key".into())
+                })?;
                 let size = text("Size")
                     .and_then(|s| s.trim().parse().ok())
                     .ok_or_else(|| self.protocol("list", &key, "an entry without a Size".into()))?;
@@ -607,7 +629,9 @@ impl Client {
                 };
                 Ok(Some(ObjectInfo {
                     key: key.to_string(),
-                    size: h("content-length").and_then(|s| s.parse().ok()).unwrap_or(0),
+                    size: h("content-length")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
                     etag: h("etag").unwrap_or_default(),
                 }))
             }
@@ -618,7 +642,8 @@ impl Client {
 
     /// Store an object in one request.
     pub fn put(&self, key: &str, bytes: &[u8]) -> Result<(), S3Error> {
-        self.call("put", "PUT", key, "", &[], Some(bytes)).map(|_| ())
+        self.call("put", "PUT", key, "", &[], Some(bytes))
+            .map(|_| ())
     }
 
     pub fn delete(&self, key: &str) -> Result<(), S3Error> {
@@ -638,7 +663,13 @@ impl Client {
     }
 
     /// Upload one part (numbered from 1); returns its ETag.
-    pub fn upload_part(&self, key: &str, upload: &str, n: u32, bytes: &[u8]) -> Result<String, S3Error> {
+    pub fn upload_part(
+        &self,
+        key: &str,
+        upload: &str,
+        n: u32,
+        bytes: &[u8],
+    ) -> Result<String, S3Error> {
         let query = format!("partNumber={n}&uploadId={}", uri_encode(upload, false));
         let resp = self.call("upload part", "PUT", key, &query, &[], Some(bytes))?;
         resp.headers()
@@ -649,7 +680,12 @@ impl Client {
     }
 
     /// Finish a multipart upload: the object appears, whole, only now.
-    pub fn complete_multipart(&self, key: &str, upload: &str, etags: &[String]) -> Result<(), S3Error> {
+    pub fn complete_multipart(
+        &self,
+        key: &str,
+        upload: &str,
+        etags: &[String],
+    ) -> Result<(), S3Error> {
         let mut xml = String::from("<CompleteMultipartUpload>");
         for (i, e) in etags.iter().enumerate() {
             xml.push_str(&format!(
@@ -660,7 +696,14 @@ impl Client {
         }
         xml.push_str("</CompleteMultipartUpload>");
         let query = format!("uploadId={}", uri_encode(upload, false));
-        let resp = self.call("complete multipart", "POST", key, &query, &[], Some(xml.as_bytes()))?;
+        let resp = self.call(
+            "complete multipart",
+            "POST",
+            key,
+            &query,
+            &[],
+            Some(xml.as_bytes()),
+        )?;
         // S3 may answer 200 with an <Error> body.
         let body = self.read_body("complete multipart", key, resp, 1 << 20)?;
         if let Some(code) = xml_text(&body, "Code") {
@@ -705,7 +748,9 @@ impl Read for ObjectReader {
                     .map_err(S3Error::into_io)?;
                 self.body = Some(resp.into_body().into_reader());
             }
-            let want = buf.len().min((self.end - self.pos).min(usize::MAX as u64) as usize);
+            let want = buf
+                .len()
+                .min((self.end - self.pos).min(usize::MAX as u64) as usize);
             let got = match self.body.as_mut() {
                 Some(b) => b.read(&mut buf[..want]),
                 None => Ok(0),
@@ -761,7 +806,9 @@ mod tests {
         assert!(check_endpoint("http://[::1]:3900/").is_ok());
         assert!(check_endpoint("http://localhost:9000").is_ok());
         assert!(check_endpoint("https://s3.example.org").is_ok());
-        let e = check_endpoint("http://s3.example.org").unwrap_err().to_string();
+        let e = check_endpoint("http://s3.example.org")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("loopback"), "{e}");
         assert!(check_endpoint("ftp://127.0.0.1").is_err());
         assert!(check_endpoint("https://h/path").is_err());
@@ -777,7 +824,11 @@ mod tests {
             "[default]\naws_access_key_id = AK1\naws_secret_access_key = SECRET1\n[other]\naws_access_key_id=AK2\naws_secret_access_key=SECRET2\n",
         )
         .unwrap();
-        std::fs::write(t.join("config"), "[profile other]\nregion = garage\nendpoint_url = http://127.0.0.1:3900\n").unwrap();
+        std::fs::write(
+            t.join("config"),
+            "[profile other]\nregion = garage\nendpoint_url = http://127.0.0.1:3900\n",
+        )
+        .unwrap();
         let home = t.display().to_string();
         let env = |profile: Option<&'static str>| {
             let home = home.clone();
@@ -796,7 +847,9 @@ mod tests {
         assert_eq!(c.region, "garage");
         assert_eq!(c.endpoint, "http://127.0.0.1:3900");
         assert!(!format!("{c:?}").contains("SECRET2"));
-        let none = Config::from_lookup(None, &|_| None).unwrap_err().to_string();
+        let none = Config::from_lookup(None, &|_| None)
+            .unwrap_err()
+            .to_string();
         assert!(none.contains("no credentials"), "{none}");
         std::fs::remove_dir_all(&t).ok();
     }

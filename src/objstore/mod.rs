@@ -86,7 +86,9 @@ impl FromStr for S3Url {
             .strip_prefix("s3://")
             .ok_or_else(|| bad("expected s3://bucket/prefix"))?;
         if rest.contains(['?', '#', '\\']) || rest.chars().any(char::is_control) {
-            return Err(bad("a key prefix has no query, fragment, backslash or control character"));
+            return Err(bad(
+                "a key prefix has no query, fragment, backslash or control character",
+            ));
         }
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if !bucket_ok(bucket) {
@@ -122,7 +124,10 @@ pub fn location(arg: &OsStr) -> Option<Result<S3Url, UrlError>> {
     let s = arg.to_str()?;
     let (scheme, rest) = s.split_once(':')?;
     let scheme_like = scheme.len() >= 2
-        && scheme.bytes().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .bytes()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
         && scheme
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
@@ -151,10 +156,25 @@ mod tests {
     #[test]
     fn urls_parse_or_are_refused_never_local() {
         let u: S3Url = "s3://archive/pkgs/2026/".parse().unwrap();
-        assert_eq!((u.bucket.as_str(), u.prefix.as_str()), ("archive", "pkgs/2026"));
+        assert_eq!(
+            (u.bucket.as_str(), u.prefix.as_str()),
+            ("archive", "pkgs/2026")
+        );
         assert_eq!(u.to_string(), "s3://archive/pkgs/2026");
         assert_eq!("s3://archive".parse::<S3Url>().unwrap().prefix, "");
-        for bad in ["s3:/x", "s3:x", "s3://", "s3://A_B/x", "s3://ab/x", "s3://abc//x", "s3://abc/../x", "gs://b/x", "https://h/b", "S3://abc/x", "file:///tmp/x"] {
+        for bad in [
+            "s3:/x",
+            "s3:x",
+            "s3://",
+            "s3://A_B/x",
+            "s3://ab/x",
+            "s3://abc//x",
+            "s3://abc/../x",
+            "gs://b/x",
+            "https://h/b",
+            "S3://abc/x",
+            "file:///tmp/x",
+        ] {
             let r = location(OsStr::new(bad));
             assert!(matches!(r, Some(Err(_))), "{bad}: {r:?}");
         }

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::client::{Client, S3Error};
 use super::S3Url;
+use super::client::{Client, S3Error};
 use crate::fixity::Algorithm;
 use crate::fixity::digest::hash_reader;
 
@@ -129,7 +129,10 @@ fn local_files(local: &Path) -> Result<Vec<(PathBuf, String, u64)>, PublishError
             .and_then(|p| p.to_str())
             .ok_or_else(|| PublishError::Local(e.path().to_path_buf(), "not a UTF-8 name".into()))?
             .to_string();
-        let len = e.metadata().map_err(|x| PublishError::Local(e.path().to_path_buf(), x.to_string()))?.len();
+        let len = e
+            .metadata()
+            .map_err(|x| PublishError::Local(e.path().to_path_buf(), x.to_string()))?
+            .len();
         out.push((e.path().to_path_buf(), rel, len));
     }
     Ok(out)
@@ -174,10 +177,12 @@ fn read_back(client: &Client, path: &Path, key: &str, len: u64) -> Result<(), Pu
     let file = crate::fsutil::open_regular_io(path).map_err(io(path))?;
     let local = hash_reader(&mut &file, &[Algorithm::Sha256]).map_err(io(path))?;
     let mut r = client.reader(key, 0, len.max(1), "");
-    let remote = hash_reader(&mut r, &[Algorithm::Sha256]).map_err(|e| PublishError::Local(
-        path.to_path_buf(),
-        format!("reading back s3://{}/{key}: {e}", client.bucket),
-    ))?;
+    let remote = hash_reader(&mut r, &[Algorithm::Sha256]).map_err(|e| {
+        PublishError::Local(
+            path.to_path_buf(),
+            format!("reading back s3://{}/{key}: {e}", client.bucket),
+        )
+    })?;
     let (l, r) = (
         local.get(Algorithm::Sha256).unwrap_or_default(),
         remote.get(Algorithm::Sha256).unwrap_or_default(),
@@ -207,7 +212,11 @@ pub fn publish(client: &Client, local: &Path, dest: &S3Url) -> Result<Published,
     let existing: Vec<String> = if is_zip {
         client.head(&key)?.map(|o| o.key).into_iter().collect()
     } else {
-        client.list(&format!("{key}/"))?.into_iter().map(|o| o.key).collect()
+        client
+            .list(&format!("{key}/"))?
+            .into_iter()
+            .map(|o| o.key)
+            .collect()
     };
     let resumed = client.head(&marker)?.is_some();
     if !existing.is_empty() && !resumed {
@@ -223,12 +232,17 @@ pub fn publish(client: &Client, local: &Path, dest: &S3Url) -> Result<Published,
     let keyed: Vec<(PathBuf, String, u64)> = files
         .into_iter()
         .map(|(p, rel, len)| {
-            let k = if rel.is_empty() { key.clone() } else { format!("{key}/{rel}") };
+            let k = if rel.is_empty() {
+                key.clone()
+            } else {
+                format!("{key}/{rel}")
+            };
             (p, k, len)
         })
         .collect();
     // Objects of an interrupted run that the new package does not have.
-    let wanted: std::collections::BTreeSet<&str> = keyed.iter().map(|(_, k, _)| k.as_str()).collect();
+    let wanted: std::collections::BTreeSet<&str> =
+        keyed.iter().map(|(_, k, _)| k.as_str()).collect();
     for k in existing.iter().filter(|k| !wanted.contains(k.as_str())) {
         client.delete(k)?;
     }
@@ -265,7 +279,10 @@ mod tests {
     fn markers_name_what_they_hold_back() {
         assert_eq!(marker_key("p/q", "X.zip"), "p/q/.X.dangan-publishing");
         assert_eq!(marker_key("", "X"), ".X.dangan-publishing");
-        assert_eq!(marker_target("p/q/.X.dangan-publishing").as_deref(), Some("p/q/X"));
+        assert_eq!(
+            marker_target("p/q/.X.dangan-publishing").as_deref(),
+            Some("p/q/X")
+        );
         assert_eq!(marker_target(".X.dangan-publishing").as_deref(), Some("X"));
         assert_eq!(marker_target("p/X.dangan-publishing"), None);
         assert_eq!(marker_target("p/..dangan-publishing"), None);

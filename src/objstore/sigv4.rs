@@ -27,7 +27,10 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key", &self.access_key)
             .field("secret_key", &"<hidden>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<hidden>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<hidden>"),
+            )
             .finish()
     }
 }
@@ -97,7 +100,10 @@ pub fn sign(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         sha256_hex(canonical.as_bytes())
     );
-    let k_date = hmac(format!("AWS4{}", creds.secret_key).as_bytes(), date.as_bytes());
+    let k_date = hmac(
+        format!("AWS4{}", creds.secret_key).as_bytes(),
+        date.as_bytes(),
+    );
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, b"s3");
     let k_signing = hmac(&k_service, b"aws4_request");
@@ -151,7 +157,10 @@ mod tests {
 
     #[test]
     fn keys_are_encoded_byte_by_byte() {
-        assert_eq!(uri_encode("a b/档案+.zip", true), "a%20b/%E6%A1%A3%E6%A1%88%2B.zip");
+        assert_eq!(
+            uri_encode("a b/档案+.zip", true),
+            "a%20b/%E6%A1%A3%E6%A1%88%2B.zip"
+        );
         assert_eq!(uri_encode("a/b", false), "a%2Fb");
     }
 }

@@ -107,7 +107,10 @@ impl Source for PrefixSource {
                         .err()
                         .map(|e| (e.zh(), e.to_string()))
                         .unwrap_or_else(|| {
-                            ("不是规范的相对路径".into(), "not a canonical relative path".into())
+                            (
+                                "不是规范的相对路径".into(),
+                                "not a canonical relative path".into(),
+                            )
                         });
                     out.findings.push(Finding::new(
                         "DA/T 70-2018 4.3",
@@ -199,7 +202,9 @@ fn dir_kind(keys: &BTreeSet<&str>, dir: &str) -> Option<PackageKind> {
     let has = |k: &str| keys.contains(format!("{dir}/{k}").as_str());
     let has_prefix = |p: &str| {
         let p = format!("{dir}/{p}");
-        keys.range(p.as_str()..).next().is_some_and(|k| k.starts_with(&p))
+        keys.range(p.as_str()..)
+            .next()
+            .is_some_and(|k| k.starts_with(&p))
     };
     if has("bagit.txt") {
         Some(PackageKind::Bag)
@@ -278,9 +283,9 @@ pub fn classify(root: &str, objects: Vec<ObjectInfo>) -> Discovery {
         }
     }
     let staged = |path: &str| {
-        rel(path).split('/').any(|c| {
-            c.starts_with('.') || c.ends_with(crate::fsutil::STAGING_SUFFIX)
-        })
+        rel(path)
+            .split('/')
+            .any(|c| c.starts_with('.') || c.ends_with(crate::fsutil::STAGING_SUFFIX))
     };
     let mut taken: Vec<String> = Vec::new();
     let under = |taken: &[String], k: &str| taken.iter().any(|t| k.starts_with(&format!("{t}/")));
@@ -347,7 +352,8 @@ pub fn open(client: &Client, p: &FoundPackage, limits: &Limits) -> Result<Packag
                 path: location.clone(),
                 message: "no object".into(),
             })?;
-            let src = ZipSource::from_read_at(&location, Arc::new(ObjectAt::new(client, o)), o.size)?;
+            let src =
+                ZipSource::from_read_at(&location, Arc::new(ObjectAt::new(client, o)), o.size)?;
             Package::from_source(Box::new(src), limits)?
         }
         _ => Package::from_source(
@@ -375,7 +381,8 @@ pub fn open_url(client: &Client, url: &S3Url, limits: &Limits) -> Result<Package
         [p] if p.key == url.prefix => open(client, p, limits),
         [] if !d.leftovers.is_empty() => Err(SipError::NotAPackage {
             path: location,
-            message: "an interrupted upload (its publication marker is still there): not a package".into(),
+            message: "an interrupted upload (its publication marker is still there): not a package"
+                .into(),
         }),
         [] => Err(SipError::NotAPackage {
             path: location,
@@ -421,8 +428,11 @@ mod tests {
                 o("p/notes.txt"),
             ],
         );
-        let got: Vec<(&str, PackageKind)> =
-            d.packages.iter().map(|p| (p.key.as_str(), p.kind)).collect();
+        let got: Vec<(&str, PackageKind)> = d
+            .packages
+            .iter()
+            .map(|p| (p.key.as_str(), p.kind))
+            .collect();
         assert_eq!(
             got,
             [
@@ -433,7 +443,11 @@ mod tests {
             ]
         );
         assert_eq!(d.packages[0].objects.len(), 2);
-        assert!(d.leftovers.contains(&"p/e".to_string()), "{:?}", d.leftovers);
+        assert!(
+            d.leftovers.contains(&"p/e".to_string()),
+            "{:?}",
+            d.leftovers
+        );
         assert!(d.leftovers.contains(&"p/g.zip.partial".to_string()));
         assert!(d.leftovers.contains(&"p/.e.dangan-publishing".to_string()));
         // The root itself may be the package.

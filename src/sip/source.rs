@@ -314,7 +314,11 @@ impl ZipSource {
 
     /// A zip from any positional reader (an object in storage): only its central directory and the
     /// entries read are fetched, never the whole archive.
-    pub fn from_read_at(path: &Path, file: Arc<dyn ReadAt>, len: u64) -> Result<ZipSource, SipError> {
+    pub fn from_read_at(
+        path: &Path,
+        file: Arc<dyn ReadAt>,
+        len: u64,
+    ) -> Result<ZipSource, SipError> {
         let shared = SharedFile {
             file,
             pos: 0,

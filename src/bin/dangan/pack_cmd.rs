@@ -148,7 +148,9 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
     let started = std::time::Instant::now();
     // --out s3://… (issue 16): pack into a local staging folder, then upload and publish each package.
     let s3 = crate::s3_cmd::pack_destination(global, &args.out)?;
-    let out = s3.as_ref().map_or(args.out.as_path(), |d| d.staging.as_path());
+    let out = s3
+        .as_ref()
+        .map_or(args.out.as_path(), |d| d.staging.as_path());
     let report = match &bar {
         Some(b) => pack_with_progress(&args.batch, out, &catalog, &options, &ctx, b),
         None => pack_with_progress(&args.batch, out, &catalog, &options, &ctx, &()),

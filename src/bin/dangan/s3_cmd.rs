@@ -163,14 +163,14 @@ pub fn run_verify(
     if packages.is_empty() && found.is_empty() {
         bail!(
             "{}: no package found (looked for METS.xml, bagit.txt and .zip objects)",
-            urls.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", ")
+            urls.iter()
+                .map(|u| u.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let total = packages.len();
-    let all_urls: BTreeSet<String> = packages
-        .iter()
-        .map(|(u, p)| u.of_key(&p.key))
-        .collect();
+    let all_urls: BTreeSet<String> = packages.iter().map(|(u, p)| u.of_key(&p.key)).collect();
     if let Some(s) = shard {
         packages.retain(|(_, p)| s.contains(shard_key(&p.key)));
         note(format!(
@@ -196,14 +196,20 @@ pub fn run_verify(
         })
         .unwrap_or_default();
     if let (Some(age), Some(lines)) = (
-        args.older_than.as_deref().map(ledger::parse_age).transpose()?,
+        args.older_than
+            .as_deref()
+            .map(ledger::parse_age)
+            .transpose()?,
         &lines,
     ) {
         let last = lines.last_good_full_check();
         let before = packages.len();
         packages.retain(|(u, p)| {
             let url = u.of_key(&p.key);
-            let t = id_of_url.get(url.as_str()).and_then(|id| last.get(id)).copied();
+            let t = id_of_url
+                .get(url.as_str())
+                .and_then(|id| last.get(id))
+                .copied();
             ledger::is_due(t, ctx.now, age)
         });
         note(format!(
@@ -215,19 +221,30 @@ pub fn run_verify(
     let mut vanished = Vec::new();
     if let Some(lines) = &lines {
         for (id, e) in lines.latest() {
-            let Some(u) = urls.iter().find(|u| {
-                e.path == u.to_string() || e.path.starts_with(&format!("{u}/"))
-            }) else {
+            let Some(u) = urls
+                .iter()
+                .find(|u| e.path == u.to_string() || e.path.starts_with(&format!("{u}/")))
+            else {
                 continue;
             };
             if all_urls.contains(&e.path) {
                 continue;
             }
-            let key = e.path.strip_prefix(&format!("s3://{}/", u.bucket)).unwrap_or(&e.path);
+            let key = e
+                .path
+                .strip_prefix(&format!("s3://{}/", u.bucket))
+                .unwrap_or(&e.path);
             if shard.is_some_and(|s| !s.contains(shard_key(key))) {
                 continue;
             }
-            vanished.push(vanished_report(id, &e.path, e.kind, mode, true, &jiff::Timestamp::now));
+            vanished.push(vanished_report(
+                id,
+                &e.path,
+                e.kind,
+                mode,
+                true,
+                &jiff::Timestamp::now,
+            ));
         }
     }
     let mut ledger_file = match &args.ledger {
@@ -263,13 +280,19 @@ pub fn run_verify(
             )));
         }
         if let Some(l) = ledger_file.as_mut() {
-            l.append(&Entry::from_report(&report, ctx.ids.next_uuid().to_string()))?;
+            l.append(&Entry::from_report(
+                &report,
+                ctx.ids.next_uuid().to_string(),
+            ))?;
         }
         reports.push(report);
     }
     for report in vanished {
         if let Some(l) = ledger_file.as_mut() {
-            l.append(&Entry::from_report(&report, ctx.ids.next_uuid().to_string()))?;
+            l.append(&Entry::from_report(
+                &report,
+                ctx.ids.next_uuid().to_string(),
+            ))?;
         }
         reports.push(report);
     }
@@ -292,7 +315,11 @@ pub fn run_verify(
         s.push_str(&cost_line(&cost, zh));
         print(&s)?;
     }
-    Ok(if report.ok { Status::Ok } else { Status::Failed })
+    Ok(if report.ok {
+        Status::Ok
+    } else {
+        Status::Failed
+    })
 }
 
 /// The one package a URL names, opened for `validate`.
@@ -368,7 +395,12 @@ pub fn pack_destination(global: &Global, out: &Path) -> anyhow::Result<Option<Pa
 
 impl PackDestination {
     /// Upload and publish every package written locally; `paths` become their URLs.
-    pub fn publish(&self, paths: &mut [&mut PathBuf], zh: bool, quiet: bool) -> anyhow::Result<Cost> {
+    pub fn publish(
+        &self,
+        paths: &mut [&mut PathBuf],
+        zh: bool,
+        quiet: bool,
+    ) -> anyhow::Result<Cost> {
         let started = Instant::now();
         for p in paths.iter_mut() {
             let done = publish::publish(&self.client, p, &self.url)
@@ -380,7 +412,11 @@ impl PackDestination {
                         done.objects,
                         done.bytes,
                         done.url,
-                        if done.resumed { " (完成了中断的上传)" } else { "" }
+                        if done.resumed {
+                            " (完成了中断的上传)"
+                        } else {
+                            ""
+                        }
                     )
                 } else {
                     format!(
@@ -388,7 +424,11 @@ impl PackDestination {
                         done.objects,
                         done.bytes,
                         done.url,
-                        if done.resumed { " (completed an interrupted upload)" } else { "" }
+                        if done.resumed {
+                            " (completed an interrupted upload)"
+                        } else {
+                            ""
+                        }
                     )
                 };
                 eprintln!("{line}");
