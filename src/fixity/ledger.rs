@@ -461,9 +461,7 @@ pub fn read_any(path: &Path) -> Result<LedgerLines, FixityError> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.extension().is_some_and(|x| x == "jsonl")
-                && !p
-                    .file_name()
-                    .is_some_and(crate::fsutil::is_staging_name)
+                && !p.file_name().is_some_and(crate::fsutil::is_staging_name)
         })
         .collect();
     parts.sort();
