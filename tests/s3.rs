@@ -278,6 +278,7 @@ fn pack_to_s3_then_verify_and_validate_and_damage_is_named_by_key_and_path() {
     let folder = pack(&g, "S3-DIR", &[], "s3://archive/pk");
     assert_eq!(folder["packages"][0]["path"], "s3://archive/pk/S3-DIR");
     pack(&g, "S3-ZIP", &["--zip"], "s3://archive/pk");
+    pack(&g, "S3-BAG", &["--bag"], "s3://archive/pk");
     let local = tempfile::tempdir().expect("tempdir");
     pack(&g, "S3-DIR", &[], &local.path().display().to_string());
 
@@ -324,8 +325,8 @@ fn pack_to_s3_then_verify_and_validate_and_damage_is_named_by_key_and_path() {
         .iter()
         .map(|p| p["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["sip", "sip-zip"]);
-    assert!(v["packages"][0]["files"].as_u64().unwrap() >= 7, "{v}");
+    assert_eq!(kinds, ["bag-sip", "sip", "sip-zip"], "{v}");
+    assert!(v["packages"][1]["files"].as_u64().unwrap() >= 7, "{v}");
     assert!(v["storage"]["requests"].as_u64().unwrap() > 0, "{v}");
     assert!(v["storage"]["bytes_read"].as_u64().unwrap() > 0, "{v}");
     assert_eq!(v["storage"]["retries"], 0, "{v}");

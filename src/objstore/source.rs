@@ -398,6 +398,31 @@ pub fn open_url(client: &Client, url: &S3Url, limits: &Limits) -> Result<Package
     }
 }
 
+/// Copy a folder package (a bag) to `dir`, streaming each object to disk (memory stays bounded): the bag
+/// reader reads folders, so a bag in a bucket is checked from this local copy. Keys that are not safe
+/// relative paths are refused, never written outside `dir`.
+pub fn mirror(client: &Client, p: &FoundPackage, dir: &std::path::Path) -> Result<(), String> {
+    let head = format!("{}/", p.key);
+    for o in &p.objects {
+        let Some(rel) = o.key.strip_prefix(&head) else {
+            continue;
+        };
+        if rel.is_empty() || (rel.ends_with('/') && o.size == 0) {
+            continue;
+        }
+        let safe = safe_relative(rel).map_err(|e| format!("{}: {e}", o.key))?;
+        let path = dir.join(&safe);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        let mut out =
+            std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut r = client.reader(&o.key, 0, o.size, &o.etag);
+        io::copy(&mut r, &mut out).map_err(|e| format!("s3://{}/{}: {e}", client.bucket, o.key))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

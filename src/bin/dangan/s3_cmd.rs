@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use dangan::context::Context;
 use dangan::fixity::ledger::{self, Entry, Ledger, Shard};
-use dangan::fixity::verify::{Progress, vanished_report, verify_opened_sip};
+use dangan::fixity::verify::{
+    PackageRef, Progress, vanished_report, verify_opened_sip, verify_package,
+};
 use dangan::fixity::{Mode, PackageKind, PackageReport, VerifyOptions, VerifyReport};
 use dangan::model::{Finding, Level};
 use dangan::objstore::{self, Client, Config, S3Url, StatsSnapshot, publish, source};
@@ -107,30 +109,60 @@ fn shard_key(key: &str) -> &str {
     key
 }
 
-/// A bag in a bucket: not read from storage yet (the bag reader reads folders); a failed check, never a
-/// silent skip.
-fn bag_report(url: String, key: &str, kind: PackageKind, mode: Mode) -> PackageReport {
-    let now = jiff::Timestamp::now();
-    PackageReport {
-        path: url,
-        kind,
-        ok: false,
-        files: 0,
-        bytes: 0,
-        failures: Vec::new(),
-        findings: vec![Finding::new(
-            "RFC 8493 §3",
-            Level::Error,
-            Some(String::new()),
-            "对象存储中的 BagIt 包尚不能核对 (请下载后用 dangan verify 核对本地文件夹)",
-            "BagIt bags in object storage are not checked yet (download the bag and verify the folder)",
-        )],
-        id: key.rsplit('/').next().unwrap_or(key).to_string(),
-        algorithms: Vec::new(),
-        mode,
-        started: Some(now),
-        finished: Some(now),
-    }
+/// A bag in a bucket: the bag reader reads folders, so the bag is copied to a local staging folder
+/// (streamed to disk, removed afterwards) and checked there; the report names the bucket's keys.
+fn verify_bag(
+    c: &Client,
+    p: &source::FoundPackage,
+    url: &str,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+) -> PackageReport {
+    let name = p.key.rsplit('/').next().unwrap_or(&p.key).to_string();
+    let tmp = std::env::temp_dir().join(format!(
+        ".dangan-bag-{}{}",
+        dangan::package::publish::run_id(),
+        dangan::fsutil::STAGING_SUFFIX
+    ));
+    let local = tmp.join(&name);
+    let copied = source::mirror(c, p, &local);
+    let mut report = match copied {
+        Ok(()) => verify_package(
+            &PackageRef {
+                path: local.clone(),
+                kind: p.kind,
+            },
+            options,
+            &jiff::Timestamp::now,
+            progress,
+        ),
+        Err(e) => {
+            let now = jiff::Timestamp::now();
+            PackageReport {
+                path: String::new(),
+                kind: p.kind,
+                ok: false,
+                files: 0,
+                bytes: 0,
+                failures: Vec::new(),
+                findings: vec![Finding::new(
+                    "RFC 8493 §3",
+                    Level::Error,
+                    Some(String::new()),
+                    format!("无法从对象存储读取该包: {e}"),
+                    format!("cannot read the bag from object storage: {e}"),
+                )],
+                id: name.clone(),
+                algorithms: Vec::new(),
+                mode: options.mode,
+                started: Some(now),
+                finished: Some(now),
+            }
+        }
+    };
+    let _ = std::fs::remove_dir_all(&tmp);
+    report.path = url.to_string();
+    report
 }
 
 pub fn run_verify(
@@ -270,7 +302,9 @@ pub fn run_verify(
                     progress,
                 )
             }),
-            PackageKind::Bag | PackageKind::BagSip => bag_report(url.clone(), &p.key, p.kind, mode),
+            PackageKind::Bag | PackageKind::BagSip => {
+                pool.install(|| verify_bag(c, p, &url, &options, progress))
+            }
         };
         // Storage that stopped answering is not damage in the package: stop the run (exit 2), record nothing.
         if let Some(e) = c.stats.broken() {
