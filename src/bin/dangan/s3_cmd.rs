@@ -165,6 +165,33 @@ fn verify_bag(
     report
 }
 
+/// Print progress to stderr every few seconds until `stop` is dropped.
+fn ticker(stop: &std::sync::mpsc::Receiver<()>, clients: &[Client], total: u64, started: Instant) {
+    let every = std::env::var("DANGAN_PROGRESS_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10u64)
+        .max(1);
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+        stop.recv_timeout(std::time::Duration::from_secs(every))
+    {
+        let read: u64 = clients.iter().map(|c| c.stats.snapshot().bytes_read).sum();
+        let secs = started.elapsed().as_secs_f64().max(0.001);
+        let rate = read as f64 / secs;
+        let eta = if rate > 0.0 {
+            format!("{:.0} s", total.saturating_sub(read) as f64 / rate)
+        } else {
+            "?".into()
+        };
+        eprintln!(
+            "dangan: {:.1} of {:.1} GB read, {:.1} MB/s, ETA {eta}",
+            read as f64 / 1e9,
+            total as f64 / 1e9,
+            rate / 1e6
+        );
+    }
+}
+
 pub fn run_verify(
     global: &Global,
     args: &VerifyArgs,
@@ -285,42 +312,60 @@ pub fn run_verify(
     };
     let options = VerifyOptions { mode };
     let limits = Limits::default();
-    let mut reports = Vec::with_capacity(packages.len());
-    for (u, p) in &packages {
-        let c = &clients[&u.bucket];
-        let url = u.of_key(&p.key);
-        let name = p.key.rsplit('/').next().unwrap_or(&p.key);
-        let report = match p.kind {
-            PackageKind::Sip | PackageKind::SipZip => pool.install(|| {
-                verify_opened_sip(
-                    source::open(c, p, &limits),
-                    url.clone(),
-                    p.kind,
-                    name.strip_suffix(".zip").unwrap_or(name).to_string(),
-                    &options,
-                    &jiff::Timestamp::now,
-                    progress,
-                )
-            }),
-            PackageKind::Bag | PackageKind::BagSip => {
-                pool.install(|| verify_bag(c, p, &url, &options, progress))
+    // Long runs under a scheduler (no terminal): a line of progress every DANGAN_PROGRESS_SECONDS (10 s),
+    // bytes/s and ETA from the bytes read from storage against the sizes listed.
+    let total: u64 = packages.iter().map(|(_, p)| p.bytes()).sum();
+    let log_progress = !args.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let watched: Vec<Client> = clients.values().cloned().collect();
+    let result = std::thread::scope(|scope| {
+        if log_progress {
+            scope.spawn(move || ticker(&stopped, &watched, total, started));
+        }
+        let mut run = || -> anyhow::Result<Vec<PackageReport>> {
+            let mut reports = Vec::with_capacity(packages.len());
+            for (u, p) in &packages {
+                let c = &clients[&u.bucket];
+                let url = u.of_key(&p.key);
+                let name = p.key.rsplit('/').next().unwrap_or(&p.key);
+                let report = match p.kind {
+                    PackageKind::Sip | PackageKind::SipZip => pool.install(|| {
+                        verify_opened_sip(
+                            source::open(c, p, &limits),
+                            url.clone(),
+                            p.kind,
+                            name.strip_suffix(".zip").unwrap_or(name).to_string(),
+                            &options,
+                            &jiff::Timestamp::now,
+                            progress,
+                        )
+                    }),
+                    PackageKind::Bag | PackageKind::BagSip => {
+                        pool.install(|| verify_bag(c, p, &url, &options, progress))
+                    }
+                };
+                // Storage that stopped answering is not damage in the package: stop the run (exit 2), record nothing.
+                if let Some(e) = c.stats.broken() {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "verifying {url} stopped: object storage is not answering ({} packages checked before)",
+                        reports.len()
+                    )));
+                }
+                if let Some(l) = ledger_file.as_mut() {
+                    l.append(&Entry::from_report(
+                        &report,
+                        ctx.ids.next_uuid().to_string(),
+                    ))?;
+                }
+                reports.push(report);
             }
+            Ok(reports)
         };
-        // Storage that stopped answering is not damage in the package: stop the run (exit 2), record nothing.
-        if let Some(e) = c.stats.broken() {
-            return Err(anyhow::Error::new(e).context(format!(
-                "verifying {url} stopped: object storage is not answering ({} packages checked before)",
-                reports.len()
-            )));
-        }
-        if let Some(l) = ledger_file.as_mut() {
-            l.append(&Entry::from_report(
-                &report,
-                ctx.ids.next_uuid().to_string(),
-            ))?;
-        }
-        reports.push(report);
-    }
+        let r = run();
+        drop(stop);
+        r
+    });
+    let mut reports = result?;
     for report in vanished {
         if let Some(l) = ledger_file.as_mut() {
             l.append(&Entry::from_report(
