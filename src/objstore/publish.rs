@@ -176,7 +176,7 @@ fn upload(client: &Client, path: &Path, key: &str, len: u64) -> Result<(), Publi
 fn read_back(client: &Client, path: &Path, key: &str, len: u64) -> Result<(), PublishError> {
     let file = crate::fsutil::open_regular_io(path).map_err(io(path))?;
     let local = hash_reader(&mut &file, &[Algorithm::Sha256]).map_err(io(path))?;
-    let mut r = client.reader(key, 0, len.max(1), "");
+    let mut r = client.reader(key, 0, len, "");
     let remote = hash_reader(&mut r, &[Algorithm::Sha256]).map_err(|e| {
         PublishError::Local(
             path.to_path_buf(),
@@ -262,6 +262,41 @@ pub fn publish(client: &Client, local: &Path, dest: &S3Url) -> Result<Published,
             .with_max_len(1)
             .try_for_each(|(p, k, len)| read_back(client, p, k, *len))
     })?;
+    // The read-back reads the local length; the listing shows that no object is longer, and nothing else
+    // is under the package.
+    let listed: std::collections::BTreeMap<String, u64> = if is_zip {
+        client
+            .head(&key)?
+            .map(|o| (o.key, o.size))
+            .into_iter()
+            .collect()
+    } else {
+        client
+            .list(&format!("{key}/"))?
+            .into_iter()
+            .map(|o| (o.key, o.size))
+            .collect()
+    };
+    let want: std::collections::BTreeMap<String, u64> =
+        keyed.iter().map(|(_, k, l)| (k.clone(), *l)).collect();
+    if listed != want {
+        let odd = listed
+            .iter()
+            .find(|(k, s)| want.get(*k) != Some(s))
+            .map(|(k, s)| format!("{k} ({s} bytes)"))
+            .or_else(|| {
+                want.keys()
+                    .find(|k| !listed.contains_key(*k))
+                    .map(|k| format!("{k} missing"))
+            })
+            .unwrap_or_default();
+        return Err(PublishError::Mismatch {
+            url: dest.of_key(&key),
+            path: local.to_path_buf(),
+            expected: format!("{} objects as uploaded", want.len()),
+            actual: odd,
+        });
+    }
     client.delete(&marker)?;
     Ok(Published {
         url: dest.of_key(&key),
