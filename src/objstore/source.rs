@@ -316,12 +316,17 @@ pub fn classify(root: &str, objects: Vec<ObjectInfo>) -> Discovery {
             continue;
         }
         if staged(&o.key) {
-            let name = o.key.rsplit('/').next().unwrap_or("");
-            if name.ends_with(crate::fsutil::STAGING_SUFFIX)
-                || name.contains(".dangan-")
-                || rel(&o.key).split('/').any(|c| c.contains(".dangan-"))
-            {
-                d.leftovers.push(o.key.clone());
+            // Report the outermost staging name once (a staged folder, not each object in it).
+            let r = rel(&o.key);
+            let base = &o.key[..o.key.len() - r.len()];
+            let mut upto = 0;
+            for c in r.split('/') {
+                upto += c.len();
+                if c.ends_with(crate::fsutil::STAGING_SUFFIX) || c.contains(".dangan-") {
+                    d.leftovers.push(format!("{base}{}", &r[..upto]));
+                    break;
+                }
+                upto += 1;
             }
             continue;
         }
@@ -475,6 +480,13 @@ mod tests {
         );
         assert!(d.leftovers.contains(&"p/g.zip.partial".to_string()));
         assert!(d.leftovers.contains(&"p/.e.dangan-publishing".to_string()));
+        assert!(
+            d.leftovers
+                .contains(&"p/.f.dangan-1234.partial".to_string()),
+            "{:?}",
+            d.leftovers
+        );
+        assert_eq!(d.leftovers.len(), 4, "{:?}", d.leftovers);
         // The root itself may be the package.
         let d = classify("p/a", vec![o("p/a/METS.xml"), o("p/a/x")]);
         assert_eq!(d.packages.len(), 1);
