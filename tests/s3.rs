@@ -467,19 +467,6 @@ fn malformed_or_unsupported_urls_are_errors_never_local_paths() {
     );
 }
 
-/// Bytes a process has read (sockets included), from /proc.
-fn rchar(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/io"))
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("rchar:")
-                    .map(|v| v.trim().parse().unwrap_or(0))
-            })
-        })
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_killed_upload_is_not_a_package_and_a_rerun_completes() {
     let g = Garage::start();
@@ -610,21 +597,37 @@ fn server_stopped_mid_run_gives_retries_then_a_clear_error_exit_2() {
     for (k, v) in g.env() {
         cmd.env(k, v);
     }
-    let child = cmd
+    let mut child = cmd
         .args(["verify", "--jobs", "1", "s3://stop/z"])
+        .env("DANGAN_PROGRESS_SECONDS", "0.02")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    // Stop the server once dangan has read part of the zip.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while rchar(child.id()) < (8 << 20) {
-        assert!(Instant::now() < deadline, "verify read nothing");
-        std::thread::sleep(Duration::from_millis(2));
+    // Stop the server once dangan's progress lines show it has read part of the zip.
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let mut err = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        err.push_str(&line);
+        err.push('\n');
+        let mb: f64 = line
+            .strip_prefix("dangan: ")
+            .and_then(|r| r.split(" of ").next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        if mb >= 8.0 {
+            break;
+        }
     }
+    assert!(err.contains(" MB read, "), "no progress line: {err}");
     g.stop();
+    for line in lines {
+        err.push_str(&line.expect("line"));
+        err.push('\n');
+    }
     let o = child.wait_with_output().expect("wait");
-    let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
         err.contains("gave up after 4 attempts") || err.contains("resumptions"),

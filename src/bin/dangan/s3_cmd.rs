@@ -169,11 +169,12 @@ fn verify_bag(
 fn ticker(stop: &std::sync::mpsc::Receiver<()>, clients: &[Client], total: u64, started: Instant) {
     let every = std::env::var("DANGAN_PROGRESS_SECONDS")
         .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10u64)
-        .max(1);
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(10.0)
+        .max(0.01);
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-        stop.recv_timeout(std::time::Duration::from_secs(every))
+        stop.recv_timeout(std::time::Duration::from_secs_f64(every))
     {
         let read: u64 = clients.iter().map(|c| c.stats.snapshot().bytes_read).sum();
         let secs = started.elapsed().as_secs_f64().max(0.001);
@@ -184,9 +185,9 @@ fn ticker(stop: &std::sync::mpsc::Receiver<()>, clients: &[Client], total: u64, 
             "?".into()
         };
         eprintln!(
-            "dangan: {:.1} of {:.1} GB read, {:.1} MB/s, ETA {eta}",
-            read as f64 / 1e9,
-            total as f64 / 1e9,
+            "dangan: {:.0} of {:.0} MB read, {:.1} MB/s, ETA {eta}",
+            read as f64 / 1e6,
+            total as f64 / 1e6,
             rate / 1e6
         );
     }
