@@ -122,6 +122,13 @@ api_bind_addr = "127.0.0.1:{admin}"
         // The server answers its CLI once it is up.
         let deadline = Instant::now() + Duration::from_secs(60);
         let node = loop {
+            // `node id` answers from the key file before the server listens: `status` needs the server.
+            let up = Process::new(garage_bin())
+                .arg("-c")
+                .arg(&g.config)
+                .arg("status")
+                .output()
+                .is_ok_and(|o| o.status.success());
             let out = Process::new(garage_bin())
                 .arg("-c")
                 .arg(&g.config)
@@ -129,7 +136,8 @@ api_bind_addr = "127.0.0.1:{admin}"
                 .output()
                 .expect("garage node id");
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            if out.status.success()
+            if up
+                && out.status.success()
                 && let Some(id) = text.split_whitespace().find(|w| w.contains('@'))
             {
                 break id.split('@').next().unwrap_or_default().to_string();

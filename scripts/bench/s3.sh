@@ -56,7 +56,11 @@ TOML
 g() { "$GARAGE" -c "$W/garage.toml" "$@"; }
 RUST_LOG=warn "$GARAGE" -c "$W/garage.toml" server >"$W/garage.log" 2>&1 &
 GPID=$!
-for _ in $(seq 300); do NODE=$(g node id -q 2>/dev/null | grep -o '^[0-9a-f]*@' | tr -d @ || true); [ -n "$NODE" ] && break; sleep 0.2; done
+for _ in $(seq 300); do
+  g status >/dev/null 2>&1 && NODE=$(g node id -q 2>/dev/null | grep -o '^[0-9a-f]*@' | tr -d @ || true)
+  [ -n "${NODE:-}" ] && break
+  sleep 0.2
+done
 [ -n "${NODE:-}" ] || { cat "$W/garage.log" >&2; echo "bench: garage did not start" >&2; exit 2; }
 g layout assign -z dc1 -c 10G "$NODE" >/dev/null
 g layout apply --version 1 >/dev/null
@@ -66,6 +70,8 @@ export AWS_SECRET_ACCESS_KEY=$(sed -n 's/^ *Secret key: *//p' <<<"$KEY")
 export AWS_REGION=garage AWS_ENDPOINT_URL="http://127.0.0.1:$S3"
 g bucket create bench >/dev/null
 g bucket allow --read --write --owner bench --key bench >/dev/null
+# rclone's AWS SDK fails on a custom CA bundle with its transport; the endpoint is plain http on loopback.
+unset AWS_CA_BUNDLE
 # rclone, configured from the environment only (no config file, no key on a command line).
 export RCLONE_CONFIG_GB_TYPE=s3 RCLONE_CONFIG_GB_PROVIDER=Other RCLONE_CONFIG_GB_ENDPOINT="$AWS_ENDPOINT_URL" \
   RCLONE_CONFIG_GB_REGION=garage RCLONE_CONFIG_GB_FORCE_PATH_STYLE=true \

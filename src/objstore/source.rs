@@ -31,6 +31,8 @@ pub struct ObjectAt {
     key: String,
     len: u64,
     etag: String,
+    /// The zip's structure once its central directory is read: windows stop at entry boundaries.
+    bounds: std::sync::OnceLock<Vec<u64>>,
 }
 
 impl ObjectAt {
@@ -40,6 +42,7 @@ impl ObjectAt {
             key: object.key.clone(),
             len: object.size,
             etag: object.etag.clone(),
+            bounds: std::sync::OnceLock::new(),
         }
     }
 }
@@ -58,6 +61,13 @@ impl ReadAt for ObjectAt {
 
     fn read_ahead(&self) -> usize {
         READ_AHEAD
+    }
+
+    fn boundary_after(&self, pos: u64) -> u64 {
+        self.bounds
+            .get()
+            .and_then(|b| b.iter().find(|&&x| x > pos).copied())
+            .unwrap_or(u64::MAX)
     }
 }
 
@@ -357,8 +367,9 @@ pub fn open(client: &Client, p: &FoundPackage, limits: &Limits) -> Result<Packag
                 path: location.clone(),
                 message: "no object".into(),
             })?;
-            let src =
-                ZipSource::from_read_at(&location, Arc::new(ObjectAt::new(client, o)), o.size)?;
+            let object = Arc::new(ObjectAt::new(client, o));
+            let src = ZipSource::from_read_at(&location, object.clone(), o.size)?;
+            let _ = object.bounds.set(src.boundaries());
             Package::from_source(Box::new(src), limits)?
         }
         _ => Package::from_source(

@@ -220,6 +220,11 @@ pub trait ReadAt: Send + Sync {
     fn read_ahead(&self) -> usize {
         0
     }
+    /// Where the structure that `pos` is in ends (the next zip entry's header, the central directory), so
+    /// that a read-ahead window stops there instead of fetching bytes no one reads.
+    fn boundary_after(&self, _pos: u64) -> u64 {
+        u64::MAX
+    }
 }
 
 impl ReadAt for File {
@@ -256,6 +261,8 @@ impl Read for SharedFile {
             } else {
                 (64 << 10).min(most)
             };
+            let stop = self.file.boundary_after(self.pos).min(self.len);
+            let size = size.min(stop.saturating_sub(self.pos).max(1) as usize);
             let size = size.min(self.len.saturating_sub(self.pos) as usize);
             // Clones share a window until one of them moves on (a clone per reader thread is cheap).
             let mut w = Arc::get_mut(&mut self.window)
@@ -334,6 +341,21 @@ impl ZipSource {
             path: path.to_path_buf(),
             archive,
         })
+    }
+}
+
+impl ZipSource {
+    /// Where each entry's local header starts, and the central directory, in order: the structure of the
+    /// archive, for sources that fetch ahead ([`ReadAt::boundary_after`]).
+    pub fn boundaries(&self) -> Vec<u64> {
+        let mut z = self.archive.clone();
+        let mut out: Vec<u64> = (0..z.len())
+            .filter_map(|i| z.by_index_raw(i).ok().map(|f| f.header_start()))
+            .collect();
+        out.push(self.archive.central_directory_start());
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }
 
