@@ -546,6 +546,28 @@ check readpst readpst -V && contains readpst 'ReadPST'
 check extract-msg "$MAIL_VENV/bin/python" -c 'import extract_msg, sys; print(extract_msg.__version__)' || true
 check mailbagit "$MAIL_VENV/bin/mailbagit" --help || true
 # --- end mail (issue 17) ---
+# --- begin s3 (issue 16): Garage (a real S3 server for tests/s3.rs) and rclone (the benchmark's peer) ---
+# Garage is built from crates.io once per machine into a cache outside the clone (~20+ min on 2 cores);
+# later runs and clones reuse it. rclone comes from Debian.
+command -v rclone >/dev/null 2>&1 || {
+  log "apt: installing rclone"
+  "${SUDO[@]}" apt-get update -q >"$WORK/apt-update.log" 2>&1 \
+    || { cat "$WORK/apt-update.log" >&2; die "apt-get update failed"; }
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends rclone >"$WORK/apt-install.log" 2>&1 \
+    || { tail -n 40 "$WORK/apt-install.log" >&2; die "apt-get install rclone failed"; }
+}
+GARAGE_ROOT="$HOME/.cache/dangan-tools/garage"
+GARAGE="$GARAGE_ROOT/bin/garage"
+if [ ! -x "$GARAGE" ]; then
+  log "garage: building with cargo install garage --locked (once per machine, ~20+ min)"
+  mkdir -p "$GARAGE_ROOT"
+  cargo install garage --version 2.5.0 --locked --root "$GARAGE_ROOT" >"$HOME/.cache/dangan-tools/garage-build.log" 2>&1 \
+    || { tail -n 40 "$HOME/.cache/dangan-tools/garage-build.log" >&2; die "cargo install garage failed"; }
+fi
+check garage "$GARAGE" --version && contains garage 'garage'
+check rclone rclone version && contains rclone 'rclone v'
+grep -q '^export GARAGE=' "$DANGAN_TOOLS/env.sh" || echo "export GARAGE=\"$GARAGE\"" >>"$DANGAN_TOOLS/env.sh"
+# --- end s3 (issue 16) ---
 
 # ---------------------------------------------------------------------------
 # Report.

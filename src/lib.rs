@@ -51,6 +51,7 @@ pub mod identify;
 pub mod intake;
 pub mod model;
 pub mod normalize;
+pub mod objstore;
 pub mod pack;
 pub mod package;
 pub mod profile;

@@ -323,6 +323,167 @@ impl Shard {
     }
 }
 
+/// `--shard`: a fixed `I/N`, or `auto` — the index and count from the scheduler running this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardSpec {
+    Fixed(Shard),
+    Auto,
+}
+
+impl FromStr for ShardSpec {
+    type Err = FixityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            Ok(ShardSpec::Auto)
+        } else {
+            s.parse().map(ShardSpec::Fixed)
+        }
+    }
+}
+
+impl ShardSpec {
+    /// The shard of this process, reading the scheduler's variables from the environment.
+    pub fn resolve(&self) -> Result<(Shard, &'static str), FixityError> {
+        self.resolve_with(&|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// [`ShardSpec::resolve`] with the environment given. `auto` reads, in this order:
+    ///
+    /// - Kubernetes Indexed Job: `JOB_COMPLETION_INDEX` (0-based, set by Kubernetes) and `JOB_COMPLETIONS`
+    ///   — Kubernetes does not export the completion count, so the manifest sets `JOB_COMPLETIONS` to the
+    ///   Job's `spec.completions` (see `deploy/k8s-verify-job.yaml`);
+    /// - Slurm job array: `SLURM_ARRAY_TASK_ID`, `SLURM_ARRAY_TASK_MIN` (and `SLURM_ARRAY_TASK_STEP`) for the
+    ///   index, `SLURM_ARRAY_TASK_COUNT` (else `MAX − MIN + 1`, over the step) for the count; an array
+    ///   with holes (`--array=1,4,9`) cannot be mapped onto shards and is refused;
+    /// - GNU parallel: `PARALLEL_SEQ` (1-based job sequence number, not the reused `PARALLEL_JOBSLOT`) and
+    ///   `DANGAN_SHARD_COUNT` (parallel exports no job count: pass it, e.g. `DANGAN_SHARD_COUNT=7 parallel
+    ///   … ::: $(seq 7)`; or write `--shard {#}/7`).
+    ///
+    /// The second value says which scheduler it came from.
+    pub fn resolve_with(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Shard, &'static str), FixityError> {
+        let bad = |m: String| FixityError::ShardAuto(m);
+        let num = |k: &str| -> Result<Option<u64>, FixityError> {
+            env(k)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| bad(format!("{k}='{v}' is not a whole number")))
+                })
+                .transpose()
+        };
+        let shard = |index0: u64, count: u64, src: &'static str| {
+            if count == 0 || index0 >= count {
+                Err(bad(format!(
+                    "{src}: index {index0} (0-based) is not below the count {count}"
+                )))
+            } else {
+                Ok((
+                    Shard {
+                        index: index0 + 1,
+                        count,
+                    },
+                    src,
+                ))
+            }
+        };
+        match self {
+            ShardSpec::Fixed(s) => Ok((*s, "--shard")),
+            ShardSpec::Auto => {
+                if let Some(i) = num("JOB_COMPLETION_INDEX")? {
+                    let n = num("JOB_COMPLETIONS")?.ok_or_else(|| {
+                        bad("JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but JOB_COMPLETIONS is not: set it in the pod template to the Job's spec.completions".into())
+                    })?;
+                    return shard(i, n, "Kubernetes Indexed Job");
+                }
+                if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
+                    let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+                    let step = num("SLURM_ARRAY_TASK_STEP")?.unwrap_or(1).max(1);
+                    let span = match num("SLURM_ARRAY_TASK_MAX")? {
+                        Some(max) if max >= min => Some((max - min) / step + 1),
+                        _ => None,
+                    };
+                    let n = match (num("SLURM_ARRAY_TASK_COUNT")?, span) {
+                        (Some(c), Some(s)) if c != s => {
+                            return Err(bad(format!(
+                                "a Slurm array with holes ({c} tasks between {min} and the maximum, step {step}) cannot be split into shards: use --array=0-{} or --shard I/N",
+                                c - 1
+                            )));
+                        }
+                        (Some(c), _) => c,
+                        (None, Some(s)) => s,
+                        (None, None) => {
+                            return Err(bad("SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX".into()));
+                        }
+                    };
+                    if id < min || (id - min) % step != 0 {
+                        return Err(bad(format!(
+                            "SLURM_ARRAY_TASK_ID {id} is not in the array (minimum {min}, step {step})"
+                        )));
+                    }
+                    return shard((id - min) / step, n, "Slurm job array");
+                }
+                if let Some(seq) = num("PARALLEL_SEQ")? {
+                    let n = num("DANGAN_SHARD_COUNT")?.ok_or_else(|| {
+                        bad("PARALLEL_SEQ is set (GNU parallel) but DANGAN_SHARD_COUNT is not: GNU parallel does not export the number of jobs".into())
+                    })?;
+                    if seq == 0 {
+                        return Err(bad("PARALLEL_SEQ is 1-based; got 0".into()));
+                    }
+                    return shard(seq - 1, n, "GNU parallel");
+                }
+                Err(bad("no scheduler found: expected JOB_COMPLETION_INDEX (Kubernetes), SLURM_ARRAY_TASK_ID (Slurm) or PARALLEL_SEQ (GNU parallel)".into()))
+            }
+        }
+    }
+}
+
+/// The ledger part a run writes when `--ledger` names a folder: one file per shard, so that shards on
+/// many machines never write the same file (`part-3-of-7.jsonl`; `ledger.jsonl` without shards).
+pub fn part_path(ledger: &Path, shard: Option<Shard>) -> PathBuf {
+    if !ledger.is_dir() {
+        return ledger.to_path_buf();
+    }
+    match shard {
+        Some(s) => ledger.join(format!("part-{}-of-{}.jsonl", s.index, s.count)),
+        None => ledger.join("ledger.jsonl"),
+    }
+}
+
+/// Read a ledger file, or every `*.jsonl` part of a ledger folder merged (parts in name order; line
+/// numbers are those of each part, and a damaged line names its part).
+pub fn read_any(path: &Path) -> Result<LedgerLines, FixityError> {
+    if !path.is_dir() {
+        return read(path);
+    }
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| FixityError::io(path, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "jsonl")
+                && !p.file_name().is_some_and(crate::fsutil::is_staging_name)
+        })
+        .collect();
+    parts.sort();
+    let mut out = LedgerLines::default();
+    for p in parts {
+        let lines = read(&p)?;
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.entries.extend(lines.entries);
+        out.damaged
+            .extend(lines.damaged.into_iter().map(|d| Damaged {
+                line: d.line,
+                message: format!("{name}: {}", d.message),
+            }));
+    }
+    Ok(out)
+}
+
 /// The last check of one package.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackageStatus {
@@ -455,6 +616,85 @@ mod tests {
         assert_eq!(
             "2/3".parse::<Shard>().unwrap(),
             Shard { index: 2, count: 3 }
+        );
+    }
+
+    #[test]
+    fn shards_come_from_the_scheduler() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let auto = ShardSpec::Auto;
+        let k8s = auto
+            .resolve_with(&env(&[
+                ("JOB_COMPLETION_INDEX", "0"),
+                ("JOB_COMPLETIONS", "3"),
+            ]))
+            .unwrap();
+        assert_eq!(k8s.0, Shard { index: 1, count: 3 });
+        assert!(
+            auto.resolve_with(&env(&[
+                ("JOB_COMPLETION_INDEX", "3"),
+                ("JOB_COMPLETIONS", "3")
+            ]))
+            .is_err()
+        );
+        assert!(
+            auto.resolve_with(&env(&[("JOB_COMPLETION_INDEX", "0")]))
+                .is_err()
+        );
+        // sbatch --array=1-7: ids 1..=7.
+        let slurm = &[
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "7"),
+            ("SLURM_ARRAY_TASK_COUNT", "7"),
+        ];
+        assert_eq!(
+            auto.resolve_with(&env(slurm)).unwrap().0,
+            Shard { index: 7, count: 7 }
+        );
+        // --array=0-12:3 → 0,3,6,9,12.
+        let step = &[
+            ("SLURM_ARRAY_TASK_ID", "9"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_MAX", "12"),
+            ("SLURM_ARRAY_TASK_STEP", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "5"),
+        ];
+        assert_eq!(
+            auto.resolve_with(&env(step)).unwrap().0,
+            Shard { index: 4, count: 5 }
+        );
+        // --array=1,4,9: holes.
+        let holes = &[
+            ("SLURM_ARRAY_TASK_ID", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_MAX", "9"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ];
+        assert!(auto.resolve_with(&env(holes)).is_err());
+        let par = &[("PARALLEL_SEQ", "2"), ("DANGAN_SHARD_COUNT", "4")];
+        assert_eq!(
+            auto.resolve_with(&env(par)).unwrap().0,
+            Shard { index: 2, count: 4 }
+        );
+        assert!(auto.resolve_with(&env(&[])).is_err());
+        assert!(
+            auto.resolve_with(&env(&[
+                ("JOB_COMPLETION_INDEX", "x"),
+                ("JOB_COMPLETIONS", "2")
+            ]))
+            .is_err()
+        );
+        assert_eq!("auto".parse::<ShardSpec>().unwrap(), ShardSpec::Auto);
+        assert_eq!(
+            "2/5".parse::<ShardSpec>().unwrap(),
+            ShardSpec::Fixed(Shard { index: 2, count: 5 })
         );
     }
 

@@ -61,6 +61,8 @@ pub enum FixityError {
     BadInfo { input: String, message: String },
     #[error("--shard '{0}': expected I/N with 1 <= I <= N, e.g. 2/7")]
     BadShard(String),
+    #[error("--shard auto: {0}")]
+    ShardAuto(String),
     #[error("duration '{0}': expected a number and a unit, e.g. 30d, 12h, 2w")]
     BadDuration(String),
     #[error("{path}: {message}")]

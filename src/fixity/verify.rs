@@ -1351,6 +1351,47 @@ pub fn verify_sip_package(
     report.algorithms = algorithms.into_iter().collect();
 }
 
+/// Check one SIP opened from any [`crate::sip::Source`] (object storage) into a package report: the id
+/// is `mets/@OBJID` (CSIP1), else `fallback_id`; a package that cannot be opened is a failed report.
+pub fn verify_opened_sip(
+    opened: Result<Package, sip::SipError>,
+    path: String,
+    kind: PackageKind,
+    fallback_id: String,
+    options: &VerifyOptions,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+) -> PackageReport {
+    let started = clock.now();
+    let mut report = PackageReport {
+        path,
+        kind,
+        ok: false,
+        files: 0,
+        bytes: 0,
+        failures: Vec::new(),
+        findings: Vec::new(),
+        id: fallback_id,
+        algorithms: Vec::new(),
+        mode: options.mode,
+        started: Some(started),
+        finished: None,
+    };
+    match opened {
+        Ok(pkg) => {
+            if let Some(id) = pkg.read("METS.xml").ok().and_then(|b| sip::mets::objid(&b)) {
+                report.id = id;
+            }
+            verify_sip_package(&pkg, options, progress, &mut report);
+        }
+        Err(e) => report.findings.extend(e_findings(&e)),
+    }
+    report.ok =
+        report.failures.is_empty() && !report.findings.iter().any(|f| f.level == Level::Error);
+    report.finished = Some(clock.now());
+    report
+}
+
 /// Why a package could not be opened, as findings.
 fn e_findings(e: &sip::SipError) -> Vec<Finding> {
     let (rule, zh, en) = match e {

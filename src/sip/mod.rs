@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::model::{Finding, Level};
 
 pub use mets::{Mets, MetsError};
-pub use source::{DirSource, Listing, ReadOptions, Source, ZipSource};
+pub use source::{DirSource, Listing, ReadAt, ReadOptions, Source, ZipSource};
 
 /// Safe default limits on untrusted packages; callers may raise them explicitly.
 #[derive(Debug, Clone, Copy)]

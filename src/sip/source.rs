@@ -211,19 +211,79 @@ impl Source for DirSource {
 // Zip
 // ---------------------------------------------------------------------------------------------
 
+/// Bytes at an offset: a file on disk, or an object in storage (ranged reads, `crate::objstore`).
+pub trait ReadAt: Send + Sync {
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize>;
+    /// Largest read-ahead worth making (0: none, every read goes through). Object storage answers each
+    /// request with a round trip, so its reads are gathered into windows that double while reading runs
+    /// on (a zip entry streamed) and start small again after a jump (a local header while listing).
+    fn read_ahead(&self) -> usize {
+        0
+    }
+    /// Where the structure that `pos` is in ends (the next zip entry's header, the central directory), so
+    /// that a read-ahead window stops there instead of fetching bytes no one reads.
+    fn boundary_after(&self, _pos: u64) -> u64 {
+        u64::MAX
+    }
+}
+
+impl ReadAt for File {
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(self, buf, pos)
+    }
+}
+
 /// A shared read-only file with its own position: the zip index is parsed once and cloned cheaply for
 /// every reader thread (positional reads, no lock).
 #[derive(Clone)]
 struct SharedFile {
-    file: Arc<File>,
+    file: Arc<dyn ReadAt>,
     pos: u64,
     len: u64,
+    /// Read-ahead window (only for sources that ask for one): its bytes and where they start.
+    window: Arc<Vec<u8>>,
+    window_at: u64,
 }
 
 impl Read for SharedFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let n = self.file.read_at(buf, self.pos)?;
+        let most = self.file.read_ahead();
+        if most == 0 {
+            let n = self.file.read_at(buf, self.pos)?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let end = self.window_at + self.window.len() as u64;
+        if self.pos < self.window_at || self.pos >= end {
+            // Sequential (the window ended where this read starts): double; else start small again.
+            let size = if self.pos == end && !self.window.is_empty() {
+                (self.window.len() * 2).min(most)
+            } else {
+                (64 << 10).min(most)
+            };
+            let stop = self.file.boundary_after(self.pos).min(self.len);
+            let size = size.min(stop.saturating_sub(self.pos).max(1) as usize);
+            let size = size.min(self.len.saturating_sub(self.pos) as usize);
+            // Clones share a window until one of them moves on (a clone per reader thread is cheap).
+            let mut w = Arc::get_mut(&mut self.window)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            w.resize(size, 0);
+            let mut got = 0;
+            while got < size {
+                let n = self.file.read_at(&mut w[got..], self.pos + got as u64)?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            w.truncate(got);
+            self.window = Arc::new(w);
+            self.window_at = self.pos;
+        }
+        let off = (self.pos - self.window_at) as usize;
+        let n = buf.len().min(self.window.len().saturating_sub(off));
+        buf[..n].copy_from_slice(&self.window[off..off + n]);
         self.pos += n as u64;
         Ok(n)
     }
@@ -264,7 +324,28 @@ impl ZipSource {
             message: e.to_string(),
         })?;
         let len = file.metadata().map_err(|e| SipError::io(path, e))?.len();
-        for d in declared_directories(&file, len).map_err(|e| SipError::io(path, e))? {
+        ZipSource::from_read_at_with(path, Arc::new(file), len, limits)
+    }
+
+    /// A zip from any positional reader (an object in storage) under the default limits: only its central
+    /// directory and the entries read are fetched, never the whole archive.
+    pub fn from_read_at(
+        path: &Path,
+        file: Arc<dyn ReadAt>,
+        len: u64,
+    ) -> Result<ZipSource, SipError> {
+        ZipSource::from_read_at_with(path, file, len, &Limits::default())
+    }
+
+    /// As [`ZipSource::from_read_at`], with the end record's declared entries and directory size checked
+    /// against `limits` before the zip crate parses the central directory.
+    pub fn from_read_at_with(
+        path: &Path,
+        file: Arc<dyn ReadAt>,
+        len: u64,
+        limits: &Limits,
+    ) -> Result<ZipSource, SipError> {
+        for d in declared_directories(&*file, len).map_err(|e| SipError::io(path, e))? {
             if d.entries > limits.max_entries as u64 {
                 return Err(SipError::Limits(format!(
                     "the zip declares {} entries, more than the limit of {} entries",
@@ -279,9 +360,11 @@ impl ZipSource {
             }
         }
         let shared = SharedFile {
-            file: Arc::new(file),
+            file,
             pos: 0,
             len,
+            window: Arc::default(),
+            window_at: 0,
         };
         let archive = zip::ZipArchive::new(shared).map_err(|e| SipError::NotAPackage {
             path: path.to_path_buf(),
@@ -305,8 +388,17 @@ struct DeclaredDirectory {
 /// comment fits in the file, with the ZIP64 record (4.3.14, found through its locator 4.3.15) where the 32-bit
 /// fields are saturated. All candidates are returned, not only the last: the zip crate may fall back to an
 /// earlier one, and each must be within the limits.
-fn declared_directories(file: &File, len: u64) -> io::Result<Vec<DeclaredDirectory>> {
-    use std::os::unix::fs::FileExt;
+fn declared_directories(file: &dyn ReadAt, len: u64) -> io::Result<Vec<DeclaredDirectory>> {
+    let read_exact_at = |buf: &mut [u8], pos: u64| -> io::Result<()> {
+        let mut got = 0;
+        while got < buf.len() {
+            match file.read_at(&mut buf[got..], pos + got as u64)? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => got += n,
+            }
+        }
+        Ok(())
+    };
     const EOCD: &[u8; 4] = b"PK\x05\x06";
     let u16_at = |b: &[u8], i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
     let u32_at =
@@ -322,7 +414,7 @@ fn declared_directories(file: &File, len: u64) -> io::Result<Vec<DeclaredDirecto
     let window = len.min(22 + 0xFFFF);
     let start = len - window;
     let mut tail = vec![0u8; window as usize];
-    file.read_exact_at(&mut tail, start)?;
+    read_exact_at(&mut tail, start)?;
     let mut out = Vec::new();
     let mut i = tail.len().saturating_sub(22);
     loop {
@@ -337,12 +429,12 @@ fn declared_directories(file: &File, len: u64) -> io::Result<Vec<DeclaredDirecto
             let at = start + i as u64;
             if saturated && at >= 20 {
                 let mut locator = [0u8; 20];
-                file.read_exact_at(&mut locator, at - 20)?;
+                read_exact_at(&mut locator, at - 20)?;
                 if &locator[..4] == b"PK\x06\x07" {
                     let mut record = [0u8; 56];
                     let off = u64_at(&locator, 8);
                     if off.checked_add(56).is_some_and(|end| end <= len) {
-                        file.read_exact_at(&mut record, off)?;
+                        read_exact_at(&mut record, off)?;
                         if &record[..4] == b"PK\x06\x06" {
                             d.entries = u64_at(&record, 32).max(u64_at(&record, 24));
                             d.bytes = u64_at(&record, 40);
@@ -358,6 +450,21 @@ fn declared_directories(file: &File, len: u64) -> io::Result<Vec<DeclaredDirecto
         i -= 1;
     }
     Ok(out)
+}
+
+impl ZipSource {
+    /// Where each entry's local header starts, and the central directory, in order: the structure of the
+    /// archive, for sources that fetch ahead ([`ReadAt::boundary_after`]).
+    pub fn boundaries(&self) -> Vec<u64> {
+        let mut z = self.archive.clone();
+        let mut out: Vec<u64> = (0..z.len())
+            .filter_map(|i| z.by_index_raw(i).ok().map(|f| f.header_start()))
+            .collect();
+        out.push(self.archive.central_directory_start());
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 impl Source for ZipSource {

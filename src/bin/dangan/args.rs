@@ -29,6 +29,9 @@ pub struct Global {
     /// Language of human-readable output: zh (中文, default) or en (English).
     #[arg(long, global = true, default_value = "zh", value_name = "zh|en")]
     pub lang: Lang,
+    /// S3-compatible endpoint for s3:// locations (default: AWS_ENDPOINT_URL, then the AWS profile).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
 }
 
 pub use dangan::model::Lang;

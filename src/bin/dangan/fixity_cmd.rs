@@ -13,7 +13,7 @@ use serde::Serialize;
 use dangan::context::Context;
 use dangan::fixity::bagit::{BagOptions, create_bag, parse_info_arg};
 use dangan::fixity::digest::hash_reader;
-use dangan::fixity::ledger::{self, Entry, Ledger, Shard};
+use dangan::fixity::ledger::{self, Entry, Ledger, Shard, ShardSpec};
 use dangan::fixity::verify::{
     NoProgress, PackageRef, Progress, discover, package_id, vanished_report, verify_package,
 };
@@ -168,7 +168,7 @@ fn kind_label(kind: FailureKind, zh: bool) -> &'static str {
     }
 }
 
-fn render(report: &VerifyReport, zh: bool) -> anyhow::Result<String> {
+pub(crate) fn render(report: &VerifyReport, zh: bool) -> anyhow::Result<String> {
     let mut s = String::new();
     for p in &report.packages {
         writeln!(
@@ -247,7 +247,16 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
     } else {
         Mode::Full
     };
-    let shard: Option<Shard> = args.shard.as_deref().map(str::parse).transpose()?;
+    let shard: Option<Shard> = match args.shard {
+        Some(spec) => {
+            let (s, from) = spec.resolve()?;
+            if spec == ShardSpec::Auto && !args.quiet {
+                eprintln!("dangan: --shard auto: {}/{} from {from}", s.index, s.count);
+            }
+            Some(s)
+        }
+        None => None,
+    };
     let age = args
         .older_than
         .as_deref()
@@ -259,6 +268,12 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
         }
     };
 
+    // s3:// URLs (issue 16): the same checks through the object-storage source; I/O-bound, so 8 workers.
+    if let Some(urls) = crate::s3_cmd::urls(&args.paths)? {
+        let bar = progress(args.quiet);
+        let pool = pool(args.jobs.or(Some(8)))?;
+        return crate::s3_cmd::run_verify(global, &args, urls, mode, shard, bar.as_ref(), pool);
+    }
     // Find every package first: a path that is not there stops the run before anything is checked.
     let mut refs: Vec<PackageRef> = Vec::new();
     let mut found = Vec::new();
@@ -296,7 +311,7 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
     }
     let ctx = Context::live();
     if let (Some(age), Some(ledger_path)) = (age, &args.ledger) {
-        let lines = ledger::read(ledger_path)?;
+        let lines = ledger::read_any(ledger_path)?;
         for d in &lines.damaged {
             eprintln!(
                 "dangan: warning: {}:{}: damaged ledger line skipped: {}",
@@ -318,7 +333,7 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
     // failure each (and a failed line in the ledger), never a silent drop from the schedule.
     let mut vanished = Vec::new();
     if let Some(ledger_path) = &args.ledger {
-        let lines = ledger::read(ledger_path)?;
+        let lines = ledger::read_any(ledger_path)?;
         // Both sides spelled one way (issue 11): a relative and an absolute spelling of one archive agree.
         let roots: Vec<std::path::PathBuf> = args
             .paths
@@ -344,7 +359,11 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
             ));
         }
     }
-    let mut ledger = args.ledger.as_deref().map(Ledger::open).transpose()?;
+    let mut ledger = args
+        .ledger
+        .as_deref()
+        .map(|l| Ledger::open(&ledger::part_path(l, shard)))
+        .transpose()?;
     let options = VerifyOptions { mode };
     let bar = progress(args.quiet);
     let pool = pool(args.jobs)?;
@@ -387,9 +406,13 @@ pub fn run_ledger(global: &Global, cmd: LedgerCmd) -> anyhow::Result<Status> {
     if !file.exists() {
         bail!("{}: no such ledger", file.display());
     }
-    let lines = ledger::read(&file)?;
+    let lines = ledger::read_any(&file)?;
     let mut known = Vec::new();
     for root in &roots {
+        if let Some(url) = crate::s3_cmd::url(root)? {
+            known.extend(crate::s3_cmd::known(global, &url)?);
+            continue;
+        }
         for r in discover(root)?.packages {
             known.push((package_id(&r), r.path.display().to_string()));
         }
@@ -617,15 +640,17 @@ pub struct VerifyArgs {
     /// No progress bar and no notes on stderr.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Append one JSON line per package checked to this ledger (created if missing, never rewritten).
+    /// Append one JSON line per package checked to this ledger (created if missing, never rewritten); a
+    /// folder holds one part per shard (part-I-of-N.jsonl), merged when read.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
     /// Skip packages whose last successful full check in the ledger is younger than this (30d, 12h, 2w).
     #[arg(long, value_name = "AGE", requires = "ledger")]
     pub older_than: Option<String>,
-    /// Check only shard I of N (1 <= I <= N), chosen by a stable hash of the package id.
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    /// Check only shard I of N (1 <= I <= N), chosen by a stable hash of the package id (of the key, in
+    /// a bucket); `auto`: I and N from a Kubernetes Indexed Job, a Slurm job array or GNU parallel.
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<ShardSpec>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -634,7 +659,7 @@ pub enum LedgerCmd {
     ///
     /// Example: dangan ledger report fixity.jsonl /archive
     Report {
-        /// The ledger file.
+        /// The ledger file, or a folder of ledger parts (one per shard), merged.
         file: PathBuf,
         /// Folders of packages: those the ledger has never seen are listed as never checked.
         #[arg(value_name = "ROOT")]

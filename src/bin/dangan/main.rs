@@ -11,6 +11,7 @@ mod normalize_cmd;
 mod output;
 mod pack_cmd;
 mod qc_cmd;
+mod s3_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;

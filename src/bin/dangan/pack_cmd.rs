@@ -150,9 +150,14 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
     let bar =
         std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| StageBar::new(global.lang));
     let started = std::time::Instant::now();
+    // --out s3://… (issue 16): pack into a local staging folder, then upload and publish each package.
+    let s3 = crate::s3_cmd::pack_destination(global, &args.out)?;
+    let out = s3
+        .as_ref()
+        .map_or(args.out.as_path(), |d| d.staging.as_path());
     let report = match &bar {
-        Some(b) => pack_with_progress(&args.batch, &args.out, &catalog, &options, &ctx, b),
-        None => pack_with_progress(&args.batch, &args.out, &catalog, &options, &ctx, &()),
+        Some(b) => pack_with_progress(&args.batch, out, &catalog, &options, &ctx, b),
+        None => pack_with_progress(&args.batch, out, &catalog, &options, &ctx, &()),
     };
     if let Some(bar) = bar {
         drop(bar);
@@ -162,7 +167,12 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
             Lang::En => eprintln!("took {secs:.1} s"),
         }
     }
-    let report = report?;
+    let mut report = report?;
+    if let Some(dest) = &s3 {
+        let mut paths: Vec<&mut std::path::PathBuf> =
+            report.packages.iter_mut().map(|p| &mut p.path).collect();
+        dest.publish(&mut paths, global.lang == Lang::Zh, args.json)?;
+    }
     let ok = !report.packages.is_empty();
     // eep (issue 15): an EEP run may publish some items and refuse others (out of DA/T 48's scope): rc 1.
     let refused = report
@@ -289,7 +299,8 @@ pub enum SplitArg {
 pub struct PackArgs {
     /// The batch folder: files and the 目录 (目录.csv or 目录.xlsx).
     pub batch: PathBuf,
-    /// Where to write packages (created if missing); each package is a folder named by its ID.
+    /// Where to write packages (created if missing); each package is a folder named by its ID. An
+    /// s3://bucket/prefix uploads them to object storage, published only once read back and checked.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// The 目录 file, when it is not 目录.csv/目录.xlsx in the batch folder.

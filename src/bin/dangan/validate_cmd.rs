@@ -25,7 +25,14 @@ pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<Status> {
         virus_scan: !args.no_virus_scan,
         ..Options::default()
     };
-    let report = validate(&args.package, &options)?;
+    // s3://bucket/key (issue 16): the same package reader over object storage.
+    let report = match crate::s3_cmd::url(&args.package)? {
+        Some(url) => {
+            let pkg = crate::s3_cmd::open_package(global, &url, &options.limits)?;
+            dangan::validate::validate_package(&pkg, &options)?
+        }
+        None => validate(&args.package, &options)?,
+    };
     let lang = global.lang;
     if let Some(path) = &args.html {
         std::fs::write(path, report::html(&report, lang))
@@ -47,7 +54,7 @@ pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<Status> {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The package: a SIP folder or a .zip holding one.
+    /// The package: a SIP folder or a .zip holding one (or s3://bucket/key of either).
     pub package: PathBuf,
     /// Apply this profile instead of the declared one: csip, sip-2.0.4, sip-2.1.0, sip-2.2.0.
     #[arg(long, value_name = "SPEC")]
