@@ -49,6 +49,7 @@ pub mod identify;
 pub mod intake;
 pub mod model;
 pub mod normalize;
+pub mod ocr;
 pub mod pack;
 pub mod package;
 pub mod qc;
