@@ -29,6 +29,10 @@ pub mod pdf;
 pub mod policy;
 pub(crate) mod raster;
 pub mod record;
+// --- issue 14 (ocr): searchable access copies ---
+pub mod ofd;
+pub mod searchable;
+// --- end issue 14 ---
 pub use crate::tool as tools;
 
 use std::collections::{BTreeMap, HashSet};
@@ -212,6 +216,8 @@ struct ItemPlan {
     item: String,
     pages: Vec<PagePlan>,
     pdf: Option<(usize, u32, u8, String)>,
+    /// OCR, text layer, OFD and full text (issue 14).
+    ocr: Option<searchable::OcrPlan>,
 }
 
 struct FilePlan {
@@ -243,6 +249,8 @@ struct Run<'a> {
     pages: &'a std::sync::Mutex<Vec<crate::qc::PageReport>>,
     /// Inputs whose bytes matched their expected digest when read.
     verified: &'a std::sync::Mutex<Vec<String>>,
+    /// The OCR engine (issue 14), when the policy asks for OCR and one is installed.
+    ocr: Option<&'a dyn crate::ocr::OcrEngine>,
 }
 
 fn rec(
@@ -461,7 +469,17 @@ pub fn normalize_files(
 ) -> Result<Report, NormalizeError> {
     let pages = std::sync::Mutex::new(Vec::new());
     let verified = std::sync::Mutex::new(Vec::new());
+    let engine = opts
+        .tools
+        .tesseract
+        .clone()
+        .filter(|_| opts.policy.ocr.enabled)
+        .map(|t| {
+            let o = &opts.policy.ocr;
+            crate::ocr::Tesseract::new(t, &o.languages, o.psm, opts.tools.timeout, None)
+        });
     let run = Run {
+        ocr: engine.as_ref().map(|e| e as &dyn crate::ocr::OcrEngine),
         in_root,
         out_root,
         opts,
@@ -646,11 +664,15 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
                 _ => None,
             })
         });
+        let ocr = pdf.as_ref().and_then(|(k, ..)| {
+            searchable::plan(run, &policy.rules[*k].id, &dir, &item, &mut namer)
+        });
         units.push(Unit::Item(ItemPlan {
             dir,
             item,
             pages,
             pdf,
+            ocr,
         }));
     }
     (units, reports)
@@ -905,15 +927,27 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
             });
         (r, writer, *dpi, *quality, out.clone())
     });
+    let mut text = p.ocr.as_ref().map(|o| {
+        let meta = run.opts.items.get(&p.item).cloned().unwrap_or_default();
+        let rule = p.pdf.as_ref().map_or("", |(k, ..)| policy.rules[*k].id.as_str());
+        let mut id_parts: Vec<&str> = vec![&p.dir, &p.item, &run.now, "ofd"];
+        id_parts.extend(sources.iter().map(String::as_str));
+        searchable::ItemText::start(run, o, rule, &sources, &meta, &p.item, doc_id(&id_parts))
+    });
     for pg in &p.pages {
         let f = &run.files[pg.file];
         let rule = pg.rule.map(|k| &policy.rules[k]);
         let loaded = load_page(run, f);
+        // OCR reads the same decode (issue 14); its confidence joins the page's QC report.
+        let (page_text, ocr_finding) = match (&loaded, text.as_mut()) {
+            (Ok(r), Some(t)) => t.recognize(pg.seq, &f.path, r, r.dpi.map_or(300.0, |d| d.0)),
+            _ => Default::default(),
+        };
         // The page checks run on the same decode that makes the master and the PDF page.
         if let Some(policy) = run.opts.qc
             && run.depth == 0
         {
-            let report = match &loaded {
+            let mut report = match &loaded {
                 Ok(r) => crate::qc::check_raster(&f.path, r, policy),
                 Err(PageError::Raster(e)) => crate::qc::undecodable(&f.path, e),
                 Err(PageError::Action(e)) => crate::qc::PageReport {
@@ -930,6 +964,7 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
                     )
                 },
             };
+            report.findings.extend(ocr_finding);
             if let Ok(mut pages) = run.pages.lock() {
                 pages.push(report);
             }
@@ -971,7 +1006,15 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
             let res = raster::page_image(&r, xd, *dpi, *quality).and_then(|img| {
                 let wpt = f64::from(r.pixels.width()) / xd * 72.0;
                 let hpt = f64::from(r.pixels.height()) / yd * 72.0;
-                w.add_page(img, wpt, hpt).map_err(ActionError::from)
+                let words = match &text {
+                    Some(t) if t.pdf_text() => searchable::pdf_words(&page_text, xd, yd),
+                    _ => Vec::new(),
+                };
+                if let Some(t) = text.as_mut() {
+                    t.ofd_page(&img, &r, (xd, yd), &page_text, pg.seq, &f.path);
+                }
+                w.add_page_with_text(img, wpt, hpt, &words)
+                    .map_err(ActionError::from)
             });
             if let Err(e) = res {
                 if let Some(st) = pdf_state.as_mut() {
@@ -1009,6 +1052,14 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
         );
         r.parameters
             .insert("pages".into(), p.pages.len().to_string());
+        if let Some(t) = &text
+            && t.pdf_text()
+        {
+            r.parameters.insert(
+                "text_layer".into(),
+                "OCR words as invisible text (Tr 3), glyphless CIDFontType2 font, Identity-H, ToUnicode".into(),
+            );
+        }
         match w.and_then(|w| w.finish().map_err(|e| e.to_string())) {
             Ok(_) => {
                 r.outputs.push(out);
@@ -1019,6 +1070,9 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
                 records.push(fail(r, e));
             }
         }
+    }
+    if let Some(t) = text {
+        records.extend(t.finish(p.pages.len()));
     }
     records
 }
@@ -1506,6 +1560,7 @@ fn message(
             depth: run.depth + 1,
             pages: run.pages,
             verified: run.verified,
+            ocr: run.ocr,
         };
         let (mut rp, mut rc, mut f) = run_all(&sub);
         out.0.append(&mut rp);
@@ -1591,6 +1646,7 @@ fn mbox(
             depth: run.depth,
             pages: run.pages,
             verified: run.verified,
+            ocr: run.ocr,
         };
         let raw = &bytes[parts[i].message.clone()];
         message(&sub, rule, rel, raw, html.as_deref(), Some(&att), out);
