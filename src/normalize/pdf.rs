@@ -542,4 +542,68 @@ mod tests {
         assert_eq!(fmt_pt(595.2), "595.2");
         assert_eq!(fmt_pt(842.0), "842");
     }
+
+    #[test]
+    fn text_layer_is_invisible_utf16_stretched_to_the_box() {
+        let words = [
+            TextWord {
+                text: "精准".into(),
+                x: 10.0,
+                y: 700.0,
+                width: 40.0,
+                height: 10.0,
+                space_after: None,
+            },
+            TextWord {
+                text: "ab".into(),
+                x: 60.0,
+                y: 700.0,
+                width: 10.0,
+                height: 10.0,
+                space_after: Some(3.0),
+            },
+        ];
+        let ops = text_layer_ops(&words);
+        assert!(ops.starts_with("BT\n3 Tr\n/F0 10 Tf\n"), "{ops}");
+        // Two glyphs of 0.5 em at 10 pt = 10 pt; the box is 40 pt wide: Tz 400.
+        assert!(ops.contains("400 Tz\n1 0 0 1 10 700 Tm\n<7CBE51C6> Tj\n"), "{ops}");
+        // The space after a Latin word fills the gap to the next word.
+        assert!(ops.contains("60 Tz\n1 0 0 1 70 700 Tm\n<0020> Tj\n"), "{ops}");
+        let cmap = to_unicode_cmap();
+        assert!(cmap.contains("<4E00> <4EFF> <4E00>"));
+        assert_eq!(cmap.matches("beginbfrange").count(), 3);
+    }
+
+    #[test]
+    fn a_page_with_text_embeds_the_font_once() {
+        let meta = PdfMeta {
+            title: "t".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            producer: "dangan".into(),
+            ..Default::default()
+        };
+        let mut w = PdfWriter::new(Vec::new(), &meta, [1; 16]).unwrap();
+        let img = || PageImage::Bilevel {
+            data: vec![],
+            width: 1,
+            height: 1,
+        };
+        let word = TextWord {
+            text: "档".into(),
+            x: 1.0,
+            y: 1.0,
+            width: 5.0,
+            height: 5.0,
+            space_after: None,
+        };
+        w.add_page_with_text(img(), 10.0, 10.0, std::slice::from_ref(&word))
+            .unwrap();
+        w.add_page_with_text(img(), 10.0, 10.0, &[word]).unwrap();
+        w.add_page(img(), 10.0, 10.0).unwrap();
+        let bytes = w.finish().unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(text.matches("/Subtype /CIDFontType2").count(), 1);
+        assert_eq!(text.matches("/Font << /F0").count(), 2);
+        assert!(text.contains("/FontFile2"));
+    }
 }
