@@ -308,9 +308,20 @@ fn ink_box(v: Variant, l: &TextLine, text: &str) -> (f64, f64, f64, f64) {
     let (ok, out, err) = common::run(
         Command::new(magick())
             .args(["-size", &format!("{w}x{h}"), "xc:white"])
-            .args(["-font", FONT, "-density", &v.dpi().to_string(), "-fill", "black"])
+            .args([
+                "-font",
+                FONT,
+                "-density",
+                &v.dpi().to_string(),
+                "-fill",
+                "black",
+            ])
             .args(["-pointsize", &l.pt.to_string()])
-            .args(["-annotate", &format!("+{}+{}", at(v, l.x), at(v, l.y)), text])
+            .args([
+                "-annotate",
+                &format!("+{}+{}", at(v, l.x), at(v, l.y)),
+                text,
+            ])
             .args(["-trim", "-format", "%w %h %X %Y", "info:"]),
     );
     assert!(ok, "ImageMagick: {err}");
@@ -371,7 +382,12 @@ fn bbox_words(pdf: &Path) -> Vec<(String, f64, f64, f64, f64)> {
     let attr = |line: &str, name: &str| -> f64 {
         let k = format!("{name}=\"");
         let i = line.find(&k).expect("attribute") + k.len();
-        line[i..].split('"').next().expect("value").parse().expect("number")
+        line[i..]
+            .split('"')
+            .next()
+            .expect("value")
+            .parse()
+            .expect("number")
     };
     out.lines()
         .filter(|l| l.trim_start().starts_with("<word "))
@@ -420,7 +436,10 @@ fn easyofd(ofds: &[PathBuf]) -> Value {
             .args(["-c", EASYOFD])
             .args(ofds),
     );
-    assert!(ok, "easyofd could not read the OFDs: {err} (run scripts/install-tools.sh)");
+    assert!(
+        ok,
+        "easyofd could not read the OFDs: {err} (run scripts/install-tools.sh)"
+    );
     let last = out.lines().last().unwrap_or("");
     serde_json::from_str(last).unwrap_or_else(|e| panic!("easyofd JSON: {e}: {out}"))
 }
@@ -446,7 +465,10 @@ fn item(n: usize) -> String {
 #[test]
 fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
     common::require("tesseract");
-    assert!(Path::new(FONT).is_file(), "{FONT} missing: install fonts-noto-cjk");
+    assert!(
+        Path::new(FONT).is_file(),
+        "{FONT} missing: install fonts-noto-cjk"
+    );
     let batch = tempfile::tempdir().expect("tempdir");
     let mut csv = String::from("档号,题名,责任者,日期,页数,保管期限,密级,分类号,备注,文件名\n");
     for (i, v) in VARIANTS.iter().enumerate() {
@@ -491,7 +513,12 @@ fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
     let schema = common::root().join("schemas/dangan-catalog.xsd");
     tool(
         "xmllint",
-        &["--nonet", "--noout", "--schema", schema.to_str().expect("utf8")],
+        &[
+            "--nonet",
+            "--noout",
+            "--schema",
+            schema.to_str().expect("utf8"),
+        ],
         &catalog,
     );
     let catalog = std::fs::read_to_string(&catalog).expect("catalog");
@@ -509,16 +536,39 @@ fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
         let txt = access.join(format!("{name}.txt"));
         // Structure: qpdf, PDF/A-2B claim in XMP, every font embedded.
         let check = tool("qpdf", &["--check"], &pdf);
-        assert!(check.contains("No syntax or stream encoding errors"), "{check}");
-        let xmp = tool("exiftool", &["-s", "-s", "-s", "-XMP-pdfaid:Part", "-XMP-pdfaid:Conformance"], &pdf);
-        assert_eq!(xmp.split_whitespace().collect::<Vec<_>>(), ["2", "B"], "{name}: XMP");
+        assert!(
+            check.contains("No syntax or stream encoding errors"),
+            "{check}"
+        );
+        let xmp = tool(
+            "exiftool",
+            &[
+                "-s",
+                "-s",
+                "-s",
+                "-XMP-pdfaid:Part",
+                "-XMP-pdfaid:Conformance",
+            ],
+            &pdf,
+        );
+        assert_eq!(
+            xmp.split_whitespace().collect::<Vec<_>>(),
+            ["2", "B"],
+            "{name}: XMP"
+        );
         let fonts = tool("pdffonts", &[], &pdf);
         let rows: Vec<&str> = fonts.lines().skip(2).collect();
-        assert!(!rows.is_empty(), "{name}: the text layer has no font:\n{fonts}");
+        assert!(
+            !rows.is_empty(),
+            "{name}: the text layer has no font:\n{fonts}"
+        );
         for r in &rows {
             let cols: Vec<&str> = r.split_whitespace().collect();
             let n = cols.len();
-            assert!(n >= 5 && cols[n - 5] == "yes", "{name}: font not embedded: {r}");
+            assert!(
+                n >= 5 && cols[n - 5] == "yes",
+                "{name}: font not embedded: {r}"
+            );
             assert_eq!(cols[n - 3], "yes", "{name}: font without ToUnicode: {r}");
         }
         // Text: the PDF's text layer against the source.
@@ -528,25 +578,42 @@ fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
         // The OFD, read by an independent reader: same text as the PDF, a page rendered.
         let o = &read[ofd.to_str().expect("utf8 path")];
         assert_eq!(o["pages"], 1, "{name}: easyofd pages");
-        assert!(o["rendered"].as_u64().unwrap_or(0) >= 1, "{name}: easyofd rendered nothing");
+        assert!(
+            o["rendered"].as_u64().unwrap_or(0) >= 1,
+            "{name}: easyofd rendered nothing"
+        );
         let ofd_text = o["text"].as_str().unwrap_or("");
         let c_ofd = cer(&reference, ofd_text);
-        println!("{:<36} {:>6.2} %       {:>6.2} %", v.name(), c * 100.0, c_ofd * 100.0);
+        println!(
+            "{:<36} {:>6.2} %       {:>6.2} %",
+            v.name(),
+            c * 100.0,
+            c_ofd * 100.0
+        );
         assert!(
             cer(&text, ofd_text) <= 0.01,
             "{name}: OFD text differs from the PDF's:\nPDF: {text}\nOFD: {ofd_text}"
         );
         if v.clean() {
-            assert!(c <= 0.03, "{name} ({}): CER {c:.3} > 3 %:\n{text}", v.name());
+            assert!(
+                c <= 0.03,
+                "{name} ({}): CER {c:.3} > 3 %:\n{text}",
+                v.name()
+            );
         }
         // The full text file is UTF-8, has the same text, and is referenced from METS and catalog.xml.
         let full = std::fs::read_to_string(&txt).expect("full text is UTF-8");
-        assert!(cer(&full, &text) <= 0.01, "{name}: full text differs from the PDF's");
-        assert!(mets.contains(&format!("data/{name}.txt")), "{name}.txt not in METS");
         assert!(
-            catalog.contains(&format!(
-                "<fullText ref=\"FILE-"
-            )) && catalog.contains(&format!("path=\"representations/access/data/{name}.txt\"")),
+            cer(&full, &text) <= 0.01,
+            "{name}: full text differs from the PDF's"
+        );
+        assert!(
+            mets.contains(&format!("data/{name}.txt")),
+            "{name}.txt not in METS"
+        );
+        assert!(
+            catalog.contains(&format!("<fullText ref=\"FILE-"))
+                && catalog.contains(&format!("path=\"representations/access/data/{name}.txt\"")),
             "{name}: fullText not in catalog.xml"
         );
         // The OFD reads back through dangan's own OFD handler and is identified as OFD.
@@ -601,10 +668,25 @@ fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
                         words
                     )
                 });
-            assert!((found.2 - pt(y0)).abs() <= mm2, "{}: '{probe}' top {found:?} vs {}", v.name(), pt(y0));
-            assert!((found.4 - pt(y1)).abs() <= mm2, "{}: '{probe}' bottom {found:?} vs {}", v.name(), pt(y1));
+            assert!(
+                (found.2 - pt(y0)).abs() <= mm2,
+                "{}: '{probe}' top {found:?} vs {}",
+                v.name(),
+                pt(y0)
+            );
+            assert!(
+                (found.4 - pt(y1)).abs() <= mm2,
+                "{}: '{probe}' bottom {found:?} vs {}",
+                v.name(),
+                pt(y1)
+            );
             if latin {
-                assert!((found.3 - pt(x1)).abs() <= mm2, "{}: '{probe}' right {found:?} vs {}", v.name(), pt(x1));
+                assert!(
+                    (found.3 - pt(x1)).abs() <= mm2,
+                    "{}: '{probe}' right {found:?} vs {}",
+                    v.name(),
+                    pt(x1)
+                );
             }
         }
     }

@@ -929,7 +929,10 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
     });
     let mut text = p.ocr.as_ref().map(|o| {
         let meta = run.opts.items.get(&p.item).cloned().unwrap_or_default();
-        let rule = p.pdf.as_ref().map_or("", |(k, ..)| policy.rules[*k].id.as_str());
+        let rule = p
+            .pdf
+            .as_ref()
+            .map_or("", |(k, ..)| policy.rules[*k].id.as_str());
         let mut id_parts: Vec<&str> = vec![&p.dir, &p.item, &run.now, "ofd"];
         id_parts.extend(sources.iter().map(String::as_str));
         searchable::ItemText::start(run, o, rule, &sources, &meta, &p.item, doc_id(&id_parts))

@@ -212,7 +212,11 @@ impl<W: Write + Seek> OfdWriter<W> {
             "{head}<ofd:Res xmlns:ofd=\"{OFD_NS}\" BaseLoc=\"Res\">\n  <ofd:MultiMedias>\n"
         );
         for (_, _, media_id, media, ..) in &self.pages {
-            let format = if media.ends_with(".png") { "PNG" } else { "JPEG" };
+            let format = if media.ends_with(".png") {
+                "PNG"
+            } else {
+                "JPEG"
+            };
             res.push_str(&format!(
                 "    <ofd:MultiMedia ID=\"{media_id}\" Type=\"Image\" Format=\"{format}\"><ofd:MediaFile>{media}</ofd:MediaFile></ofd:MultiMedia>\n"
             ));
@@ -227,7 +231,10 @@ impl<W: Write + Seek> OfdWriter<W> {
             escape_text(&m.title)
         );
         if let Some(a) = &m.author {
-            info.push_str(&format!("      <ofd:Author>{}</ofd:Author>\n", escape_text(a)));
+            info.push_str(&format!(
+                "      <ofd:Author>{}</ofd:Author>\n",
+                escape_text(a)
+            ));
         }
         info.push_str(&format!(
             "      <ofd:CreationDate>{}</ofd:CreationDate>\n      <ofd:Creator>{}</ofd:Creator>\n      <ofd:CreatorVersion>{}</ofd:CreatorVersion>\n",
@@ -276,7 +283,8 @@ mod tests {
         }];
         w.add_page(b"\xFF\xD8\xFF", "JPEG", 210.0, 297.0, &words)
             .unwrap();
-        w.add_page(b"\xFF\xD8\xFF", "JPEG", 210.0, 297.0, &[]).unwrap();
+        w.add_page(b"\xFF\xD8\xFF", "JPEG", 210.0, 297.0, &[])
+            .unwrap();
         let bytes = w.finish().unwrap().into_inner();
         let mut src = crate::handler::Source::from_bytes(bytes);
         let info = crate::handler::ofd::read(&mut src, &crate::handler::Limits::default()).unwrap();

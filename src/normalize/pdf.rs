@@ -566,9 +566,15 @@ mod tests {
         let ops = text_layer_ops(&words);
         assert!(ops.starts_with("BT\n3 Tr\n/F0 10 Tf\n"), "{ops}");
         // Two glyphs of 0.5 em at 10 pt = 10 pt; the box is 40 pt wide: Tz 400.
-        assert!(ops.contains("400 Tz\n1 0 0 1 10 700 Tm\n<7CBE51C6> Tj\n"), "{ops}");
+        assert!(
+            ops.contains("400 Tz\n1 0 0 1 10 700 Tm\n<7CBE51C6> Tj\n"),
+            "{ops}"
+        );
         // The space after a Latin word fills the gap to the next word.
-        assert!(ops.contains("60 Tz\n1 0 0 1 70 700 Tm\n<0020> Tj\n"), "{ops}");
+        assert!(
+            ops.contains("60 Tz\n1 0 0 1 70 700 Tm\n<0020> Tj\n"),
+            "{ops}"
+        );
         let cmap = to_unicode_cmap();
         assert!(cmap.contains("<4E00> <4EFF> <4E00>"));
         assert_eq!(cmap.matches("beginbfrange").count(), 3);

@@ -143,9 +143,10 @@ impl<'a> ItemText<'a> {
         record
             .parameters
             .insert("min_confidence".into(), pol.min_confidence.to_string());
-        record
-            .parameters
-            .insert("channel".into(), format!("{:?}", pol.channel).to_lowercase());
+        record.parameters.insert(
+            "channel".into(),
+            format!("{:?}", pol.channel).to_lowercase(),
+        );
         let ofd = plan.ofd.as_ref().map(|out| {
             let mut r = rec(run, EventType::Creation, "item-ofd", rule_id, sources.to_vec());
             r.parameters.insert(
@@ -339,7 +340,8 @@ impl<'a> ItemText<'a> {
                 let res = (|| -> Result<(), ActionError> {
                     let p = ensure_parent(self.run.out_root, txt)?;
                     std::fs::write(p, self.text.as_bytes())?;
-                    let json = serde_json::to_vec_pretty(&summary).map_err(std::io::Error::other)?;
+                    let json =
+                        serde_json::to_vec_pretty(&summary).map_err(std::io::Error::other)?;
                     std::fs::write(self.run.out_root.join(&sp), json)?;
                     Ok(())
                 })();
@@ -403,7 +405,12 @@ fn spans(line: &crate::ocr::Line) -> Vec<(f64, f64)> {
     let mut v: Vec<(f64, f64)> = line
         .words
         .iter()
-        .map(|w| (f64::from(w.bbox.x0), f64::from(w.bbox.x1.max(w.bbox.x0 + 1))))
+        .map(|w| {
+            (
+                f64::from(w.bbox.x0),
+                f64::from(w.bbox.x1.max(w.bbox.x0 + 1)),
+            )
+        })
         .collect();
     for i in 1..v.len() {
         if v[i].0 < v[i - 1].0 {

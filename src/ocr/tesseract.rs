@@ -173,7 +173,11 @@ pub fn parse_tsv(tsv: &str, width: u32, height: u32) -> Result<PageText, OcrErro
         }
         let num = |i: usize| -> Result<i64, OcrError> {
             cols[i].trim().parse::<i64>().map_err(|_| {
-                OcrError::Output(format!("TSV line {}: column {} is not a number", n + 1, i + 1))
+                OcrError::Output(format!(
+                    "TSV line {}: column {} is not a number",
+                    n + 1,
+                    i + 1
+                ))
             })
         };
         let level = num(0)?;

@@ -23,9 +23,7 @@ pub fn ocr_summaries(planned: &[(String, &Source, String)]) -> OcrSummaries {
         };
         let bytes = match src {
             Source::Bytes(b) => Some(b.clone()),
-            Source::Path(p) | Source::Scratch(p) => {
-                crate::fsutil::read_regular(p, 1 << 24).ok()
-            }
+            Source::Path(p) | Source::Scratch(p) => crate::fsutil::read_regular(p, 1 << 24).ok(),
             _ => None,
         };
         if let Some(summary) = bytes.and_then(|b| serde_json::from_slice::<ItemOcr>(&b).ok()) {
