@@ -937,13 +937,32 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
         id_parts.extend(sources.iter().map(String::as_str));
         searchable::ItemText::start(run, o, rule, &sources, &meta, &p.item, doc_id(&id_parts))
     });
-    for pg in &p.pages {
+    // Issue 14: with OCR, pages come in windows of as many pages as there are cores — decoded, OCR'd in
+    // parallel, then written in page order — so that one item of many pages still uses every core.
+    let window = match &text {
+        Some(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => 1,
+    };
+    let mut ahead = std::collections::VecDeque::new();
+    for (i, pg) in p.pages.iter().enumerate() {
+        if ahead.is_empty() {
+            let end = (i + window).min(p.pages.len());
+            let decoded: Vec<_> = p.pages[i..end]
+                .iter()
+                .map(|q| load_page(run, &run.files[q.file]))
+                .collect();
+            let ocr = text.as_ref().map(|t| t.recognize_all(&decoded));
+            let ocr = ocr.unwrap_or_else(|| decoded.iter().map(|_| None).collect());
+            ahead.extend(decoded.into_iter().zip(ocr));
+        }
+        let Some((loaded, ocr)) = ahead.pop_front() else {
+            continue;
+        };
         let f = &run.files[pg.file];
         let rule = pg.rule.map(|k| &policy.rules[k]);
-        let loaded = load_page(run, f);
-        // OCR reads the same decode (issue 14); its confidence joins the page's QC report.
-        let (page_text, ocr_finding) = match (&loaded, text.as_mut()) {
-            (Ok(r), Some(t)) => t.recognize(pg.seq, &f.path, r, r.dpi.map_or(300.0, |d| d.0)),
+        // OCR read the same decode; its confidence joins the page's QC report.
+        let (page_text, ocr_finding) = match (ocr, text.as_mut()) {
+            (Some(res), Some(t)) => t.record(pg.seq, &f.path, res),
             _ => Default::default(),
         };
         // The page checks run on the same decode that makes the master and the PDF page.

@@ -182,21 +182,54 @@ impl<'a> ItemText<'a> {
         }
     }
 
-    /// OCR one page; returns what was found (empty when there is no engine or it failed) and the finding
-    /// for the page's QC report.
-    pub fn recognize(
+    /// OCR a window of decoded pages in parallel (one thread each; the engine bounds the processes to the
+    /// cores). `None` for a page that did not decode or when there is no engine.
+    pub fn recognize_all(
+        &self,
+        pages: &[Result<crate::raster::Raster, super::PageError>],
+    ) -> Vec<Option<Result<PageText, crate::ocr::OcrError>>> {
+        let Some(engine) = self.engine else {
+            return pages.iter().map(|_| None).collect();
+        };
+        let channel = self.run.opts.policy.ocr.channel;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = pages
+                .iter()
+                .map(|p| {
+                    p.as_ref().ok().map(|r| {
+                        s.spawn(move || {
+                            let dpi = r.dpi.map_or(300.0, |d| d.0).round().max(1.0) as u32;
+                            let gray = crate::ocr::ocr_image(&r.pixels, channel);
+                            engine.recognize(&gray, dpi)
+                        })
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(crate::ocr::OcrError::Output(
+                                "the OCR thread panicked".into(),
+                            ))
+                        })
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Take one page's OCR result (in page order): its text joins the full text, its confidence the
+    /// summary; returns the text and the finding for the page's QC report.
+    pub fn record(
         &mut self,
         seq: u32,
         path: &str,
-        r: &crate::raster::Raster,
-        dpi: f64,
+        result: Result<PageText, crate::ocr::OcrError>,
     ) -> (PageText, Option<Finding>) {
-        let Some(engine) = self.engine else {
-            return (PageText::default(), None);
-        };
         let pol = &self.run.opts.policy.ocr;
-        let gray = crate::ocr::ocr_image(&r.pixels, pol.channel);
-        match engine.recognize(&gray, dpi.round().max(1.0) as u32) {
+        match result {
             Ok(text) => {
                 if !self.text.is_empty() {
                     // Pages are separated by a form feed, as pdftotext separates them.
