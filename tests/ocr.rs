@@ -414,7 +414,7 @@ import io, contextlib
 out = {}
 with contextlib.redirect_stdout(io.StringIO()):
     from easyofd.ofd import OFD
-    for path in sys.argv[1:]:
+    for n, path in enumerate(sys.argv[1:]):
         o = OFD()
         o.read(path, fmt="path")
         texts = []
@@ -424,8 +424,9 @@ with contextlib.redirect_stdout(io.StringIO()):
                 pages += 1
                 for t in page.get("text_list", []):
                     texts.append(t.get("text", ""))
-        images = o.to_jpg()
-        out[path] = {"pages": pages, "text": "".join(texts), "rendered": len(images)}
+        # Rendering is slow (easyofd draws through reportlab and PyMuPDF): the first OFD only.
+        rendered = len(o.to_jpg()) if n == 0 else None
+        out[path] = {"pages": pages, "text": "".join(texts), "rendered": rendered}
 print(json.dumps(out, ensure_ascii=False))
 "#;
 
@@ -578,10 +579,12 @@ fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
         // The OFD, read by an independent reader: same text as the PDF, a page rendered.
         let o = &read[ofd.to_str().expect("utf8 path")];
         assert_eq!(o["pages"], 1, "{name}: easyofd pages");
-        assert!(
-            o["rendered"].as_u64().unwrap_or(0) >= 1,
-            "{name}: easyofd rendered nothing"
-        );
+        if i == 0 {
+            assert!(
+                o["rendered"].as_u64().unwrap_or(0) >= 1,
+                "{name}: easyofd rendered nothing"
+            );
+        }
         let ofd_text = o["text"].as_str().unwrap_or("");
         let c_ofd = cer(&reference, ofd_text);
         println!(
