@@ -927,8 +927,8 @@ fn one_bad_file_is_reported_and_the_run_goes_on() {
         .filter(|r| r["outcome"] == "failure")
         .collect();
     // The broken page fails, and so does its item's PDF (a PDF missing a page would mislead); the
-    // other item is complete.
-    assert_eq!(failed.len(), 2, "{failed:#?}");
+    // other item is complete. Issue 14 (ocr): so do the item's OFD and its OCR full text.
+    assert_eq!(failed.len(), 4, "{failed:#?}");
     assert!(out.join("preservation/B-0001.tif").is_file());
     assert!(!out.join("access/B.pdf").exists());
     assert!(out.join("access/C.pdf").is_file());

@@ -642,6 +642,14 @@ fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
             js[0]["ofd"]
         );
     }
+    // The OCR is a PREMIS event (creation of the full text) with Tesseract and its version as an agent.
+    let premis =
+        std::fs::read_to_string(sip.join("metadata/preservation/premis.xml")).expect("premis");
+    assert!(
+        premis.contains("<agentIdentifierValue>Tesseract "),
+        "no Tesseract agent"
+    );
+    assert!(premis.contains("<eventDetail>ocr (rule "), "no OCR event");
     // Mean confidence per page in catalog.xml.
     let pages = catalog.matches("<ocrPage page=\"1\"").count();
     assert_eq!(pages, VARIANTS.len(), "{catalog}");

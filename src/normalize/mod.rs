@@ -1010,6 +1010,9 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Record> {
                 {
                     st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path));
                 }
+                if let Some(t) = text.as_mut() {
+                    t.page_failed(pg.seq, &f.path, &e); // issue 14: no OFD or full text with a hole
+                }
                 if run.depth == 0 {
                     (run.opts.progress)(1);
                 }

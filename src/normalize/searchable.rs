@@ -287,6 +287,20 @@ impl<'a> ItemText<'a> {
         }
     }
 
+    /// A page could not be read or decoded: the OFD and the full text would miss it, so both fail (as the
+    /// item PDF does) rather than mislead.
+    pub fn page_failed(&mut self, seq: u32, path: &str, e: &dyn std::fmt::Display) {
+        let why = format!("page {seq} ({path}): {e}");
+        if let Some((_, w, _)) = self.ofd.as_mut()
+            && w.is_ok()
+        {
+            *w = Err(why.clone());
+        }
+        if self.engine.is_some() && self.record.outcome != Outcome::Failure {
+            self.record = fail(self.record.clone(), why);
+        }
+    }
+
     /// Whether the PDF gets the text layer.
     pub fn pdf_text(&self) -> bool {
         self.plan.pdf_text
