@@ -73,7 +73,9 @@ echo "OCRmyPDF (img2pdf + ocrmypdf -l chi_sim+eng --output-type pdfa --jobs 2)â€
 t2=$(date +%s.%N)
 for i in $(seq 1 "$ITEMS"); do
   item=$(printf 'J001-WS_2019-Y-BGS-%04d' "$i")
-  img2pdf "$B/$item"-*.jpg -o "$W/peer/$item.in.pdf"
+  # img2pdf is OCRmyPDF's own dependency (Debian python3-img2pdf, without its CLI): use the module.
+  /usr/bin/python3 -c 'import sys, img2pdf; open(sys.argv[1], "wb").write(img2pdf.convert(sys.argv[2:]))' \
+    "$W/peer/$item.in.pdf" "$B/$item"-*.jpg
   ocrmypdf -q -l chi_sim+eng --output-type pdfa --jobs 2 "$W/peer/$item.in.pdf" "$W/peer/$item.pdf"
 done
 t3=$(date +%s.%N)
