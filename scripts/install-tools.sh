@@ -512,6 +512,21 @@ MAIL_APT=(pst-utils:readpst libemail-outlook-message-perl:msgconvert
   libemail-address-perl:/usr/share/perl5/Email/Address.pm python3-venv:/usr/lib/python3/dist-packages/venv)
 mail_missing=()
 for entry in "${MAIL_APT[@]}"; do
+# --- begin ocr (issue 14): OCR engine, CJK fonts, the OCRmyPDF peer and an independent OFD reader ---
+# Tesseract with Simplified Chinese (horizontal and vertical) and English models; Noto CJK to render the
+# ground-truth pages of tests/ocr.rs; OCRmyPDF as the peer of scripts/bench/ocr.sh; PyPI easyofd to read
+# dangan's OFD access copies (parse, extract text, render a page).
+EASYOFD_VERSION=20260427
+OCR_APT_PROBES=(
+  tesseract-ocr:tesseract
+  tesseract-ocr-chi-sim:/usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata
+  tesseract-ocr-chi-sim-vert:/usr/share/tesseract-ocr/5/tessdata/chi_sim_vert.traineddata
+  tesseract-ocr-eng:/usr/share/tesseract-ocr/5/tessdata/eng.traineddata
+  fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+  ocrmypdf:ocrmypdf
+)
+ocr_missing=()
+for entry in "${OCR_APT_PROBES[@]}"; do
   pkg="${entry%%:*}" probe="${entry#*:}"
   case "$probe" in
     /*) [ -e "$probe" ] && continue ;;
@@ -568,6 +583,29 @@ check garage "$GARAGE" --version && contains garage 'garage'
 check rclone rclone version && contains rclone 'rclone v'
 grep -q '^export GARAGE=' "$DANGAN_TOOLS/env.sh" || echo "export GARAGE=\"$GARAGE\"" >>"$DANGAN_TOOLS/env.sh"
 # --- end s3 (issue 16) ---
+  ocr_missing+=("$pkg")
+done
+if [ "${#ocr_missing[@]}" -gt 0 ]; then
+  log "apt: installing ${ocr_missing[*]}"
+  "${SUDO[@]}" apt-get update -q >"$WORK/apt-update-ocr.log" 2>&1 \
+    || { cat "$WORK/apt-update-ocr.log" >&2; die "apt-get update failed"; }
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${ocr_missing[@]}" >"$WORK/apt-install-ocr.log" 2>&1 \
+    || { tail -n 40 "$WORK/apt-install-ocr.log" >&2; die "apt-get install ${ocr_missing[*]} failed"; }
+fi
+if ! "$PYTHON" -c "import sys; from importlib.metadata import version; sys.exit(version('easyofd') != sys.argv[1])" \
+  "$EASYOFD_VERSION" 2>/dev/null; then
+  log "pip: installing easyofd==$EASYOFD_VERSION"
+  "$PYTHON" -m pip install -q --disable-pip-version-check "easyofd==$EASYOFD_VERSION" \
+    || die "pip install easyofd failed"
+fi
+# Self-tests: Tesseract reads a rendered Chinese line; easyofd imports; ocrmypdf answers.
+"$IMAGEMAGICK" -size 900x160 xc:white -font /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+  -pointsize 48 -annotate +20+100 '精准扶贫档案' "$T/ocr.png" 2>/dev/null || failures+=("ocr: cannot render $T/ocr.png")
+check tesseract env OMP_THREAD_LIMIT=1 tesseract "$T/ocr.png" - -l chi_sim+eng && contains tesseract '扶贫'
+check ocrmypdf ocrmypdf --version || true
+check easyofd "$PYTHON" -c 'import warnings; warnings.filterwarnings("ignore"); from easyofd.ofd import OFD; print("easyofd ok")' &&
+  contains easyofd 'easyofd ok'
+# --- end ocr (issue 14) ---
 
 # ---------------------------------------------------------------------------
 # Report.
@@ -592,6 +630,7 @@ first() { head -n 1 | tr -s ' \t' ' '; }
   printf '%-14s %s\n' soffice "$(soffice --version 2>/dev/null | first)"
   printf '%-14s %s\n' pandoc "$(pandoc --version 2>&1 | first)"
   printf '%-14s %s\n' heif/openjpeg "libheif-examples $(dpkg-query -W -f='${Version}' libheif-examples 2>/dev/null), libopenjp2-tools $(dpkg-query -W -f='${Version}' libopenjp2-tools 2>/dev/null)"
+  printf '%-14s %s\n' tesseract "$(tesseract --version 2>&1 | first), ocrmypdf $(ocrmypdf --version 2>&1 | first), easyofd $EASYOFD_VERSION" # ocr (issue 14)
   printf '%-14s %s\n' java "$(java -version 2>&1 | first)"
   printf '%-14s %s\n' commons-ip "$(head -n 1 "$T/cip-version.out" 2>/dev/null) ($COMMONS_IP_JAR)"
   printf '%-14s %s\n' xsd "METS 1.12.1, PREMIS 3.0 + 2.2, E-ARK METS 1.12 + DILCIS ext. in $XSD_DIR (catalog.xml)"

@@ -52,6 +52,7 @@ pub mod intake;
 pub mod model;
 pub mod normalize;
 pub mod objstore;
+pub mod ocr;
 pub mod pack;
 pub mod package;
 pub mod profile;

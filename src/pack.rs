@@ -462,6 +462,7 @@ pub fn pack_with_progress(
         version: "1".into(),
         source: "<none>".into(),
         rules: Vec::new(),
+        ocr: Default::default(), // issue 14 (ocr): no policy, no OCR
     };
     let policy = options.policy.as_ref().unwrap_or(&empty);
     let inputs: Vec<InputFile> = rels

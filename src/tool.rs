@@ -56,6 +56,9 @@ pub struct Tool {
     pub name: String,
     pub path: PathBuf,
     pub version: String,
+    /// Environment variables set for every run (issue 14: `OMP_THREAD_LIMIT=1` for Tesseract, so that
+    /// parallel pages do not oversubscribe the cores).
+    pub env: Vec<(String, String)>,
 }
 
 /// What a captured run produced.
@@ -108,6 +111,7 @@ impl Tool {
             name: name.into(),
             path: p,
             version,
+            env: Vec::new(),
         })
     }
 
@@ -179,6 +183,7 @@ impl Tool {
         let err_file = log_file.try_clone().map_err(|e| self.io(e))?;
         let mut child = Command::new(&self.path)
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(err_file)
@@ -212,6 +217,7 @@ impl Tool {
     ) -> Result<Captured, ToolError> {
         let mut child = Command::new(&self.path)
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -274,6 +280,8 @@ pub fn run(
 pub struct Tools {
     pub ffmpeg: Option<Tool>,
     pub soffice: Option<Tool>,
+    /// Tesseract, for OCR of scanned pages (issue 14).
+    pub tesseract: Option<Tool>,
     /// How long one external run may take.
     pub timeout: Option<Duration>,
 }
@@ -296,6 +304,7 @@ impl Tools {
             soffice: Tool::probe("LibreOffice", "soffice", &path, "--version", |l| {
                 l.split_whitespace().nth(1).map(str::to_string)
             }),
+            tesseract: crate::ocr::Tesseract::probe(&path),
             timeout: Some(DEFAULT_TIMEOUT),
         }
     }

@@ -192,6 +192,7 @@ fn message(
             pages: run.pages,
             verified: run.verified,
             page_digests: run.page_digests,
+            ocr: run.ocr,
         };
         let (mut rp, mut rc, mut f) = run_all(&sub);
         out.0.append(&mut rp);
@@ -297,6 +298,7 @@ impl Split<'_> {
             pages: run.pages,
             verified: run.verified,
             page_digests: run.page_digests,
+            ocr: run.ocr,
         };
         let att = format!("{stem}.attachments");
         message(&sub, self.rule, &rel, &m, html.as_deref(), Some(&att), out);

@@ -30,6 +30,10 @@ pub mod pdf;
 pub mod policy;
 pub(crate) mod raster;
 pub mod record;
+// --- issue 14 (ocr): searchable access copies ---
+pub mod ofd;
+pub mod searchable;
+// --- end issue 14 ---
 pub use crate::tool as tools;
 
 use std::collections::{BTreeMap, HashSet};
@@ -216,6 +220,8 @@ struct ItemPlan {
     item: String,
     pages: Vec<PagePlan>,
     pdf: Option<(usize, u32, u8, String)>,
+    /// OCR, text layer, OFD and full text (issue 14).
+    ocr: Option<searchable::OcrPlan>,
 }
 
 struct FilePlan {
@@ -249,6 +255,8 @@ struct Run<'a> {
     verified: &'a std::sync::Mutex<Vec<String>>,
     /// SHA-256 of each page read for its decode (with QC: the batch's identical-image check).
     page_digests: &'a std::sync::Mutex<BTreeMap<String, String>>,
+    /// The OCR engine (issue 14), when the policy asks for OCR and one is installed.
+    ocr: Option<&'a dyn crate::ocr::OcrEngine>,
 }
 
 fn rec(
@@ -491,7 +499,17 @@ pub fn normalize_files(
     let pages = std::sync::Mutex::new(Vec::new());
     let verified = std::sync::Mutex::new(Vec::new());
     let page_digests = std::sync::Mutex::new(BTreeMap::new());
+    let engine = opts
+        .tools
+        .tesseract
+        .clone()
+        .filter(|_| opts.policy.ocr.enabled)
+        .map(|t| {
+            let o = &opts.policy.ocr;
+            crate::ocr::Tesseract::new(t, &o.languages, o.psm, opts.tools.timeout, None)
+        });
     let run = Run {
+        ocr: engine.as_ref().map(|e| e as &dyn crate::ocr::OcrEngine),
         in_root,
         out_root,
         opts,
@@ -679,11 +697,15 @@ fn plan(run: &Run<'_>, findings: &mut Vec<Finding>) -> (Vec<Unit>, Vec<FileRepor
                 _ => None,
             })
         });
+        let ocr = pdf.as_ref().and_then(|(k, ..)| {
+            searchable::plan(run, &policy.rules[*k].id, &dir, &item, &mut namer)
+        });
         units.push(Unit::Item(ItemPlan {
             dir,
             item,
             pages,
             pdf,
+            ocr,
         }));
     }
     (units, reports)
@@ -938,15 +960,49 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
             });
         (r, writer, *dpi, *quality, out.clone())
     });
-    for pg in &p.pages {
+    let mut text = p.ocr.as_ref().map(|o| {
+        let meta = run.opts.items.get(&p.item).cloned().unwrap_or_default();
+        let rule = p
+            .pdf
+            .as_ref()
+            .map_or("", |(k, ..)| policy.rules[*k].id.as_str());
+        let mut id_parts: Vec<&str> = vec![&p.dir, &p.item, &run.now, "ofd"];
+        id_parts.extend(sources.iter().map(String::as_str));
+        searchable::ItemText::start(run, o, rule, &sources, &meta, &p.item, doc_id(&id_parts))
+    });
+    // Issue 14: with OCR, pages come in windows of as many pages as there are cores — decoded, OCR'd in
+    // parallel, then written in page order — so that one item of many pages still uses every core.
+    let window = match &text {
+        Some(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => 1,
+    };
+    let mut ahead = std::collections::VecDeque::new();
+    for (i, pg) in p.pages.iter().enumerate() {
+        if ahead.is_empty() {
+            let end = (i + window).min(p.pages.len());
+            let decoded: Vec<_> = p.pages[i..end]
+                .iter()
+                .map(|q| load_page(run, &run.files[q.file]))
+                .collect();
+            let ocr = text.as_ref().map(|t| t.recognize_all(&decoded));
+            let ocr = ocr.unwrap_or_else(|| decoded.iter().map(|_| None).collect());
+            ahead.extend(decoded.into_iter().zip(ocr));
+        }
+        let Some((loaded, ocr)) = ahead.pop_front() else {
+            continue;
+        };
         let f = &run.files[pg.file];
         let rule = pg.rule.map(|k| &policy.rules[k]);
-        let loaded = load_page(run, f);
+        // OCR read the same decode; its confidence joins the page's QC report.
+        let (page_text, ocr_finding) = match (ocr, text.as_mut()) {
+            (Some(res), Some(t)) => t.record(pg.seq, &f.path, res),
+            _ => Default::default(),
+        };
         // The page checks run on the same decode that makes the master and the PDF page.
         if let Some(policy) = run.opts.qc
             && run.depth == 0
         {
-            let report = match &loaded {
+            let mut report = match &loaded {
                 Ok(r) => crate::qc::check_raster(&f.path, r, policy),
                 Err(PageError::Raster(e)) => crate::qc::undecodable(&f.path, e),
                 Err(PageError::Action(e)) => crate::qc::PageReport {
@@ -963,6 +1019,7 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
                     )
                 },
             };
+            report.findings.extend(ocr_finding);
             if let Ok(mut pages) = run.pages.lock() {
                 pages.push(report);
             }
@@ -986,6 +1043,9 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
                 {
                     st.1 = Err(format!("page {} ({}): {e}", pg.seq, f.path));
                 }
+                if let Some(t) = text.as_mut() {
+                    t.page_failed(pg.seq, &f.path, &e); // issue 14: no OFD or full text with a hole
+                }
                 if run.depth == 0 {
                     (run.opts.progress)(1);
                 }
@@ -1004,7 +1064,15 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
             let res = raster::page_image(&r, xd, *dpi, *quality).and_then(|img| {
                 let wpt = f64::from(r.pixels.width()) / xd * 72.0;
                 let hpt = f64::from(r.pixels.height()) / yd * 72.0;
-                w.add_page(img, wpt, hpt).map_err(ActionError::from)
+                let words = match &text {
+                    Some(t) if t.pdf_text() => searchable::pdf_words(&page_text, xd, yd),
+                    _ => Vec::new(),
+                };
+                if let Some(t) = text.as_mut() {
+                    t.ofd_page(&img, &r, (xd, yd), &page_text, pg.seq, &f.path);
+                }
+                w.add_page_with_text(img, wpt, hpt, &words)
+                    .map_err(ActionError::from)
             });
             if let Err(e) = res {
                 if let Some(st) = pdf_state.as_mut() {
@@ -1042,6 +1110,14 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
         );
         r.parameters
             .insert("pages".into(), p.pages.len().to_string());
+        if let Some(t) = &text
+            && t.pdf_text()
+        {
+            r.parameters.insert(
+                "text_layer".into(),
+                "OCR words as invisible text (Tr 3), glyphless CIDFontType2 font, Identity-H, ToUnicode".into(),
+            );
+        }
         match w.and_then(|w| w.finish().map_err(|e| e.to_string())) {
             Ok(_) => {
                 r.outputs.push(out);
@@ -1052,6 +1128,9 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
                 records.push(fail(r, e));
             }
         }
+    }
+    if let Some(t) = text {
+        records.extend(t.finish(p.pages.len()));
     }
     records
 }

@@ -212,6 +212,8 @@ pub struct Policy {
     /// Where it came from: `<built-in>` or the path of the overlay file.
     pub source: String,
     pub rules: Vec<Rule>,
+    /// OCR of scanned items and their searchable access forms (issue 14, the `[ocr]` section).
+    pub ocr: crate::ocr::OcrPolicy,
 }
 
 #[derive(Deserialize)]
@@ -236,6 +238,8 @@ struct RawPolicy {
     inherit: bool,
     #[serde(default, rename = "rule")]
     rules: Vec<RawRule>,
+    #[serde(default)]
+    ocr: Option<Spanned<crate::ocr::OcrPolicy>>,
 }
 
 fn yes() -> bool {
@@ -274,12 +278,14 @@ impl Policy {
     /// Parse a complete policy (no overlay).
     pub fn parse(text: &str, file: &str) -> Result<Self, PolicyError> {
         let raw = parse_raw(text, file)?;
+        let ocr = ocr_section(raw.ocr.as_ref(), text, file)?.unwrap_or_default();
         let rules = validate(raw.rules, text, file)?;
         Ok(Policy {
             name: raw.name.unwrap_or_else(|| "unnamed".into()),
             version: raw.version.unwrap_or_else(|| "1".into()),
             source: file.into(),
             rules,
+            ocr,
         })
     }
 
@@ -289,6 +295,8 @@ impl Policy {
         let inherit = raw.inherit;
         let name = raw.name.clone();
         let version = raw.version.clone();
+        // An `[ocr]` section in the overlay replaces the built-in one as a whole.
+        let ocr = ocr_section(raw.ocr.as_ref(), text, file)?.unwrap_or_else(|| self.ocr.clone());
         let own = validate(raw.rules, text, file)?;
         let mut rules = if inherit {
             self.rules.clone()
@@ -308,6 +316,7 @@ impl Policy {
             version: version.unwrap_or_else(|| self.version.clone()),
             source: file.into(),
             rules: front,
+            ocr,
         })
     }
 
@@ -315,6 +324,20 @@ impl Policy {
     pub fn select(&self, key: &FormatKey, role: Role) -> Option<&Rule> {
         self.rules.iter().find(|r| r.matches.fits(key, role))
     }
+}
+
+fn ocr_section(
+    raw: Option<&Spanned<crate::ocr::OcrPolicy>>,
+    text: &str,
+    file: &str,
+) -> Result<Option<crate::ocr::OcrPolicy>, PolicyError> {
+    let Some(o) = raw else { return Ok(None) };
+    o.get_ref().check().map_err(|reason| PolicyError {
+        file: file.into(),
+        line: Some(line_of(text, o.span().start)),
+        reason,
+    })?;
+    Ok(Some(o.get_ref().clone()))
 }
 
 fn parse_raw(text: &str, file: &str) -> Result<RawPolicy, PolicyError> {

@@ -6,7 +6,32 @@ use crate::context::Context;
 use crate::intake::Field;
 
 use super::xml::Xml;
-use super::{PackageSpec, WrittenFile};
+use super::{PackageSpec, Source, WrittenFile};
+use crate::normalize::searchable::ItemOcr;
+
+/// OCR summaries (`<item>.ocr.json`, issue 14) of the files about to be packaged, keyed by the package
+/// path of their full-text file.
+pub type OcrSummaries = std::collections::BTreeMap<String, ItemOcr>;
+
+/// Read the OCR summaries among the planned content `(package path, source, mime)`. A summary that cannot
+/// be read or parsed is left out (the full text is still referenced; only its confidences are missing).
+pub fn ocr_summaries(planned: &[(String, &Source, String)]) -> OcrSummaries {
+    let mut out = OcrSummaries::new();
+    for (rel, src, _) in planned {
+        let Some(base) = rel.strip_suffix(".ocr.json") else {
+            continue;
+        };
+        let bytes = match src {
+            Source::Bytes(b) => Some(b.clone()),
+            Source::Path(p) | Source::Scratch(p) => crate::fsutil::read_regular(p, 1 << 24).ok(),
+            _ => None,
+        };
+        if let Some(summary) = bytes.and_then(|b| serde_json::from_slice::<ItemOcr>(&b).ok()) {
+            out.insert(format!("{base}.txt"), summary);
+        }
+    }
+    out
+}
 
 pub const CATALOG_NS: &str = "urn:dangan:catalog:1";
 
@@ -27,7 +52,12 @@ fn field_element(f: Field) -> Option<(&'static str, &'static str)> {
     })
 }
 
-pub fn catalog_xml(spec: &PackageSpec, catalog: &Catalog, files: &[WrittenFile]) -> String {
+pub fn catalog_xml(
+    spec: &PackageSpec,
+    catalog: &Catalog,
+    files: &[WrittenFile],
+    ocr: &OcrSummaries,
+) -> String {
     let mut x = Xml::new();
     x.open(
         "catalog",
@@ -108,6 +138,46 @@ pub fn catalog_xml(spec: &PackageSpec, catalog: &Catalog, files: &[WrittenFile])
                 attrs.push(("page", p));
             }
             x.empty("file", &attrs);
+        }
+        // Issue 14: the item's full text (for a search index that does not parse PDFs) and the mean OCR
+        // confidence of each page, pages under the policy's minimum flagged.
+        for f in files.iter().filter(|f| f.item == Some(i)) {
+            let Some(summary) = ocr.get(&f.path) else {
+                continue;
+            };
+            let confs: Vec<f64> = summary
+                .pages
+                .iter()
+                .filter_map(|p| p.mean_confidence)
+                .collect();
+            let mean = (!confs.is_empty())
+                .then(|| format!("{:.1}", confs.iter().sum::<f64>() / confs.len() as f64));
+            let min = summary.min_confidence.to_string();
+            let mut attrs: Vec<(&str, &str)> = vec![
+                ("ref", &f.id),
+                ("path", &f.path),
+                ("engine", &summary.engine),
+                ("languages", &summary.languages),
+                ("minConfidence", &min),
+            ];
+            if let Some(m) = &mean {
+                attrs.push(("meanConfidence", m));
+            }
+            x.empty("fullText", &attrs);
+            for p in &summary.pages {
+                let page = p.page.to_string();
+                let words = p.words.to_string();
+                let conf = p.mean_confidence.map(|m| format!("{m:.1}"));
+                let mut attrs: Vec<(&str, &str)> = vec![("page", &page), ("words", &words)];
+                if let Some(c) = &conf {
+                    attrs.push(("meanConfidence", c));
+                }
+                attrs.push((
+                    "belowMinimum",
+                    if p.below_minimum { "true" } else { "false" },
+                ));
+                x.empty("ocrPage", &attrs);
+            }
         }
         x.close();
     }

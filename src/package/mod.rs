@@ -588,6 +588,7 @@ fn write_staged(
             )
         })
         .count();
+    let ocr_summaries = descriptive::ocr_summaries(&planned); // issue 14 (ocr): before the move
     let mut content: Vec<WrittenFile> = st.put_all(&planned, progress)?;
     for (w, (rep, f)) in content.iter_mut().zip(described) {
         w.identification = f.identification.clone();
@@ -618,7 +619,7 @@ fn write_staged(
         )?);
     }
 
-    let catalog_xml = descriptive::catalog_xml(spec, catalog, &content);
+    let catalog_xml = descriptive::catalog_xml(spec, catalog, &content, &ocr_summaries);
     let catalog_file = st.put(
         "metadata/descriptive/catalog.xml",
         &Source::Bytes(catalog_xml.into_bytes()),

@@ -1,0 +1,368 @@
+//! Optical character recognition of scanned pages (issue 14): words with their boxes and confidences, in
+//! reading order, for the invisible text layer of the double-layer PDF/A and the OFD access copy and for
+//! the full-text file of each item.
+//!
+//! The engine sits behind [`OcrEngine`], so that another engine (PP-OCR through ONNX, `ocrs`) is a swap;
+//! the default is Tesseract ([`Tesseract`]), run through the project's one runner for external programs
+//! ([`crate::tool`]). What the policy says about OCR (on for which rules, languages, minimum confidence,
+//! which searchable access forms) is data in `profiles/policy.toml` (`[ocr]`, [`OcrPolicy`]).
+
+mod tesseract;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Agent;
+
+pub use tesseract::Tesseract;
+
+/// A box in image pixels, origin top left, `x1`/`y1` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BBox {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
+
+impl BBox {
+    pub fn width(&self) -> u32 {
+        self.x1.saturating_sub(self.x0)
+    }
+    pub fn height(&self) -> u32 {
+        self.y1.saturating_sub(self.y0)
+    }
+}
+
+/// One recognised word.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    pub text: String,
+    pub bbox: BBox,
+    /// The engine's confidence, 0–100.
+    pub confidence: f32,
+}
+
+/// One text line: its box and its words, in reading order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub bbox: BBox,
+    pub words: Vec<Word>,
+    /// The line starts a new block or paragraph (a blank line in the full text would be wrong for tables,
+    /// so this only matters to readers that want paragraphs).
+    pub paragraph_start: bool,
+}
+
+/// What the engine found on one page, lines in reading order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageText {
+    /// Size of the image the boxes refer to, in pixels.
+    pub width: u32,
+    pub height: u32,
+    pub lines: Vec<Line>,
+}
+
+/// CJK ideographs, kana, hangul, CJK punctuation and full-width forms: no space is written between two of
+/// them (Chinese has no spaces between words; Tesseract's "words" in `chi_sim` are runs of characters).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x2E80..=0x2FDF | 0x3000..=0x30FF | 0x3100..=0x31BF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
+}
+
+/// Whether a space belongs between two adjacent words of a line.
+pub fn space_between(left: &str, right: &str) -> bool {
+    match (left.chars().last(), right.chars().next()) {
+        (Some(a), Some(b)) => !(is_cjk(a) || is_cjk(b)),
+        _ => false,
+    }
+}
+
+impl PageText {
+    /// All words in reading order.
+    pub fn words(&self) -> impl Iterator<Item = &Word> {
+        self.lines.iter().flat_map(|l| l.words.iter())
+    }
+
+    /// The page's text: one line per text line, words joined by a space except between CJK characters.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            let mut prev: Option<&str> = None;
+            for w in &line.words {
+                if let Some(p) = prev
+                    && space_between(p, &w.text)
+                {
+                    out.push(' ');
+                }
+                out.push_str(&w.text);
+                prev = Some(&w.text);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Mean word confidence (0–100), weighted by the characters of each word so that one long word
+    /// counts as much as its characters; `None` when no word was found (a blank page).
+    pub fn mean_confidence(&self) -> Option<f64> {
+        let (mut sum, mut n) = (0.0f64, 0usize);
+        for w in self.words() {
+            let k = w.text.chars().count();
+            sum += f64::from(w.confidence) * k as f64;
+            n += k;
+        }
+        (n > 0).then(|| sum / n as f64)
+    }
+
+    /// Number of words.
+    pub fn word_count(&self) -> usize {
+        self.lines.iter().map(|l| l.words.len()).sum()
+    }
+}
+
+/// Why a page could not be recognised.
+#[derive(Debug, thiserror::Error)]
+pub enum OcrError {
+    #[error(transparent)]
+    Tool(#[from] crate::tool::ToolError),
+    #[error("OCR output: {0}")]
+    Output(String),
+}
+
+/// An OCR engine: a grayscale page at a known resolution in, words with boxes out.
+pub trait OcrEngine: Send + Sync {
+    /// The engine as a PREMIS software agent (name and version).
+    fn agent(&self) -> Agent;
+    /// The exact parameters (languages, modes), for the provenance record.
+    fn parameters(&self) -> Vec<(String, String)>;
+    /// Recognise one page. `dpi` is the page's resolution (engines size their models by it).
+    fn recognize(&self, page: &image::GrayImage, dpi: u32) -> Result<PageText, OcrError>;
+}
+
+/// Which searchable access forms an OCR'd item gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessForm {
+    /// The double-layer PDF/A-2b (双层PDF): the item PDF with an invisible text layer.
+    Pdf,
+    /// An OFD (GB/T 33190-2016) package per item, OFD-A constraints (GB/T 42133-2022).
+    Ofd,
+}
+
+/// The `[ocr]` section of the format policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcrPolicy {
+    /// OCR at all.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The item kinds OCR'd: ids of the policy rules whose items (by their first page) are scanned text.
+    pub rules: Vec<String>,
+    /// Tesseract language string (`chi_sim+eng`).
+    #[serde(default = "default_languages")]
+    pub languages: String,
+    /// Tesseract page segmentation mode (3 = automatic, the default of Tesseract itself).
+    #[serde(default = "default_psm")]
+    pub psm: u8,
+    /// Pages whose mean word confidence (0–100) is below this are flagged for review.
+    #[serde(default = "default_min_confidence")]
+    pub min_confidence: u8,
+    /// Searchable access forms of an OCR'd item.
+    #[serde(default = "default_access")]
+    pub access: Vec<AccessForm>,
+    /// Write a UTF-8 full-text file per item into the access representation.
+    #[serde(default = "yes")]
+    pub full_text: bool,
+    /// The image channel given to the engine: `luma` (ITU-R BT.601 gray) or `red` (a red seal or red
+    /// header over black text all but vanishes in the red channel, DA/T 31-2017 9.3's red stamps).
+    #[serde(default = "default_channel")]
+    pub channel: Channel,
+}
+
+/// The channel of a colour page that OCR reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Luma,
+    Red,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_languages() -> String {
+    "chi_sim+eng".into()
+}
+fn default_psm() -> u8 {
+    3
+}
+fn default_min_confidence() -> u8 {
+    60
+}
+fn default_access() -> Vec<AccessForm> {
+    vec![AccessForm::Pdf]
+}
+fn default_channel() -> Channel {
+    Channel::Luma
+}
+
+impl Default for OcrPolicy {
+    fn default() -> Self {
+        OcrPolicy {
+            enabled: false,
+            rules: Vec::new(),
+            languages: default_languages(),
+            psm: default_psm(),
+            min_confidence: default_min_confidence(),
+            access: default_access(),
+            full_text: true,
+            channel: default_channel(),
+        }
+    }
+}
+
+impl OcrPolicy {
+    /// Check the values; the message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.min_confidence > 100 {
+            return Err(format!(
+                "ocr.min_confidence = {}: use 0–100",
+                self.min_confidence
+            ));
+        }
+        if self.psm > 13 {
+            return Err(format!("ocr.psm = {}: Tesseract modes are 0–13", self.psm));
+        }
+        if self.languages.is_empty()
+            || !self
+                .languages
+                .split('+')
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(format!(
+                "ocr.languages = '{}': Tesseract language names joined by '+' (chi_sim+eng)",
+                self.languages
+            ));
+        }
+        if self.access.is_empty() {
+            return Err("ocr.access is empty: list \"pdf\", \"ofd\" or both".into());
+        }
+        Ok(())
+    }
+
+    /// Whether items under policy rule `rule` are OCR'd.
+    pub fn applies_to(&self, rule: &str) -> bool {
+        self.enabled && self.rules.iter().any(|r| r == rule)
+    }
+
+    /// Whether `form` is among the searchable access forms.
+    pub fn wants(&self, form: AccessForm) -> bool {
+        self.access.contains(&form)
+    }
+}
+
+/// The grayscale image an engine reads, from a decoded page.
+pub fn ocr_image(img: &image::DynamicImage, channel: Channel) -> image::GrayImage {
+    match (channel, img) {
+        (Channel::Red, image::DynamicImage::ImageRgb8(rgb)) => {
+            let (w, h) = rgb.dimensions();
+            let px: Vec<u8> = rgb.as_raw().chunks_exact(3).map(|p| p[0]).collect();
+            image::GrayImage::from_raw(w, h, px).unwrap_or_else(|| img.to_luma8())
+        }
+        (_, image::DynamicImage::ImageLuma8(g)) => g.clone(),
+        _ => img.to_luma8(),
+    }
+}
+
+/// Character error rate: Levenshtein distance between the two texts' characters (whitespace removed:
+/// Chinese text has no word spaces and OCR engines disagree on them) over the reference's length.
+pub fn cer(reference: &str, hypothesis: &str) -> f64 {
+    let r: Vec<char> = reference.chars().filter(|c| !c.is_whitespace()).collect();
+    let h: Vec<char> = hypothesis.chars().filter(|c| !c.is_whitespace()).collect();
+    if r.is_empty() {
+        return if h.is_empty() { 0.0 } else { 1.0 };
+    }
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    let mut cur = vec![0; h.len() + 1];
+    for (i, rc) in r.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, hc) in h.iter().enumerate() {
+            let sub = prev[j] + usize::from(rc != hc);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[h.len()] as f64 / r.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(t: &str, x0: u32, conf: f32) -> Word {
+        Word {
+            text: t.into(),
+            bbox: BBox {
+                x0,
+                y0: 0,
+                x1: x0 + 10,
+                y1: 10,
+            },
+            confidence: conf,
+        }
+    }
+
+    #[test]
+    fn text_joins_cjk_without_spaces_and_latin_with() {
+        let bbox = BBox {
+            x0: 0,
+            y0: 0,
+            x1: 100,
+            y1: 10,
+        };
+        let p = PageText {
+            width: 100,
+            height: 20,
+            lines: vec![Line {
+                bbox,
+                words: vec![
+                    word("精准", 0, 90.0),
+                    word("扶贫", 10, 80.0),
+                    word("Hello", 20, 70.0),
+                    word("World", 30, 60.0),
+                    word("年", 40, 50.0),
+                ],
+                paragraph_start: true,
+            }],
+        };
+        assert_eq!(p.text(), "精准扶贫Hello World年\n");
+        let m = p.mean_confidence().unwrap();
+        // (2·90 + 2·80 + 5·70 + 5·60 + 1·50) / 15
+        assert!((m - 1040.0 / 15.0).abs() < 1e-9, "{m}");
+        assert_eq!(PageText::default().mean_confidence(), None);
+    }
+
+    #[test]
+    fn cer_is_levenshtein_over_reference_length() {
+        assert_eq!(cer("精准扶贫", "精准扶贫"), 0.0);
+        assert_eq!(cer("精准扶贫", "精准 扶 贫"), 0.0);
+        assert!((cer("abcd", "abxd") - 0.25).abs() < 1e-9);
+        assert!((cer("abcd", "abd") - 0.25).abs() < 1e-9);
+        assert!((cer("ab", "abcd") - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn policy_checks_name_the_field() {
+        let mut p = OcrPolicy {
+            enabled: true,
+            rules: vec!["scan-page".into()],
+            ..OcrPolicy::default()
+        };
+        assert!(p.check().is_ok());
+        assert!(p.applies_to("scan-page") && !p.applies_to("photo"));
+        p.languages = "chi_sim+".into();
+        assert!(p.check().unwrap_err().contains("ocr.languages"));
+        p.languages = "chi_sim;rm -rf".into();
+        assert!(p.check().is_err());
+    }
+}
