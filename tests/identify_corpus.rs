@@ -244,8 +244,10 @@ fn make_corpus(dir: &Path) -> Vec<PathBuf> {
         ("sheet.xls", "sheet.et"),
         ("slides.ppt", "slides.dps"),
     ] {
-        wps_marked(&out.join(from), &wps.join(to));
-        wps_marked(&out.join(from), &wps.join(format!("wps-{from}")));
+        // The spreadsheet carries the property only, so that each mark is seen on its own.
+        let stream = from != "sheet.xls";
+        wps_marked(&out.join(from), &wps.join(to), stream);
+        wps_marked(&out.join(from), &wps.join(format!("wps-{from}")), stream);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
         .unwrap()
@@ -256,16 +258,18 @@ fn make_corpus(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A copy of the CFB at `from` with the marks of Kingsoft WPS Office: a root stream `WpsCustomData` and a
-/// document summary property set ([MS-OLEPS] §2.21) with the user-defined property `KSOProductBuildVer`.
-fn wps_marked(from: &Path, to: &Path) {
+/// A copy of the CFB at `from` with the marks of Kingsoft WPS Office: a root stream `WpsCustomData` (when
+/// `stream`) and a document summary property set ([MS-OLEPS] §2.21) with the user-defined property `KSOProductBuildVer`.
+fn wps_marked(from: &Path, to: &Path, stream: bool) {
     use std::io::Write;
     std::fs::copy(from, to).unwrap();
     let mut c = cfb::open_rw(to).unwrap();
-    c.create_stream("/WpsCustomData")
-        .unwrap()
-        .write_all(&[0u8; 16])
-        .unwrap();
+    if stream {
+        c.create_stream("/WpsCustomData")
+            .unwrap()
+            .write_all(&[0u8; 16])
+            .unwrap();
+    }
     let dsi = "/\u{5}DocumentSummaryInformation";
     if c.exists(dsi) {
         c.remove_stream(dsi).unwrap();
@@ -292,7 +296,7 @@ fn user_defined_property_set(name: &str, value: &str) -> Vec<u8> {
         g
     }
     fn pad4(b: &mut Vec<u8>) {
-        while b.len() % 4 != 0 {
+        while !b.len().is_multiple_of(4) {
             b.push(0);
         }
     }
@@ -527,6 +531,12 @@ fn kingsoft_marks(dir: &Path) {
             "{name}: {}",
             id.identification.basis
         );
+        let mark = if name.contains("sheet") {
+            "KSOProductBuildVer"
+        } else {
+            "WpsCustomData"
+        };
+        assert!(id.identification.basis.contains(mark), "{name}: {mark}");
         assert_eq!(
             sf[name].0, siegfried_says,
             "{name}: Siegfried's answer changed"
