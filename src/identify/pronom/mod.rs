@@ -504,8 +504,12 @@ fn requirements(sequences: &[Sequence]) -> Vec<Vec<Vec<u8>>> {
                     .collect::<Option<Vec<_>>>(),
                 _ => None,
             };
+            // A run of one byte value (00 00, FF FF FF) occurs in the padding of nearly every binary file: as a
+            // pre-test it would admit the signature almost always and cost a match report per position.
             if let Some(set) = set
-                && set.iter().all(|l| l.len() >= MIN_LITERAL)
+                && set
+                    .iter()
+                    .all(|l| l.len() >= MIN_LITERAL && l.iter().any(|&b| b != l[0]))
             {
                 out.push(set);
             }
