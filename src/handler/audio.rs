@@ -431,7 +431,7 @@ pub fn read_symphonia(src: &mut Source, key: &str) -> Result<AudioInfo, HandlerE
     Ok(AudioInfo {
         container: match key {
             "aac-adts" => "adts".into(),
-            "m4a" => "mp4".into(),
+            "m4a" | "mp4-audio" => "mp4".into(),
             k => k.into(),
         },
         codec,

@@ -5,8 +5,8 @@
 //! structure of ISO/IEC 14496-12 §8.11. AVIF (AV1 Image File Format 1.1) is HEIF with `av01` items. Only
 //! `meta` and the bytes of the `Exif` item are read, each bounded by `Limits::max_alloc`; image data never.
 //!
-//! Reached by MIME type (`image/heic`, `image/heif`, `image/avif`) and, while the registry still files these
-//! under ISO BMFF video, from the video handler by the `ftyp` brand ([`is_heif_brand`]).
+//! Reached by MIME type (`image/heic`, `image/heif`, `image/avif`) or family: identification names HEIF/AVIF by
+//! their `ftyp` brand (`identify::sniff`, the one place that knows the brands).
 
 use serde::Serialize;
 
@@ -18,17 +18,6 @@ use crate::identify::{Family, Identified};
 pub struct Heif;
 
 const F: &str = "HEIF";
-
-/// Major brands of HEIF/AVIF still images (ISO/IEC 23008-12 Annex B, AVIF §6.2; `mif1`/`mif2` structural).
-/// Image sequences (`msf1`, `hevc`, `avis`) carry a `moov` and are read as video.
-const STILL_BRANDS: &[&[u8; 4]] = &[
-    b"heic", b"heix", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"mif2", b"avif", b"avio",
-];
-
-/// Whether an ISO BMFF major brand is a HEIF/AVIF still image.
-pub fn is_heif_brand(brand: &[u8]) -> bool {
-    STILL_BRANDS.iter().any(|b| b.as_slice() == brand)
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HeifInfo {

@@ -50,16 +50,8 @@ impl Handler for Video {
         limits: &Limits,
     ) -> Result<Characterization, HandlerError> {
         let video = match id.family {
-            Family::Mp4 => {
-                // A HEIF/AVIF still image filed under ISO BMFF (its `ftyp` says so): no `moov` to read.
-                let head = src.read_upto(0, 12)?;
-                if head.get(4..8) == Some(b"ftyp")
-                    && head.get(8..12).is_some_and(super::heif::is_heif_brand)
-                {
-                    return super::heif::read(src, limits);
-                }
-                bmff(src, limits, &id.key)?
-            }
+            // HEIF/AVIF still images never arrive here: identification names them by brand (family Heif).
+            Family::Mp4 => bmff(src, limits, &id.key)?,
             Family::Matroska => matroska(src, limits, &id.key)?,
             _ => avi(src, limits)?,
         };

@@ -203,6 +203,9 @@ pub struct Match {
     /// Character encoding of text formats: `UTF-8`, `UTF-16LE`, `GB18030`, `ASCII`.
     pub encoding: Option<String>,
     pub warnings: Vec<String>,
+    /// Other keys the content fits equally well (a Word binary written by Kingsoft WPS is a .doc or a .wps):
+    /// the file name's extension breaks the tie ([`tie_break`]).
+    pub alternatives: Vec<&'static str>,
 }
 
 impl Match {
@@ -213,8 +216,33 @@ impl Match {
             version: None,
             encoding: None,
             warnings: Vec::new(),
+            alternatives: Vec::new(),
         }
     }
+}
+
+/// Where the content fits several keys equally (`m.alternatives`), the one whose usual extensions include the
+/// file's extension is taken, and the basis says so; without such an extension, `m.key` stands.
+pub fn tie_break(registry: &Registry, mut m: Match, name: Option<&str>) -> Match {
+    let Some(ext) = name.and_then(extension) else {
+        return m;
+    };
+    let fits = |key: &str| {
+        registry
+            .get(key)
+            .is_some_and(|i| i.extensions.contains(&ext))
+    };
+    if m.alternatives.is_empty() || fits(m.key) {
+        return m;
+    }
+    if let Some(&alt) = m.alternatives.iter().find(|k| fits(k)) {
+        m.basis = format!(
+            "{}; the content fits {} and {}: extension .{ext} decides",
+            m.basis, m.key, alt
+        );
+        m.key = alt;
+    }
+    m
 }
 
 /// Turn a rule's match into a full identification, adding the extension check.
@@ -300,8 +328,8 @@ pub fn identify_reader<R: Read + Seek>(
             .take(pronom::WINDOW as u64)
             .read_to_end(&mut tail)?;
     }
-    let m = sniff::sniff(&prefix, len, reader)?;
     let registry = Registry::embedded();
+    let m = tie_break(registry, sniff::sniff(&prefix, len, reader)?, name);
     let Some(sigs) = pronom::signatures() else {
         let mut m = m;
         m.warnings
@@ -582,7 +610,15 @@ mod tests {
         let avif = b"\0\0\0\x18ftypavif\0\0\0\0mif1avif\0\0\0\x08meta";
         let id = identify_bytes(avif, Some("a.avif"));
         assert_eq!((id.key.as_str(), id.family), ("avif", Family::Heif));
-        assert_eq!(id.identification.puid, None);
+        assert_eq!(id.identification.puid.as_deref(), Some("fmt/2062"));
+        // Brands the HEIF handler reads and identification alone knows (no video fallback any more).
+        for brand in [b"hevm", b"hevs", b"mif2", b"avio"] {
+            let mut b = b"\0\0\0\x14ftyp".to_vec();
+            b.extend(brand);
+            b.extend(b"\0\0\0\0mif1\0\0\0\x08meta");
+            let id = identify_bytes(&b, None);
+            assert_eq!(id.family, Family::Heif, "{brand:?}: {id:?}");
+        }
     }
 
     #[test]
@@ -602,6 +638,42 @@ mod tests {
                 .any(|w| w.contains("fmt/950")),
             "{id:?}"
         );
+    }
+
+    #[test]
+    fn extension_breaks_ties_only() {
+        let r = Registry::embedded();
+        let tied = || {
+            let mut m = Match::new(
+                "doc",
+                "CFB; root stream 'WordDocument'; written by Kingsoft WPS Office",
+            );
+            m.alternatives.push("wps");
+            m
+        };
+        assert_eq!(tie_break(r, tied(), Some("报告.wps")).key, "wps");
+        assert!(
+            tie_break(r, tied(), Some("报告.wps"))
+                .basis
+                .contains(".wps decides")
+        );
+        assert_eq!(tie_break(r, tied(), Some("报告.doc")).key, "doc");
+        assert_eq!(tie_break(r, tied(), Some("报告.pdf")).key, "doc");
+        assert_eq!(tie_break(r, tied(), None).key, "doc");
+        // No alternatives: the extension changes nothing.
+        let m = Match::new("doc", "CFB; root stream 'WordDocument'");
+        assert_eq!(tie_break(r, m, Some("a.wps")).key, "doc");
+    }
+
+    #[test]
+    fn kingsoft_wps_2000_and_2001_headers() {
+        let mut b = b"\x82\xFFWPS2000\xAE for WindowsKingsoft\xA9 1999".to_vec();
+        b.extend([0u8; 64]);
+        let id = identify_bytes(&b, Some("old.wps"));
+        assert_eq!(id.key, "wps-2000", "{id:?}");
+        let mut b = b"\x90\xFFWPS2001\xAE for Windows Kingsoft\xA9 2001".to_vec();
+        b.extend([0u8; 64]);
+        assert_eq!(identify_bytes(&b, Some("old.wps")).key, "wps-2001");
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub const ALL_KEYS: &[&str] = &[
     "flac",
     "aac-adts",
     "m4a",
+    "mp4-audio",
     "mp4",
     "mov",
     "mkv",
@@ -82,6 +83,11 @@ pub const ALL_KEYS: &[&str] = &[
     "xls",
     "ppt",
     "cfb",
+    "wps",
+    "et",
+    "dps",
+    "wps-2000",
+    "wps-2001",
     "rtf-0",
     "rtf-1.0-1.4",
     "rtf-1.5-1.6",
@@ -94,6 +100,9 @@ pub const ALL_KEYS: &[&str] = &[
     "html",
     "html-5",
     "zip",
+    "odt-1.3",
+    "ods-1.3",
+    "odp-1.3",
     "warc-1.0",
     "warc-1.1",
     "warc",
@@ -253,6 +262,21 @@ pub fn sniff<R: Read + Seek>(prefix: &[u8], len: u64, reader: &mut R) -> io::Res
             m.version = Some(String::from_utf8_lossy(version).into_owned());
         }
         return Ok(m);
+    }
+    // Kingsoft WPS 2000 and WPS Office 2001 documents, written before WPS moved to the Word binary structure:
+    // the headers Wikidata records for them (Q105856642: 82 FF 'WPS2000' AE ' for Windows…'; Q105856524:
+    // 90 FF 'WPS2001' AE ' for Windows Kingsoft…'). PRONOM has neither.
+    if p.starts_with(b"\x82\xFFWPS2000\xAE") {
+        return Ok(Match::new(
+            "wps-2000",
+            "header 82 FF 'WPS2000' AE at offset 0",
+        ));
+    }
+    if p.starts_with(b"\x90\xFFWPS2001\xAE") {
+        return Ok(Match::new(
+            "wps-2001",
+            "header 90 FF 'WPS2001' AE at offset 0",
+        ));
     }
     if p.starts_with(b"{\\rtf") {
         return Ok(rtf(p));
@@ -530,13 +554,16 @@ fn isobmff(p: &[u8]) -> Match {
         .collect();
     let key = match brand {
         b"qt  " => "mov",
-        b"M4A " | b"M4B " | b"M4P " => "m4a",
+        // PRONOM fmt/2094 (M4A Audio) is 'ftypM4A '; audio books and protected audio stay MPEG-4 (fmt/199).
+        b"M4A " => "m4a",
+        b"M4B " | b"M4P " => "mp4-audio",
         b"jp2 " => "jp2",
-        // ISO/IEC 23008-12 (HEIF) brands: heic/heix/heim/heis/hevc/hevx for HEVC-coded images, mif1/msf1 for
-        // the generic image/sequence structure; AV1 Image File Format (AOM AVIF 1.0 §6): avif/avis.
-        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" => "heic",
-        b"mif1" | b"msf1" => "heif",
-        b"avif" | b"avis" => "avif",
+        // The one place that knows HEIF brands (the handlers follow the family named here). ISO/IEC 23008-12
+        // Annex B: heic/heix (HEVC), heim/heis/hevm/hevs (multi-layer, scalable), hevc/hevx (HEVC sequences);
+        // mif1/mif2 and msf1 the generic image and sequence structure; AVIF 1.1 §6: avif/avio, avis.
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevm" | b"hevs" | b"hevc" | b"hevx" => "heic",
+        b"mif1" | b"mif2" | b"msf1" => "heif",
+        b"avif" | b"avio" | b"avis" => "avif",
         _ if compatible.contains(&&b"qt  "[..]) && !compatible.contains(&&b"isom"[..]) => "mov",
         _ => "mp4",
     };

@@ -48,9 +48,19 @@ fn collect(paths: &[PathBuf], recursive: bool) -> Vec<PathBuf> {
 }
 
 pub fn run(global: &Global, args: InspectArgs) -> anyhow::Result<Status> {
-    if let Some(sig) = &args.signatures {
-        dangan::identify::pronom::use_signature_file(sig)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", sig.display()))?;
+    if args.signatures.is_some() || args.container_signatures.is_some() {
+        let (bin, con) = (
+            args.signatures.as_deref(),
+            args.container_signatures.as_deref(),
+        );
+        dangan::identify::pronom::use_signature_files(bin, con).map_err(|e| {
+            let shown: Vec<String> = bin
+                .iter()
+                .chain(&con)
+                .map(|p| p.display().to_string())
+                .collect();
+            anyhow::anyhow!("{}: {e}", shown.join(", "))
+        })?;
     }
     let files = collect(&args.paths, args.recursive);
     let options = Options {
@@ -366,4 +376,7 @@ pub struct InspectArgs {
     /// A DROID binary signature file (XML, or gzip'd XML) to use instead of the embedded PRONOM v109.
     #[arg(long, value_name = "FILE")]
     pub signatures: Option<PathBuf>,
+    /// A DROID container signature file (XML) to use instead of the embedded one (2020-01-21).
+    #[arg(long, value_name = "FILE")]
+    pub container_signatures: Option<PathBuf>,
 }

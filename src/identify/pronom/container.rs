@@ -358,14 +358,3 @@ impl<R: Read + Seek> Entries for Ole2Entries<'_, R> {
         self.cache.get(path).and_then(|c| c.as_deref())
     }
 }
-
-/// The names of the root storage's entries of a CFB file (without leading control characters).
-pub fn ole2_root_names<R: Read + Seek>(reader: &mut R) -> Result<Vec<String>, String> {
-    reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    let cf =
-        cfb::CompoundFile::open(reader).map_err(|e| format!("CFB directory unreadable: {e}"))?;
-    Ok(cf
-        .read_root_storage()
-        .map(|e| clean_name(e.name()).to_owned())
-        .collect())
-}

@@ -2,8 +2,8 @@
 //!
 //! The DROID binary signature file (`profiles/pronom/DROID_SignatureFile-v*.xml.gz`) and the DROID container
 //! signature file (`profiles/pronom/container-signature-*.xml`) are embedded and parsed once, on first use
-//! ([`Signatures::embedded`]); `dangan inspect --signatures FILE` loads a newer binary signature file instead
-//! ([`use_signature_file`]).
+//! ([`Signatures::embedded`]); `dangan inspect --signatures FILE --container-signatures FILE` loads newer
+//! ones instead ([`use_signature_files`]).
 //!
 //! Matching follows DROID (`uk.gov.nationalarchives.droid.core.signature.droid6`):
 //! - an internal signature matches when all of its byte sequences match; a byte sequence is anchored at the
@@ -181,7 +181,9 @@ pub struct Signatures {
     by_puid: HashMap<String, usize>,
     /// Signatures whose pre-test is one byte at offset 0, by the values of that byte.
     by_first_byte: Vec<Vec<u32>>,
-    /// All other signatures.
+    /// Signatures without a fixed first byte that need one of a few literals somewhere in the data.
+    literals: LiteralIndex,
+    /// All other signatures (tried on every file).
     unindexed: Vec<u32>,
     pub containers: container::Containers,
 }
@@ -192,8 +194,34 @@ static OVERRIDE: OnceLock<Signatures> = OnceLock::new();
 /// Use the DROID binary signature file at `path` (plain or gzip'd XML) instead of the embedded one, for the
 /// rest of the process. Call before the first identification.
 pub fn use_signature_file(path: &std::path::Path) -> Result<&'static Signatures, SignatureError> {
-    let bytes = crate::fsutil::read_regular(path, 256 * 1024 * 1024)?;
-    let sigs = Signatures::load(&bytes, EMBEDDED_CONTAINER)?;
+    use_signature_files(Some(path), None)
+}
+
+/// Use a DROID binary signature file and/or a DROID container signature file instead of the embedded ones
+/// (the one not given stays the embedded one), for the rest of the process. Call before the first
+/// identification.
+pub fn use_signature_files(
+    binary: Option<&std::path::Path>,
+    container: Option<&std::path::Path>,
+) -> Result<&'static Signatures, SignatureError> {
+    const CAP: u64 = 256 * 1024 * 1024;
+    let binary_bytes = match binary {
+        Some(p) => std::borrow::Cow::Owned(crate::fsutil::read_regular(p, CAP)?),
+        None => std::borrow::Cow::Borrowed(EMBEDDED_BINARY),
+    };
+    let container_text = match container {
+        Some(p) => {
+            let bytes = crate::fsutil::read_regular(p, CAP)?;
+            std::borrow::Cow::Owned(String::from_utf8(bytes).map_err(|_| {
+                SignatureError::Xml(format!(
+                    "{}: container signature file is not UTF-8",
+                    p.display()
+                ))
+            })?)
+        }
+        None => std::borrow::Cow::Borrowed(EMBEDDED_CONTAINER),
+    };
+    let sigs = Signatures::load(&binary_bytes, &container_text)?;
     let _ = OVERRIDE.set(sigs);
     OVERRIDE
         .get()
@@ -265,6 +293,7 @@ impl Signatures {
         let containers = container::Containers::parse(container_xml)?;
         let mut by_first_byte = vec![Vec::new(); 256];
         let mut unindexed = Vec::new();
+        let mut required = Vec::new();
         for (i, sig) in signatures.iter().enumerate() {
             match &sig.quick {
                 Some(q) if q.anchor == Anchor::Bof && q.from == 0 && q.to == 0 => {
@@ -274,11 +303,20 @@ impl Signatures {
                         }
                     }
                 }
-                _ => unindexed.push(i as u32),
+                _ => {
+                    let options = requirements(&sig.sequences);
+                    if options.is_empty() {
+                        unindexed.push(i as u32);
+                    } else {
+                        required.push((i as u32, options));
+                    }
+                }
             }
         }
+        let literals = LiteralIndex::build(choose_requirements(required))?;
         Ok(Signatures {
             by_first_byte,
+            literals,
             unindexed,
             version: raw.version,
             formats: raw.formats,
@@ -304,17 +342,25 @@ impl Signatures {
         self.signatures.len()
     }
 
+    /// How many signatures are tried on every file (no first-byte or literal pre-test).
+    pub fn unindexed_count(&self) -> usize {
+        self.unindexed.len()
+    }
+
     /// All formats whose internal signatures match, before priorities.
     pub fn match_all(&self, d: &Data<'_>) -> Vec<Hit> {
         let mut hits: Vec<Hit> = Vec::new();
         let mut seen = vec![false; self.formats.len()];
-        // Only the signatures the first byte allows, and those without a first-byte index, in file order.
+        // Only the signatures the first byte allows, those whose required literal occurs in the data, and those
+        // without a pre-test, in file order.
         let indexed = d
             .head
             .first()
             .map_or(&[][..], |b| self.by_first_byte[*b as usize].as_slice());
         let mut candidates: Vec<u32> = indexed.iter().chain(&self.unindexed).copied().collect();
+        self.literals.candidates(d, &mut candidates);
         candidates.sort_unstable();
+        candidates.dedup();
         for si in candidates {
             let si = si as usize;
             let sig = &self.signatures[si];
@@ -356,6 +402,158 @@ impl Signatures {
     pub fn identify(&self, d: &Data<'_>) -> Vec<Hit> {
         self.apply_priorities(self.match_all(d))
     }
+}
+
+/// The literal pre-test: for each indexed signature, a few literals of which at least one must occur in any
+/// file it matches (a literal every match contains, or one literal of each alternative of a choice every match
+/// makes). One Aho-Corasick scan of the first and last windows finds which occur, so a signature whose literals
+/// are absent is never tried.
+#[derive(Debug)]
+struct LiteralIndex {
+    searcher: Option<aho_corasick::AhoCorasick>,
+    /// For each literal (pattern id), the signatures that need it (or one of its siblings).
+    signatures: Vec<Vec<u32>>,
+}
+
+impl LiteralIndex {
+    fn build(required: Vec<(u32, Vec<Vec<u8>>)>) -> Result<Self, SignatureError> {
+        let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut signatures: Vec<Vec<u32>> = Vec::new();
+        for (sig, lits) in required {
+            for lit in lits {
+                let next = ids.len();
+                let id = *ids.entry(lit).or_insert(next);
+                if id == signatures.len() {
+                    signatures.push(Vec::new());
+                }
+                signatures[id].push(sig);
+            }
+        }
+        let mut patterns = vec![Vec::new(); ids.len()];
+        for (lit, id) in ids {
+            patterns[id] = lit;
+        }
+        let searcher = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                aho_corasick::AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&patterns)
+                    .map_err(xml_err)?,
+            )
+        };
+        Ok(LiteralIndex {
+            searcher,
+            signatures,
+        })
+    }
+
+    /// Add to `out` the signatures whose literal occurs in the first or last window of `d`.
+    fn candidates(&self, d: &Data<'_>, out: &mut Vec<u32>) {
+        let Some(ac) = &self.searcher else { return };
+        let mut found = vec![false; self.signatures.len()];
+        let windows: &[&[u8]] = if d.tail_offset > 0 {
+            &[d.head, d.tail]
+        } else {
+            &[d.head]
+        };
+        for w in windows {
+            for m in ac.find_overlapping_iter(*w) {
+                let id = m.pattern().as_usize();
+                if !found[id] {
+                    found[id] = true;
+                    out.extend_from_slice(&self.signatures[id]);
+                }
+            }
+        }
+    }
+}
+
+/// The shortest literal worth indexing (one-byte literals occur in almost every file).
+const MIN_LITERAL: usize = 2;
+
+/// The sets of literals (in file byte order) at least one of which occurs in any data the sequences match: for
+/// each top-level literal of a sequence, that literal; for each top-level choice whose every alternative has a
+/// top-level literal, the longest literal of each alternative. Sets with a literal shorter than
+/// [`MIN_LITERAL`] are left out.
+fn requirements(sequences: &[Sequence]) -> Vec<Vec<Vec<u8>>> {
+    fn longest(p: &[Elem]) -> Option<&[u8]> {
+        p.iter()
+            .filter_map(|e| match e {
+                Elem::Lit(b) => Some(b.as_slice()),
+                _ => None,
+            })
+            .max_by_key(|b| b.len())
+    }
+    let mut out = Vec::new();
+    for s in sequences {
+        let orient = |b: &[u8]| -> Vec<u8> {
+            if s.anchor == Anchor::Eof {
+                b.iter().rev().copied().collect()
+            } else {
+                b.to_vec()
+            }
+        };
+        for e in &s.pattern {
+            let set = match e {
+                Elem::Lit(b) => Some(vec![orient(b)]),
+                Elem::Alt(alts) => alts
+                    .iter()
+                    .map(|a| longest(a).map(orient))
+                    .collect::<Option<Vec<_>>>(),
+                _ => None,
+            };
+            // A run of one byte value (00 00, FF FF FF) occurs in the padding of nearly every binary file: as a
+            // pre-test it would admit the signature almost always and cost a match report per position.
+            if let Some(set) = set
+                && set
+                    .iter()
+                    .all(|l| l.len() >= MIN_LITERAL && l.iter().any(|&b| b != l[0]))
+            {
+                out.push(set);
+            }
+        }
+    }
+    out
+}
+
+/// For each signature, the one set of its [`requirements`] that is rarest among all signatures' literals (a
+/// `<?xml version=` that hundreds of XML formats share admits them all; their root element's namespace admits
+/// one), then the one whose shortest literal is longest.
+fn choose_requirements(required: Vec<(u32, Vec<Vec<Vec<u8>>>)>) -> Vec<(u32, Vec<Vec<u8>>)> {
+    let mut uses: HashMap<&[u8], usize> = HashMap::new();
+    for (_, options) in &required {
+        let mut seen: Vec<&[u8]> = options.iter().flatten().map(Vec::as_slice).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for lit in seen {
+            *uses.entry(lit).or_default() += 1;
+        }
+    }
+    let cost = |set: &[Vec<u8>]| {
+        let common: usize = set
+            .iter()
+            .map(|l| uses.get(l.as_slice()).copied().unwrap_or(0))
+            .sum();
+        let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
+        (common, usize::MAX - shortest)
+    };
+    let chosen: Vec<(u32, usize)> = required
+        .iter()
+        .map(|(sig, options)| {
+            let best = (0..options.len())
+                .min_by_key(|&i| cost(&options[i]))
+                .unwrap_or(0);
+            (*sig, best)
+        })
+        .collect();
+    drop(uses);
+    required
+        .into_iter()
+        .zip(chosen)
+        .map(|((sig, mut options), (_, best))| (sig, options.swap_remove(best)))
+        .collect()
 }
 
 // --- Parsing -------------------------------------------------------------------------------------------------

@@ -384,11 +384,12 @@ fn m(
             let hi = max.map_or(data.len(), |x| pos.saturating_add(x).min(data.len()));
             if let Some(lit) = next_lit(rest, k) {
                 // Jump straight to the places where the next literal occurs.
-                // (On short windows memchr on the first byte then a compare: building a memmem searcher per
-                // call costs more than it saves there; on long windows memmem avoids a compare per candidate.)
+                // (On very short windows memchr on the first byte then a compare: building a memmem searcher per
+                // call costs more than it saves there; beyond 64 bytes memmem avoids a compare per occurrence of a
+                // common first byte, the largest cost in a profile of 20,000 small files.)
                 let end = hi.saturating_add(lit.len()).min(data.len());
                 let hay = &data[lo..end];
-                let starts: Box<dyn Iterator<Item = usize>> = if hay.len() > 512 && lit.len() > 1 {
+                let starts: Box<dyn Iterator<Item = usize>> = if hay.len() > 64 && lit.len() > 1 {
                     Box::new(memchr::memmem::find_iter(hay, lit))
                 } else {
                     Box::new(
@@ -423,6 +424,24 @@ fn m(
                     }
                 }
                 None
+            } else if hi - lo > FIRST_SET_SPAN
+                && let Some(set) = first_set(rest, k)
+            {
+                // A long gap before a class or many alternatives: test each position's byte against the set of
+                // bytes the rest can start with before trying to match there.
+                let end = hi.min(data.len().saturating_sub(1));
+                for p in lo..=end {
+                    if !set[data[p] as usize] {
+                        continue;
+                    }
+                    if let Some(e) = m(rest, k, data, p, budget) {
+                        return Some(e);
+                    }
+                    if *budget == 0 {
+                        return None;
+                    }
+                }
+                None
             } else {
                 (lo..=hi).find_map(|p| {
                     if *budget == 0 {
@@ -433,6 +452,59 @@ fn m(
             }
         }
     }
+}
+
+/// Gaps longer than this are scanned with a first-byte set ([`first_set`]) when no literal or small set helps.
+const FIRST_SET_SPAN: usize = 32;
+
+/// The set of byte values a match of what follows must start with; `None` when it may match no byte at all
+/// (the pattern can end here) or its first byte is not one element's.
+fn first_set(elems: &[Elem], k: Option<&Cont<'_>>) -> Option<[bool; 256]> {
+    let Some((first, rest)) = elems.split_first() else {
+        let c = k?;
+        return first_set(c.elems, c.next);
+    };
+    let mut set = [false; 256];
+    match first {
+        Elem::Lit(b) => set[*b.first()? as usize] = true,
+        Elem::Gap {
+            min: 0,
+            max: Some(0),
+        } => return first_set(rest, k),
+        Elem::Gap { .. } => return None,
+        Elem::Class { neg, items } => {
+            if Elem::class_width(items) == 1 {
+                for (v, on) in set.iter_mut().enumerate() {
+                    *on = items.iter().any(|i| i.test(&[v as u8])) != *neg;
+                }
+            } else if *neg {
+                return None;
+            } else {
+                // A multi-byte range: its first byte lies between the bounds' first bytes.
+                for i in items {
+                    let ClassItem::Range(lo, hi) = i else {
+                        return None;
+                    };
+                    for v in lo[0]..=hi[0] {
+                        set[v as usize] = true;
+                    }
+                }
+            }
+        }
+        Elem::Alt(alts) => {
+            let cont = Cont {
+                elems: rest,
+                next: k,
+            };
+            for a in alts {
+                let s = first_set(a, Some(&cont))?;
+                for (x, y) in set.iter_mut().zip(s) {
+                    *x |= y;
+                }
+            }
+        }
+    }
+    Some(set)
 }
 
 /// The byte values what follows can start with (the rest of this slice, else the continuation).

@@ -160,3 +160,74 @@ fn most_signatures_have_a_pre_test() {
         s.signatures.len()
     );
 }
+
+/// The pre-tests (first byte, literal index) only skip signatures that cannot match: on every fixture, and on
+/// the fixtures' heads and tails cut at odd places, the indexed matcher finds exactly what trying every
+/// signature finds.
+#[test]
+fn indexes_lose_no_match() {
+    let s = Signatures::embedded().unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inspect");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for cut in [bytes.len(), bytes.len() / 2, 17.min(bytes.len())] {
+            let file = &bytes[..cut];
+            let rev: Vec<u8> = file.iter().rev().copied().collect();
+            let d = Data {
+                head: file,
+                tail: file,
+                tail_rev: &rev,
+                tail_offset: 0,
+            };
+            let indexed: Vec<usize> = s.match_all(&d).iter().map(|h| h.format).collect();
+            let mut all: Vec<usize> = Vec::new();
+            for (i, sig) in s.signatures.iter().enumerate() {
+                if sig.matches(&d).is_some() {
+                    for &f in &s.sig_formats[i] {
+                        if !all.contains(&f) {
+                            all.push(f);
+                        }
+                    }
+                }
+            }
+            let (mut a, mut b) = (indexed.clone(), all.clone());
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b, "cut {cut}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 90, "{checked}");
+    // Few signatures are left to try on every file.
+    assert!(
+        s.unindexed_count() * 20 < s.signature_count(),
+        "{} of {} signatures have no pre-test",
+        s.unindexed_count(),
+        s.signature_count()
+    );
+}
+
+/// The literal pre-test of a signature names literals of its sequences, in file byte order.
+#[test]
+fn requirement_literals() {
+    let s = sigfile(&[
+        (1, &bof(0, 16, "'ABCDEF' {2} 'XY'"), "t/1", &[]),
+        (
+            2,
+            r#"<ByteSequence Reference="EOFoffset"><SubSequence Position="1" SubSeqMinOffset="0" SubSeqMaxOffset="0"><Sequence>'%%EOF'</Sequence></SubSequence></ByteSequence>"#,
+            "t/2",
+            &[],
+        ),
+    ]);
+    let req = |i: usize| requirements(&s.signatures[i].sequences);
+    assert_eq!(req(0), [vec![b"ABCDEF".to_vec()], vec![b"XY".to_vec()]]);
+    assert_eq!(req(1), [vec![b"%%EOF".to_vec()]]);
+    // The literal fewer signatures share is chosen; then the longer.
+    let chosen = choose_requirements(vec![
+        (1, req(0)),
+        (2, vec![vec![b"XY".to_vec()], vec![b"QQQ".to_vec()]]),
+    ]);
+    assert_eq!(chosen[0], (1, vec![b"ABCDEF".to_vec()]));
+    assert_eq!(chosen[1], (2, vec![b"QQQ".to_vec()]));
+}
