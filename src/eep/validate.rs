@@ -171,7 +171,7 @@ fn check_tree(root: &Element, streamed: &Streamed, file: &Path, path: &str, c: &
         return;
     }
     order(
-        &root,
+        root,
         &[
             "封装包格式描述",
             "版本",
