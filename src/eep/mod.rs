@@ -13,6 +13,7 @@
 //! What is signed: the exact bytes of `被签名对象` as written (see [`sign`] and the schema's comments).
 
 pub mod sign;
+mod stream;
 mod validate;
 mod writer;
 

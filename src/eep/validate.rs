@@ -10,6 +10,7 @@ use base64::Engine as _;
 use rayon::prelude::*;
 
 use super::sign::{Algorithm, PublicKey};
+use super::stream::Streamed;
 use super::{NS, SCHEMA, SCHEMA_NAME, SCOPE_RULE, SUFFIX};
 use crate::model::{Finding, Level, Property};
 use crate::sip::xml::{self, Element};
@@ -87,23 +88,21 @@ pub struct Checked {
     pub schema_checked: bool,
 }
 
-/// Largest EEP read: the document is read whole by the hardened reader.
-const MAX_EEP_BYTES: u64 = 8 << 30;
-
-/// Check one EEP file.
+/// Check one EEP file, in one streaming pass (flat memory) plus one read of each signed range.
 pub fn check_file(path: &Path, xsd: bool) -> Checked {
     let shown = path.display().to_string();
     let mut c = Checked {
         findings: Vec::new(),
         encodings: Vec::new(),
         item: None,
-        bytes: 0,
+        bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
         signed: false,
         schema_checked: false,
     };
-    let bytes = match crate::fsutil::read_regular(path, MAX_EEP_BYTES) {
-        Ok(b) => b,
-        Err(e) => {
+    // 1. XML safety and well-formedness: a DTD is refused (no XXE, no entity expansion).
+    let streamed = match super::stream::stream(path) {
+        Ok(s) => s,
+        Err(super::stream::StreamError::Io(e)) => {
             c.findings.push(finding(
                 "DA/T 70-2018 3.2",
                 Property::Usability,
@@ -114,38 +113,45 @@ pub fn check_file(path: &Path, xsd: bool) -> Checked {
             ));
             return c;
         }
+        Err(super::stream::StreamError::Xml(e)) => {
+            c.findings.push(unreadable(&e, &shown));
+            return c;
+        }
     };
-    c.bytes = bytes.len() as u64;
-    check_bytes(&bytes, &shown, xsd, &mut c);
+    // The skeleton (编码数据 left empty) goes through the hardened tree reader as well.
+    let root = match xml::parse(&streamed.skeleton) {
+        Ok(r) => r,
+        Err(e) => {
+            c.findings.push(unreadable(&e, &shown));
+            return c;
+        }
+    };
+    // 2. The embedded schema, by xmllint, over the skeleton (Base64 is checked by decoding, below).
+    if xsd {
+        c.schema_checked = schema_check(&streamed.skeleton, &shown, &mut c.findings);
+    }
+    check_tree(&root, &streamed, path, &shown, &mut c);
     c
 }
 
-fn check_bytes(bytes: &[u8], path: &str, xsd: bool, c: &mut Checked) {
-    // 1. XML safety and well-formedness: the hardened reader refuses a DTD (no XXE, no entity expansion).
-    let root = match xml::parse(bytes) {
-        Ok(r) => r,
-        Err(e) => {
-            let (rule, prop) = match e {
-                xml::XmlError::Doctype | xml::XmlError::Entity(_) => {
-                    ("DA/T 70-2018 4.3", Property::Security)
-                }
-                _ => ("DA/T 48-2009 XML", Property::Usability),
-            };
-            c.findings.push(finding(
-                rule,
-                prop,
-                Level::Error,
-                path,
-                format!("EEP 不可读取: {}", e.zh()),
-                format!("the EEP cannot be read: {e}"),
-            ));
-            return;
+fn unreadable(e: &xml::XmlError, path: &str) -> Finding {
+    let (rule, prop) = match e {
+        xml::XmlError::Doctype | xml::XmlError::Entity(_) => {
+            ("DA/T 70-2018 4.3", Property::Security)
         }
+        _ => ("DA/T 48-2009 XML", Property::Usability),
     };
-    // 2. The embedded schema, by xmllint (the document is known to be free of DTDs by now).
-    if xsd {
-        c.schema_checked = schema_check(bytes, path, &mut c.findings);
-    }
+    finding(
+        rule,
+        prop,
+        Level::Error,
+        path,
+        format!("EEP 不可读取: {}", e.zh()),
+        format!("the EEP cannot be read: {e}"),
+    )
+}
+
+fn check_tree(root: &Element, streamed: &Streamed, file: &Path, path: &str, c: &mut Checked) {
     // 3. Structure, rule by rule.
     if root.ns != NS || root.name != "电子文件封装包" {
         c.findings.push(finding(
@@ -165,7 +171,7 @@ fn check_bytes(bytes: &[u8], path: &str, xsd: bool, c: &mut Checked) {
         return;
     }
     order(
-        &root,
+        root,
         &[
             "封装包格式描述",
             "版本",
@@ -203,7 +209,7 @@ fn check_bytes(bytes: &[u8], path: &str, xsd: bool, c: &mut Checked) {
     }
     let mut files = Vec::new();
     for entity in &entities {
-        check_entity(entity, path, c, &mut files);
+        check_entity(entity, streamed, path, c, &mut files);
     }
     if let Some(first) = entities.first() {
         let text = |a: &str, b: &str| {
@@ -226,7 +232,7 @@ fn check_bytes(bytes: &[u8], path: &str, xsd: bool, c: &mut Checked) {
         });
     }
     // 4. Signatures over the bytes as they stand in the file.
-    check_signatures(&root, bytes, path, c);
+    check_signatures(root, streamed, file, path, c);
 }
 
 fn missing(path: &str, what: &str) -> Finding {
@@ -273,7 +279,13 @@ fn order(e: &Element, expected: &[&str], required: &[&str], path: &str, out: &mu
     }
 }
 
-fn check_entity(entity: &Element, path: &str, c: &mut Checked, files: &mut Vec<String>) {
+fn check_entity(
+    entity: &Element,
+    streamed: &Streamed,
+    path: &str,
+    c: &mut Checked,
+    files: &mut Vec<String>,
+) {
     order(
         entity,
         &[
@@ -322,7 +334,7 @@ fn check_entity(entity: &Element, path: &str, c: &mut Checked, files: &mut Vec<S
     }
     let results: Vec<(Decoded, Vec<Finding>)> = encodings
         .par_iter()
-        .map(|e| check_encoding(e, &digests, path))
+        .map(|e| check_encoding(e, streamed, &digests, path))
         .collect();
     for (d, f) in results {
         files.push(d.name.clone());
@@ -333,6 +345,7 @@ fn check_entity(entity: &Element, path: &str, c: &mut Checked, files: &mut Vec<S
 
 fn check_encoding(
     e: &Element,
+    streamed: &Streamed,
     digests: &[(String, String)],
     path: &str,
 ) -> (Decoded, Vec<Finding>) {
@@ -393,33 +406,28 @@ fn check_encoding(
         declared_sha256: declared_sha256.clone(),
         sha256: None,
     };
-    let Some(data) = e.kid(NS, "编码数据") else {
+    if e.kid(NS, "编码数据").is_none() {
+        return (d, out);
+    }
+    // RFC 2045 §6.8: the alphabet, '=' padding, line breaks (any XML whitespace) ignored — decoded by the
+    // streaming pass.
+    let Some(data) = streamed.data.iter().find(|x| x.encoding_id == id) else {
         return (d, out);
     };
-    // RFC 2045 §6.8: the alphabet, '=' padding, line breaks (any XML whitespace) ignored.
-    let compact: Vec<u8> = data
-        .text
-        .bytes()
-        .filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-        .collect();
-    let bytes = match base64::engine::general_purpose::STANDARD.decode(&compact) {
-        Ok(b) => b,
-        Err(err) => {
-            out.push(finding(
-                "RFC 2045 §6.8",
-                Property::Integrity,
-                Level::Error,
-                path,
-                format!("编码 {id} ({label}): 编码数据 不是有效的 Base64: {err}"),
-                format!("编码 {id} ({label}): 编码数据 is not valid Base64: {err}"),
-            ));
-            return (d, out);
-        }
-    };
-    drop(compact);
-    d.size = Some(bytes.len() as u64);
+    if let Some(err) = &data.error {
+        out.push(finding(
+            "RFC 2045 §6.8",
+            Property::Integrity,
+            Level::Error,
+            path,
+            format!("编码 {id} ({label}): 编码数据 不是有效的 Base64: {err}"),
+            format!("编码 {id} ({label}): 编码数据 is not valid Base64: {err}"),
+        ));
+        return (d, out);
+    }
+    d.size = Some(data.size);
     if let Some(n) = declared_size
-        && n != bytes.len() as u64
+        && n != data.size
     {
         out.push(finding(
             "DA/T 46-2009 M49",
@@ -428,18 +436,15 @@ fn check_encoding(
             path,
             format!(
                 "编码 {id} ({label}): 反编码后为 {} 字节, 计算机文件大小 记录为 {n}",
-                bytes.len()
+                data.size
             ),
             format!(
                 "编码 {id} ({label}): decodes to {} bytes, 计算机文件大小 says {n}",
-                bytes.len()
+                data.size
             ),
         ));
     }
-    let sha = {
-        use sha2::Digest as _;
-        crate::fixity::digest::hex(&sha2::Sha256::digest(&bytes))
-    };
+    let sha = data.sha256.clone();
     if let Some(want) = &declared_sha256
         && *want != sha
     {
@@ -456,7 +461,7 @@ fn check_encoding(
     }
     d.sha256 = Some(sha);
     // The format of the decoded content against 格式信息 (and DA/T 48's scope).
-    let found = crate::identify::identify_bytes(&bytes, name.as_deref());
+    let found = crate::identify::identify_bytes(&data.head, name.as_deref());
     if let Err(av) = super::in_scope(found.family) {
         out.push(finding(
             SCOPE_RULE,
@@ -492,41 +497,6 @@ fn check_encoding(
     (d, out)
 }
 
-/// Byte ranges `[start, end)` of the elements named `name` (no prefix, or any prefix) in the raw document,
-/// from the '<' of the start tag to the '>' of the matching end tag (not nested in themselves).
-fn element_ranges(bytes: &[u8], name: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    let open_tag = name;
-    let close = format!("{name}>");
-    while let Some(i) = memchr::memmem::find(&bytes[at..], open_tag.as_bytes()) {
-        let pos = at + i;
-        at = pos + open_tag.len();
-        let next = bytes.get(at).copied();
-        // The start tag: '<' + optional prefix before the name, then whitespace, '>' or '/'.
-        let Some(lt) = bytes[..pos].iter().rposition(|&b| b == b'<') else {
-            continue;
-        };
-        let between = &bytes[lt + 1..pos];
-        let prefix_ok = between.is_empty()
-            || (between.last() == Some(&b':')
-                && !between.iter().any(|b| b" \t\r\n<>/".contains(b)));
-        if !prefix_ok || !matches!(next, Some(b' ' | b'\t' | b'\r' | b'\n' | b'>')) {
-            continue;
-        }
-        // The end tag: "</" + the same prefix + name + ">".
-        let mut end_tag = b"</".to_vec();
-        end_tag.extend_from_slice(between);
-        end_tag.extend_from_slice(close.as_bytes());
-        if let Some(j) = memchr::memmem::find(&bytes[at..], &end_tag) {
-            let end = at + j + end_tag.len();
-            out.push((lt, end));
-            at = end;
-        }
-    }
-    out
-}
-
 fn sig_finding(rule: &str, path: &str, zh: String, en: String) -> Finding {
     finding(rule, Property::Authenticity, Level::Error, path, zh, en)
 }
@@ -560,8 +530,14 @@ fn read_sig(e: &Element) -> Sig<'_> {
     }
 }
 
-/// Verify `sig` over `message`; a finding naming `rule` when it fails.
-fn verify_sig(sig: &Sig<'_>, message: &[u8], rule: &str, path: &str) -> Option<Finding> {
+/// Verify `sig` over the bytes `range` of `file`; a finding naming `rule` when it fails.
+fn verify_sig(
+    sig: &Sig<'_>,
+    file: &Path,
+    range: (u64, u64),
+    rule: &str,
+    path: &str,
+) -> Option<Finding> {
     let what = format!("{} (第 {} 行)", sig.id, sig.el.line);
     let what_en = format!("{} (line {})", sig.id, sig.el.line);
     let Some(alg) = Algorithm::from_oid(&sig.oid) else {
@@ -621,7 +597,14 @@ fn verify_sig(sig: &Sig<'_>, message: &[u8], rule: &str, path: &str) -> Option<F
         ));
     };
     let mut h = key.hasher();
-    h.update(message);
+    if let Err(e) = super::stream::hash_range(file, range, &mut h) {
+        return Some(sig_finding(
+            rule,
+            path,
+            format!("{rule} {what}: 无法读取所签字节: {e}"),
+            format!("{rule} {what_en}: the signed bytes cannot be read: {e}"),
+        ));
+    }
     match key.verify(h, value) {
         Ok(()) => None,
         Err(e) => Some(sig_finding(
@@ -635,7 +618,7 @@ fn verify_sig(sig: &Sig<'_>, message: &[u8], rule: &str, path: &str) -> Option<F
     }
 }
 
-fn check_signatures(root: &Element, bytes: &[u8], path: &str, c: &mut Checked) {
+fn check_signatures(root: &Element, streamed: &Streamed, file: &Path, path: &str, c: &mut Checked) {
     const SIG_RULE: &str = "DA/T 48-2009 电子签名";
     const LOCK_RULE: &str = "DA/T 48-2009 锁定签名";
     let sigs: Vec<Sig<'_>> = root
@@ -656,8 +639,7 @@ fn check_signatures(root: &Element, bytes: &[u8], path: &str, c: &mut Checked) {
     }
     c.signed = true;
     // The signed bytes of 被签名对象: the outermost one (a 修改型 package nests the original inside).
-    let objects = element_ranges(bytes, "被签名对象");
-    let Some(&(start, end)) = objects.first() else {
+    let Some(signed) = streamed.signed.filter(|(s, e)| e > s) else {
         c.findings.push(sig_finding(
             SIG_RULE,
             path,
@@ -668,7 +650,7 @@ fn check_signatures(root: &Element, bytes: &[u8], path: &str, c: &mut Checked) {
     };
     for s in &sigs {
         c.findings
-            .extend(verify_sig(s, &bytes[start..end], SIG_RULE, path));
+            .extend(verify_sig(s, file, signed, SIG_RULE, path));
     }
     // 锁定签名: over the bytes of the 电子签名 it names.
     let Some(lock) = root.kid(NS, "锁定签名") else {
@@ -686,9 +668,9 @@ fn check_signatures(root: &Element, bytes: &[u8], path: &str, c: &mut Checked) {
         .kid(NS, "被锁定签名标识符")
         .map(|t| t.text.trim().to_string())
         .unwrap_or_default();
-    let sig_ranges = element_ranges(bytes, "电子签名");
+    let sig_ranges = &streamed.signatures;
     let range = sig_ranges.iter().zip(&sigs).find(|(_, s)| s.id == target);
-    let Some((&(s0, s1), _)) = range.filter(|_| sig_ranges.len() == sigs.len()) else {
+    let Some((&locked, _)) = range.filter(|_| sig_ranges.len() == sigs.len()) else {
         c.findings.push(sig_finding(
             LOCK_RULE,
             path,
@@ -699,7 +681,7 @@ fn check_signatures(root: &Element, bytes: &[u8], path: &str, c: &mut Checked) {
     };
     let lock_sig = read_sig(lock);
     c.findings
-        .extend(verify_sig(&lock_sig, &bytes[s0..s1], LOCK_RULE, path));
+        .extend(verify_sig(&lock_sig, file, locked, LOCK_RULE, path));
 }
 
 /// The embedded schema written to a private temporary file, removed on drop.
@@ -722,7 +704,9 @@ impl Drop for SchemaFile {
     }
 }
 
-/// Schema validity by xmllint; `false` when it could not run (no xmllint on PATH).
+/// Schema validity by xmllint; `false` when it could not run (no xmllint on PATH). It is given the
+/// skeleton (编码数据 emptied, line breaks kept), so memory stays flat; the Base64 itself is judged by RFC 2045
+/// decoding, which is stricter than libxml2 (it skips characters outside the alphabet).
 fn schema_check(bytes: &[u8], path: &str, out: &mut Vec<Finding>) -> bool {
     let Some(lint) = crate::tool::xmllint() else {
         return false;
