@@ -1250,6 +1250,10 @@ pub fn verify_package(
 /// else absolute, so that `verify ./archive` and `verify /abs/archive` record the same path and find the same
 /// packages gone.
 pub fn ledger_path(path: &Path) -> PathBuf {
+    // An object-storage URL (`s3://bucket/key`) is already one spelling: never made a local path.
+    if path.to_str().is_some_and(|s| s.contains("://")) {
+        return path.to_path_buf();
+    }
     path.canonicalize()
         .or_else(|_| std::path::absolute(path))
         .unwrap_or_else(|_| path.to_path_buf())

@@ -231,6 +231,25 @@ fn dir_kind(keys: &BTreeSet<&str>, dir: &str) -> Option<PackageKind> {
 
 /// Find the packages at or under `url`.
 pub fn discover(client: &Client, url: &S3Url) -> Result<Discovery, S3Error> {
+    let mut d = discover_under(client, url)?;
+    // The URL itself may be held back by a publication marker beside it (`p/.X.dangan-publishing` for
+    // `p/X` or `p/X.zip`), which a listing under `p/X/` does not see: an interrupted upload is never a
+    // package, however many of its objects arrived.
+    if !url.prefix.is_empty() {
+        let (parent, name) = match url.prefix.rsplit_once('/') {
+            Some((p, n)) => (p, n),
+            None => ("", url.prefix.as_str()),
+        };
+        let marker = publish::marker_key(parent, name);
+        if client.head(&marker)?.is_some() {
+            d.packages.retain(|p| p.key != url.prefix);
+            d.leftovers.push(marker);
+        }
+    }
+    Ok(d)
+}
+
+fn discover_under(client: &Client, url: &S3Url) -> Result<Discovery, S3Error> {
     let mut d = Discovery::default();
     // The URL may name one zip object.
     if is_zip_key(&url.prefix)
