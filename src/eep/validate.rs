@@ -14,9 +14,7 @@ use super::stream::Streamed;
 use super::{NS, SCHEMA, SCHEMA_NAME, SCOPE_RULE, SUFFIX};
 use crate::model::{Finding, Level, Property};
 use crate::sip::xml::{self, Element};
-use crate::validate::{
-    CheckRun, ItemReport, Options, PropertySummary, Report, Summary, ValidateError,
-};
+use crate::validate::{CheckRun, ItemReport, Options, Report, Summary, ValidateError};
 
 /// Whether a file name is an EEP's (`*.eep.xml`).
 pub fn is_eep_name(name: &str) -> bool {
@@ -781,36 +779,7 @@ pub fn validate_path(path: &Path, options: &Options) -> Result<Option<Report>, V
         }],
         ..Summary::default()
     };
-    for p in Property::ALL {
-        summary.properties.insert(
-            p,
-            PropertySummary {
-                passed: true,
-                ..Default::default()
-            },
-        );
-    }
-    for f in &findings {
-        let ps = summary
-            .properties
-            .entry(f.property.unwrap_or(Property::Authenticity))
-            .or_default();
-        match f.level {
-            Level::Error => {
-                summary.errors += 1;
-                ps.errors += 1;
-                ps.passed = false;
-                if !ps.failed_items.contains(&f.rule) {
-                    ps.failed_items.push(f.rule.clone());
-                }
-            }
-            Level::Warning => {
-                summary.warnings += 1;
-                ps.warnings += 1;
-            }
-            Level::Info => summary.infos += 1,
-        }
-    }
+    summary.tally(&findings);
     Ok(Some(Report {
         schema: crate::validate::REPORT_SCHEMA.to_string(),
         version: crate::validate::REPORT_VERSION,

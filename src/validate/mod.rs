@@ -356,38 +356,7 @@ pub fn validate_package(
         checks: d.checks,
         ..Summary::default()
     };
-    for p in Property::ALL {
-        summary.properties.insert(
-            p,
-            PropertySummary {
-                passed: true,
-                ..Default::default()
-            },
-        );
-    }
-    for f in &findings {
-        // Every finding of an ingest check is attributed by the rule tables; one built elsewhere is attributed
-        // by its rule here, so it is counted against a property all the same.
-        let prop = f
-            .property
-            .unwrap_or_else(|| RuleTable::embedded().property(&f.rule));
-        let ps = summary.properties.entry(prop).or_default();
-        match f.level {
-            Level::Error => {
-                summary.errors += 1;
-                ps.errors += 1;
-                ps.passed = false;
-                if !ps.failed_items.contains(&f.rule) {
-                    ps.failed_items.push(f.rule.clone());
-                }
-            }
-            Level::Warning => {
-                summary.warnings += 1;
-                ps.warnings += 1;
-            }
-            Level::Info => summary.infos += 1,
-        }
-    }
+    summary.tally(&findings);
     let items = d
         .items
         .into_iter()
@@ -836,6 +805,44 @@ mod message_tests {
                 rules.contains(rule.as_str()),
                 "{rule} not reached: {rules:?}"
             );
+        }
+    }
+}
+
+impl Summary {
+    /// Count findings per level and per DA/T 70 property (every property starts passed; an error fails its
+    /// property and names the rule). The one tally of every 四性检测 report (SIP and EEP): a finding built
+    /// without a property is attributed by its rule through the rule tables.
+    pub fn tally(&mut self, findings: &[Finding]) {
+        for p in Property::ALL {
+            self.properties.insert(
+                p,
+                PropertySummary {
+                    passed: true,
+                    ..Default::default()
+                },
+            );
+        }
+        for f in findings {
+            let prop = f
+                .property
+                .unwrap_or_else(|| RuleTable::embedded().property(&f.rule));
+            let ps = self.properties.entry(prop).or_default();
+            match f.level {
+                Level::Error => {
+                    self.errors += 1;
+                    ps.errors += 1;
+                    ps.passed = false;
+                    if !ps.failed_items.contains(&f.rule) {
+                        ps.failed_items.push(f.rule.clone());
+                    }
+                }
+                Level::Warning => {
+                    self.warnings += 1;
+                    ps.warnings += 1;
+                }
+                Level::Info => self.infos += 1,
+            }
         }
     }
 }
