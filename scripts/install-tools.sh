@@ -512,21 +512,6 @@ MAIL_APT=(pst-utils:readpst libemail-outlook-message-perl:msgconvert
   libemail-address-perl:/usr/share/perl5/Email/Address.pm python3-venv:/usr/lib/python3/dist-packages/venv)
 mail_missing=()
 for entry in "${MAIL_APT[@]}"; do
-# --- begin ocr (issue 14): OCR engine, CJK fonts, the OCRmyPDF peer and an independent OFD reader ---
-# Tesseract with Simplified Chinese (horizontal and vertical) and English models; Noto CJK to render the
-# ground-truth pages of tests/ocr.rs; OCRmyPDF as the peer of scripts/bench/ocr.sh; PyPI easyofd to read
-# dangan's OFD access copies (parse, extract text, render a page).
-EASYOFD_VERSION=20260427
-OCR_APT_PROBES=(
-  tesseract-ocr:tesseract
-  tesseract-ocr-chi-sim:/usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata
-  tesseract-ocr-chi-sim-vert:/usr/share/tesseract-ocr/5/tessdata/chi_sim_vert.traineddata
-  tesseract-ocr-eng:/usr/share/tesseract-ocr/5/tessdata/eng.traineddata
-  fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
-  ocrmypdf:ocrmypdf
-)
-ocr_missing=()
-for entry in "${OCR_APT_PROBES[@]}"; do
   pkg="${entry%%:*}" probe="${entry#*:}"
   case "$probe" in
     /*) [ -e "$probe" ] && continue ;;
@@ -561,28 +546,27 @@ check readpst readpst -V && contains readpst 'ReadPST'
 check extract-msg "$MAIL_VENV/bin/python" -c 'import extract_msg, sys; print(extract_msg.__version__)' || true
 check mailbagit "$MAIL_VENV/bin/mailbagit" --help || true
 # --- end mail (issue 17) ---
-# --- begin s3 (issue 16): Garage (a real S3 server for tests/s3.rs) and rclone (the benchmark's peer) ---
-# Garage is built from crates.io once per machine into a cache outside the clone (~20+ min on 2 cores);
-# later runs and clones reuse it. rclone comes from Debian.
-command -v rclone >/dev/null 2>&1 || {
-  log "apt: installing rclone"
-  "${SUDO[@]}" apt-get update -q >"$WORK/apt-update.log" 2>&1 \
-    || { cat "$WORK/apt-update.log" >&2; die "apt-get update failed"; }
-  "${SUDO[@]}" apt-get install -y -q --no-install-recommends rclone >"$WORK/apt-install.log" 2>&1 \
-    || { tail -n 40 "$WORK/apt-install.log" >&2; die "apt-get install rclone failed"; }
-}
-GARAGE_ROOT="$HOME/.cache/dangan-tools/garage"
-GARAGE="$GARAGE_ROOT/bin/garage"
-if [ ! -x "$GARAGE" ]; then
-  log "garage: building with cargo install garage --locked (once per machine, ~20+ min)"
-  mkdir -p "$GARAGE_ROOT"
-  cargo install garage --version 2.5.0 --locked --root "$GARAGE_ROOT" >"$HOME/.cache/dangan-tools/garage-build.log" 2>&1 \
-    || { tail -n 40 "$HOME/.cache/dangan-tools/garage-build.log" >&2; die "cargo install garage failed"; }
-fi
-check garage "$GARAGE" --version && contains garage 'garage'
-check rclone rclone version && contains rclone 'rclone v'
-grep -q '^export GARAGE=' "$DANGAN_TOOLS/env.sh" || echo "export GARAGE=\"$GARAGE\"" >>"$DANGAN_TOOLS/env.sh"
-# --- end s3 (issue 16) ---
+
+# --- begin ocr (issue 14): OCR engine, CJK fonts, the OCRmyPDF peer and an independent OFD reader ---
+# Tesseract with Simplified Chinese (horizontal and vertical) and English models; Noto CJK to render the
+# ground-truth pages of tests/ocr.rs; OCRmyPDF as the peer of scripts/bench/ocr.sh; PyPI easyofd to read
+# dangan's OFD access copies (parse, extract text, render a page).
+EASYOFD_VERSION=20260427
+OCR_APT_PROBES=(
+  tesseract-ocr:tesseract
+  tesseract-ocr-chi-sim:/usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata
+  tesseract-ocr-chi-sim-vert:/usr/share/tesseract-ocr/5/tessdata/chi_sim_vert.traineddata
+  tesseract-ocr-eng:/usr/share/tesseract-ocr/5/tessdata/eng.traineddata
+  fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+  ocrmypdf:ocrmypdf
+)
+ocr_missing=()
+for entry in "${OCR_APT_PROBES[@]}"; do
+  pkg="${entry%%:*}" probe="${entry#*:}"
+  case "$probe" in
+    /*) [ -e "$probe" ] && continue ;;
+    *) command -v "$probe" >/dev/null 2>&1 && continue ;;
+  esac
   ocr_missing+=("$pkg")
 done
 if [ "${#ocr_missing[@]}" -gt 0 ]; then
@@ -606,6 +590,28 @@ check ocrmypdf ocrmypdf --version || true
 check easyofd "$PYTHON" -c 'import warnings; warnings.filterwarnings("ignore"); from easyofd.ofd import OFD; print("easyofd ok")' &&
   contains easyofd 'easyofd ok'
 # --- end ocr (issue 14) ---
+# --- begin s3 (issue 16): Garage (a real S3 server for tests/s3.rs) and rclone (the benchmark's peer) ---
+# Garage is built from crates.io once per machine into a cache outside the clone (~20+ min on 2 cores);
+# later runs and clones reuse it. rclone comes from Debian.
+command -v rclone >/dev/null 2>&1 || {
+  log "apt: installing rclone"
+  "${SUDO[@]}" apt-get update -q >"$WORK/apt-update.log" 2>&1 \
+    || { cat "$WORK/apt-update.log" >&2; die "apt-get update failed"; }
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends rclone >"$WORK/apt-install.log" 2>&1 \
+    || { tail -n 40 "$WORK/apt-install.log" >&2; die "apt-get install rclone failed"; }
+}
+GARAGE_ROOT="$HOME/.cache/dangan-tools/garage"
+GARAGE="$GARAGE_ROOT/bin/garage"
+if [ ! -x "$GARAGE" ]; then
+  log "garage: building with cargo install garage --locked (once per machine, ~20+ min)"
+  mkdir -p "$GARAGE_ROOT"
+  cargo install garage --version 2.5.0 --locked --root "$GARAGE_ROOT" >"$HOME/.cache/dangan-tools/garage-build.log" 2>&1 \
+    || { tail -n 40 "$HOME/.cache/dangan-tools/garage-build.log" >&2; die "cargo install garage failed"; }
+fi
+check garage "$GARAGE" --version && contains garage 'garage'
+check rclone rclone version && contains rclone 'rclone v'
+grep -q '^export GARAGE=' "$DANGAN_TOOLS/env.sh" || echo "export GARAGE=\"$GARAGE\"" >>"$DANGAN_TOOLS/env.sh"
+# --- end s3 (issue 16) ---
 
 # ---------------------------------------------------------------------------
 # Report.
