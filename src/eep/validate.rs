@@ -14,7 +14,7 @@ use super::stream::Streamed;
 use super::{NS, SCHEMA, SCHEMA_NAME, SCOPE_RULE, SUFFIX};
 use crate::model::{Finding, Level, Property};
 use crate::sip::xml::{self, Element};
-use crate::validate::{CheckRun, ItemReport, Options, Report, Summary, ValidateError};
+use crate::validate::{CheckRun, ItemReport, Options, Report, ReportParts, Summary, ValidateError};
 
 /// Whether a file name is an EEP's (`*.eep.xml`).
 pub fn is_eep_name(name: &str) -> bool {
@@ -756,11 +756,10 @@ pub fn validate_path(path: &Path, options: &Options) -> Result<Option<Report>, V
         if item.danghao.is_empty() {
             item.danghao = f.display().to_string();
         }
-        item.passed = !idx.iter().any(|&i| findings[i].level == Level::Error);
         item.findings = idx;
         items.push(item);
     }
-    let mut summary = Summary {
+    let summary = Summary {
         files: files.len(),
         bytes,
         representations: 0,
@@ -779,22 +778,18 @@ pub fn validate_path(path: &Path, options: &Options) -> Result<Option<Report>, V
         }],
         ..Summary::default()
     };
-    summary.tally(&findings);
-    Ok(Some(Report {
-        schema: crate::validate::REPORT_SCHEMA.to_string(),
-        version: crate::validate::REPORT_VERSION,
-        tool: crate::software_agent(),
+    let object_id = (files.len() == 1)
+        .then(|| items.first().map(|i| i.danghao.clone()))
+        .flatten();
+    Ok(Some(Report::assemble(ReportParts {
         package: path.display().to_string(),
-        object_id: (files.len() == 1)
-            .then(|| items.first().map(|i| i.danghao.clone()))
-            .flatten(),
-        accepted: summary.errors == 0,
+        object_id,
         spec_applied: "DA/T 48-2009 EEP".into(),
         spec_source: "declared".into(),
         findings,
         summary,
         items,
-    }))
+    })))
 }
 
 /// What `dangan verify` needs of one EEP: its decoded contents against their recorded sizes and

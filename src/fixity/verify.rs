@@ -633,24 +633,35 @@ impl Source<'_> {
             }
             Source::Pkg(pkg) => pkg.src(),
         };
-        jobs.par_iter()
-            .with_max_len(1)
-            .map(|j| {
-                let mut out = None;
-                let options = ReadOptions {
-                    cap: j.cap,
-                    check_crc: j.crc,
-                };
-                src.read(&j.entry, options, &mut |r| {
-                    out = Some(hash_reader(r, &j.algorithms)?);
-                    Ok(())
-                })
-                .map_err(|e| e.to_string())?;
-                let h = out.ok_or_else(|| "internal: the entry was not read".to_string())?;
-                progress.advance(1, h.size);
-                Ok(h)
+        // A folder's files largest first (longest-processing-time order): otherwise a large file met
+        // last runs alone on one core while the other has nothing left. A package's entries keep
+        // their order: a zip or an object is read best front to back.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        if matches!(self, Source::Dir(_)) {
+            order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].entry.size.min(jobs[i].cap)));
+        }
+        let hash_one = |j: &Job| -> Result<Hashed, String> {
+            let mut out = None;
+            let options = ReadOptions {
+                cap: j.cap,
+                check_crc: j.crc,
+            };
+            src.read(&j.entry, options, &mut |r| {
+                out = Some(hash_reader(r, &j.algorithms)?);
+                Ok(())
             })
-            .collect()
+            .map_err(|e| e.to_string())?;
+            let h = out.ok_or_else(|| "internal: the entry was not read".to_string())?;
+            progress.advance(1, h.size);
+            Ok(h)
+        };
+        let mut hashed: Vec<(usize, Result<Hashed, String>)> = order
+            .par_iter()
+            .with_max_len(1)
+            .map(|&i| (i, hash_one(&jobs[i])))
+            .collect();
+        hashed.sort_by_key(|(i, _)| *i);
+        hashed.into_iter().map(|(_, r)| r).collect()
     }
 }
 

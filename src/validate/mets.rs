@@ -267,6 +267,93 @@ impl<'a> Run<'a> {
                 self.check_mets(&doc, &base, false);
             }
         }
+        self.check_folders(&rep_dirs);
+    }
+
+    /// CSIPSTR5–CSIPSTR13: the folder layout CSIP 2.2.0 §5.3 recommends. Each is a SHOULD, so each is a
+    /// warning (through the rule table) and none rejects a package; commons-ip 2.11 checks none of them.
+    fn check_folders(&mut self, rep_dirs: &BTreeSet<String>) {
+        let has = |prefix: &str| self.pkg.entries.keys().any(|k| k.starts_with(prefix));
+        let mut warnings: Vec<(&str, String, String, String)> = Vec::new();
+        // CSIPSTR5: a root `metadata` folder for metadata about the whole package.
+        if !has("metadata/") {
+            warnings.push((
+                "CSIPSTR5",
+                "metadata/".into(),
+                "封装包根文件夹没有 metadata 文件夹".into(),
+                "the package root has no metadata folder".into(),
+            ));
+        }
+        // CSIPSTR6/CSIPSTR7: preservation metadata under `metadata/preservation`, descriptive metadata under
+        // `metadata/descriptive` — of the package, or of the representation whose METS declares them.
+        let mut misplaced = BTreeSet::new();
+        for d in &self.refs {
+            let (rule, sub, zh, en) = match d.r.kind {
+                model::RefKind::Digiprov => (
+                    "CSIPSTR6",
+                    "preservation",
+                    "保存元数据",
+                    "preservation metadata",
+                ),
+                model::RefKind::Dmd => (
+                    "CSIPSTR7",
+                    "descriptive",
+                    "描述元数据",
+                    "descriptive metadata",
+                ),
+                _ => continue,
+            };
+            let base = d.declared_in.trim_end_matches("METS.xml");
+            let want = format!("{base}metadata/{sub}/");
+            if !d.path.starts_with(&want) && misplaced.insert((rule, d.path.clone())) {
+                warnings.push((
+                    rule,
+                    d.path.clone(),
+                    format!("{zh}不在 {want} 文件夹中"),
+                    format!("{en} is not in the folder {want}"),
+                ));
+            }
+        }
+        // CSIPSTR9: a `representations` folder.
+        if !has("representations/") {
+            warnings.push((
+                "CSIPSTR9",
+                "representations/".into(),
+                "封装包根文件夹没有 representations 文件夹".into(),
+                "the package root has no representations folder".into(),
+            ));
+        }
+        // CSIPSTR10: `representations` holds one sub-folder per representation, not files of its own.
+        for k in self.pkg.entries.keys() {
+            if let Some(rest) = k.strip_prefix("representations/")
+                && !rest.is_empty()
+                && !rest.contains('/')
+            {
+                warnings.push((
+                    "CSIPSTR10",
+                    k.clone(),
+                    "representations 文件夹中的文件不在任何表示文件夹内".into(),
+                    "a file directly in the representations folder, outside any representation folder"
+                        .into(),
+                ));
+            }
+        }
+        // CSIPSTR11/CSIPSTR13: each representation folder has `data` and `metadata` sub-folders.
+        for d in rep_dirs {
+            for (rule, sub) in [("CSIPSTR11", "data"), ("CSIPSTR13", "metadata")] {
+                if !has(&format!("representations/{d}/{sub}/")) {
+                    warnings.push((
+                        rule,
+                        format!("representations/{d}/"),
+                        format!("表示文件夹没有 {sub} 子文件夹"),
+                        format!("the representation folder has no {sub} sub-folder"),
+                    ));
+                }
+            }
+        }
+        for (rule, path, zh, en) in warnings {
+            self.fail(rule, &path, zh, en);
+        }
     }
 
     /// Check one METS document; returns the representation METS paths it points at.

@@ -275,6 +275,54 @@ pub struct Report {
     pub items: Vec<ItemReport>,
 }
 
+/// What a report says before it is assembled (the SIP and the EEP validator fill it in alike).
+pub struct ReportParts {
+    pub package: String,
+    pub object_id: Option<String>,
+    pub spec_applied: String,
+    pub spec_source: String,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Each item with the indices of its findings in `findings`; `passed` is set here.
+    pub items: Vec<ItemReport>,
+}
+
+impl Report {
+    /// The one way a report is put together, for SIPs and EEPs alike: the summary tallied from the
+    /// findings, an item passed and the package accepted when no error concerns them.
+    pub fn assemble(parts: ReportParts) -> Report {
+        let ReportParts {
+            package,
+            object_id,
+            spec_applied,
+            spec_source,
+            findings,
+            mut summary,
+            mut items,
+        } = parts;
+        summary.tally(&findings);
+        for item in &mut items {
+            item.passed = !item
+                .findings
+                .iter()
+                .any(|&i| findings.get(i).is_some_and(|f| f.level == Level::Error));
+        }
+        Report {
+            schema: REPORT_SCHEMA.to_string(),
+            version: REPORT_VERSION,
+            tool: crate::software_agent(),
+            package,
+            object_id,
+            accepted: summary.errors == 0,
+            spec_applied,
+            spec_source,
+            findings,
+            summary,
+            items,
+        }
+    }
+}
+
 /// Validate a package folder or `.zip`.
 pub fn validate(path: &Path, options: &Options) -> Result<Report, ValidateError> {
     // --- begin eep (issue 15): a *.eep.xml file, or a folder of them (no METS.xml), is DA/T 48-2009 EEP
@@ -348,7 +396,7 @@ pub fn validate_package(
     });
     findings.retain(|f| RuleTable::embedded().applies(&f.rule, spec));
 
-    let mut summary = Summary {
+    let summary = Summary {
         files: pkg.entries.len(),
         bytes: pkg.entries.values().map(|e| e.size).sum(),
         representations: d.representations,
@@ -356,7 +404,6 @@ pub fn validate_package(
         checks: d.checks,
         ..Summary::default()
     };
-    summary.tally(&findings);
     let items = d
         .items
         .into_iter()
@@ -375,7 +422,7 @@ pub fn validate_package(
                 .map(|(i, _)| i)
                 .collect();
             ItemReport {
-                passed: !idx.iter().any(|&i| findings[i].level == Level::Error),
+                passed: true,
                 findings: idx,
                 danghao: it.danghao,
                 title: it.title,
@@ -384,19 +431,15 @@ pub fn validate_package(
             }
         })
         .collect();
-    Ok(Report {
-        schema: REPORT_SCHEMA.to_string(),
-        version: REPORT_VERSION,
-        tool: crate::software_agent(),
+    Ok(Report::assemble(ReportParts {
         package: path.display().to_string(),
         object_id,
-        accepted: summary.errors == 0,
         spec_applied: spec.label().to_string(),
         spec_source: spec_source.to_string(),
         findings,
         summary,
         items,
-    })
+    }))
 }
 
 #[cfg(test)]
