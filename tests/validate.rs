@@ -243,6 +243,37 @@ fn refresh(sip: &Path, rel: &str) {
     }
 }
 
+/// Replace every `from` in a file (which must contain it) by `to`.
+fn edit_all(p: &Path, from: &str, to: &str) {
+    let s = read(p);
+    assert!(
+        s.contains(from),
+        "{} does not contain {from:?}",
+        p.display()
+    );
+    std::fs::write(p, s.replace(from, to)).expect("write");
+}
+
+/// Remove from the package METS the structMap division labelled `label` (whole), or only its first `fptr`.
+fn cut_div(sip: &Path, label: &str, only_fptr: bool) {
+    let m = sip.join("METS.xml");
+    let t = read(&m);
+    let at = t.find(&format!("LABEL=\"{label}\">")).expect("div");
+    let (a, b) = if only_fptr {
+        let a = at + t[at..].find("<fptr ").expect("fptr");
+        (a, a + t[a..].find("/>").expect("end") + 2)
+    } else {
+        let a = t[..at].rfind("<div ").expect("div start");
+        (
+            a,
+            at + t[at..].find("</div>").expect("div end") + "</div>".len(),
+        )
+    };
+    let mut t2 = t.clone();
+    t2.replace_range(a..b, "");
+    std::fs::write(m, t2).expect("write");
+}
+
 /// Remove the attribute `attr` from the tag that contains the text `anchor` (the first such tag).
 fn drop_attr(p: &Path, anchor: &str, attr: &str) {
     let s = read(p);
@@ -1631,9 +1662,11 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
         // only the layout recommendation is broken.
         ("no_root_metadata_folder", "CSIPSTR5", |s, _| {
             std::fs::rename(s.join("metadata"), s.join("meta")).expect("move");
-            let m = s.join("METS.xml");
-            let t = read(&m).replace("xlink:href=\"metadata/", "xlink:href=\"meta/");
-            std::fs::write(m, t).expect("write");
+            edit_all(
+                &s.join("METS.xml"),
+                "xlink:href=\"metadata/",
+                "xlink:href=\"meta/",
+            );
             None
         }),
         (
@@ -1670,30 +1703,31 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
         }),
         ("no_representations_folder", "CSIPSTR9", |s, _| {
             std::fs::rename(s.join("representations"), s.join("reps")).expect("move");
-            let m = s.join("METS.xml");
-            let t = read(&m).replace("xlink:href=\"representations/", "xlink:href=\"reps/");
-            std::fs::write(m, t).expect("write");
+            edit_all(
+                &s.join("METS.xml"),
+                "xlink:href=\"representations/",
+                "xlink:href=\"reps/",
+            );
             // The catalogue names each file by its package path.
-            let c = s.join("metadata/descriptive/catalog.xml");
-            let t = read(&c).replace("path=\"representations/", "path=\"reps/");
-            std::fs::write(c, t).expect("write");
-            refresh(s, "metadata/descriptive/catalog.xml");
+            edit_all(&s.join(CATALOG), "path=\"representations/", "path=\"reps/");
+            refresh(s, CATALOG);
             None
         }),
         ("representation_without_data_folder", "CSIPSTR11", |s, _| {
             let r = s.join("representations/original");
             std::fs::rename(r.join("data"), r.join("files")).expect("move");
-            let m = r.join("METS.xml");
-            let t = read(&m).replace("xlink:href=\"data/", "xlink:href=\"files/");
-            std::fs::write(m, t).expect("write");
-            refresh(s, "representations/original/METS.xml");
-            let c = s.join("metadata/descriptive/catalog.xml");
-            let t = read(&c).replace(
+            edit_all(
+                &r.join("METS.xml"),
+                "xlink:href=\"data/",
+                "xlink:href=\"files/",
+            );
+            refresh(s, REP);
+            edit_all(
+                &s.join(CATALOG),
                 "path=\"representations/original/data/",
                 "path=\"representations/original/files/",
             );
-            std::fs::write(c, t).expect("write");
-            refresh(s, "metadata/descriptive/catalog.xml");
+            refresh(s, CATALOG);
             None
         }),
         (
@@ -1702,10 +1736,12 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
             |s, _| {
                 let r = s.join("representations/original");
                 std::fs::rename(r.join("metadata"), r.join("meta")).expect("move");
-                let m = r.join("METS.xml");
-                let t = read(&m).replace("xlink:href=\"metadata/", "xlink:href=\"meta/");
-                std::fs::write(m, t).expect("write");
-                refresh(s, "representations/original/METS.xml");
+                edit_all(
+                    &r.join("METS.xml"),
+                    "xlink:href=\"metadata/",
+                    "xlink:href=\"meta/",
+                );
+                refresh(s, REP);
                 None
             },
         ),
@@ -1784,47 +1820,19 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
             None
         }),
         ("no_documentation_div", "CSIP93", |s, _| {
-            let m = s.join("METS.xml");
-            let t = read(&m);
-            let at = t.find("LABEL=\"Documentation\">").expect("div");
-            let a = t[..at].rfind("<div ").expect("div start");
-            let b = at + t[at..].find("</div>").expect("div end") + "</div>".len();
-            let mut t2 = t.clone();
-            t2.replace_range(a..b, "");
-            std::fs::write(m, t2).expect("write");
+            cut_div(s, "Documentation", false);
             None
         }),
         ("documentation_div_without_fptr", "CSIP96", |s, _| {
-            let m = s.join("METS.xml");
-            let t = read(&m);
-            let at = t.find("LABEL=\"Documentation\">").expect("div");
-            let a = at + t[at..].find("<fptr ").expect("fptr");
-            let b = a + t[a..].find("/>").expect("end") + 2;
-            let mut t2 = t.clone();
-            t2.replace_range(a..b, "");
-            std::fs::write(m, t2).expect("write");
+            cut_div(s, "Documentation", true);
             None
         }),
         ("no_schemas_div", "CSIP97", |s, _| {
-            let m = s.join("METS.xml");
-            let t = read(&m);
-            let at = t.find("LABEL=\"Schemas\">").expect("div");
-            let a = t[..at].rfind("<div ").expect("div start");
-            let b = at + t[at..].find("</div>").expect("div end") + "</div>".len();
-            let mut t2 = t.clone();
-            t2.replace_range(a..b, "");
-            std::fs::write(m, t2).expect("write");
+            cut_div(s, "Schemas", false);
             None
         }),
         ("schemas_div_without_fptr", "CSIP100", |s, _| {
-            let m = s.join("METS.xml");
-            let t = read(&m);
-            let at = t.find("LABEL=\"Schemas\">").expect("div");
-            let a = at + t[at..].find("<fptr ").expect("fptr");
-            let b = a + t[a..].find("/>").expect("end") + 2;
-            let mut t2 = t.clone();
-            t2.replace_range(a..b, "");
-            std::fs::write(m, t2).expect("write");
+            cut_div(s, "Schemas", true);
             None
         }),
     ];
