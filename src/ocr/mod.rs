@@ -190,6 +190,43 @@ pub enum AccessForm {
     Ofd,
 }
 
+/// The searchable access forms chosen on the command line: `pdf`, `ofd`, `pdf,ofd` or `none` (no
+/// searchable form: the item PDF stays image-only and no OFD is made; the full-text file is still written
+/// when the policy's `full_text` is on). Small and `Copy`, for a command-line argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessChoice {
+    pub pdf: bool,
+    pub ofd: bool,
+}
+
+impl std::str::FromStr for AccessChoice {
+    type Err = String;
+
+    /// The error names the bad word.
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let spec = spec.trim();
+        let mut c = AccessChoice {
+            pdf: false,
+            ofd: false,
+        };
+        if spec.eq_ignore_ascii_case("none") {
+            return Ok(c);
+        }
+        for w in spec.split(',').map(str::trim) {
+            match w.to_ascii_lowercase().as_str() {
+                "pdf" => c.pdf = true,
+                "ofd" => c.ofd = true,
+                _ => {
+                    return Err(format!(
+                        "'{w}' is not an access form (pdf, ofd, pdf,ofd or none)"
+                    ));
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
 /// The `[ocr]` section of the format policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -317,32 +354,12 @@ impl OcrPolicy {
         Ok(())
     }
 
-    /// Replace the policy's `access` list from a command-line value: `pdf`, `ofd`, `pdf,ofd` or `none`
-    /// (no searchable access form: the item PDF stays image-only and no OFD is made; the full-text file
-    /// is still written when `full_text` is on). The error names the bad word.
-    pub fn set_access(&mut self, spec: &str) -> Result<(), String> {
-        let spec = spec.trim();
-        if spec.eq_ignore_ascii_case("none") {
-            self.access.clear();
-            return Ok(());
-        }
-        let mut forms = Vec::new();
-        for w in spec.split(',').map(str::trim) {
-            let f = match w.to_ascii_lowercase().as_str() {
-                "pdf" => AccessForm::Pdf,
-                "ofd" => AccessForm::Ofd,
-                _ => {
-                    return Err(format!(
-                        "--access {spec}: '{w}' is not an access form (pdf, ofd, pdf,ofd or none)"
-                    ));
-                }
-            };
-            if !forms.contains(&f) {
-                forms.push(f);
-            }
-        }
-        self.access = forms;
-        Ok(())
+    /// Replace the policy's `access` list (the command line's `--access`).
+    pub fn set_access(&mut self, choice: AccessChoice) {
+        self.access = [(choice.pdf, AccessForm::Pdf), (choice.ofd, AccessForm::Ofd)]
+            .into_iter()
+            .filter_map(|(on, f)| on.then_some(f))
+            .collect();
     }
 
     /// Whether items under policy rule `rule` are OCR'd.
@@ -474,19 +491,20 @@ mod tests {
             rules: vec!["scan-page".into()],
             ..OcrPolicy::default()
         };
-        p.set_access("pdf,ofd").unwrap();
+        let set = |p: &mut OcrPolicy, s: &str| s.parse().map(|c| p.set_access(c));
+        set(&mut p, "pdf,ofd").unwrap();
         assert_eq!(p.access, [AccessForm::Pdf, AccessForm::Ofd]);
-        p.set_access(" OFD ").unwrap();
+        set(&mut p, " OFD ").unwrap();
         assert_eq!(p.access, [AccessForm::Ofd]);
         assert!(!p.wants(AccessForm::Pdf));
-        p.set_access("none").unwrap();
+        set(&mut p, "none").unwrap();
         assert!(p.access.is_empty() && p.check().is_ok());
         // The full text still needs OCR; without it there is nothing to OCR for.
         assert!(p.applies_to("scan-page"));
         p.full_text = false;
         assert!(!p.applies_to("scan-page"));
-        let e = p.set_access("pdf,html").unwrap_err();
+        let e = set(&mut p, "pdf,html").unwrap_err();
         assert!(e.contains("'html'"), "{e}");
-        assert!(p.set_access("").is_err());
+        assert!(set(&mut p, "").is_err());
     }
 }

@@ -18,8 +18,8 @@ use std::path::PathBuf;
 pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
     let mut policy = Policy::load_or_embedded(args.policy.as_deref())?;
     // issue 14: --access overrides the policy's [ocr] access list.
-    if let Some(a) = &args.access {
-        policy.ocr.set_access(a).map_err(anyhow::Error::msg)?;
+    if let Some(a) = args.access {
+        policy.ocr.set_access(a);
     }
     let ctx = match &args.created {
         Some(t) => {
@@ -125,7 +125,7 @@ pub struct NormalizeArgs {
     /// Searchable access forms of OCR'd scans (issue 14): pdf, ofd, pdf,ofd or none; overrides the
     /// policy's [ocr] access list.
     #[arg(long, value_name = "FORMS")]
-    pub access: Option<String>,
+    pub access: Option<dangan::ocr::AccessChoice>,
     /// Print the whole report (files, provenance records, findings) as JSON.
     #[arg(long)]
     pub json: bool,
