@@ -185,11 +185,12 @@ impl Variant {
     fn dpi(self) -> u32 {
         if self == Variant::Dpi200 { 200 } else { 300 }
     }
-    /// Pages whose CER is asserted (≤ 3 %). CleanB is clean too, but Tesseract 5.3 `chi_sim+eng` reads
-    /// its 14-pt CJK line that follows a Latin line as Latin ("住房安全鉴定书" → "fRRES EB", 7.6 % CER;
-    /// `chi_sim` alone reads it): an engine weakness that is printed, and reported, not hidden.
+    /// Pages whose CER is asserted (≤ 3 %): the clean 300-dpi pages. CleanB's 14-pt CJK line follows a
+    /// Latin line, and Tesseract 5.3 `chi_sim+eng` reads it as Latin ("住房安全鉴定书" → "fRBRE SEB",
+    /// confidences 19 and 55; 7.6 % CER); the policy's `recheck_languages = "chi_sim"` reads such lines
+    /// again and keeps the CJK reading.
     fn clean(self) -> bool {
-        matches!(self, Variant::CleanA)
+        matches!(self, Variant::CleanA | Variant::CleanB)
     }
 }
 
@@ -642,6 +643,19 @@ fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
             js[0]["ofd"]
         );
     }
+    // CSIP68: METS MIMETYPE must be in the validator's IANA list; `application/ofd` is not registered
+    // (commons-ip 2.x: "Value application/ofd … isn't valid", the package INVALID), so METS says
+    // application/octet-stream and names the format in sip:FILEFORMATNAME (profiles/mets-mime.toml).
+    let ofd_entry = mets
+        .split("<file ")
+        .find(|e| e.contains(&format!("data/{}.ofd\"", item(1))))
+        .expect("the OFD in METS");
+    assert!(
+        ofd_entry.contains("MIMETYPE=\"application/octet-stream\"")
+            && ofd_entry
+                .contains("sip:FILEFORMATNAME=\"Open Fixed-layout Document (GB/T 33190-2016)\""),
+        "{ofd_entry}"
+    );
     // The OCR is a PREMIS event (creation of the full text) with Tesseract and its version as an agent.
     let premis =
         std::fs::read_to_string(sip.join("metadata/preservation/premis.xml")).expect("premis");
@@ -713,4 +727,194 @@ fn ocr_double_layer_pdf_and_ofd_on_ground_truth() {
             }
         }
     }
+}
+
+/// A small page (1200×300 at 300 dpi) with one line of `text`; `wave` distorts it past reading.
+fn small_page(text: &str, wave: bool, out: &Path) {
+    let mut cmd = Command::new(magick());
+    cmd.args([
+        "-size", "1200x300", "xc:white", "-font", FONT, "-density", "300",
+    ])
+    .args([
+        "-fill",
+        "black",
+        "-pointsize",
+        "14",
+        "-annotate",
+        "+60+180",
+        text,
+    ]);
+    if wave {
+        cmd.args(["-wave", "12x60"]);
+    }
+    cmd.args([
+        "-colorspace",
+        "Gray",
+        "-units",
+        "PixelsPerInch",
+        "-density",
+        "300",
+    ])
+    .args(["-quality", "90"])
+    .arg(out);
+    let (ok, _, err) = common::run(&mut cmd);
+    assert!(ok, "ImageMagick: {err}");
+}
+
+/// `--access` on `normalize` and `pack` overrides the policy's access list: `ofd` makes the OFD and leaves
+/// the PDF image-only, `pdf` the text layer without an OFD, `none` neither (the full text stays); a bad
+/// form is refused with its name.
+#[test]
+fn access_flag_overrides_the_policy() {
+    common::require("tesseract");
+    let batch = tempfile::tempdir().expect("tempdir");
+    small_page(
+        "根据省财政厅下达的专项资金计划",
+        false,
+        &batch.path().join("J001-WS_2019-Y-BGS-0001-0001.jpg"),
+    );
+    std::fs::write(
+        batch.path().join("目录.csv"),
+        "档号,题名,责任者,日期,页数,保管期限,密级,分类号,备注,文件名\nJ001-WS·2019-Y-BGS-0001,资金计划,县扶贫办,2019-03-01,1,永久,公开,X-1.1.1,,\n",
+    )
+    .expect("write 目录");
+    let item = "J001-WS_2019-Y-BGS-0001";
+    for (access, pdf_text, ofd) in [
+        ("ofd", false, true),
+        ("pdf", true, false),
+        ("none", false, false),
+    ] {
+        let out = tempfile::tempdir().expect("tempdir");
+        let dir = out.path().join("n");
+        let (ok, so, se) = common::run(
+            Command::cargo_bin("dangan")
+                .expect("binary")
+                .args(["normalize", "--access", access, "--created", CREATED])
+                .arg(batch.path())
+                .arg("--out")
+                .arg(&dir),
+        );
+        assert!(ok, "normalize --access {access}: {so}{se}");
+        let acc = dir.join("access");
+        let pdf = acc.join(format!("{item}.pdf"));
+        assert!(pdf.is_file(), "--access {access}: no item PDF");
+        let text = pdftotext(&pdf);
+        assert_eq!(
+            !text.trim().is_empty(),
+            pdf_text,
+            "--access {access}: PDF text layer: {text:?}"
+        );
+        assert_eq!(
+            acc.join(format!("{item}.ofd")).is_file(),
+            ofd,
+            "--access {access}: OFD"
+        );
+        let full = std::fs::read_to_string(acc.join(format!("{item}.txt"))).expect("full text");
+        assert!(
+            cer("根据省财政厅下达的专项资金计划", &full) <= 0.1,
+            "--access {access}: full text {full:?}"
+        );
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let (ok, so, se) = common::run(
+        Command::cargo_bin("dangan")
+            .expect("binary")
+            .args(["normalize", "--access", "pdf,html"])
+            .arg(batch.path())
+            .arg("--out")
+            .arg(out.path().join("n")),
+    );
+    assert!(!ok && format!("{so}{se}").contains("'html'"), "{so}{se}");
+
+    // pack: the OFD only, and the package still validates (commons-ip).
+    let out = tempfile::tempdir().expect("tempdir");
+    let (ok, so, se) = common::run(
+        Command::cargo_bin("dangan")
+            .expect("binary")
+            .args([
+                "pack",
+                "--access",
+                "ofd",
+                "--created",
+                CREATED,
+                "--id",
+                "acc",
+            ])
+            .arg(batch.path())
+            .arg("--out")
+            .arg(out.path()),
+    );
+    assert!(ok, "pack --access ofd: {so}{se}");
+    let acc = out.path().join("acc/representations/access/data");
+    assert!(acc.join(format!("{item}.ofd")).is_file());
+    assert!(
+        pdftotext(&acc.join(format!("{item}.pdf")))
+            .trim()
+            .is_empty()
+    );
+    let v = commons_ip(&out.path().join("acc"));
+    assert_eq!(v["summary"]["result"], "VALID", "{:#}", v["summary"]);
+}
+
+/// `dangan qc --ocr`: every page's mean OCR confidence in the QC report; a page under the policy's minimum
+/// is flagged for review (a warning), a readable one is information. Without `--ocr`, no OCR finding.
+#[test]
+fn qc_ocr_reports_confidence_per_page() {
+    common::require("tesseract");
+    let dir = tempfile::tempdir().expect("tempdir");
+    small_page(
+        "根据省财政厅下达的专项资金计划",
+        false,
+        &dir.path().join("a-0001.jpg"),
+    );
+    small_page(
+        "根据省财政厅下达的专项资金计划",
+        true,
+        &dir.path().join("a-0002.jpg"),
+    );
+    let qc = |ocr: bool| -> Value {
+        let mut cmd = Command::cargo_bin("dangan").expect("binary");
+        cmd.args(["qc", "--json"]);
+        if ocr {
+            cmd.arg("--ocr");
+        }
+        let (_, so, se) = common::run(cmd.arg(dir.path()));
+        serde_json::from_str(&so).unwrap_or_else(|e| panic!("qc JSON: {e}: {so}{se}"))
+    };
+    let ocr_findings = |v: &Value, page: &str| -> Vec<Value> {
+        let pages = v["pages"].as_array().expect("pages");
+        let p = pages
+            .iter()
+            .find(|p| p["path"] == page)
+            .unwrap_or_else(|| panic!("{page} not in {v:#}"));
+        p["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "dangan ocr")
+            .cloned()
+            .collect()
+    };
+    let plain = qc(false);
+    assert!(ocr_findings(&plain, "a-0001.jpg").is_empty());
+    let v = qc(true);
+    let good = ocr_findings(&v, "a-0001.jpg");
+    assert_eq!(good.len(), 1, "{good:?}");
+    assert_eq!(good[0]["level"], "info", "{good:?}");
+    let conf: f64 = good[0]["message_en"]
+        .as_str()
+        .and_then(|m| m.strip_prefix("mean OCR confidence "))
+        .and_then(|m| m.split_whitespace().next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("{good:?}"));
+    assert!(conf >= 60.0, "{good:?}");
+    let bad = ocr_findings(&v, "a-0002.jpg");
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!(bad[0]["level"], "warning", "{bad:?}");
+    assert!(
+        bad[0]["message_en"]
+            .as_str()
+            .is_some_and(|m| m.contains("below the policy's minimum 60")),
+        "{bad:?}"
+    );
 }

@@ -507,6 +507,7 @@ pub fn normalize_files(
         .map(|t| {
             let o = &opts.policy.ocr;
             crate::ocr::Tesseract::new(t, &o.languages, o.psm, opts.tools.timeout, None)
+                .with_recheck(o.recheck_languages.as_deref(), o.recheck_below)
         });
     let run = Run {
         ocr: engine.as_ref().map(|e| e as &dyn crate::ocr::OcrEngine),

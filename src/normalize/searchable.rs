@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pdf::{PageImage, TextWord};
 use super::{ActionError, Event, Namer, Run, ensure_parent, fail, join, rec, skipped};
-use crate::model::{EventType, Finding, Level, Outcome};
+use crate::model::{EventType, Finding, Outcome};
 use crate::ocr::{AccessForm, OcrEngine, PageText};
 
 /// The rule id of findings about OCR quality.
@@ -245,37 +245,11 @@ impl<'a> ItemText<'a> {
                     mean_confidence: mean.map(|m| (m * 10.0).round() / 10.0),
                     below_minimum: below,
                 });
-                let finding = match mean {
-                    Some(m) if below => Some(Finding::new(
-                        OCR_RULE,
-                        Level::Warning,
-                        Some(path.to_string()),
-                        format!(
-                            "OCR 平均置信度 {m:.1} 低于策略下限 {}: 请人工复核该页的全文 ({} 个词)",
-                            pol.min_confidence,
-                            text.word_count()
-                        ),
-                        format!(
-                            "mean OCR confidence {m:.1} is below the policy's minimum {}: review this page's text ({} words)",
-                            pol.min_confidence,
-                            text.word_count()
-                        ),
-                    )),
-                    Some(m) => Some(Finding::new(
-                        OCR_RULE,
-                        Level::Info,
-                        Some(path.to_string()),
-                        format!("OCR 平均置信度 {m:.1} ({} 个词)", text.word_count()),
-                        format!("mean OCR confidence {m:.1} ({} words)", text.word_count()),
-                    )),
-                    None => Some(Finding::new(
-                        OCR_RULE,
-                        Level::Info,
-                        Some(path.to_string()),
-                        "OCR 未识别出文字",
-                        "OCR found no text on this page",
-                    )),
-                };
+                let finding = Some(crate::ocr::confidence_finding(
+                    path,
+                    &text,
+                    pol.min_confidence,
+                ));
                 (text, finding)
             }
             Err(e) => {

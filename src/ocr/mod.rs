@@ -7,6 +7,7 @@
 //! ([`crate::tool`]). What the policy says about OCR (on for which rules, languages, minimum confidence,
 //! which searchable access forms) is data in `profiles/policy.toml` (`[ocr]`, [`OcrPolicy`]).
 
+pub mod qc;
 mod tesseract;
 
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,46 @@ impl PageText {
     }
 }
 
+/// The page's OCR finding for its QC report: its mean confidence (information), a warning to review the
+/// page when that is under `min_confidence`, or that no text was found. The one wording for `pack`,
+/// `normalize` and `qc --ocr`.
+pub fn confidence_finding(
+    path: &str,
+    text: &PageText,
+    min_confidence: u8,
+) -> crate::model::Finding {
+    use crate::model::{Finding, Level};
+    let rule = crate::normalize::searchable::OCR_RULE;
+    let words = text.word_count();
+    match text.mean_confidence() {
+        Some(m) if m < f64::from(min_confidence) => Finding::new(
+            rule,
+            Level::Warning,
+            Some(path.to_string()),
+            format!(
+                "OCR 平均置信度 {m:.1} 低于策略下限 {min_confidence}: 请人工复核该页的全文 ({words} 个词)"
+            ),
+            format!(
+                "mean OCR confidence {m:.1} is below the policy's minimum {min_confidence}: review this page's text ({words} words)"
+            ),
+        ),
+        Some(m) => Finding::new(
+            rule,
+            Level::Info,
+            Some(path.to_string()),
+            format!("OCR 平均置信度 {m:.1} ({words} 个词)"),
+            format!("mean OCR confidence {m:.1} ({words} words)"),
+        ),
+        None => Finding::new(
+            rule,
+            Level::Info,
+            Some(path.to_string()),
+            "OCR 未识别出文字",
+            "OCR found no text on this page",
+        ),
+    }
+}
+
 /// Why a page could not be recognised.
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
@@ -147,6 +188,43 @@ pub enum AccessForm {
     Pdf,
     /// An OFD (GB/T 33190-2016) package per item, OFD-A constraints (GB/T 42133-2022).
     Ofd,
+}
+
+/// The searchable access forms chosen on the command line: `pdf`, `ofd`, `pdf,ofd` or `none` (no
+/// searchable form: the item PDF stays image-only and no OFD is made; the full-text file is still written
+/// when the policy's `full_text` is on). Small and `Copy`, for a command-line argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessChoice {
+    pub pdf: bool,
+    pub ofd: bool,
+}
+
+impl std::str::FromStr for AccessChoice {
+    type Err = String;
+
+    /// The error names the bad word.
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let spec = spec.trim();
+        let mut c = AccessChoice {
+            pdf: false,
+            ofd: false,
+        };
+        if spec.eq_ignore_ascii_case("none") {
+            return Ok(c);
+        }
+        for w in spec.split(',').map(str::trim) {
+            match w.to_ascii_lowercase().as_str() {
+                "pdf" => c.pdf = true,
+                "ofd" => c.ofd = true,
+                _ => {
+                    return Err(format!(
+                        "'{w}' is not an access form (pdf, ofd, pdf,ofd or none)"
+                    ));
+                }
+            }
+        }
+        Ok(c)
+    }
 }
 
 /// The `[ocr]` section of the format policy.
@@ -177,6 +255,15 @@ pub struct OcrPolicy {
     /// header over black text all but vanishes in the red channel, DA/T 31-2017 9.3's red stamps).
     #[serde(default = "default_channel")]
     pub channel: Channel,
+    /// Languages for a second reading of doubtful lines (a Latin word under `recheck_below` in a line):
+    /// `chi_sim`, so that a CJK line `chi_sim+eng` took for Latin is read as CJK ([`Tesseract::with_recheck`]).
+    /// Absent: no second reading.
+    #[serde(default)]
+    pub recheck_languages: Option<String>,
+    /// The word confidence (0–100) under which a Latin word makes its line doubtful. Clean Latin text reads
+    /// at 95–97 with Tesseract 5.3; CJK taken for Latin at 19–80.
+    #[serde(default = "default_recheck_below")]
+    pub recheck_below: u8,
 }
 
 /// The channel of a colour page that OCR reads.
@@ -202,6 +289,9 @@ fn default_min_confidence() -> u8 {
 fn default_access() -> Vec<AccessForm> {
     vec![AccessForm::Pdf]
 }
+fn default_recheck_below() -> u8 {
+    90
+}
 fn default_channel() -> Channel {
     Channel::Luma
 }
@@ -217,6 +307,8 @@ impl Default for OcrPolicy {
             access: default_access(),
             full_text: true,
             channel: default_channel(),
+            recheck_languages: None,
+            recheck_below: default_recheck_below(),
         }
     }
 }
@@ -230,29 +322,52 @@ impl OcrPolicy {
                 self.min_confidence
             ));
         }
+        if self.recheck_below > 100 {
+            return Err(format!(
+                "ocr.recheck_below = {}: use 0–100",
+                self.recheck_below
+            ));
+        }
         if self.psm > 13 {
             return Err(format!("ocr.psm = {}: Tesseract modes are 0–13", self.psm));
         }
-        if self.languages.is_empty()
-            || !self
-                .languages
-                .split('+')
-                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        {
+        let langs_ok = |s: &str| {
+            !s.is_empty()
+                && s.split('+').all(|l| {
+                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+        };
+        if !langs_ok(&self.languages) {
             return Err(format!(
                 "ocr.languages = '{}': Tesseract language names joined by '+' (chi_sim+eng)",
                 self.languages
             ));
         }
-        if self.access.is_empty() {
-            return Err("ocr.access is empty: list \"pdf\", \"ofd\" or both".into());
+        if let Some(r) = &self.recheck_languages
+            && !r.is_empty()
+            && !langs_ok(r)
+        {
+            return Err(format!(
+                "ocr.recheck_languages = '{r}': Tesseract language names joined by '+' (chi_sim)"
+            ));
         }
         Ok(())
     }
 
+    /// Replace the policy's `access` list (the command line's `--access`).
+    pub fn set_access(&mut self, choice: AccessChoice) {
+        self.access = [(choice.pdf, AccessForm::Pdf), (choice.ofd, AccessForm::Ofd)]
+            .into_iter()
+            .filter_map(|(on, f)| on.then_some(f))
+            .collect();
+    }
+
     /// Whether items under policy rule `rule` are OCR'd.
+    /// Nothing to make (no access form, no full text) means no OCR either.
     pub fn applies_to(&self, rule: &str) -> bool {
-        self.enabled && self.rules.iter().any(|r| r == rule)
+        self.enabled
+            && (self.full_text || !self.access.is_empty())
+            && self.rules.iter().any(|r| r == rule)
     }
 
     /// Whether `form` is among the searchable access forms.
@@ -364,5 +479,32 @@ mod tests {
         assert!(p.check().unwrap_err().contains("ocr.languages"));
         p.languages = "chi_sim;rm -rf".into();
         assert!(p.check().is_err());
+        p.languages = "chi_sim+eng".into();
+        p.recheck_languages = Some("chi sim".into());
+        assert!(p.check().unwrap_err().contains("ocr.recheck_languages"));
+    }
+
+    #[test]
+    fn access_from_the_command_line() {
+        let mut p = OcrPolicy {
+            enabled: true,
+            rules: vec!["scan-page".into()],
+            ..OcrPolicy::default()
+        };
+        let set = |p: &mut OcrPolicy, s: &str| s.parse().map(|c| p.set_access(c));
+        set(&mut p, "pdf,ofd").unwrap();
+        assert_eq!(p.access, [AccessForm::Pdf, AccessForm::Ofd]);
+        set(&mut p, " OFD ").unwrap();
+        assert_eq!(p.access, [AccessForm::Ofd]);
+        assert!(!p.wants(AccessForm::Pdf));
+        set(&mut p, "none").unwrap();
+        assert!(p.access.is_empty() && p.check().is_ok());
+        // The full text still needs OCR; without it there is nothing to OCR for.
+        assert!(p.applies_to("scan-page"));
+        p.full_text = false;
+        assert!(!p.applies_to("scan-page"));
+        let e = set(&mut p, "pdf,html").unwrap_err();
+        assert!(e.contains("'html'"), "{e}");
+        assert!(set(&mut p, "").is_err());
     }
 }

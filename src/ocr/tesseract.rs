@@ -21,6 +21,9 @@ pub struct Tesseract {
     languages: String,
     psm: u8,
     timeout: Option<Duration>,
+    /// Second reading of doubtful lines: the languages, and the confidence under which a Latin word in a
+    /// line makes the line doubtful ([`Tesseract::with_recheck`]).
+    recheck: Option<(String, f32)>,
     slots: Mutex<usize>,
     freed: Condvar,
 }
@@ -54,9 +57,25 @@ impl Tesseract {
             languages: languages.into(),
             psm,
             timeout,
+            recheck: None,
             slots: Mutex::new(processes.unwrap_or(cores).max(1)),
             freed: Condvar::new(),
         }
+    }
+
+    /// Read again, with `languages` alone (`chi_sim`), every run of adjacent Latin-script words read with a
+    /// confidence under `below`, and keep the reading with the higher mean confidence.
+    ///
+    /// Why: with `chi_sim+eng`, Tesseract 5.3 can take CJK for Latin ("住房安全鉴定书" after a Latin line →
+    /// "fRBRE SEB", confidences 19 and 55; "家庭人口" in a table → "READ", 64); `chi_sim` alone on the crop
+    /// reads them as CJK. Runs rather than whole lines: a whole table row brings its rulings into the crop
+    /// and reads worse. All doubtful runs of a page are cropped and stacked into one image, so a page
+    /// costs at most one more process. `None` (or an empty string) turns it off.
+    pub fn with_recheck(mut self, languages: Option<&str>, below: u8) -> Self {
+        self.recheck = languages
+            .filter(|l| !l.is_empty())
+            .map(|l| (l.to_string(), f32::from(below)));
+        self
     }
 
     fn acquire(&self) {
@@ -74,13 +93,17 @@ impl Tesseract {
     }
 
     fn args(&self, dpi: u32) -> Vec<String> {
+        self.args_for(&self.languages, self.psm, dpi)
+    }
+
+    fn args_for(&self, languages: &str, psm: u8, dpi: u32) -> Vec<String> {
         vec![
             "stdin".into(),
             "stdout".into(),
             "-l".into(),
-            self.languages.clone(),
+            languages.into(),
             "--psm".into(),
-            self.psm.to_string(),
+            psm.to_string(),
             "--dpi".into(),
             dpi.to_string(),
             // Archival scans carry no white-on-black text; skipping the inverted pass saves about a
@@ -118,16 +141,57 @@ impl OcrEngine for Tesseract {
             ),
             ("environment".into(), "OMP_THREAD_LIMIT=1".into()),
         ]
+        .into_iter()
+        .chain(self.recheck.as_ref().map(|(l, b)| {
+            (
+                "recheck".into(),
+                format!("runs of Latin words under confidence {b} read again with -l {l} --psm 6; the reading with the higher mean confidence is kept"),
+            )
+        }))
+        .collect()
     }
 
     fn recognize(&self, page: &image::GrayImage, dpi: u32) -> Result<PageText, OcrError> {
-        let input = pgm(page);
-        let args = self.args(dpi.max(1));
-        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
         self.acquire();
-        let res = self.tool.run_captured(&args, Some(&input), self.timeout);
+        let res = self.recognize_held(page, dpi);
         self.release();
-        let out = res?;
+        res
+    }
+}
+
+impl Tesseract {
+    /// [`OcrEngine::recognize`] with a process slot held.
+    fn recognize_held(&self, page: &image::GrayImage, dpi: u32) -> Result<PageText, OcrError> {
+        let dpi = dpi.max(1);
+        let mut text = self.run_tsv(page, &self.args(dpi))?;
+        if let Some((languages, below)) = &self.recheck {
+            let runs = doubtful_runs(&text, *below);
+            if !runs.is_empty() {
+                let boxes: Vec<BBox> = runs.iter().map(|r| r.bbox).collect();
+                let (stack, slots) = stack_lines(page, &boxes);
+                let again = self.run_tsv(&stack, &self.args_for(languages, 6, dpi))?;
+                // Splice from the back so that earlier runs' word indices stay valid.
+                let readings = unstack(&again, &slots);
+                for (run, words) in runs.iter().zip(readings).rev() {
+                    let line = &mut text.lines[run.line];
+                    // The second reading replaces the first only when it confirms the suspicion (the
+                    // run is CJK) and is surer: a Latin word that is Latin ("Xinzhou" at 85) stays.
+                    if mostly_cjk(&words)
+                        && mean_conf(&words) > mean_conf(&line.words[run.words.clone()])
+                    {
+                        line.words.splice(run.words.clone(), words);
+                    }
+                }
+            }
+        }
+        Ok(text)
+    }
+
+    /// One Tesseract process over `img` with `args`, its TSV parsed.
+    fn run_tsv(&self, img: &image::GrayImage, args: &[String]) -> Result<PageText, OcrError> {
+        let input = pgm(img);
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let out = self.tool.run_captured(&args, Some(&input), self.timeout)?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let tail: Vec<&str> = err.lines().rev().take(3).collect();
@@ -142,8 +206,141 @@ impl OcrEngine for Tesseract {
         }
         let tsv = String::from_utf8(out.stdout)
             .map_err(|_| OcrError::Output("Tesseract TSV is not UTF-8".into()))?;
-        parse_tsv(&tsv, page.width(), page.height())
+        parse_tsv(&tsv, img.width(), img.height())
     }
+}
+
+/// A run of adjacent words of one line, each a Latin-script word (an ASCII letter, no CJK character) read
+/// with a confidence under `below`: the sign of CJK taken for Latin.
+#[derive(Debug, Clone, PartialEq)]
+struct Run {
+    line: usize,
+    words: std::ops::Range<usize>,
+    bbox: BBox,
+}
+
+fn doubtful(w: &Word, below: f32) -> bool {
+    w.confidence < below
+        && w.text.chars().any(|c| c.is_ascii_alphabetic())
+        && !w.text.chars().any(super::is_cjk)
+}
+
+fn doubtful_runs(text: &PageText, below: f32) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (li, line) in text.lines.iter().enumerate() {
+        for (wi, w) in line.words.iter().enumerate() {
+            if !doubtful(w, below) {
+                continue;
+            }
+            match runs.last_mut() {
+                Some(r) if r.line == li && r.words.end == wi => {
+                    r.words.end = wi + 1;
+                    r.bbox = BBox {
+                        x0: r.bbox.x0.min(w.bbox.x0),
+                        y0: r.bbox.y0.min(w.bbox.y0),
+                        x1: r.bbox.x1.max(w.bbox.x1),
+                        y1: r.bbox.y1.max(w.bbox.y1),
+                    };
+                }
+                _ => runs.push(Run {
+                    line: li,
+                    words: wi..wi + 1,
+                    bbox: w.bbox,
+                }),
+            }
+        }
+    }
+    runs
+}
+
+/// At least half of the characters of `words` are CJK (none at all: false).
+fn mostly_cjk(words: &[Word]) -> bool {
+    let (mut cjk, mut all) = (0usize, 0usize);
+    for c in words.iter().flat_map(|w| w.text.chars()) {
+        all += 1;
+        cjk += usize::from(super::is_cjk(c));
+    }
+    all > 0 && 2 * cjk >= all
+}
+
+/// Character-weighted mean confidence of words (as [`super::PageText::mean_confidence`]).
+fn mean_conf(words: &[Word]) -> f64 {
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for w in words {
+        let k = w.text.chars().count();
+        sum += f64::from(w.confidence) * k as f64;
+        n += k;
+    }
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
+/// Where one cropped run sits in the stacked image: the band `y0..y1` of the stack, and the offset that
+/// takes a stack position back to the page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Slot {
+    y0: u32,
+    y1: u32,
+    dx: i64,
+    dy: i64,
+}
+
+/// The crops of `boxes` (padded by half their height) stacked on a white page, one under the other with
+/// a line height of white between them.
+fn stack_lines(page: &image::GrayImage, boxes: &[BBox]) -> (image::GrayImage, Vec<Slot>) {
+    const MARGIN: u32 = 20;
+    let (pw, ph) = page.dimensions();
+    let crops: Vec<BBox> = boxes
+        .iter()
+        .map(|b| {
+            let pad = (b.height() / 2).max(8);
+            BBox {
+                x0: b.x0.saturating_sub(pad),
+                y0: b.y0.saturating_sub(pad),
+                x1: (b.x1 + pad).min(pw),
+                y1: (b.y1 + pad).min(ph),
+            }
+        })
+        .collect();
+    let width = crops.iter().map(BBox::width).max().unwrap_or(1) + 2 * MARGIN;
+    let height = crops.iter().map(|c| c.height() * 2).sum::<u32>() + MARGIN;
+    let mut stack = image::GrayImage::from_pixel(width, height.max(1), image::Luma([255]));
+    let mut slots = Vec::with_capacity(crops.len());
+    let mut y = MARGIN;
+    for c in &crops {
+        let view = image::imageops::crop_imm(page, c.x0, c.y0, c.width(), c.height());
+        image::imageops::replace(&mut stack, &*view, i64::from(MARGIN), i64::from(y));
+        slots.push(Slot {
+            y0: y,
+            y1: y + c.height(),
+            dx: i64::from(c.x0) - i64::from(MARGIN),
+            dy: i64::from(c.y0) - i64::from(y),
+        });
+        y += c.height() * 2;
+    }
+    (stack, slots)
+}
+
+/// The words of the stacked reading, per slot (by the vertical centre of each word), moved back to page
+/// coordinates, in reading order.
+fn unstack(stacked: &PageText, slots: &[Slot]) -> Vec<Vec<Word>> {
+    let mut out: Vec<Vec<Word>> = vec![Vec::new(); slots.len()];
+    let mv = |v: u32, d: i64| (i64::from(v) + d).max(0) as u32;
+    for w in stacked.words() {
+        let cy = (w.bbox.y0 + w.bbox.y1) / 2;
+        if let Some(k) = slots.iter().position(|s| cy >= s.y0 && cy < s.y1) {
+            out[k].push(Word {
+                text: w.text.clone(),
+                bbox: BBox {
+                    x0: mv(w.bbox.x0, slots[k].dx),
+                    y0: mv(w.bbox.y0, slots[k].dy),
+                    x1: mv(w.bbox.x1, slots[k].dx),
+                    y1: mv(w.bbox.y1, slots[k].dy),
+                },
+                confidence: w.confidence,
+            });
+        }
+    }
+    out
 }
 
 /// Parse Tesseract's TSV: the header, then rows of 12 tab-separated columns. Words (level 5) are grouped
@@ -266,6 +463,87 @@ mod tests {
         assert!(!p.lines[1].paragraph_start);
         assert_eq!(p.text(), "精准扶贫Hello World\n县2019\n");
         assert!(parse_tsv("level\n5\t1\tx", 10, 10).is_err());
+    }
+
+    #[test]
+    fn doubtful_runs_are_adjacent_low_confidence_latin_words() {
+        let tsv = TSV
+            .replace("95.267097\tHello", "19.3\tfRBRE")
+            .replace("95.721901\tWorld", "55.0\tSEB")
+            .replace("90.525009\t2019", "50.0\t2019");
+        let p = parse_tsv(&tsv, 1200, 300).unwrap();
+        let runs = doubtful_runs(&p, 90.0);
+        // "2019" has no letter, "精准" is CJK: only fRBRE SEB, one run with the union of their boxes.
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert_eq!(runs[0].line, 0);
+        assert_eq!(runs[0].words, 2..4);
+        assert_eq!(
+            runs[0].bbox,
+            BBox {
+                x0: 354,
+                y0: 62,
+                x1: 608,
+                y1: 101
+            }
+        );
+        assert!(doubtful_runs(&p, 10.0).is_empty());
+        let w = |t: &str| Word {
+            text: t.into(),
+            bbox: runs[0].bbox,
+            confidence: 80.0,
+        };
+        assert!(mostly_cjk(&[w("住房安全"), w("鉴定书;")]));
+        assert!(!mostly_cjk(&[w("fXinzhou")]));
+        assert!(!mostly_cjk(&[]));
+    }
+
+    #[test]
+    fn stacked_crops_map_back_to_the_page() {
+        let mut page = image::GrayImage::from_pixel(400, 200, image::Luma([255]));
+        page.put_pixel(110, 60, image::Luma([0]));
+        let b = BBox {
+            x0: 100,
+            y0: 50,
+            x1: 180,
+            y1: 70,
+        };
+        let (stack, slots) = stack_lines(&page, &[b, b]);
+        assert_eq!(slots.len(), 2);
+        // Padding 10 (half the height): the crop is 100×40 at (90, 40), placed at (20, 20) and (20, 100).
+        assert_eq!(stack.dimensions(), (140, 180));
+        assert_eq!(stack.get_pixel(20 + 20, 20 + 20)[0], 0);
+        assert_eq!(stack.get_pixel(20 + 20, 100 + 20)[0], 0);
+        let word = |y0: u32| Word {
+            text: "住房".into(),
+            bbox: BBox {
+                x0: 40,
+                y0,
+                x1: 60,
+                y1: y0 + 10,
+            },
+            confidence: 90.0,
+        };
+        let read = PageText {
+            width: 140,
+            height: 180,
+            lines: vec![Line {
+                bbox: word(35).bbox,
+                words: vec![word(35), word(115)],
+                paragraph_start: true,
+            }],
+        };
+        let back = unstack(&read, &slots);
+        assert_eq!(back.len(), 2);
+        assert_eq!(
+            back[0][0].bbox,
+            BBox {
+                x0: 110,
+                y0: 55,
+                x1: 130,
+                y1: 65
+            }
+        );
+        assert_eq!(back[1][0].bbox, back[0][0].bbox);
     }
 
     #[test]

@@ -16,7 +16,11 @@ use clap::Args;
 use std::path::PathBuf;
 
 pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
-    let policy = Policy::load_or_embedded(args.policy.as_deref())?;
+    let mut policy = Policy::load_or_embedded(args.policy.as_deref())?;
+    // issue 14: --access overrides the policy's [ocr] access list.
+    if let Some(a) = args.access {
+        policy.ocr.set_access(a);
+    }
     let ctx = match &args.created {
         Some(t) => {
             let now: jiff::Timestamp = t
@@ -118,6 +122,10 @@ pub struct NormalizeArgs {
     /// A format policy (TOML) laid over the built-in one (profiles/policy.toml).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Searchable access forms of OCR'd scans (issue 14): pdf, ofd, pdf,ofd or none; overrides the
+    /// policy's [ocr] access list.
+    #[arg(long, value_name = "FORMS")]
+    pub access: Option<dangan::ocr::AccessChoice>,
     /// Print the whole report (files, provenance records, findings) as JSON.
     #[arg(long)]
     pub json: bool,

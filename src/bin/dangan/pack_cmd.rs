@@ -126,9 +126,12 @@ pub fn run(global: &Global, args: PackArgs) -> anyhow::Result<Status> {
         policy: if args.no_normalize {
             None
         } else {
-            Some(dangan::normalize::Policy::load_or_embedded(
-                args.policy.as_deref(),
-            )?)
+            let mut p = dangan::normalize::Policy::load_or_embedded(args.policy.as_deref())?;
+            // issue 14: --access overrides the policy's [ocr] access list.
+            if let Some(a) = args.access {
+                p.ocr.set_access(a);
+            }
+            Some(p)
         },
         tools: dangan::normalize::Tools::probe(std::env::var_os("PATH")),
         qc: match &args.qc_policy {
@@ -336,6 +339,10 @@ pub struct PackArgs {
     /// Package the originals only: no preservation masters or access copies.
     #[arg(long, conflicts_with = "policy")]
     pub no_normalize: bool,
+    /// Searchable access forms of OCR'd scans (issue 14): pdf, ofd, pdf,ofd or none; overrides the
+    /// policy's [ocr] access list.
+    #[arg(long, value_name = "FORMS", conflicts_with = "no_normalize")]
+    pub access: Option<dangan::ocr::AccessChoice>,
     /// One package per group: none, code (catalog code), year (年度), household (一户一档, by 户编号).
     #[arg(long, value_enum, default_value_t = SplitArg::None)]
     pub split_by: SplitArg,

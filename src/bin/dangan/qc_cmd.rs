@@ -240,6 +240,12 @@ pub fn run(global: &Global, args: QcArgs) -> anyhow::Result<Status> {
         report.ok &= walk_findings.iter().all(|f| f.level < Level::Error);
         report.findings.splice(0..0, walk_findings);
     }
+    // issue 14: --ocr adds each page's mean OCR confidence (the built-in format policy's [ocr] settings).
+    if args.ocr {
+        let ocr = dangan::normalize::Policy::load_or_embedded(None)?.ocr;
+        dangan::ocr::qc::annotate_with_tesseract(&root, &mut report, &ocr, &policy.budget())
+            .map_err(anyhow::Error::msg)?;
+    }
     if let Some(out) = &args.html {
         let text = html(&report, &args.path.display().to_string(), global.lang);
         // Through the one publish path: staged hidden beside it, locked, and renamed over a report of
@@ -320,4 +326,8 @@ pub struct QcArgs {
     /// One JSON object: {"ok", "pages": [{"path", "dpi", "colour_mode", "blank", "skew_degrees", "findings"}], "findings"}.
     #[arg(long)]
     pub json: bool,
+    /// Also OCR each page (Tesseract, the format policy's [ocr] languages) and report its mean confidence;
+    /// pages under the policy's minimum are flagged for review (issue 14).
+    #[arg(long)]
+    pub ocr: bool,
 }
