@@ -25,6 +25,8 @@ use super::{Anchor, FileFormat, RawBinary, RawSeq, RawSig, RawSub, SignatureErro
 
 const MAGIC: &str = "DANGAN-PRONOM-COMPACT 1";
 
+/// Made only by the test that checks the committed file (see the module comment).
+#[cfg(test)]
 fn esc(s: &str) -> String {
     if !s.contains(['\\', '\t', '\r', '\n']) {
         return s.to_owned();
@@ -65,6 +67,7 @@ fn unesc(s: &str) -> String {
 }
 
 /// The compact form of a parsed binary signature file.
+#[cfg(test)]
 pub(crate) fn write(raw: &RawBinary) -> String {
     use std::fmt::Write;
     let mut o = String::new();
