@@ -17,8 +17,12 @@
 //! Reads are bounded: [`WINDOW`] bytes from each end of the file, as DROID's "maximum bytes to scan".
 //! A BOF sequence is matched in the first window, an EOF sequence in the last, a variable one in either.
 
+mod compact;
 pub mod container;
 pub mod pattern;
+mod prefilter;
+
+pub use prefilter::PrefilterStats;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -32,9 +36,10 @@ use pattern::Elem;
 /// How many bytes from the beginning and from the end of a file signatures are matched against.
 pub const WINDOW: usize = 64 * 1024;
 
-/// The embedded DROID binary signature file (gzip; see `profiles/pronom/SOURCE.md`).
-pub const EMBEDDED_BINARY: &[u8] =
-    include_bytes!("../../../profiles/pronom/DROID_SignatureFile-v109.xml.gz");
+/// The embedded DROID binary signature file, in its compact form ([`compact`]; gzip; made from
+/// `profiles/pronom/DROID_SignatureFile-v109.xml.gz`, see `profiles/pronom/SOURCE.md`).
+pub const EMBEDDED_BINARY_COMPACT: &[u8] =
+    include_bytes!("../../../profiles/pronom/DROID_SignatureFile-v109.compact.gz");
 /// The embedded DROID container signature file.
 pub const EMBEDDED_CONTAINER: &str =
     include_str!("../../../profiles/pronom/container-signature-20200121.xml");
@@ -179,12 +184,9 @@ pub struct Signatures {
     /// For each format, the formats it has priority over (indices).
     priority: Vec<Vec<usize>>,
     by_puid: HashMap<String, usize>,
-    /// Signatures whose pre-test is one byte at offset 0, by the values of that byte.
-    by_first_byte: Vec<Vec<u32>>,
-    /// Signatures without a fixed first byte that need one of a few literals somewhere in the data.
-    literals: LiteralIndex,
-    /// All other signatures (tried on every file).
-    unindexed: Vec<u32>,
+    /// Which signatures are worth matching against a file.
+    prefilter: prefilter::Prefilter,
+    pub prefilter_stats: PrefilterStats,
     pub containers: container::Containers,
 }
 
@@ -205,9 +207,11 @@ pub fn use_signature_files(
     container: Option<&std::path::Path>,
 ) -> Result<&'static Signatures, SignatureError> {
     const CAP: u64 = 256 * 1024 * 1024;
-    let binary_bytes = match binary {
-        Some(p) => std::borrow::Cow::Owned(crate::fsutil::read_regular(p, CAP)?),
-        None => std::borrow::Cow::Borrowed(EMBEDDED_BINARY),
+    let raw = match binary {
+        Some(p) => parse_binary(&gunzip(&crate::fsutil::read_regular(p, CAP)?)?)?,
+        None => {
+            compact::read(std::str::from_utf8(&gunzip(EMBEDDED_BINARY_COMPACT)?).map_err(xml_err)?)?
+        }
     };
     let container_text = match container {
         Some(p) => {
@@ -221,7 +225,7 @@ pub fn use_signature_files(
         }
         None => std::borrow::Cow::Borrowed(EMBEDDED_CONTAINER),
     };
-    let sigs = Signatures::load(&binary_bytes, &container_text)?;
+    let sigs = Signatures::from_raw(raw, &container_text)?;
     let _ = OVERRIDE.set(sigs);
     OVERRIDE
         .get()
@@ -238,27 +242,24 @@ impl Signatures {
     /// the unit tests rule out.
     pub fn embedded() -> Option<&'static Signatures> {
         EMBEDDED
-            .get_or_init(|| {
-                Signatures::load(EMBEDDED_BINARY, EMBEDDED_CONTAINER).map_err(|e| e.to_string())
-            })
+            .get_or_init(|| Signatures::load_embedded().map_err(|e| e.to_string()))
             .as_ref()
             .ok()
     }
 
     /// Parse a DROID binary signature file (plain or gzip'd) and a container signature file.
     pub fn load(binary: &[u8], container_xml: &str) -> Result<Signatures, SignatureError> {
-        let plain;
-        let xml: &[u8] = if binary.starts_with(&[0x1F, 0x8B]) {
-            let mut out = Vec::with_capacity(binary.len() * 16);
-            flate2::read::GzDecoder::new(binary)
-                .take(256 * 1024 * 1024)
-                .read_to_end(&mut out)?;
-            plain = out;
-            &plain
-        } else {
-            binary
-        };
-        let raw = parse_binary(xml)?;
+        Signatures::from_raw(parse_binary(&gunzip(binary)?)?, container_xml)
+    }
+
+    /// The embedded signature files (the binary one in its compact form).
+    fn load_embedded() -> Result<Signatures, SignatureError> {
+        let text = gunzip(EMBEDDED_BINARY_COMPACT)?;
+        let text = std::str::from_utf8(&text).map_err(xml_err)?;
+        Signatures::from_raw(compact::read(text)?, EMBEDDED_CONTAINER)
+    }
+
+    fn from_raw(raw: RawBinary, container_xml: &str) -> Result<Signatures, SignatureError> {
         let mut signatures = Vec::with_capacity(raw.signatures.len());
         let mut sig_index = HashMap::new();
         for rs in raw.signatures {
@@ -291,33 +292,11 @@ impl Signatures {
             })
             .collect();
         let containers = container::Containers::parse(container_xml)?;
-        let mut by_first_byte = vec![Vec::new(); 256];
-        let mut unindexed = Vec::new();
-        let mut required = Vec::new();
-        for (i, sig) in signatures.iter().enumerate() {
-            match &sig.quick {
-                Some(q) if q.anchor == Anchor::Bof && q.from == 0 && q.to == 0 => {
-                    for (b, on) in q.set.iter().enumerate() {
-                        if *on {
-                            by_first_byte[b].push(i as u32);
-                        }
-                    }
-                }
-                _ => {
-                    let options = requirements(&sig.sequences);
-                    if options.is_empty() {
-                        unindexed.push(i as u32);
-                    } else {
-                        required.push((i as u32, options));
-                    }
-                }
-            }
-        }
-        let literals = LiteralIndex::build(choose_requirements(required))?;
+        let (prefilter, prefilter_stats) =
+            prefilter::Prefilter::build(signatures.iter().map(|g| g.sequences.as_slice()))?;
         Ok(Signatures {
-            by_first_byte,
-            literals,
-            unindexed,
+            prefilter,
+            prefilter_stats,
             version: raw.version,
             formats: raw.formats,
             signatures,
@@ -342,26 +321,17 @@ impl Signatures {
         self.signatures.len()
     }
 
-    /// How many signatures are tried on every file (no first-byte or literal pre-test).
+    /// How many signatures are tried on every file (no byte or literal pre-test).
     pub fn unindexed_count(&self) -> usize {
-        self.unindexed.len()
+        self.prefilter_stats.always
     }
 
     /// All formats whose internal signatures match, before priorities.
     pub fn match_all(&self, d: &Data<'_>) -> Vec<Hit> {
         let mut hits: Vec<Hit> = Vec::new();
         let mut seen = vec![false; self.formats.len()];
-        // Only the signatures the first byte allows, those whose required literal occurs in the data, and those
-        // without a pre-test, in file order.
-        let indexed = d
-            .head
-            .first()
-            .map_or(&[][..], |b| self.by_first_byte[*b as usize].as_slice());
-        let mut candidates: Vec<u32> = indexed.iter().chain(&self.unindexed).copied().collect();
-        self.literals.candidates(d, &mut candidates);
-        candidates.sort_unstable();
-        candidates.dedup();
-        for si in candidates {
+        // Only the signatures the pre-test admits, in file order.
+        for si in self.prefilter.candidates(d) {
             let si = si as usize;
             let sig = &self.signatures[si];
             let formats = &self.sig_formats[si];
@@ -404,156 +374,16 @@ impl Signatures {
     }
 }
 
-/// The literal pre-test: for each indexed signature, a few literals of which at least one must occur in any
-/// file it matches (a literal every match contains, or one literal of each alternative of a choice every match
-/// makes). One Aho-Corasick scan of the first and last windows finds which occur, so a signature whose literals
-/// are absent is never tried.
-#[derive(Debug)]
-struct LiteralIndex {
-    searcher: Option<aho_corasick::AhoCorasick>,
-    /// For each literal (pattern id), the signatures that need it (or one of its siblings).
-    signatures: Vec<Vec<u32>>,
-}
-
-impl LiteralIndex {
-    fn build(required: Vec<(u32, Vec<Vec<u8>>)>) -> Result<Self, SignatureError> {
-        let mut ids: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut signatures: Vec<Vec<u32>> = Vec::new();
-        for (sig, lits) in required {
-            for lit in lits {
-                let next = ids.len();
-                let id = *ids.entry(lit).or_insert(next);
-                if id == signatures.len() {
-                    signatures.push(Vec::new());
-                }
-                signatures[id].push(sig);
-            }
-        }
-        let mut patterns = vec![Vec::new(); ids.len()];
-        for (lit, id) in ids {
-            patterns[id] = lit;
-        }
-        let searcher = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                aho_corasick::AhoCorasick::builder()
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .build(&patterns)
-                    .map_err(xml_err)?,
-            )
-        };
-        Ok(LiteralIndex {
-            searcher,
-            signatures,
-        })
+/// The bytes, gunzip'd if they are gzip (at most 256 MiB).
+fn gunzip(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, SignatureError> {
+    if !bytes.starts_with(&[0x1F, 0x8B]) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
     }
-
-    /// Add to `out` the signatures whose literal occurs in the first or last window of `d`.
-    fn candidates(&self, d: &Data<'_>, out: &mut Vec<u32>) {
-        let Some(ac) = &self.searcher else { return };
-        let mut found = vec![false; self.signatures.len()];
-        let windows: &[&[u8]] = if d.tail_offset > 0 {
-            &[d.head, d.tail]
-        } else {
-            &[d.head]
-        };
-        for w in windows {
-            for m in ac.find_overlapping_iter(*w) {
-                let id = m.pattern().as_usize();
-                if !found[id] {
-                    found[id] = true;
-                    out.extend_from_slice(&self.signatures[id]);
-                }
-            }
-        }
-    }
-}
-
-/// The shortest literal worth indexing (one-byte literals occur in almost every file).
-const MIN_LITERAL: usize = 2;
-
-/// The sets of literals (in file byte order) at least one of which occurs in any data the sequences match: for
-/// each top-level literal of a sequence, that literal; for each top-level choice whose every alternative has a
-/// top-level literal, the longest literal of each alternative. Sets with a literal shorter than
-/// [`MIN_LITERAL`] are left out.
-fn requirements(sequences: &[Sequence]) -> Vec<Vec<Vec<u8>>> {
-    fn longest(p: &[Elem]) -> Option<&[u8]> {
-        p.iter()
-            .filter_map(|e| match e {
-                Elem::Lit(b) => Some(b.as_slice()),
-                _ => None,
-            })
-            .max_by_key(|b| b.len())
-    }
-    let mut out = Vec::new();
-    for s in sequences {
-        let orient = |b: &[u8]| -> Vec<u8> {
-            if s.anchor == Anchor::Eof {
-                b.iter().rev().copied().collect()
-            } else {
-                b.to_vec()
-            }
-        };
-        for e in &s.pattern {
-            let set = match e {
-                Elem::Lit(b) => Some(vec![orient(b)]),
-                Elem::Alt(alts) => alts
-                    .iter()
-                    .map(|a| longest(a).map(orient))
-                    .collect::<Option<Vec<_>>>(),
-                _ => None,
-            };
-            // A run of one byte value (00 00, FF FF FF) occurs in the padding of nearly every binary file: as a
-            // pre-test it would admit the signature almost always and cost a match report per position.
-            if let Some(set) = set
-                && set
-                    .iter()
-                    .all(|l| l.len() >= MIN_LITERAL && l.iter().any(|&b| b != l[0]))
-            {
-                out.push(set);
-            }
-        }
-    }
-    out
-}
-
-/// For each signature, the one set of its [`requirements`] that is rarest among all signatures' literals (a
-/// `<?xml version=` that hundreds of XML formats share admits them all; their root element's namespace admits
-/// one), then the one whose shortest literal is longest.
-fn choose_requirements(required: Vec<(u32, Vec<Vec<Vec<u8>>>)>) -> Vec<(u32, Vec<Vec<u8>>)> {
-    let mut uses: HashMap<&[u8], usize> = HashMap::new();
-    for (_, options) in &required {
-        let mut seen: Vec<&[u8]> = options.iter().flatten().map(Vec::as_slice).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for lit in seen {
-            *uses.entry(lit).or_default() += 1;
-        }
-    }
-    let cost = |set: &[Vec<u8>]| {
-        let common: usize = set
-            .iter()
-            .map(|l| uses.get(l.as_slice()).copied().unwrap_or(0))
-            .sum();
-        let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
-        (common, usize::MAX - shortest)
-    };
-    let chosen: Vec<(u32, usize)> = required
-        .iter()
-        .map(|(sig, options)| {
-            let best = (0..options.len())
-                .min_by_key(|&i| cost(&options[i]))
-                .unwrap_or(0);
-            (*sig, best)
-        })
-        .collect();
-    drop(uses);
-    required
-        .into_iter()
-        .zip(chosen)
-        .map(|((sig, mut options), (_, best))| (sig, options.swap_remove(best)))
-        .collect()
+    let mut out = Vec::with_capacity(bytes.len() * 8);
+    flate2::read::GzDecoder::new(bytes)
+        .take(256 * 1024 * 1024)
+        .read_to_end(&mut out)?;
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 // --- Parsing -------------------------------------------------------------------------------------------------

@@ -90,6 +90,11 @@ pub fn reverse(p: &[Elem]) -> Vec<Elem> {
     p.iter().rev().map(Elem::reversed).collect()
 }
 
+/// The number of bytes a class of these items consumes.
+pub fn class_width(items: &[ClassItem]) -> usize {
+    Elem::class_width(items)
+}
+
 /// Parse a PRONOM byte-sequence expression.
 pub fn parse(expr: &str) -> Result<Vec<Elem>, String> {
     let mut p = Parser {

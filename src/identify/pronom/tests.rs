@@ -161,44 +161,61 @@ fn most_signatures_have_a_pre_test() {
     );
 }
 
-/// The pre-tests (first byte, literal index) only skip signatures that cannot match: on every fixture, and on
-/// the fixtures' heads and tails cut at odd places, the indexed matcher finds exactly what trying every
-/// signature finds.
+/// The pre-tests (byte tables, literal scans) only skip signatures that cannot match: on every fixture, on the
+/// fixtures' heads and tails cut at odd places, and on a head of one fixture with the tail of another (a file
+/// larger than the two windows), the indexed matcher finds exactly what trying every signature finds.
 #[test]
 fn indexes_lose_no_match() {
     let s = Signatures::embedded().unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inspect");
-    let mut checked = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        for cut in [bytes.len(), bytes.len() / 2, 17.min(bytes.len())] {
-            let file = &bytes[..cut];
-            let rev: Vec<u8> = file.iter().rev().copied().collect();
-            let d = Data {
-                head: file,
-                tail: file,
-                tail_rev: &rev,
-                tail_offset: 0,
-            };
-            let indexed: Vec<usize> = s.match_all(&d).iter().map(|h| h.format).collect();
-            let mut all: Vec<usize> = Vec::new();
-            for (i, sig) in s.signatures.iter().enumerate() {
-                if sig.matches(&d).is_some() {
-                    for &f in &s.sig_formats[i] {
-                        if !all.contains(&f) {
-                            all.push(f);
-                        }
+    let mut files: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    files.sort();
+    let check = |head: &[u8], tail: &[u8], tail_offset: u64| {
+        let rev: Vec<u8> = tail.iter().rev().copied().collect();
+        let d = Data {
+            head,
+            tail,
+            tail_rev: &rev,
+            tail_offset,
+        };
+        let indexed: Vec<Hit> = s.match_all(&d);
+        let mut all: Vec<Hit> = Vec::new();
+        for (i, sig) in s.signatures.iter().enumerate() {
+            if let Some(basis) = sig.matches(&d) {
+                for &f in &s.sig_formats[i] {
+                    if !all.iter().any(|h| h.format == f) {
+                        all.push(Hit {
+                            format: f,
+                            basis: format!("PRONOM v{} signature {}: {basis}", s.version, sig.id),
+                        });
                     }
                 }
             }
-            let (mut a, mut b) = (indexed.clone(), all.clone());
-            a.sort_unstable();
-            b.sort_unstable();
-            assert_eq!(a, b, "cut {cut}");
+        }
+        // The same formats, each on the same basis (the first matching signature in file order).
+        assert_eq!(indexed, all, "head {} tail {}", head.len(), tail.len());
+    };
+    let mut checked = 0;
+    for (n, bytes) in files.iter().enumerate() {
+        for cut in [bytes.len(), bytes.len() / 2, 17.min(bytes.len())] {
+            let file = &bytes[..cut];
+            check(file, file, 0);
             checked += 1;
         }
+        // The head of this file, the tail of the next one.
+        let other = &files[(n + 1) % files.len()];
+        check(bytes, other, 1 << 20);
+        check(
+            &bytes[..bytes.len() / 3],
+            &other[other.len() / 3..],
+            1 << 20,
+        );
+        checked += 2;
     }
-    assert!(checked > 90, "{checked}");
+    assert!(checked > 150, "{checked}");
     // Few signatures are left to try on every file.
     assert!(
         s.unindexed_count() * 20 < s.signature_count(),
@@ -208,26 +225,164 @@ fn indexes_lose_no_match() {
     );
 }
 
-/// The literal pre-test of a signature names literals of its sequences, in file byte order.
+/// The pre-test of the embedded registry is mostly table look-ups and short scans: few signatures need a scan
+/// of a whole window, and the bounded scans read a few KiB, not the window.
 #[test]
-fn requirement_literals() {
+fn prefilter_is_cheap() {
+    let st = Signatures::embedded().unwrap().prefilter_stats;
+    eprintln!("{st:?}");
+    assert!(st.byte_tests > 1000, "{st:?}");
+    assert!(
+        st.head_near_extent <= 16 * 1024 && st.tail_near_extent <= 16 * 1024,
+        "{st:?}"
+    );
+}
+
+/// The conditions a sequence offers: a byte at a fixed offset (the rarest of a literal's bytes), a literal
+/// within an offset range, or anywhere; EOF sequences count from the end of the reversed tail.
+#[test]
+fn sequence_conditions() {
+    use prefilter::{Cond, Side};
     let s = sigfile(&[
         (1, &bof(0, 16, "'ABCDEF' {2} 'XY'"), "t/1", &[]),
         (
             2,
-            r#"<ByteSequence Reference="EOFoffset"><SubSequence Position="1" SubSeqMinOffset="0" SubSeqMaxOffset="0"><Sequence>'%%EOF'</Sequence></SubSequence></ByteSequence>"#,
+            r#"<ByteSequence Reference="EOFoffset"><SubSequence Position="1" SubSeqMinOffset="0" SubSeqMaxOffset="0"><Sequence>00 '%%EOF'</Sequence></SubSequence></ByteSequence>"#,
             "t/2",
             &[],
         ),
+        (
+            3,
+            r#"<ByteSequence><SubSequence Position="1"><Sequence>'&lt;html' {0-3} ('ab'|'cde')</Sequence></SubSequence></ByteSequence>"#,
+            "t/3",
+            &[],
+        ),
     ]);
-    let req = |i: usize| requirements(&s.signatures[i].sequences);
-    assert_eq!(req(0), [vec![b"ABCDEF".to_vec()], vec![b"XY".to_vec()]]);
-    assert_eq!(req(1), [vec![b"%%EOF".to_vec()]]);
-    // The literal fewer signatures share is chosen; then the longer.
-    let chosen = choose_requirements(vec![
-        (1, req(0)),
-        (2, vec![vec![b"XY".to_vec()], vec![b"QQQ".to_vec()]]),
-    ]);
-    assert_eq!(chosen[0], (1, vec![b"ABCDEF".to_vec()]));
-    assert_eq!(chosen[1], (2, vec![b"QQQ".to_vec()]));
+    let conds = |i: usize| prefilter::conditions(&s.signatures[i].sequences[0]);
+    assert_eq!(
+        conds(0),
+        [
+            Cond::Lits {
+                side: Some(Side::Head),
+                lo: 0,
+                hi: Some(16),
+                lits: vec![b"ABCDEF".to_vec()]
+            },
+            Cond::Lits {
+                side: Some(Side::Head),
+                lo: 8,
+                hi: Some(24),
+                lits: vec![b"XY".to_vec()]
+            },
+        ]
+    );
+    // Reversed: 'FOE%%' 00 from the last byte; the rarest byte is the first ('F'), not the 00.
+    assert_eq!(
+        conds(1),
+        [
+            Cond::Byte {
+                side: Side::Tail,
+                at: 0,
+                set: vec![b'F']
+            },
+            Cond::Lits {
+                side: Some(Side::Tail),
+                lo: 0,
+                hi: Some(0),
+                lits: vec![b"FOE%%\0".to_vec()]
+            },
+        ]
+    );
+    assert_eq!(
+        conds(2),
+        [
+            Cond::Lits {
+                side: None,
+                lo: 0,
+                hi: None,
+                lits: vec![b"<html".to_vec()]
+            },
+            Cond::Lits {
+                side: None,
+                lo: 5,
+                hi: None,
+                lits: vec![b"ab".to_vec(), b"cde".to_vec()]
+            },
+        ]
+    );
+    // Each file admits its signature (and the others' matcher says no).
+    assert_eq!(puids(&s, b"ABCDEF..XY"), ["t/1"]);
+    assert_eq!(puids(&s, b"xx\0%%EOF"), ["t/2"]);
+    assert_eq!(puids(&s, b"..<html  cde"), ["t/3"]);
+}
+
+/// The embedded compact form is exactly what the committed DROID XML gives: same signatures, sequences,
+/// fragments and formats, so the embedded registry is the XML's. `DANGAN_WRITE_COMPACT=1` rewrites it.
+#[test]
+fn compact_form_matches_the_xml() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/pronom");
+    let xml = std::fs::read(dir.join("DROID_SignatureFile-v109.xml.gz")).unwrap();
+    let raw = parse_binary(&gunzip(&xml).unwrap()).unwrap();
+    let made = compact::write(&raw);
+    let path = dir.join("DROID_SignatureFile-v109.compact.gz");
+    if std::env::var_os("DANGAN_WRITE_COMPACT").is_some() {
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, made.as_bytes()).unwrap();
+        std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    }
+    let committed = gunzip(EMBEDDED_BINARY_COMPACT).unwrap();
+    assert!(
+        committed == made.as_bytes(),
+        "{} is stale: DANGAN_WRITE_COMPACT=1 cargo test compact_form",
+        path.display()
+    );
+    // Read back, it is the same data, and both load to the same registry.
+    let back = compact::read(&made).unwrap();
+    assert_eq!(compact::write(&back), made);
+    let a = Signatures::load(&xml, EMBEDDED_CONTAINER).unwrap();
+    let b = Signatures::embedded().unwrap();
+    assert_eq!(
+        (a.version.as_str(), a.formats.len(), a.signature_count()),
+        (b.version.as_str(), b.formats.len(), b.signature_count())
+    );
+    assert_eq!(format!("{:?}", a.signatures), format!("{:?}", b.signatures));
+    assert_eq!(format!("{:?}", a.formats), format!("{:?}", b.formats));
+    assert_eq!(a.prefilter_stats, b.prefilter_stats);
+}
+
+#[test]
+fn compact_form_escapes_and_rejects() {
+    let raw = RawBinary {
+        version: "1\t2".into(),
+        signatures: vec![RawSig {
+            id: 7,
+            seqs: vec![RawSeq {
+                anchor: None,
+                subs: vec![RawSub {
+                    position: 1,
+                    min: 0,
+                    max: None,
+                    sequence: "'a\\b'".into(),
+                    fragments: vec![(true, 1, 0, 2, "41\n42".into())],
+                }],
+            }],
+        }],
+        formats: vec![FileFormat {
+            id: 3,
+            puid: "x/1".into(),
+            name: "N\r".into(),
+            signatures: vec![7],
+            extensions: vec!["e".into()],
+            priority_over: vec![4],
+            ..FileFormat::default()
+        }],
+    };
+    let text = compact::write(&raw);
+    assert_eq!(compact::write(&compact::read(&text).unwrap()), text);
+    assert!(compact::read("DANGAN-PRONOM-COMPACT 1\nZ\t1\n").is_err());
+    assert!(compact::read("DANGAN-PRONOM-COMPACT 1\nS\tx\n").is_err());
+    assert!(compact::read("<xml/>").is_err());
+    assert!(compact::read("DANGAN-PRONOM-COMPACT 1\nL\t1\t0\t0\t41\n").is_err());
 }

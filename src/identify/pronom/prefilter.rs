@@ -1,0 +1,518 @@
+//! The pre-test that picks, for one file, the few signatures worth matching.
+//!
+//! Every signature gets the cheapest necessary condition its sequences offer (any one sequence's condition
+//! will do: all sequences must match). From cheapest to dearest:
+//!
+//! 1. **a byte at a fixed offset** of the head (a BOF sequence) or of the reversed tail (an EOF sequence): one
+//!    table look-up per distinct offset and file, whatever the number of signatures;
+//! 2. **a literal within a bounded offset range** near the beginning or the end of the file: one Aho-Corasick
+//!    scan of only as many bytes as the widest such range needs (a few KiB, not the whole window);
+//! 3. **a literal after an unbounded gap** of a BOF or EOF sequence: a scan of that whole window only;
+//! 4. **a literal of a variable sequence**: a scan of both windows.
+//!
+//! Signatures without any such condition are tried on every file. The pre-test only ever admits a superset of
+//! the signatures that match (the matcher decides, and records the basis), so verdicts do not depend on it;
+//! `tests::indexes_lose_no_match` checks that against trying every signature.
+
+use std::collections::HashMap;
+
+use super::pattern::{self, Elem};
+use super::{Anchor, Data, Sequence, SignatureError, WINDOW, xml_err};
+
+/// The shortest literal worth scanning for (one-byte literals occur in almost every file).
+const MIN_LITERAL: usize = 2;
+
+/// Bounded ranges whose scan would reach further than this are scanned with the whole window instead (one scan
+/// of a window is cheaper than two).
+const NEAR_LIMIT: usize = 16 * 1024;
+
+/// Which end of the file a condition looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Side {
+    /// The head, counted from the first byte.
+    Head,
+    /// The reversed tail, counted from the last byte.
+    Tail,
+}
+
+/// A necessary condition of one sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cond {
+    /// The byte at `at` is one of `set`.
+    Byte { side: Side, at: usize, set: Vec<u8> },
+    /// One of `lits` (as they appear in the pattern: reversed on the tail side) starts at an offset in
+    /// `lo..=hi` (`hi: None`: anywhere from `lo` to the end of the window); `side: None` for a variable
+    /// sequence (the head or the tail, anywhere).
+    Lits {
+        side: Option<Side>,
+        lo: usize,
+        hi: Option<usize>,
+        lits: Vec<Vec<u8>>,
+    },
+}
+
+/// How a byte is likely to occur in files (0x00 pads nearly every binary file): lower is rarer.
+fn commonness(b: u8) -> usize {
+    match b {
+        0x00 => 16,
+        0xFF => 8,
+        0x20 | 0x0A | 0x0D | 0x01 => 4,
+        _ => 1,
+    }
+}
+
+/// The length range of a match of `elems` (`None`: unbounded).
+fn len_range(elems: &[Elem]) -> (usize, Option<usize>) {
+    let (mut lo, mut hi) = (0usize, Some(0usize));
+    for e in elems {
+        let (a, b) = elem_len(e);
+        lo = lo.saturating_add(a);
+        hi = match (hi, b) {
+            (Some(h), Some(b)) => h.checked_add(b),
+            _ => None,
+        };
+    }
+    (lo, hi)
+}
+
+fn elem_len(e: &Elem) -> (usize, Option<usize>) {
+    match e {
+        Elem::Lit(b) => (b.len(), Some(b.len())),
+        Elem::Class { items, .. } => {
+            let w = pattern::class_width(items);
+            (w, Some(w))
+        }
+        Elem::Gap { min, max } => (*min, *max),
+        Elem::Alt(alts) => {
+            let ranges: Vec<_> = alts.iter().map(|a| len_range(a)).collect();
+            let lo = ranges.iter().map(|r| r.0).min().unwrap_or(0);
+            let hi = ranges.iter().try_fold(0usize, |m, r| r.1.map(|h| m.max(h)));
+            (lo, hi)
+        }
+    }
+}
+
+/// The longest literal of `elems` at the top level, with the offset range it starts at (relative).
+fn longest_lit(elems: &[Elem]) -> Option<(&[u8], usize, Option<usize>)> {
+    let (mut lo, mut hi) = (0usize, Some(0usize));
+    let mut best: Option<(&[u8], usize, Option<usize>)> = None;
+    for e in elems {
+        if let Elem::Lit(b) = e
+            && best.is_none_or(|x| b.len() > x.0.len())
+        {
+            best = Some((b, lo, hi));
+        }
+        let (a, z) = elem_len(e);
+        lo = lo.saturating_add(a);
+        hi = match (hi, z) {
+            (Some(h), Some(z)) => h.checked_add(z),
+            _ => None,
+        };
+    }
+    best
+}
+
+/// A run of one byte value (00 00, FF FF FF) occurs in the padding of nearly every binary file: scanning for it
+/// would admit the signature almost always.
+fn worth_scanning(l: &[u8]) -> bool {
+    l.len() >= MIN_LITERAL && l.iter().any(|&b| b != l[0])
+}
+
+/// All the necessary conditions a sequence offers.
+pub(crate) fn conditions(s: &Sequence) -> Vec<Cond> {
+    let side = match s.anchor {
+        Anchor::Bof => Some(Side::Head),
+        Anchor::Eof => Some(Side::Tail),
+        Anchor::Variable => None,
+    };
+    let mut out = Vec::new();
+    let (mut lo, mut hi) = (0usize, Some(0usize));
+    for (i, e) in s.pattern.iter().enumerate() {
+        // A fixed offset: a byte test.
+        if let (Some(side), Some(h)) = (side, hi)
+            && h == lo
+        {
+            if let Elem::Lit(b) = e {
+                // The rarest byte of the literal.
+                if let Some((k, &v)) = b.iter().enumerate().min_by_key(|(_, v)| commonness(**v)) {
+                    out.push(Cond::Byte {
+                        side,
+                        at: lo + k,
+                        set: vec![v],
+                    });
+                }
+            } else if !matches!(e, Elem::Gap { .. })
+                && let Some(set) = pattern::first_bytes(&s.pattern[i..])
+            {
+                out.push(Cond::Byte { side, at: lo, set });
+            }
+        }
+        match e {
+            Elem::Lit(b) if worth_scanning(b) => out.push(Cond::Lits {
+                side,
+                lo,
+                hi: hi.filter(|_| side.is_some()),
+                lits: vec![b.clone()],
+            }),
+            Elem::Alt(alts) => {
+                let chosen: Option<Vec<_>> = alts
+                    .iter()
+                    .map(|a| longest_lit(a).filter(|l| worth_scanning(l.0)))
+                    .collect();
+                if let Some(chosen) = chosen
+                    && !chosen.is_empty()
+                {
+                    let rel_lo = chosen.iter().map(|c| c.1).min().unwrap_or(0);
+                    let rel_hi = chosen.iter().try_fold(0usize, |m, c| c.2.map(|h| m.max(h)));
+                    let mut lits: Vec<Vec<u8>> = chosen.iter().map(|c| c.0.to_vec()).collect();
+                    lits.sort_unstable();
+                    lits.dedup();
+                    out.push(Cond::Lits {
+                        side,
+                        lo: lo.saturating_add(rel_lo),
+                        hi: match (hi, rel_hi, side) {
+                            (Some(h), Some(r), Some(_)) => h.checked_add(r),
+                            _ => None,
+                        },
+                        lits,
+                    });
+                }
+            }
+            _ => {}
+        }
+        let (a, z) = elem_len(e);
+        lo = lo.saturating_add(a);
+        hi = match (hi, z) {
+            (Some(h), Some(z)) => h.checked_add(z),
+            _ => None,
+        };
+    }
+    out
+}
+
+/// The tier a condition falls in (see the module comment), then how many bytes it makes the scan read.
+fn cost(c: &Cond, uses: &HashMap<&[u8], usize>) -> (usize, usize, usize) {
+    match c {
+        Cond::Byte { set, .. } => (0, set.iter().map(|b| commonness(*b)).sum(), 0),
+        Cond::Lits { side, lits, .. } => {
+            let shared: usize = lits
+                .iter()
+                .map(|l| uses.get(l.as_slice()).copied().unwrap_or(0))
+                .sum();
+            let tier = match (side, extent(c)) {
+                (Some(_), Some(_)) => 1,
+                (Some(_), None) => 2,
+                (None, _) => 3,
+            };
+            (
+                tier,
+                shared,
+                usize::MAX - lits.iter().map(Vec::len).min().unwrap_or(0),
+            )
+        }
+    }
+}
+
+/// How many bytes from its end of the file a bounded literal condition needs scanned, if bounded and near.
+fn extent(c: &Cond) -> Option<usize> {
+    match c {
+        Cond::Lits {
+            side: Some(_),
+            hi: Some(h),
+            lits,
+            ..
+        } => {
+            let e = h.checked_add(lits.iter().map(Vec::len).max().unwrap_or(0))?;
+            (e <= NEAR_LIMIT).then_some(e)
+        }
+        _ => None,
+    }
+}
+
+/// An Aho-Corasick scan of the first `extent` bytes of one side (or of the whole window).
+///
+/// Which literals occur, not where: a leftmost-longest search (which can use a SIMD prefilter, unlike an
+/// overlapping one) restarted one byte after the start of each match visits every offset where some literal
+/// starts, and the literal reported there is the longest of those starting there; the others starting there
+/// are its prefixes, marked with it ([`Scan::prefixes`]).
+#[derive(Debug)]
+struct Scan {
+    searcher: aho_corasick::AhoCorasick,
+    /// For each pattern id, the signatures that need it (or one of its siblings).
+    signatures: Vec<Vec<u32>>,
+    /// For each pattern id, the ids of the patterns that are prefixes of it (itself included).
+    prefixes: Vec<Vec<usize>>,
+    extent: usize,
+}
+
+impl Scan {
+    /// Add the signatures of every literal that occurs in `buf` to `out`.
+    fn run(&self, buf: &[u8], out: &mut Vec<u32>) {
+        let mut found = vec![false; self.signatures.len()];
+        let mut at = 0;
+        while at < buf.len() {
+            let input = aho_corasick::Input::new(buf).span(at..buf.len());
+            let Some(m) = self.searcher.find(input) else {
+                break;
+            };
+            for &id in &self.prefixes[m.pattern().as_usize()] {
+                if !found[id] {
+                    found[id] = true;
+                    out.extend_from_slice(&self.signatures[id]);
+                }
+            }
+            at = m.start() + 1;
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct ScanBuilder {
+    ids: HashMap<Vec<u8>, usize>,
+    signatures: Vec<Vec<u32>>,
+    extent: usize,
+}
+
+impl ScanBuilder {
+    fn add(&mut self, sig: u32, lits: &[Vec<u8>], extent: usize) {
+        self.extent = self.extent.max(extent);
+        for lit in lits {
+            let next = self.ids.len();
+            let id = *self.ids.entry(lit.clone()).or_insert(next);
+            if id == self.signatures.len() {
+                self.signatures.push(Vec::new());
+            }
+            if self.signatures[id].last() != Some(&sig) {
+                self.signatures[id].push(sig);
+            }
+        }
+    }
+
+    fn build(self) -> Result<Option<Scan>, SignatureError> {
+        if self.ids.is_empty() {
+            return Ok(None);
+        }
+        let prefixes = {
+            let mut p: Vec<Vec<usize>> = vec![Vec::new(); self.ids.len()];
+            for (lit, &id) in &self.ids {
+                for n in 1..=lit.len() {
+                    if let Some(&q) = self.ids.get(&lit[..n]) {
+                        p[id].push(q);
+                    }
+                }
+            }
+            p
+        };
+        let mut patterns = vec![Vec::new(); self.ids.len()];
+        for (lit, id) in self.ids {
+            patterns[id] = lit;
+        }
+        let searcher = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .map_err(xml_err)?;
+        Ok(Some(Scan {
+            searcher,
+            signatures: self.signatures,
+            prefixes,
+            extent: self.extent,
+        }))
+    }
+}
+
+/// The byte tests at one fixed offset of one side: for each byte value, the signatures it admits.
+#[derive(Debug)]
+struct ByteTable {
+    side: Side,
+    at: usize,
+    by_value: Vec<Vec<u32>>,
+}
+
+/// The pre-test of a whole signature file.
+#[derive(Debug)]
+pub(crate) struct Prefilter {
+    tables: Vec<ByteTable>,
+    /// Scans of the head and of the reversed tail: near (bounded) and far (whole window).
+    head_near: Option<Scan>,
+    head_far: Option<Scan>,
+    tail_near: Option<Scan>,
+    tail_far: Option<Scan>,
+    /// Signatures without a condition: tried on every file.
+    always: Vec<u32>,
+}
+
+/// What the pre-test of a signature file looks like (for tests and the benchmark notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrefilterStats {
+    pub byte_tests: usize,
+    pub byte_offsets: usize,
+    pub near: usize,
+    pub head_near_extent: usize,
+    pub tail_near_extent: usize,
+    pub far_one_side: usize,
+    pub far_both: usize,
+    pub far_literals: usize,
+    pub always: usize,
+}
+
+impl Prefilter {
+    /// Choose a condition for every signature (`sigs[i]` = the sequences of signature `i`) and build the index.
+    pub(crate) fn build<'a>(
+        sigs: impl Iterator<Item = &'a [Sequence]>,
+    ) -> Result<(Prefilter, PrefilterStats), SignatureError> {
+        let all: Vec<Vec<Cond>> = sigs
+            .map(|seqs| seqs.iter().flat_map(conditions).collect())
+            .collect();
+        // How many signatures name each literal: the literal fewer share admits fewer signatures (a
+        // `<?xml version=` that hundreds of XML formats share admits them all; their namespace admits one).
+        let mut uses: HashMap<&[u8], usize> = HashMap::new();
+        for conds in &all {
+            let mut seen: Vec<&[u8]> = conds
+                .iter()
+                .filter_map(|c| match c {
+                    Cond::Lits { lits, .. } => Some(lits.iter().map(Vec::as_slice)),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for lit in seen {
+                *uses.entry(lit).or_default() += 1;
+            }
+        }
+        let mut stats = PrefilterStats::default();
+        let mut tables: HashMap<(Side, usize), Vec<Vec<u32>>> = HashMap::new();
+        let (mut hn, mut hf, mut tn, mut tf) = Default::default();
+        let mut always = Vec::new();
+        for (i, conds) in all.iter().enumerate() {
+            let sig = i as u32;
+            let Some(best) = conds.iter().min_by_key(|c| cost(c, &uses)) else {
+                always.push(sig);
+                continue;
+            };
+            match best {
+                Cond::Byte { side, at, set } => {
+                    stats.byte_tests += 1;
+                    let t = tables
+                        .entry((*side, *at))
+                        .or_insert_with(|| vec![Vec::new(); 256]);
+                    for &b in set {
+                        t[b as usize].push(sig);
+                    }
+                }
+                Cond::Lits { side, lits, .. } => {
+                    let (near, far): (&mut ScanBuilder, &mut ScanBuilder) = match side {
+                        Some(Side::Head) => (&mut hn, &mut hf),
+                        _ => (&mut tn, &mut tf),
+                    };
+                    match (side, extent(best)) {
+                        (Some(_), Some(e)) => {
+                            stats.near += 1;
+                            near.add(sig, lits, e);
+                        }
+                        (Some(_), None) => {
+                            stats.far_one_side += 1;
+                            far.add(sig, lits, WINDOW);
+                        }
+                        (None, _) => {
+                            // Either window: the head as written, the reversed tail reversed.
+                            stats.far_both += 1;
+                            hf.add(sig, lits, WINDOW);
+                            let rev: Vec<Vec<u8>> = lits
+                                .iter()
+                                .map(|l| l.iter().rev().copied().collect())
+                                .collect();
+                            tf.add(sig, &rev, WINDOW);
+                        }
+                    }
+                }
+            }
+        }
+        stats.always = always.len();
+        stats.byte_offsets = tables.len();
+        stats.head_near_extent = hn.extent;
+        stats.tail_near_extent = tn.extent;
+        stats.far_literals = hf.ids.len() + tf.ids.len();
+        let mut tables: Vec<ByteTable> = tables
+            .into_iter()
+            .map(|((side, at), by_value)| ByteTable { side, at, by_value })
+            .collect();
+        tables.sort_by_key(|t| (t.side == Side::Tail, t.at));
+        Ok((
+            Prefilter {
+                tables,
+                head_near: hn.build()?,
+                head_far: hf.build()?,
+                tail_near: tn.build()?,
+                tail_far: tf.build()?,
+                always,
+            },
+            stats,
+        ))
+    }
+
+    /// The signatures worth matching against `d`, sorted and without duplicates.
+    pub(crate) fn candidates(&self, d: &Data<'_>) -> Vec<u32> {
+        let mut out = self.always.clone();
+        for t in &self.tables {
+            let buf = match t.side {
+                Side::Head => d.head,
+                Side::Tail => d.tail_rev,
+            };
+            if let Some(&b) = buf.get(t.at) {
+                out.extend_from_slice(&t.by_value[b as usize]);
+            }
+        }
+        // The head is the whole file when the tail starts at 0; the reversed tail is then the reversed head,
+        // and a variable literal found in the head needs no second look in the tail.
+        let head = d.head;
+        let rev = d.tail_rev;
+        for (scan, buf, whole) in [
+            (&self.head_near, head, false),
+            (&self.head_far, head, true),
+            (&self.tail_near, rev, false),
+            (&self.tail_far, rev, true),
+        ] {
+            let Some(scan) = scan else { continue };
+            let buf = if whole {
+                buf
+            } else {
+                &buf[..buf.len().min(scan.extent)]
+            };
+            scan.run(buf, &mut out);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every literal that occurs is found, also where literals overlap or one is a prefix of another.
+    #[test]
+    fn scan_finds_overlapping_and_prefix_literals() {
+        let mut b = ScanBuilder::default();
+        for (sig, lit) in [
+            (0, "ab"),
+            (1, "abc"),
+            (2, "bc"),
+            (3, "c"),
+            (4, "zz"),
+            (5, "abcd"),
+        ] {
+            b.add(sig, &[lit.as_bytes().to_vec()], 0);
+        }
+        let scan = b.build().unwrap().unwrap();
+        let mut out = Vec::new();
+        scan.run(b"xabcx", &mut out);
+        out.sort_unstable();
+        assert_eq!(out, [0, 1, 2, 3]);
+        let mut out = Vec::new();
+        scan.run(b"", &mut out);
+        assert!(out.is_empty());
+    }
+}
