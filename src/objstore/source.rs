@@ -630,7 +630,11 @@ mod tests {
                 ("p/h.eep.xml", PackageKind::Eep),
             ]
         );
-        assert_eq!(d.packages[0].objects.len(), 2);
+        assert_eq!(
+            d.packages[0].objects.len(),
+            3,
+            "the EEP inside the SIP is one of its files"
+        );
         assert!(
             d.leftovers.contains(&"p/e".to_string()),
             "{:?}",
