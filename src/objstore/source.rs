@@ -31,8 +31,11 @@ const WINDOWS: usize = 32;
 /// A read continuing an earlier one (or asking this much at once) with at least [`STREAM_MIN`] bytes to
 /// go before the next structure of the zip streams the rest with one ranged GET ([`Prefetch`]).
 const STREAM_MIN: u64 = 256 << 10;
-/// Streams kept while no one reads them (a reader that stopped early, e.g. at a declared size).
-const IDLE_STREAMS: usize = 4;
+/// Streams kept between reads. Each reader thread puts its stream back after every read, so this is
+/// above the number of workers (8 for `s3://`) — evicting a stream in use would start its GET again — and
+/// bounds the streams left behind by readers that stopped early (at a declared size): each holds at
+/// most `DEPTH + 1` chunks until it is dropped with the package.
+const IDLE_STREAMS: usize = 16;
 
 /// One object as positional bytes, for the zip reader. An entry read from its start to its end is one
 /// ranged GET streamed by a fetch thread ([`Prefetch`]: fetching overlaps hashing, and the server reads
