@@ -7,7 +7,8 @@
 # shard (ID-MIN)/STEP+1 of COUNT. Arrays with holes (--array=1,4,9) are refused: use a range. Each task
 # appends to its own ledger part (part-I-of-N.jsonl) in the shared ledger folder; afterwards
 #   dangan ledger report /shared/fixity-ledger s3://archive/packages
-# merges the parts and lists packages never checked. Credentials: the standard AWS variables or
+# merges the parts and lists packages never checked. The ledger folder may be in the bucket as well
+# (s3://archive/fixity: one part object per shard). Credentials: the standard AWS variables or
 # ~/.aws/credentials of the submitting user (never on the command line).
 #SBATCH --job-name=dangan-verify
 #SBATCH --cpus-per-task=2

@@ -730,3 +730,244 @@ fn shards_from_kubernetes_and_slurm_cover_every_package_exactly_once() {
         }
     }
 }
+
+/// The lines of a ledger object.
+fn ledger_lines(c: &Client, key: &str) -> Vec<Value> {
+    String::from_utf8(get(c, key))
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("ledger line"))
+        .collect()
+}
+
+#[test]
+fn the_ledger_is_an_object_read_then_replaced_whole_and_shards_write_parts() {
+    let g = Garage::start();
+    g.bucket("ledgers");
+    let c = g.client("ledgers");
+    let work = tempfile::tempdir().expect("tempdir");
+    pack(&g, "LG", &["--zip"], &work.path().display().to_string());
+    let zip = std::fs::read(work.path().join("LG.zip")).expect("zip");
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let key = format!("pk/LG-{i}.zip");
+        c.put(&key, &zip).expect("put");
+        expected.push(format!("s3://ledgers/{key}"));
+    }
+
+    // One ledger object: created by the first run, read and written back whole (old lines kept) by the
+    // second.
+    let object = "s3://ledgers/fixity/ledger.jsonl";
+    for run in 1..=2 {
+        let (code, v, err) =
+            run_json(
+                g.dangan()
+                    .args(["verify", "--json", "--ledger", object, "s3://ledgers/pk"]),
+            );
+        assert_eq!(code, 0, "run {run}: {v}\n{err}");
+        let lines = ledger_lines(&c, "fixity/ledger.jsonl");
+        assert_eq!(lines.len(), 5 * run, "run {run}: {lines:?}");
+        let mut paths: Vec<String> = lines[5 * (run - 1)..]
+            .iter()
+            .map(|l| l["path"].as_str().unwrap_or_default().to_string())
+            .collect();
+        paths.sort();
+        assert_eq!(paths, expected, "run {run}");
+        assert!(lines.iter().all(|l| l["outcome"] == "success"));
+    }
+    // `ledger report` reads it from the bucket: one OBJID, checked ten times.
+    let (code, v, err) = run_json(g.dangan().args(["ledger", "report", "--json", object]));
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert_eq!(v["packages"][0]["checks"], 10, "{v}");
+    // Shards cannot share one object (no append: they would overwrite each other's lines).
+    let o = g
+        .dangan()
+        .args([
+            "verify",
+            "--shard",
+            "1/2",
+            "--ledger",
+            object,
+            "s3://ledgers/pk",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("each shard writes its own part"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A ledger folder in the bucket: each shard writes its own part; the report merges them.
+    for i in 1..=3 {
+        let (code, v, err) = run_json(g.dangan().args([
+            "verify",
+            "--json",
+            "--shard",
+            &format!("{i}/3"),
+            "--ledger",
+            "s3://ledgers/parts",
+            "s3://ledgers/pk",
+        ]));
+        assert_eq!(code, 0, "shard {i}: {v}\n{err}");
+    }
+    let mut seen = Vec::new();
+    for o in c.list("parts/").expect("list") {
+        assert!(
+            o.key.starts_with("parts/part-") && o.key.ends_with("-of-3.jsonl"),
+            "{}",
+            o.key
+        );
+        seen.extend(
+            ledger_lines(&c, &o.key)
+                .iter()
+                .map(|l| l["path"].as_str().unwrap_or_default().to_string()),
+        );
+    }
+    seen.sort();
+    assert_eq!(seen, expected, "every package exactly once over the parts");
+    let (code, v, err) = run_json(g.dangan().args([
+        "ledger",
+        "report",
+        "--json",
+        "s3://ledgers/parts",
+        "s3://ledgers/pk",
+    ]));
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert_eq!(v["packages"][0]["checks"], 5, "{v}");
+
+    // Local packages with an object ledger: an error, never a local folder named `s3:`.
+    let o = g
+        .dangan()
+        .current_dir(work.path())
+        .args(["verify", "--ledger", object])
+        .arg(work.path().join("LG.zip"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!work.path().join("s3:").exists());
+}
+
+#[test]
+fn eep_objects_in_a_bucket_are_found_verified_and_validated() {
+    let g = Garage::start();
+    g.bucket("eeps");
+    let c = g.client("eeps");
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("eep");
+    let o = g
+        .dangan()
+        .args(pack_args("demo"))
+        .args(["--submitter", "忻州市某县档案馆", "--format", "eep"])
+        .arg(demo())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    // Exit 1: the demo's audio items cannot be EEPs (DA/T 48-2009 1); the text and image items are.
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .expect("out")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".eep.xml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 2, "{names:?}");
+    for n in &names {
+        c.put(
+            &format!("e/{n}"),
+            &std::fs::read(out.join(n)).expect("read"),
+        )
+        .expect("put");
+    }
+    // Beside them, a publication marker holds one more back: an interrupted upload, never a package.
+    c.put("e/.held.eep.xml.dangan-publishing", b"")
+        .expect("marker");
+    c.put("e/held.eep.xml", b"<half").expect("put");
+
+    let (code, v, err) = run_json(g.dangan().args(["verify", "--json", "s3://eeps/e"]));
+    assert_eq!(code, 0, "{v}\n{err}");
+    let got: Vec<(String, String)> = v["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap_or_default().to_string(),
+                p["kind"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = names
+        .iter()
+        .map(|n| (format!("s3://eeps/e/{n}"), "eep".to_string()))
+        .collect();
+    assert_eq!(got, want, "{v}");
+    assert!(
+        v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["files"].as_u64().unwrap_or(0) >= 1),
+        "every EEP's encoded files were decoded and checked: {v}"
+    );
+
+    // validate s3://…/X.eep.xml: the EEP checker's 四性检测 report, naming the object.
+    let one = format!("s3://eeps/e/{}", names[0]);
+    let (code, v, err) = run_json(
+        g.dangan()
+            .args(["validate", "--json", "--no-virus-scan", &one]),
+    );
+    assert_eq!(code, 0, "{v}\n{err}");
+    assert_eq!(v["accepted"], true, "{v}");
+    assert_eq!(v["package"], one.as_str(), "{v}");
+    assert_eq!(v["spec_applied"], "DA/T 48-2009 EEP", "{v}");
+
+    // One changed Base64 character in an encoded file (re-uploaded): named by object and file.
+    let key = format!("e/{}", names[0]);
+    let text = String::from_utf8(get(&c, &key)).expect("utf-8");
+    let tag = text.find("<编码数据 ").expect("编码数据");
+    let at = tag + text[tag..].find('>').expect("end of the tag") + 41;
+    let mut bytes = text.into_bytes();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    c.put(&key, &bytes).expect("put");
+    let (code, v, err) = run_json(g.dangan().args(["verify", "--json", "s3://eeps/e"]));
+    assert_eq!(code, 1, "{v}\n{err}");
+    let f = failures(&v);
+    assert!(
+        f.iter().any(|(p, _, kind)| *p == one && kind == "changed"),
+        "{f:?}"
+    );
+    assert!(
+        f.iter().all(|(p, _, _)| *p == one),
+        "only the changed EEP fails: {f:?}"
+    );
+    let (code, v, err) = run_json(
+        g.dangan()
+            .args(["validate", "--json", "--no-virus-scan", &one]),
+    );
+    assert_eq!(code, 1, "{v}\n{err}");
+    assert_eq!(v["accepted"], false, "{v}");
+    // The held-back one is no package.
+    let o = g
+        .dangan()
+        .args([
+            "validate",
+            "--json",
+            "--no-virus-scan",
+            "s3://eeps/e/held.eep.xml",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

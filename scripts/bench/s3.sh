@@ -111,21 +111,31 @@ rm -rf "$W/zips"
 BYTES=$(rclone size gb:bench/zips --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')
 echo "bench: $ZIPS SIP zips, $BYTES bytes in Garage $("$GARAGE" --version 2>&1 | head -n1) at $AWS_ENDPOINT_URL"
 
-# best_of NAME CMD...: the shortest wall time of RUNS runs after one warm-up; the largest peak RSS (KiB).
+# Garage's CPU time so far (user + system of all its threads, in clock ticks), from /proc/PID/stat.
+TICK=$(getconf CLK_TCK)
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$GPID/stat"; }
+
+# best_of NAME CMD...: one warm-up, then RUNS runs; prints the run with the shortest wall time as
+# "wall client_user client_sys server_cpu" (seconds) and the largest peak RSS (KiB) of all runs.
 best_of() {
-  local name="$1" best="" worst_rss=0 t rss
+  local name="$1" best="" line="" worst_rss=0 t u s rss s0 s1 srv
   shift
   "$@" >"$W/$name.out" 2>"$W/$name.err" || { tail -n 5 "$W/$name.err" >&2; echo "bench: $name failed" >&2; exit 2; }
   for _ in $(seq "$RUNS"); do
-    "$TIME" -f '%e %M' -o "$W/time.out" "$@" >"$W/$name.out" 2>"$W/$name.err"
-    read -r t rss <"$W/time.out"
-    if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $t < $best else 1)"; then best=$t; fi
+    s0=$(server_ticks)
+    "$TIME" -f '%e %U %S %M' -o "$W/time.out" "$@" >"$W/$name.out" 2>"$W/$name.err"
+    s1=$(server_ticks)
+    read -r t u s rss <"$W/time.out"
+    srv=$(python3 -c "print(($s1 - $s0) / $TICK)")
+    if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $t < $best else 1)"; then
+      best=$t; line="$t $u $s $srv"
+    fi
     [ "$rss" -gt "$worst_rss" ] && worst_rss=$rss
   done
-  echo "$best $worst_rss"
+  echo "$line $worst_rss"
 }
 
-read -r T_D RSS_D < <(best_of dangan "$DANGAN" verify --json --quiet s3://bench/zips)
+read -r T_D U_D S_D V_D RSS_D < <(best_of dangan "$DANGAN" verify --json --quiet s3://bench/zips)
 python3 - "$W/dangan.out" <<'PY'
 import json, sys
 v = json.load(open(sys.argv[1]))
@@ -133,13 +143,20 @@ assert v["ok"], "dangan verify did not pass"
 s = v["storage"]
 print(f"bench: dangan storage: {s['requests']} requests, {s['retries']} retries, {s['bytes_read']} bytes read")
 PY
-read -r T_R RSS_R < <(best_of rclone rclone hashsum sha256 --download gb:bench/zips)
+read -r T_R U_R S_R V_R RSS_R < <(best_of rclone rclone hashsum sha256 --download gb:bench/zips)
 [ "$(wc -l <"$W/rclone.out")" -eq "$ZIPS" ] || { echo "bench: rclone hashed $(wc -l <"$W/rclone.out") objects" >&2; exit 2; }
 
-python3 - "$BYTES" "$T_D" "$RSS_D" "$T_R" "$RSS_R" <<'PY'
+python3 - "$BYTES" "$(nproc)" "$T_D" "$U_D" "$S_D" "$V_D" "$RSS_D" "$T_R" "$U_R" "$S_R" "$V_R" "$RSS_R" <<'PY'
 import sys
-b, td, rd, tr, rr = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
-print(f"dangan verify s3://             {td:7.2f} s  {b / td / 1e6:8.1f} MB/s  peak RSS {rd / 1024:6.1f} MiB")
-print(f"rclone hashsum sha256 --download {tr:7.2f} s  {b / tr / 1e6:8.1f} MB/s  peak RSS {rr / 1024:6.1f} MiB")
+b, cores = int(sys.argv[1]), int(sys.argv[2])
+td, ud, sd, vd, rd, tr, ur, sr, vr, rr = (float(x) for x in sys.argv[3:])
+def row(name, t, u, s, v, r):
+    print(f"{name:33} {t:6.2f} s {b / t / 1e6:7.1f} MB/s | client CPU {u:5.2f} user + {s:5.2f} sys"
+          f" | server CPU {v:5.2f} | cores busy {(u + s + v) / t:4.2f} of {cores} | peak RSS {r / 1024:6.1f} MiB")
+row("dangan verify s3://", td, ud, sd, vd, rd)
+row("rclone hashsum sha256 --download", tr, ur, sr, vr, rr)
+print(f"per GB read: dangan client {(ud + sd) / b * 1e9:.2f} + server {vd / b * 1e9:.2f} CPU s;"
+      f" rclone client {(ur + sr) / b * 1e9:.2f} + server {vr / b * 1e9:.2f} CPU s")
 print(f"ratio (rclone time / dangan time): {tr / td:.2f}x   (target >= 1.5x; RSS target <= 128 MiB: {'ok' if rd <= 128 * 1024 else 'OVER'})")
+print(f"CPU ratio (rclone client+server / dangan client+server): {(ur + sr + vr) / (ud + sd + vd):.2f}x")
 PY

@@ -3,16 +3,17 @@
 //! Discovery follows the rules for folders on disk (`fixity::verify::discover`): a key prefix holding
 //! `bagit.txt`, or `data/` and a `manifest-*.txt`, is a bag; one holding `METS.xml`, or `representations/`
 //! or `metadata/`, is a SIP (a damaged one when `METS.xml` is missing — checked and failed, never split);
-//! a `.zip` object is a SIP zip. Staging names (a component starting with `.` or ending in `.partial`)
-//! are never packages, and a package whose publication marker ([`super::publish::marker_key`]) is still
+//! a `.zip` object is a SIP zip, a `.eep.xml` object an EEP. Staging names (a component starting with `.`
+//! or ending in `.partial`) are never packages, and a package whose publication marker ([`super::publish::marker_key`]) is still
 //! there is an interrupted upload: reported as a leftover, never counted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::client::{Client, ObjectInfo, S3Error};
+use super::prefetch::Prefetch;
 use super::{S3Url, publish};
 use crate::fixity::PackageKind;
 use crate::model::{Finding, Level};
@@ -21,18 +22,53 @@ use crate::sip::{
     Entry, EntryKind, Limits, Listing, Package, ReadAt, ReadOptions, SipError, Source, ZipSource,
 };
 
-/// Largest read-ahead window for a zip object (per reader thread).
-const READ_AHEAD: usize = 4 << 20;
+/// Bytes fetched for a read that does not continue an earlier one (a local header, the end of the zip):
+/// small, so a jump costs little, and large enough that a header and a small entry after it, or the end
+/// record and a small central directory, come in one request.
+const WINDOW: usize = 64 << 10;
+/// Small windows kept per object (a zip's headers are read while listing, then again when reading).
+const WINDOWS: usize = 32;
+/// A read continuing an earlier one (or asking this much at once) with at least [`STREAM_MIN`] bytes to
+/// go before the next structure of the zip streams the rest with one ranged GET ([`Prefetch`]).
+const STREAM_MIN: u64 = 256 << 10;
+/// Streams kept between reads. Each reader thread puts its stream back after every read, so this is
+/// above the number of workers (8 for `s3://`) — evicting a stream in use would start its GET again — and
+/// bounds the streams left behind by readers that stopped early (at a declared size): each holds at
+/// most `DEPTH + 1` chunks until it is dropped with the package.
+const IDLE_STREAMS: usize = 16;
 
-/// One object as positional bytes, for the zip reader: each read is a ranged GET (`If-Match` the ETag
-/// seen when listing, so an object replaced midway is an error, not a mix of two objects).
+/// One object as positional bytes, for the zip reader. An entry read from its start to its end is one
+/// ranged GET streamed by a fetch thread ([`Prefetch`]: fetching overlaps hashing, and the server reads
+/// each of its blocks once); other reads (headers, the central directory) fetch a small window that
+/// later reads of the same bytes reuse. Every GET is `If-Match` the ETag seen when listing, so an object
+/// replaced midway is an error, not a mix of two objects.
 pub struct ObjectAt {
     client: Client,
     key: String,
     len: u64,
     etag: String,
-    /// The zip's structure once its central directory is read: windows stop at entry boundaries.
+    /// The zip's structure once its central directory is read: streams stop at entry boundaries.
     bounds: std::sync::OnceLock<Vec<u64>>,
+    state: Mutex<AtState>,
+}
+
+#[derive(Default)]
+struct AtState {
+    /// Streams between reads, by the position they continue from.
+    streams: VecDeque<Prefetch>,
+    /// Small windows: where each starts and its bytes, most recent last.
+    windows: VecDeque<(u64, Arc<Vec<u8>>)>,
+    /// Where recent reads ended: a read starting there continues one.
+    ends: VecDeque<u64>,
+}
+
+impl AtState {
+    fn ended(&mut self, at: u64) {
+        if self.ends.len() >= 64 {
+            self.ends.pop_front();
+        }
+        self.ends.push_back(at);
+    }
 }
 
 impl ObjectAt {
@@ -43,7 +79,27 @@ impl ObjectAt {
             len: object.size,
             etag: object.etag.clone(),
             bounds: std::sync::OnceLock::new(),
+            state: Mutex::new(AtState::default()),
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, AtState> {
+        // A panic elsewhere while holding the lock leaves only caches behind: keep using them.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Read from a stream, and keep it for the next read unless it is done.
+    fn read_stream(&self, mut s: Prefetch, buf: &mut [u8]) -> io::Result<usize> {
+        let n = s.read(buf)?;
+        let mut st = self.state();
+        st.ended(s.position());
+        if s.position() < s.end() {
+            if st.streams.len() >= IDLE_STREAMS {
+                st.streams.pop_front(); // its fetch thread stops
+            }
+            st.streams.push_back(s);
+        }
+        Ok(n)
     }
 }
 
@@ -52,15 +108,51 @@ impl ReadAt for ObjectAt {
         if pos >= self.len || buf.is_empty() {
             return Ok(0);
         }
-        let end = (pos + buf.len() as u64).min(self.len);
-        let n = (end - pos) as usize;
-        let mut r = self.client.reader(&self.key, pos, end, &self.etag);
-        r.read_exact(&mut buf[..n])?;
+        let sequential = {
+            let mut st = self.state();
+            if let Some(i) = st.streams.iter().position(|s| s.position() == pos) {
+                let s = st.streams.remove(i);
+                drop(st);
+                if let Some(s) = s {
+                    return self.read_stream(s, buf);
+                }
+                false
+            } else if let Some(w) = st
+                .windows
+                .iter()
+                .rev()
+                .find(|(at, w)| *at <= pos && pos < at + w.len() as u64)
+                .map(|(at, w)| (*at, w.clone()))
+            {
+                let off = (pos - w.0) as usize;
+                let n = buf.len().min(w.1.len() - off);
+                buf[..n].copy_from_slice(&w.1[off..off + n]);
+                st.ended(pos + n as u64);
+                return Ok(n);
+            } else {
+                st.ends.contains(&pos)
+            }
+        };
+        let stop = self.boundary_after(pos).min(self.len);
+        if (sequential || buf.len() as u64 >= STREAM_MIN) && stop.saturating_sub(pos) >= STREAM_MIN
+        {
+            let s = Prefetch::start(&self.client, &self.key, pos, stop, &self.etag);
+            return self.read_stream(s, buf);
+        }
+        let end = (pos + buf.len().max(WINDOW) as u64).min(self.len);
+        let mut w = vec![0u8; (end - pos) as usize];
+        self.client
+            .reader(&self.key, pos, end, &self.etag)
+            .read_exact(&mut w)?;
+        let n = buf.len().min(w.len());
+        buf[..n].copy_from_slice(&w[..n]);
+        let mut st = self.state();
+        if st.windows.len() >= WINDOWS {
+            st.windows.pop_front();
+        }
+        st.windows.push_back((pos, Arc::new(w)));
+        st.ended(pos + n as u64);
         Ok(n)
-    }
-
-    fn read_ahead(&self) -> usize {
-        READ_AHEAD
     }
 
     fn boundary_after(&self, pos: u64) -> u64 {
@@ -155,7 +247,7 @@ impl Source for PrefixSource {
             .get(entry.index)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not listed"))?;
         let end = options.cap.min(o.size);
-        let mut r = self.client.reader(&o.key, 0, end, &o.etag);
+        let mut r = Prefetch::start(&self.client, &o.key, 0, end, &o.etag);
         f(&mut r)
     }
 }
@@ -199,6 +291,11 @@ impl Discovery {
             })
             .collect()
     }
+}
+
+/// Whether a key names an EEP (`*.eep.xml`, DA/T 48-2009): one object is one package.
+fn is_eep_key(k: &str) -> bool {
+    k.rsplit('/').next().is_some_and(crate::eep::is_eep_name)
 }
 
 fn is_zip_key(k: &str) -> bool {
@@ -251,13 +348,20 @@ pub fn discover(client: &Client, url: &S3Url) -> Result<Discovery, S3Error> {
 
 fn discover_under(client: &Client, url: &S3Url) -> Result<Discovery, S3Error> {
     let mut d = Discovery::default();
-    // The URL may name one zip object.
-    if is_zip_key(&url.prefix)
+    // The URL may name one zip object, or one EEP.
+    let single = if is_zip_key(&url.prefix) {
+        Some(PackageKind::SipZip)
+    } else if is_eep_key(&url.prefix) {
+        Some(PackageKind::Eep)
+    } else {
+        None
+    };
+    if let Some(kind) = single
         && let Some(o) = client.head(&url.prefix)?
     {
         d.packages.push(FoundPackage {
             key: url.prefix.clone(),
-            kind: PackageKind::SipZip,
+            kind,
             objects: vec![ObjectInfo {
                 key: url.prefix.clone(),
                 ..o
@@ -359,16 +463,21 @@ pub fn classify(root: &str, objects: Vec<ObjectInfo>) -> Discovery {
             }
             continue;
         }
-        if is_zip_key(&o.key) {
-            if held.contains(&o.key) {
-                d.leftovers.push(o.key.clone());
-            } else {
-                d.packages.push(FoundPackage {
-                    key: o.key.clone(),
-                    kind: PackageKind::SipZip,
-                    objects: vec![o.clone()],
-                });
-            }
+        let kind = if is_zip_key(&o.key) {
+            PackageKind::SipZip
+        } else if is_eep_key(&o.key) {
+            PackageKind::Eep
+        } else {
+            continue;
+        };
+        if held.contains(&o.key) {
+            d.leftovers.push(o.key.clone());
+        } else {
+            d.packages.push(FoundPackage {
+                key: o.key.clone(),
+                kind,
+                objects: vec![o.clone()],
+            });
         }
     }
     d.leftovers.sort();
@@ -391,6 +500,13 @@ pub fn open(client: &Client, p: &FoundPackage, limits: &Limits) -> Result<Packag
             let _ = object.bounds.set(src.boundaries());
             Package::from_source(Box::new(src), limits)?
         }
+        // An EEP is one XML document, checked by the EEP checker (DA/T 48-2009), not a SIP.
+        PackageKind::Eep => {
+            return Err(SipError::NotAPackage {
+                path: location,
+                message: "an EEP (*.eep.xml), not a SIP".into(),
+            });
+        }
         _ => Package::from_source(
             Box::new(PrefixSource::new(client, &p.key, p.objects.clone())),
             limits,
@@ -406,6 +522,11 @@ pub fn open(client: &Client, p: &FoundPackage, limits: &Limits) -> Result<Packag
 
 /// Open the one package a URL names (for `validate`): a `.zip` object, or a SIP folder prefix.
 pub fn open_url(client: &Client, url: &S3Url, limits: &Limits) -> Result<Package, SipError> {
+    open(client, &find_one(client, url)?, limits)
+}
+
+/// The one package a URL names (for `validate`): a `.zip` object, a SIP folder prefix, or an EEP.
+pub fn find_one(client: &Client, url: &S3Url) -> Result<FoundPackage, SipError> {
     let location = PathBuf::from(url.to_string());
     let err = |e: S3Error| SipError::Open {
         path: location.clone(),
@@ -413,7 +534,7 @@ pub fn open_url(client: &Client, url: &S3Url, limits: &Limits) -> Result<Package
     };
     let d = discover(client, url).map_err(err)?;
     match d.packages.as_slice() {
-        [p] if p.key == url.prefix => open(client, p, limits),
+        [p] if p.key == url.prefix => Ok(p.clone()),
         [] if !d.leftovers.is_empty() => Err(SipError::NotAPackage {
             path: location,
             message: "an interrupted upload (its publication marker is still there): not a package"
@@ -421,7 +542,8 @@ pub fn open_url(client: &Client, url: &S3Url, limits: &Limits) -> Result<Package
         }),
         [] => Err(SipError::NotAPackage {
             path: location,
-            message: "no SIP there (no METS.xml under this prefix, and no .zip object)".into(),
+            message: "no SIP there (no METS.xml under this prefix, and no .zip or .eep.xml object)"
+                .into(),
         }),
         _ => Err(SipError::NotAPackage {
             path: location,
@@ -446,15 +568,19 @@ pub fn mirror(client: &Client, p: &FoundPackage, dir: &std::path::Path) -> Resul
             continue;
         }
         let safe = safe_relative(rel).map_err(|e| format!("{}: {e}", o.key))?;
-        let path = dir.join(&safe);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-        }
-        let mut out =
-            std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut r = client.reader(&o.key, 0, o.size, &o.etag);
-        io::copy(&mut r, &mut out).map_err(|e| format!("s3://{}/{}: {e}", client.bucket, o.key))?;
+        fetch_to(client, o, &dir.join(&safe))?;
     }
+    Ok(())
+}
+
+/// Copy one object to a new local file `path` (its folder made), streamed (memory stays bounded).
+pub fn fetch_to(client: &Client, o: &ObjectInfo, path: &std::path::Path) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    let mut out = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut r = Prefetch::start(client, &o.key, 0, o.size, &o.etag);
+    io::copy(&mut r, &mut out).map_err(|e| format!("s3://{}/{}: {e}", client.bucket, o.key))?;
     Ok(())
 }
 
@@ -486,6 +612,10 @@ mod tests {
                 o("p/.f.dangan-1234.partial/METS.xml"),
                 o("p/g.zip.partial"),
                 o("p/notes.txt"),
+                o("p/h.eep.xml"),
+                o("p/a/representations/inside.eep.xml"),
+                o("p/.i.eep.xml.dangan-publishing"),
+                o("p/i.eep.xml"),
             ],
         );
         let got: Vec<(&str, PackageKind)> = d
@@ -500,9 +630,14 @@ mod tests {
                 ("p/b.zip", PackageKind::SipZip),
                 ("p/c", PackageKind::Bag),
                 ("p/dmg", PackageKind::Sip),
+                ("p/h.eep.xml", PackageKind::Eep),
             ]
         );
-        assert_eq!(d.packages[0].objects.len(), 2);
+        assert_eq!(
+            d.packages[0].objects.len(),
+            3,
+            "the EEP inside the SIP is one of its files"
+        );
         assert!(
             d.leftovers.contains(&"p/e".to_string()),
             "{:?}",
@@ -516,7 +651,8 @@ mod tests {
             "{:?}",
             d.leftovers
         );
-        assert_eq!(d.leftovers.len(), 4, "{:?}", d.leftovers);
+        assert!(d.leftovers.contains(&"p/i.eep.xml".to_string()));
+        assert_eq!(d.leftovers.len(), 6, "{:?}", d.leftovers);
         // The root itself may be the package.
         let d = classify("p/a", vec![o("p/a/METS.xml"), o("p/a/x")]);
         assert_eq!(d.packages.len(), 1);

@@ -274,6 +274,7 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
         let pool = pool(args.jobs.or(Some(8)))?;
         return crate::s3_cmd::run_verify(global, &args, urls, mode, shard, bar.as_ref(), pool);
     }
+    crate::s3_cmd::refuse_object_ledger(args.ledger.as_deref())?; // issue 16
     // Find every package first: a path that is not there stops the run before anything is checked.
     let mut refs: Vec<PackageRef> = Vec::new();
     let mut found = Vec::new();
@@ -403,10 +404,12 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
 
 pub fn run_ledger(global: &Global, cmd: LedgerCmd) -> anyhow::Result<Status> {
     let LedgerCmd::Report { file, roots, json } = cmd;
-    if !file.exists() {
+    // A ledger in object storage (issue 16): an object, or a folder of part objects.
+    let object = crate::s3_cmd::url(&file)?.is_some();
+    if !object && !file.exists() {
         bail!("{}: no such ledger", file.display());
     }
-    let lines = ledger::read_any(&file)?;
+    let lines = crate::s3_cmd::read_ledger(global, &file)?;
     let mut known = Vec::new();
     for root in &roots {
         if let Some(url) = crate::s3_cmd::url(root)? {

@@ -17,7 +17,7 @@ use dangan::fixity::verify::{
 use dangan::fixity::{Mode, PackageKind, PackageReport, VerifyOptions, VerifyReport};
 use dangan::model::{Finding, Level};
 use dangan::objstore::{self, Client, Config, S3Url, StatsSnapshot, publish, source};
-use dangan::sip::{Limits, Package};
+use dangan::sip::Limits;
 
 use crate::Status;
 use crate::args::Global;
@@ -109,9 +109,52 @@ fn shard_key(key: &str) -> &str {
     key
 }
 
-/// A bag in a bucket: the bag reader reads folders, so the bag is copied to a local staging folder
-/// (streamed to disk, removed afterwards) and checked there; the report names the bucket's keys.
-fn verify_bag(
+/// A local staging folder for a package copied out of a bucket; removed when dropped, whatever happens.
+struct Staged(PathBuf);
+
+impl Staged {
+    fn new() -> Staged {
+        Staged(std::env::temp_dir().join(format!(
+            ".dangan-s3-{}{}",
+            dangan::publish::run_id(),
+            dangan::fsutil::STAGING_SUFFIX
+        )))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Copy a bag (every object under its prefix) or an EEP (one object) to `local`.
+fn copy_out(c: &Client, p: &source::FoundPackage, local: &Path) -> Result<(), String> {
+    match p.kind {
+        PackageKind::Eep => {
+            let o = p.objects.first().ok_or("no object")?;
+            source::fetch_to(c, o, local)
+        }
+        _ => source::mirror(c, p, local),
+    }
+}
+
+/// Findings about the local copy name the object instead.
+fn relocate(findings: &mut [Finding], local: &Path, url: &str) {
+    let local = local.display().to_string();
+    for f in findings {
+        if let Some(p) = f.path.as_mut()
+            && let Some(rest) = p.strip_prefix(&local)
+        {
+            *p = format!("{url}{rest}");
+        }
+    }
+}
+
+/// A bag or an EEP in a bucket: the bag reader reads folders and the EEP checker streams a file (and
+/// reads its signed ranges again), so the package is copied to a local staging folder (streamed to disk,
+/// removed afterwards) and checked there; the report names the bucket's keys.
+fn verify_copied(
     c: &Client,
     p: &source::FoundPackage,
     url: &str,
@@ -119,14 +162,9 @@ fn verify_bag(
     progress: &dyn Progress,
 ) -> PackageReport {
     let name = p.key.rsplit('/').next().unwrap_or(&p.key).to_string();
-    let tmp = std::env::temp_dir().join(format!(
-        ".dangan-bag-{}{}",
-        dangan::publish::run_id(),
-        dangan::fsutil::STAGING_SUFFIX
-    ));
-    let local = tmp.join(&name);
-    let copied = source::mirror(c, p, &local);
-    let mut report = match copied {
+    let tmp = Staged::new();
+    let local = tmp.0.join(&name);
+    let mut report = match copy_out(c, p, &local) {
         Ok(()) => verify_package(
             &PackageRef {
                 path: local.clone(),
@@ -138,6 +176,19 @@ fn verify_bag(
         ),
         Err(e) => {
             let now = jiff::Timestamp::now();
+            let (rule, zh, en) = if p.kind == PackageKind::Eep {
+                (
+                    "DA/T 48-2009",
+                    format!("无法从对象存储读取该 EEP: {e}"),
+                    format!("cannot read the EEP from object storage: {e}"),
+                )
+            } else {
+                (
+                    "RFC 8493 §3",
+                    format!("无法从对象存储读取该包: {e}"),
+                    format!("cannot read the bag from object storage: {e}"),
+                )
+            };
             PackageReport {
                 path: String::new(),
                 kind: p.kind,
@@ -146,13 +197,16 @@ fn verify_bag(
                 bytes: 0,
                 failures: Vec::new(),
                 findings: vec![Finding::new(
-                    "RFC 8493 §3",
+                    rule,
                     Level::Error,
                     Some(String::new()),
-                    format!("无法从对象存储读取该包: {e}"),
-                    format!("cannot read the bag from object storage: {e}"),
+                    zh,
+                    en,
                 )],
-                id: name.clone(),
+                id: name
+                    .strip_suffix(dangan::eep::SUFFIX)
+                    .unwrap_or(&name)
+                    .to_string(),
                 algorithms: Vec::new(),
                 mode: options.mode,
                 started: Some(now),
@@ -160,9 +214,49 @@ fn verify_bag(
             }
         }
     };
-    let _ = std::fs::remove_dir_all(&tmp);
+    relocate(&mut report.findings, &local, url);
     report.path = url.to_string();
     report
+}
+
+/// `validate s3://…`: the one package a URL names — a SIP (zip object or folder prefix) through the one
+/// package reader, or an EEP (copied to a local staging file for the EEP checker; the report names the
+/// object).
+pub fn validate(
+    global: &Global,
+    url: &S3Url,
+    options: &dangan::validate::Options,
+) -> anyhow::Result<dangan::validate::Report> {
+    let c = client(global, url)?;
+    let p = source::find_one(&c, url)?;
+    let report = if p.kind == PackageKind::Eep {
+        let tmp = Staged::new();
+        let name = p.key.rsplit('/').next().unwrap_or(&p.key);
+        let local = tmp.0.join(name);
+        copy_out(&c, &p, &local).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+        let mut r = dangan::eep::validate_path(&local, options)?
+            .ok_or_else(|| anyhow::anyhow!("{url}: not an EEP"))?;
+        let shown = local.display().to_string();
+        let object = url.to_string();
+        r.package = object.clone();
+        relocate(&mut r.findings, &local, &object);
+        for item in &mut r.items {
+            if item.danghao == shown {
+                item.danghao = object.clone();
+            }
+        }
+        if r.object_id.as_deref() == Some(shown.as_str()) {
+            r.object_id = Some(object);
+        }
+        r
+    } else {
+        let pkg = source::open(&c, &p, &options.limits)?;
+        dangan::validate::validate_package(&pkg, options)?
+    };
+    if let Some(e) = c.stats.broken() {
+        return Err(e.into());
+    }
+    Ok(report)
 }
 
 /// Print progress to stderr every few seconds until `stop` is dropped.
@@ -191,6 +285,97 @@ fn ticker(stop: &std::sync::mpsc::Receiver<()>, clients: &[Client], total: u64, 
             rate / 1e6
         );
     }
+}
+
+/// Where a run's ledger lines go: a local file (or a part in a local folder), or an object
+/// (`--ledger s3://…`, [`objstore::ledger`]).
+enum LedgerSink {
+    File(Ledger),
+    Object(objstore::ledger::ObjectLedger),
+}
+
+impl LedgerSink {
+    fn open(
+        clients: &mut BTreeMap<String, Client>,
+        global: &Global,
+        path: &Path,
+        shard: Option<Shard>,
+    ) -> anyhow::Result<LedgerSink> {
+        Ok(match url(path)? {
+            Some(u) => {
+                let c = client_in(clients, global, &u)?;
+                let key = objstore::ledger::part_key(&u, shard)?;
+                LedgerSink::Object(objstore::ledger::ObjectLedger::open(&c, &key)?)
+            }
+            None => LedgerSink::File(Ledger::open(&ledger::part_path(path, shard))?),
+        })
+    }
+
+    fn append(&mut self, e: &Entry) -> anyhow::Result<()> {
+        match self {
+            LedgerSink::File(l) => l.append(e)?,
+            LedgerSink::Object(l) => l.append(e)?,
+        }
+        Ok(())
+    }
+
+    /// Write an object ledger back (a file ledger is durable line by line already).
+    fn finish(&mut self) -> anyhow::Result<()> {
+        if let LedgerSink::Object(l) = self {
+            let url = l.url();
+            l.flush()
+                .with_context(|| format!("writing the ledger {url}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The client of a URL's bucket from `clients`, made on first use (so that its cost is counted).
+fn client_in(
+    clients: &mut BTreeMap<String, Client>,
+    global: &Global,
+    u: &S3Url,
+) -> anyhow::Result<Client> {
+    if let Some(c) = clients.get(&u.bucket) {
+        return Ok(c.clone());
+    }
+    let c = client(global, u)?;
+    clients.insert(u.bucket.clone(), c.clone());
+    Ok(c)
+}
+
+fn read_ledger_in(
+    clients: &mut BTreeMap<String, Client>,
+    global: &Global,
+    path: &Path,
+) -> anyhow::Result<ledger::LedgerLines> {
+    Ok(match url(path)? {
+        Some(u) => {
+            let c = client_in(clients, global, &u)?;
+            objstore::ledger::read_any(&c, &u)?
+        }
+        None => ledger::read_any(path)?,
+    })
+}
+
+/// Read a ledger: a local file or folder of parts, or an object or a folder of part objects in a
+/// bucket (`dangan ledger report s3://…`).
+pub fn read_ledger(global: &Global, path: &Path) -> anyhow::Result<ledger::LedgerLines> {
+    read_ledger_in(&mut BTreeMap::new(), global, path)
+}
+
+/// `--ledger s3://…` is read and written by `verify s3://…`; a run over local paths refuses it rather
+/// than write a local folder named `s3:`.
+pub fn refuse_object_ledger(ledger: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(l) = ledger
+        && url(l)?.is_some()
+    {
+        bail!(
+            "--ledger {}: a ledger in object storage goes with packages in object storage (verify s3://…); give a local ledger for local packages",
+            l.display()
+        );
+    }
+    Ok(())
 }
 
 pub fn run_verify(
@@ -242,7 +427,7 @@ pub fn run_verify(
     }
     let ctx = Context::live();
     let lines = match &args.ledger {
-        Some(l) => Some(ledger::read_any(l)?),
+        Some(l) => Some(read_ledger_in(&mut clients, global, l)?),
         None => None,
     };
     // A package is known to the ledger by its id; in a bucket the path (URL) leads to it.
@@ -308,7 +493,7 @@ pub fn run_verify(
         }
     }
     let mut ledger_file = match &args.ledger {
-        Some(l) => Some(Ledger::open(&ledger::part_path(l, shard))?),
+        Some(l) => Some(LedgerSink::open(&mut clients, global, l, shard)?),
         None => None,
     };
     let options = VerifyOptions { mode };
@@ -319,50 +504,73 @@ pub fn run_verify(
     let log_progress = !args.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let watched: Vec<Client> = clients.values().cloned().collect();
+    let verify_one = |(u, p): &(S3Url, source::FoundPackage)| -> PackageReport {
+        let c = &clients[&u.bucket];
+        let url = u.of_key(&p.key);
+        let name = p.key.rsplit('/').next().unwrap_or(&p.key);
+        match p.kind {
+            PackageKind::Sip | PackageKind::SipZip => verify_opened_sip(
+                source::open(c, p, &limits),
+                url,
+                p.kind,
+                name.strip_suffix(".zip").unwrap_or(name).to_string(),
+                &options,
+                &jiff::Timestamp::now,
+                progress,
+            ),
+            PackageKind::Bag | PackageKind::BagSip | PackageKind::Eep => {
+                verify_copied(c, p, &url, &options, progress)
+            }
+        }
+    };
     let result = std::thread::scope(|scope| {
         if log_progress {
             scope.spawn(move || ticker(&stopped, &watched, total, started));
         }
-        let mut run = || -> anyhow::Result<Vec<PackageReport>> {
+        // Several packages in flight at once (the pool's threads take packages and their entries alike),
+        // reports taken back in discovery order so that the ledger is written in a stable order, a line
+        // as soon as every package before it is done.
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, PackageReport)>();
+        let work = &packages;
+        let verify_one = &verify_one;
+        let pool = &pool;
+        scope.spawn(move || {
+            pool.install(|| {
+                use rayon::prelude::*;
+                work.par_iter()
+                    .enumerate()
+                    .with_max_len(1)
+                    .for_each_with(tx, |tx, (i, p)| {
+                        // A closed receiver: the run has stopped; nothing more to report.
+                        let _ = tx.send((i, verify_one(p)));
+                    });
+            })
+        });
+        let run = || -> anyhow::Result<Vec<PackageReport>> {
             let mut reports = Vec::with_capacity(packages.len());
-            for (u, p) in &packages {
-                let c = &clients[&u.bucket];
-                let url = u.of_key(&p.key);
-                let name = p.key.rsplit('/').next().unwrap_or(&p.key);
-                let report = match p.kind {
-                    // Discovery in a bucket does not classify *.eep.xml objects yet (left for the next
-                    // step of issue 16): were one to come here, the SIP opener names it as not a package.
-                    PackageKind::Sip | PackageKind::SipZip | PackageKind::Eep => {
-                        pool.install(|| {
-                            verify_opened_sip(
-                                source::open(c, p, &limits),
-                                url.clone(),
-                                p.kind,
-                                name.strip_suffix(".zip").unwrap_or(name).to_string(),
-                                &options,
-                                &jiff::Timestamp::now,
-                                progress,
-                            )
-                        })
+            let mut waiting: BTreeMap<usize, PackageReport> = BTreeMap::new();
+            for (i, report) in rx {
+                waiting.insert(i, report);
+                while let Some(report) = waiting.remove(&reports.len()) {
+                    let (u, _) = &packages[reports.len()];
+                    let c = &clients[&u.bucket];
+                    // Storage that stopped answering is not damage in the package: stop the run (exit 2),
+                    // record nothing from then on.
+                    if let Some(e) = c.stats.broken() {
+                        return Err(anyhow::Error::new(e).context(format!(
+                            "verifying {} stopped: object storage is not answering ({} packages checked before)",
+                            report.path,
+                            reports.len()
+                        )));
                     }
-                    PackageKind::Bag | PackageKind::BagSip => {
-                        pool.install(|| verify_bag(c, p, &url, &options, progress))
+                    if let Some(l) = ledger_file.as_mut() {
+                        l.append(&Entry::from_report(
+                            &report,
+                            ctx.ids.next_uuid().to_string(),
+                        ))?;
                     }
-                };
-                // Storage that stopped answering is not damage in the package: stop the run (exit 2), record nothing.
-                if let Some(e) = c.stats.broken() {
-                    return Err(anyhow::Error::new(e).context(format!(
-                        "verifying {url} stopped: object storage is not answering ({} packages checked before)",
-                        reports.len()
-                    )));
+                    reports.push(report);
                 }
-                if let Some(l) = ledger_file.as_mut() {
-                    l.append(&Entry::from_report(
-                        &report,
-                        ctx.ids.next_uuid().to_string(),
-                    ))?;
-                }
-                reports.push(report);
             }
             Ok(reports)
         };
@@ -370,7 +578,17 @@ pub fn run_verify(
         drop(stop);
         r
     });
-    let mut reports = result?;
+    let mut reports = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // Keep the lines of the packages checked before the run stopped (when the ledger's storage
+            // still answers).
+            if let Some(l) = ledger_file.as_mut() {
+                let _ = l.finish();
+            }
+            return Err(e);
+        }
+    };
     for report in vanished {
         if let Some(l) = ledger_file.as_mut() {
             l.append(&Entry::from_report(
@@ -379,6 +597,9 @@ pub fn run_verify(
             ))?;
         }
         reports.push(report);
+    }
+    if let Some(l) = ledger_file.as_mut() {
+        l.finish()?;
     }
     let report = VerifyReport::with_findings(reports, found);
     let cost = cost(&clients, started);
@@ -406,16 +627,6 @@ pub fn run_verify(
     })
 }
 
-/// The one package a URL names, opened for `validate`.
-pub fn open_package(global: &Global, url: &S3Url, limits: &Limits) -> anyhow::Result<Package> {
-    let c = client(global, url)?;
-    let pkg = source::open_url(&c, url, limits)?;
-    if let Some(e) = c.stats.broken() {
-        return Err(e.into());
-    }
-    Ok(pkg)
-}
-
 /// Packages and their ids under URLs (for `ledger report`: which were never checked).
 pub fn known(global: &Global, url: &S3Url) -> anyhow::Result<Vec<(String, String)>> {
     let c = client(global, url)?;
@@ -424,7 +635,11 @@ pub fn known(global: &Global, url: &S3Url) -> anyhow::Result<Vec<(String, String
     let mut out = Vec::new();
     for p in &d.packages {
         let name = p.key.rsplit('/').next().unwrap_or(&p.key);
-        let mut id = name.strip_suffix(".zip").unwrap_or(name).to_string();
+        let mut id = name
+            .strip_suffix(".zip")
+            .or_else(|| name.strip_suffix(dangan::eep::SUFFIX))
+            .unwrap_or(name)
+            .to_string();
         if matches!(p.kind, PackageKind::Sip | PackageKind::SipZip)
             && let Ok(pkg) = source::open(&c, p, &limits)
             && let Some(objid) = pkg

@@ -27,10 +27,7 @@ pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<Status> {
     };
     // s3://bucket/key (issue 16): the same package reader over object storage.
     let report = match crate::s3_cmd::url(&args.package)? {
-        Some(url) => {
-            let pkg = crate::s3_cmd::open_package(global, &url, &options.limits)?;
-            dangan::validate::validate_package(&pkg, &options)?
-        }
+        Some(url) => crate::s3_cmd::validate(global, &url, &options)?,
         None => validate(&args.package, &options)?,
     };
     let lang = global.lang;
