@@ -82,6 +82,9 @@ pub struct Options<'a> {
     pub budget: &'a crate::raster::Budget,
     /// Told as each input file is done (a page of an item, or a whole file).
     pub progress: crate::Tick<'a>,
+    /// Digests to compute of each TIFF master and item PDF in the pass that writes it ([`Report::written`]):
+    /// packaging moves them in without reading them again. Empty: none.
+    pub digests: &'a [crate::fixity::digest::Algorithm],
 }
 
 /// A file to normalize: its path relative to the input root (`/`-separated) and its format, from the
@@ -158,6 +161,9 @@ pub struct Report {
     /// SHA-256 of each page, from the read its decode made (when QC was asked for), by path.
     #[serde(skip)]
     pub page_digests: BTreeMap<String, String>,
+    /// Digests ([`Options::digests`]) of outputs computed while they were written, by output path.
+    #[serde(skip)]
+    pub written: BTreeMap<String, crate::fixity::digest::Hashed>,
 }
 
 impl Report {
@@ -255,6 +261,8 @@ struct Run<'a> {
     verified: &'a std::sync::Mutex<Vec<String>>,
     /// SHA-256 of each page read for its decode (with QC: the batch's identical-image check).
     page_digests: &'a std::sync::Mutex<BTreeMap<String, String>>,
+    /// Digests of outputs made in this run, computed while writing them ([`Report::written`]).
+    written: &'a std::sync::Mutex<BTreeMap<String, crate::fixity::digest::Hashed>>,
     /// The OCR engine (issue 14), when the policy asks for OCR and one is installed.
     ocr: Option<&'a dyn crate::ocr::OcrEngine>,
 }
@@ -499,6 +507,7 @@ pub fn normalize_files(
     let pages = std::sync::Mutex::new(Vec::new());
     let verified = std::sync::Mutex::new(Vec::new());
     let page_digests = std::sync::Mutex::new(BTreeMap::new());
+    let written = std::sync::Mutex::new(BTreeMap::new());
     let engine = opts
         .tools
         .tesseract
@@ -520,6 +529,7 @@ pub fn normalize_files(
         pages: &pages,
         verified: &verified,
         page_digests: &page_digests,
+        written: &written,
     };
     let (mut reports, mut records, mut findings) = run_all(&run);
     let now = run.now.clone();
@@ -529,9 +539,10 @@ pub fn normalize_files(
     let mut verified = verified.into_inner().unwrap_or_else(|p| p.into_inner());
     verified.sort();
     let page_digests = page_digests.into_inner().unwrap_or_else(|p| p.into_inner());
+    let written = written.into_inner().unwrap_or_else(|p| p.into_inner());
     // Identifiers are drawn only now, in record order: parallel work gives the same ids every time.
     for r in &mut records {
-        r.id = format!("urn:uuid:{}", ctx.ids.next_uuid());
+        r.id = ctx.ids.event_id();
     }
     reports.sort_by(|a, b| (a.root as u8, &a.path).cmp(&(b.root as u8, &b.path)));
     findings.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
@@ -550,6 +561,7 @@ pub fn normalize_files(
         pages,
         verified,
         page_digests,
+        written,
     })
 }
 
@@ -897,8 +909,28 @@ fn write_master(
     p: raster::TiffParams,
 ) -> Result<(), ActionError> {
     let path = ensure_parent(run.out_root, out)?;
-    let f = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-    raster::write_tiff(f, r, p)
+    if run.opts.digests.is_empty() {
+        let f = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        return raster::write_tiff(f, r, p);
+    }
+    // The TIFF encoder seeks back to link its directory, so the file is laid out in memory (the strips
+    // are there already) and hashed in the pass that writes it: packaging never reads the master again.
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    raster::write_tiff(&mut tiff, r, p)?;
+    let mut w = crate::fixity::digest::HashingWriter::new(File::create(&path)?, run.opts.digests);
+    std::io::Write::write_all(&mut w, tiff.get_ref())?;
+    let (_, hashed) = w.finish()?;
+    run.remember(out, hashed);
+    Ok(())
+}
+
+impl Run<'_> {
+    /// Keep the digests of an output computed while writing it.
+    fn remember(&self, out: &str, hashed: crate::fixity::digest::Hashed) {
+        if let Ok(mut w) = self.written.lock() {
+            w.insert(out.to_string(), hashed);
+        }
+    }
 }
 
 /// Derive a reproducible document id from what makes the document.
@@ -917,7 +949,7 @@ fn doc_id(parts: &[&str]) -> [u8; 16] {
 /// The item PDF being written: its record, the writer (or why it failed), dpi, quality, output path.
 type PdfState = (
     Event,
-    Result<pdf::PdfWriter<BufWriter<File>>, String>,
+    Result<pdf::PdfWriter<BufWriter<crate::fixity::digest::HashingWriter<File>>>, String>,
     u32,
     u8,
     String,
@@ -955,6 +987,8 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
             .map_err(|e| e.to_string())
             .and_then(|path| File::create(path).map_err(|e| e.to_string()))
             .and_then(|f| {
+                // Hashed as it is written (Options::digests; none asked: nothing computed).
+                let f = crate::fixity::digest::HashingWriter::new(f, run.opts.digests);
                 pdf::PdfWriter::new(BufWriter::with_capacity(1 << 20, f), &pm, doc_id(&id_parts))
                     .map_err(|e| e.to_string())
             });
@@ -1118,8 +1152,18 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
                 "OCR words as invisible text (Tr 3), glyphless CIDFontType2 font, Identity-H, ToUnicode".into(),
             );
         }
-        match w.and_then(|w| w.finish().map_err(|e| e.to_string())) {
-            Ok(_) => {
+        let finished = w.and_then(|w| {
+            let hashing = w
+                .finish()
+                .and_then(|b| b.into_inner().map_err(|e| e.into_error()))
+                .map_err(|e| e.to_string())?;
+            hashing.finish().map_err(|e| e.to_string())
+        });
+        match finished {
+            Ok((_, hashed)) => {
+                if !run.opts.digests.is_empty() {
+                    run.remember(&out, hashed);
+                }
                 r.outputs.push(out);
                 records.push(r);
             }
