@@ -810,10 +810,20 @@ type Outcomes = (Vec<FileReport>, Vec<Event>, Vec<Finding>);
 fn run_all(run: &Run<'_>) -> Outcomes {
     let mut findings = Vec::new();
     let (units, mut reports) = plan(run, &mut findings);
+    // Issue 12 (pack): pages of one item OCR'd side by side only as far as the items themselves leave
+    // cores free. Items already run one per core; a window of `cores` pages in each of them kept cores²
+    // decoded pages (26 MB each for A4 colour at 300 dpi) and their OCR images alive at once.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let items = units
+        .iter()
+        .filter(|u| matches!(u, Unit::Item(_)))
+        .count()
+        .clamp(1, cores);
+    let window = (cores / items).max(1);
     let results: Vec<Outcomes> = units
         .par_iter()
         .map(|u| match u {
-            Unit::Item(p) => (Vec::new(), run_item(run, p), Vec::new()),
+            Unit::Item(p) => (Vec::new(), run_item(run, p, window), Vec::new()),
             Unit::File(p) => {
                 let done = run_file(run, p);
                 if run.depth == 0 {
@@ -915,7 +925,8 @@ fn write_master(
     }
     // The TIFF encoder seeks back to link its directory, so the file is laid out in memory (the strips
     // are there already) and hashed in the pass that writes it: packaging never reads the master again.
-    let mut tiff = std::io::Cursor::new(Vec::new());
+    // Reserved, not touched: only what is written becomes resident, and the buffer never moves.
+    let mut tiff = std::io::Cursor::new(Vec::with_capacity(r.pixels.as_bytes().len() + (1 << 20)));
     raster::write_tiff(&mut tiff, r, p)?;
     let mut w = crate::fixity::digest::HashingWriter::new(File::create(&path)?, run.opts.digests);
     std::io::Write::write_all(&mut w, tiff.get_ref())?;
@@ -955,7 +966,7 @@ type PdfState = (
     String,
 );
 
-fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
+fn run_item(run: &Run<'_>, p: &ItemPlan, ocr_window: usize) -> Vec<Event> {
     let policy = run.opts.policy;
     let mut records = Vec::new();
     let sources: Vec<String> = p
@@ -1004,10 +1015,10 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
         id_parts.extend(sources.iter().map(String::as_str));
         searchable::ItemText::start(run, o, rule, &sources, &meta, &p.item, doc_id(&id_parts))
     });
-    // Issue 14: with OCR, pages come in windows of as many pages as there are cores — decoded, OCR'd in
-    // parallel, then written in page order — so that one item of many pages still uses every core.
+    // Issue 14: with OCR, pages come in windows — decoded, OCR'd in parallel, then written in page order —
+    // so that one item of many pages still uses every core (the window is the cores other items leave).
     let window = match &text {
-        Some(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(_) => ocr_window,
         None => 1,
     };
     let mut ahead = std::collections::VecDeque::new();

@@ -275,6 +275,25 @@ pub(crate) fn write_tiff<W: Write + Seek>(
 /// into one `u32` — 32 KiB that stay in L1, one load per probe, a cheap clear — and emits codes 32 bits at
 /// a time into an output sized for the worst case up front (no per-byte capacity checks).
 pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
+    // Worst case: one 12-bit code per input byte, a Clear per 3,835 codes, the first Clear, the last
+    // code, EOI and the 4-byte flush granule.
+    let bound = (data.len() + data.len() / 1024 + 8) * 3 / 2 + 16;
+    thread_local! {
+        // The worst-case output buffer, zeroed once per thread and reused for every strip: sizing each
+        // strip's own buffer for the worst case would touch (and keep resident) 1.5 times its samples.
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        if scratch.len() < bound {
+            scratch.resize(bound, 0);
+        }
+        let n = lzw_into(data, scratch);
+        out.extend_from_slice(&scratch[..n]);
+    });
+}
+
+/// [`lzw_tiff`] into `buf` (large enough for the worst case); returns the length written.
+fn lzw_into(data: &[u8], buf: &mut [u8]) -> usize {
     const CLEAR: u32 = 256;
     const EOI: u32 = 257;
     const FIRST: u32 = 258;
@@ -284,12 +303,6 @@ pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
     // 4093): no real slot equals this.
     const EMPTY: u32 = u32::MAX;
     let mut table = vec![EMPTY; HSIZE];
-    // Worst case: one 12-bit code per input byte, a Clear per 3,835 codes, the first Clear, the last
-    // code, EOI and the 4-byte flush granule.
-    let bound = (data.len() + data.len() / 1024 + 8) * 3 / 2 + 16;
-    let start = out.len();
-    out.resize(start + bound, 0);
-    let buf = &mut out[start..];
     let mut pos = 0usize;
     let mut acc: u64 = 0;
     let mut acc_bits: u32 = 0;
@@ -368,7 +381,7 @@ pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
         buf[pos] = (acc << (8 - acc_bits)) as u8;
         pos += 1;
     }
-    out.truncate(start + pos);
+    pos
 }
 
 /// Average `k`×`k` blocks (the last row/column of blocks may be smaller).
