@@ -39,6 +39,14 @@ impl IdSource {
             }
         }
     }
+
+    // --- begin pack (issue 12): one spelling of event identifiers ---
+    /// The next PREMIS event identifier: the bare UUID (its `eventIdentifierType` says `UUID`), the one
+    /// spelling every command uses (normalize's events once carried `urn:uuid:`, pack's did not).
+    pub fn event_id(&self) -> String {
+        self.next_uuid().to_string()
+    }
+    // --- end pack (issue 12) ---
 }
 
 /// The clock, the identifier source and the acting agent of one run.

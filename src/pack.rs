@@ -498,6 +498,8 @@ pub fn pack_with_progress(
             qc: Some(&qc_policy),
             budget: &budget,
             progress: &|n| progress.advance(n),
+            // Masters and item PDFs are hashed as they are written, with every digest the package records.
+            digests: &crate::package::recorded_algorithms(options.sm3, options.form),
         },
         ctx,
     )?;
@@ -767,7 +769,7 @@ fn write_group(
             identified,
             &now,
         )
-        .with_id(ctx.ids.next_uuid().to_string())
+        .with_id(ctx.ids.event_id())
         .with_agents(vec![ctx.agent.clone()])
         .with_outcome(if id_warnings.is_empty() {
             Outcome::Success
@@ -883,7 +885,7 @@ fn qc_event(ctx: &Context, now: &str, path: &str, p: &qc::PageReport) -> Event {
         vec![package_path(path)],
         now,
     )
-    .with_id(ctx.ids.next_uuid().to_string())
+    .with_id(ctx.ids.event_id())
     .with_agents(vec![ctx.agent.clone()])
     .with_outcome(if failed {
         Outcome::Failure
@@ -953,8 +955,17 @@ fn derived_for(
                 crate::intake::page::PAGE_DIGITS,
             )
             .map(|p| p.seq);
+            // Hashed while normalization wrote it: moved in without being read again.
+            let source = match run.normalized.written.get(o) {
+                Some(h) => Source::Staged {
+                    path,
+                    digests: h.digests.clone(),
+                    verified: true,
+                },
+                None => Source::Scratch(path),
+            };
             reps.entry(rep.to_string()).or_default().push(SourceFile {
-                source: Source::Scratch(path),
+                source,
                 name: rest.to_string(),
                 original_name: None,
                 identification: Some(identification),

@@ -1421,3 +1421,101 @@ fn qc_policy_overlays_the_default_and_errors_name_file_and_line() {
     assert!(err.contains("bad.toml:4"), "{err}");
     assert!(!target.exists());
 }
+
+/// Issue 12: a TIFF master is hashed in the pass that writes it and moved into the package without being
+/// read again. The digests must still be those of the bytes on disk: bagit-python recomputes the SHA-256
+/// and SHA-512 manifests, `dangan verify` the METS checksums; libtiff (`tiffinfo -D`) decodes the LZW
+/// strips without complaint and ImageMagick finds no pixel different from the PNG page (a PNG page gets
+/// an LZW TIFF master under the default policy; lossless on both sides, so the count must be 0).
+#[test]
+fn masters_hashed_while_written_pass_bagit_python_and_decode_to_the_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let magick = common::tool_var("IMAGEMAGICK");
+    let b = dir.path().join("batch");
+    std::fs::create_dir_all(&b).expect("mkdir");
+    std::fs::write(
+        b.join("目录.csv"),
+        "档号,题名,分类号,页数\nJ001-WS·2019-Y-BGS-0001,页,X-1.1.1,2\n",
+    )
+    .expect("csv");
+    for p in 1..=2 {
+        // Noise on paper (table resets in the LZW) with text-like bars; a mark per page.
+        let (ok, _, err) = common::run(
+            Process::new(&magick)
+                .args(["-size", "701x503", "xc:white", "-fill", "black"])
+                .args([
+                    "-draw",
+                    &format!("rectangle 60,{} 600,{}", 80 + p * 30, 100 + p * 30),
+                ])
+                .args([
+                    "-attenuate",
+                    "0.3",
+                    "+noise",
+                    "Gaussian",
+                    "-type",
+                    "TrueColor",
+                ])
+                .args(["-units", "PixelsPerInch", "-density", "300"])
+                .arg(b.join(format!("J001-WS_2019-Y-BGS-0001-000{p}.png"))),
+        );
+        assert!(ok, "{err}");
+    }
+    let out = dir.path().join("out");
+    dangan()
+        .args([
+            "pack",
+            "--bag",
+            "--sm3",
+            "--id",
+            "masters",
+            "--created",
+            CREATED,
+        ])
+        .arg(&b)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let bag = out.join("masters");
+    let (ok, stdout, stderr) = common::run(
+        Process::new(common::tool_var("BAGIT_PY"))
+            .arg("--validate")
+            .arg(&bag),
+    );
+    assert!(ok, "bagit.py: {stdout}{stderr}");
+    let output = dangan()
+        .args(["verify", "--json"])
+        .arg(&bag)
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let data = bag.join("data/masters/representations");
+    for p in 1..=2 {
+        let tif = data.join(format!(
+            "preservation/data/J001-WS_2019-Y-BGS-0001-000{p}.tif"
+        ));
+        assert!(tif.is_file(), "{}", tif.display());
+        let (ok, stdout, stderr) = common::run(Process::new("tiffinfo").arg("-D").arg(&tif));
+        assert!(ok && !stderr.contains("rror"), "tiffinfo: {stdout}{stderr}");
+        assert!(stdout.contains("LZW"), "{stdout}");
+        let png = data.join(format!("original/data/J001-WS_2019-Y-BGS-0001-000{p}.png"));
+        let cmp = Process::new("compare")
+            .args(["-metric", "AE"])
+            .arg(&png)
+            .arg(&tif)
+            .arg("null:")
+            .output()
+            .expect("compare");
+        // `compare` prints the count of differing pixels on stderr.
+        let ae = String::from_utf8_lossy(&cmp.stderr);
+        assert_eq!(
+            ae.split_whitespace().next(),
+            Some("0"),
+            "compare -metric AE: {ae}"
+        );
+    }
+}

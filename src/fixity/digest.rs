@@ -291,6 +291,50 @@ impl Hashed {
     }
 }
 
+// --- begin pack (issue 12): hash while writing ---
+/// A writer that computes every digest of what passes through it, so that a file made by dangan (a TIFF
+/// master, an item PDF) is hashed in the pass that writes it instead of being read again afterwards.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: MultiHasher,
+    size: u64,
+}
+
+impl<W: std::io::Write> HashingWriter<W> {
+    pub fn new(inner: W, algorithms: &[Algorithm]) -> Self {
+        HashingWriter {
+            inner,
+            hasher: MultiHasher::new(algorithms),
+            size: 0,
+        }
+    }
+
+    /// The inner writer (flushed) and the digests of every byte written.
+    pub fn finish(mut self) -> std::io::Result<(W, Hashed)> {
+        self.inner.flush()?;
+        Ok((
+            self.inner,
+            Hashed {
+                size: self.size,
+                digests: self.hasher.finalize(),
+            },
+        ))
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+// --- end pack (issue 12) ---
+
 thread_local! {
     // One buffer per thread, reused for every file that thread hashes.
     static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };

@@ -192,6 +192,7 @@ fn message(
             pages: run.pages,
             verified: run.verified,
             page_digests: run.page_digests,
+            written: run.written, // issue 12 (pack): digests of outputs made while writing
             ocr: run.ocr,
         };
         let (mut rp, mut rc, mut f) = run_all(&sub);
@@ -298,6 +299,7 @@ impl Split<'_> {
             pages: run.pages,
             verified: run.verified,
             page_digests: run.page_digests,
+            written: run.written, // issue 12 (pack): digests of outputs made while writing
             ocr: run.ocr,
         };
         let att = format!("{stem}.attachments");

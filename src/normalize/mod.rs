@@ -82,6 +82,9 @@ pub struct Options<'a> {
     pub budget: &'a crate::raster::Budget,
     /// Told as each input file is done (a page of an item, or a whole file).
     pub progress: crate::Tick<'a>,
+    /// Digests to compute of each TIFF master and item PDF in the pass that writes it ([`Report::written`]):
+    /// packaging moves them in without reading them again. Empty: none.
+    pub digests: &'a [crate::fixity::digest::Algorithm],
 }
 
 /// A file to normalize: its path relative to the input root (`/`-separated) and its format, from the
@@ -158,6 +161,9 @@ pub struct Report {
     /// SHA-256 of each page, from the read its decode made (when QC was asked for), by path.
     #[serde(skip)]
     pub page_digests: BTreeMap<String, String>,
+    /// Digests ([`Options::digests`]) of outputs computed while they were written, by output path.
+    #[serde(skip)]
+    pub written: BTreeMap<String, crate::fixity::digest::Hashed>,
 }
 
 impl Report {
@@ -255,6 +261,8 @@ struct Run<'a> {
     verified: &'a std::sync::Mutex<Vec<String>>,
     /// SHA-256 of each page read for its decode (with QC: the batch's identical-image check).
     page_digests: &'a std::sync::Mutex<BTreeMap<String, String>>,
+    /// Digests of outputs made in this run, computed while writing them ([`Report::written`]).
+    written: &'a std::sync::Mutex<BTreeMap<String, crate::fixity::digest::Hashed>>,
     /// The OCR engine (issue 14), when the policy asks for OCR and one is installed.
     ocr: Option<&'a dyn crate::ocr::OcrEngine>,
 }
@@ -499,6 +507,7 @@ pub fn normalize_files(
     let pages = std::sync::Mutex::new(Vec::new());
     let verified = std::sync::Mutex::new(Vec::new());
     let page_digests = std::sync::Mutex::new(BTreeMap::new());
+    let written = std::sync::Mutex::new(BTreeMap::new());
     let engine = opts
         .tools
         .tesseract
@@ -521,6 +530,7 @@ pub fn normalize_files(
         pages: &pages,
         verified: &verified,
         page_digests: &page_digests,
+        written: &written,
     };
     let (mut reports, mut records, mut findings) = run_all(&run);
     let now = run.now.clone();
@@ -530,9 +540,10 @@ pub fn normalize_files(
     let mut verified = verified.into_inner().unwrap_or_else(|p| p.into_inner());
     verified.sort();
     let page_digests = page_digests.into_inner().unwrap_or_else(|p| p.into_inner());
+    let written = written.into_inner().unwrap_or_else(|p| p.into_inner());
     // Identifiers are drawn only now, in record order: parallel work gives the same ids every time.
     for r in &mut records {
-        r.id = format!("urn:uuid:{}", ctx.ids.next_uuid());
+        r.id = ctx.ids.event_id();
     }
     reports.sort_by(|a, b| (a.root as u8, &a.path).cmp(&(b.root as u8, &b.path)));
     findings.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
@@ -551,6 +562,7 @@ pub fn normalize_files(
         pages,
         verified,
         page_digests,
+        written,
     })
 }
 
@@ -799,10 +811,20 @@ type Outcomes = (Vec<FileReport>, Vec<Event>, Vec<Finding>);
 fn run_all(run: &Run<'_>) -> Outcomes {
     let mut findings = Vec::new();
     let (units, mut reports) = plan(run, &mut findings);
+    // Issue 12 (pack): pages of one item OCR'd side by side only as far as the items themselves leave
+    // cores free. Items already run one per core; a window of `cores` pages in each of them kept cores²
+    // decoded pages (26 MB each for A4 colour at 300 dpi) and their OCR images alive at once.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let items = units
+        .iter()
+        .filter(|u| matches!(u, Unit::Item(_)))
+        .count()
+        .clamp(1, cores);
+    let window = (cores / items).max(1);
     let results: Vec<Outcomes> = units
         .par_iter()
         .map(|u| match u {
-            Unit::Item(p) => (Vec::new(), run_item(run, p), Vec::new()),
+            Unit::Item(p) => (Vec::new(), run_item(run, p, window), Vec::new()),
             Unit::File(p) => {
                 let done = run_file(run, p);
                 if run.depth == 0 {
@@ -898,8 +920,29 @@ fn write_master(
     p: raster::TiffParams,
 ) -> Result<(), ActionError> {
     let path = ensure_parent(run.out_root, out)?;
-    let f = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-    raster::write_tiff(f, r, p)
+    if run.opts.digests.is_empty() {
+        let f = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        return raster::write_tiff(f, r, p);
+    }
+    // The TIFF encoder seeks back to link its directory, so the file is laid out in memory (the strips
+    // are there already) and hashed in the pass that writes it: packaging never reads the master again.
+    // Reserved, not touched: only what is written becomes resident, and the buffer never moves.
+    let mut tiff = std::io::Cursor::new(Vec::with_capacity(r.pixels.as_bytes().len() + (1 << 20)));
+    raster::write_tiff(&mut tiff, r, p)?;
+    let mut w = crate::fixity::digest::HashingWriter::new(File::create(&path)?, run.opts.digests);
+    std::io::Write::write_all(&mut w, tiff.get_ref())?;
+    let (_, hashed) = w.finish()?;
+    run.remember(out, hashed);
+    Ok(())
+}
+
+impl Run<'_> {
+    /// Keep the digests of an output computed while writing it.
+    fn remember(&self, out: &str, hashed: crate::fixity::digest::Hashed) {
+        if let Ok(mut w) = self.written.lock() {
+            w.insert(out.to_string(), hashed);
+        }
+    }
 }
 
 /// Derive a reproducible document id from what makes the document.
@@ -918,13 +961,13 @@ fn doc_id(parts: &[&str]) -> [u8; 16] {
 /// The item PDF being written: its record, the writer (or why it failed), dpi, quality, output path.
 type PdfState = (
     Event,
-    Result<pdf::PdfWriter<BufWriter<File>>, String>,
+    Result<pdf::PdfWriter<BufWriter<crate::fixity::digest::HashingWriter<File>>>, String>,
     u32,
     u8,
     String,
 );
 
-fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
+fn run_item(run: &Run<'_>, p: &ItemPlan, ocr_window: usize) -> Vec<Event> {
     let policy = run.opts.policy;
     let mut records = Vec::new();
     let sources: Vec<String> = p
@@ -956,6 +999,8 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
             .map_err(|e| e.to_string())
             .and_then(|path| File::create(path).map_err(|e| e.to_string()))
             .and_then(|f| {
+                // Hashed as it is written (Options::digests; none asked: nothing computed).
+                let f = crate::fixity::digest::HashingWriter::new(f, run.opts.digests);
                 pdf::PdfWriter::new(BufWriter::with_capacity(1 << 20, f), &pm, doc_id(&id_parts))
                     .map_err(|e| e.to_string())
             });
@@ -971,10 +1016,10 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
         id_parts.extend(sources.iter().map(String::as_str));
         searchable::ItemText::start(run, o, rule, &sources, &meta, &p.item, doc_id(&id_parts))
     });
-    // Issue 14: with OCR, pages come in windows of as many pages as there are cores — decoded, OCR'd in
-    // parallel, then written in page order — so that one item of many pages still uses every core.
+    // Issue 14: with OCR, pages come in windows — decoded, OCR'd in parallel, then written in page order —
+    // so that one item of many pages still uses every core (the window is the cores other items leave).
     let window = match &text {
-        Some(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(_) => ocr_window,
         None => 1,
     };
     let mut ahead = std::collections::VecDeque::new();
@@ -1119,8 +1164,18 @@ fn run_item(run: &Run<'_>, p: &ItemPlan) -> Vec<Event> {
                 "OCR words as invisible text (Tr 3), glyphless CIDFontType2 font, Identity-H, ToUnicode".into(),
             );
         }
-        match w.and_then(|w| w.finish().map_err(|e| e.to_string())) {
-            Ok(_) => {
+        let finished = w.and_then(|w| {
+            let hashing = w
+                .finish()
+                .and_then(|b| b.into_inner().map_err(|e| e.into_error()))
+                .map_err(|e| e.to_string())?;
+            hashing.finish().map_err(|e| e.to_string())
+        });
+        match finished {
+            Ok((_, hashed)) => {
+                if !run.opts.digests.is_empty() {
+                    run.remember(&out, hashed);
+                }
                 r.outputs.push(out);
                 records.push(r);
             }

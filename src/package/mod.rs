@@ -248,6 +248,9 @@ struct Stager<'a> {
     /// Per written file: its digests came from reading the source, so the staged copy must be read
     /// back. A file moved in was hashed where it now lies; reading it again would prove nothing new.
     read_back: Vec<bool>,
+    /// Make each staged file durable (`fsync`) before the package is published. Off for a zip: the staged
+    /// folder is only the zip's source and is removed as it is zipped; the zip itself is synced whole.
+    sync: bool,
 }
 
 /// What staging one file produced.
@@ -291,7 +294,14 @@ fn stage_one(
     rel: &str,
     source: &Source,
     algorithms: &[Algorithm],
+    sync: bool,
 ) -> Result<Staged, PackageError> {
+    let durable = |f: &fs::File, p: &Path| -> Result<(), PackageError> {
+        if sync {
+            f.sync_all().map_err(io(p))?;
+        }
+        Ok(())
+    };
     safe_rel(rel)?;
     let dest = root.join(rel);
     if let Some(parent) = dest.parent() {
@@ -307,7 +317,7 @@ fn stage_one(
             let f = fs::File::open(&dest).map_err(io(&dest))?;
             let size = f.metadata().map_err(io(&dest))?.len();
             // The rename must survive a crash before the package is published.
-            f.sync_all().map_err(io(&dest))?;
+            durable(&f, &dest)?;
             // Every digest the package records must come from the scan's one read.
             let mut known = Vec::new();
             for &a in algorithms {
@@ -334,7 +344,7 @@ fn stage_one(
         let mut out = fs::File::create(&dest).map_err(io(&dest))?;
         let mut input = crate::fsutil::open_regular_io(path).map_err(io(path))?;
         let hashed = hash_stream(&mut input, path, Some((&mut out, &dest)), algorithms)?;
-        out.sync_all().map_err(io(&dest))?;
+        durable(&out, &dest)?;
         let expected = digests
             .iter()
             .find(|(a, _)| *a == Algorithm::Sha256)
@@ -359,7 +369,7 @@ fn stage_one(
         let mut input = fs::File::open(&dest).map_err(io(&dest))?;
         let hashed = hash_stream(&mut input, &dest, None, algorithms)?;
         // The rename must survive a crash before the package is published.
-        input.sync_all().map_err(io(&dest))?;
+        durable(&input, &dest)?;
         return Ok(Staged {
             hashed,
             read_back: false,
@@ -376,7 +386,7 @@ fn stage_one(
             hash_stream(&mut input, p, Some((&mut out, &dest)), algorithms)?
         }
     };
-    out.sync_all().map_err(io(&dest))?;
+    durable(&out, &dest)?;
     Ok(Staged {
         hashed,
         read_back: true,
@@ -411,7 +421,7 @@ impl Stager<'_> {
 
     /// Write bytes or copy a file to `rel`, computing every digest in the same pass.
     fn put(&mut self, rel: &str, source: &Source, mime: &str) -> Result<WrittenFile, PackageError> {
-        let staged = stage_one(&self.root, rel, source, &self.algorithms)?;
+        let staged = stage_one(&self.root, rel, source, &self.algorithms, self.sync)?;
         Ok(self.record(rel, mime, staged))
     }
 
@@ -425,7 +435,7 @@ impl Stager<'_> {
         let staged: Vec<Staged> = files
             .par_iter()
             .map(|(rel, source, _)| {
-                let s = stage_one(&self.root, rel, source, &self.algorithms);
+                let s = stage_one(&self.root, rel, source, &self.algorithms, self.sync);
                 progress(1);
                 s
             })
@@ -491,6 +501,19 @@ fn mime_of(f: &SourceFile) -> String {
         .unwrap_or_else(|| "application/octet-stream".into())
 }
 
+/// Every digest a package records of each file: SHA-256, SM3 (GB/T 32905) with `sm3`, SHA-512 for a bag's
+/// manifests. Whoever makes a file for a package computes these while writing it.
+pub fn recorded_algorithms(sm3: bool, form: Form) -> Vec<Algorithm> {
+    let mut a = vec![Algorithm::Sha256];
+    if sm3 {
+        a.push(Algorithm::Sm3);
+    }
+    if form == Form::Bag {
+        a.push(Algorithm::Sha512);
+    }
+    a
+}
+
 /// Write a SIP folder under `out_dir`, atomically: staged as `.<OBJID>.partial`, verified, renamed.
 pub fn write_sip(
     spec: &PackageSpec,
@@ -550,18 +573,10 @@ fn write_staged(
     let mut st = Stager {
         root: root.clone(),
         ctx,
-        algorithms: {
-            let mut a = vec![Algorithm::Sha256];
-            if spec.sm3 {
-                a.push(Algorithm::Sm3);
-            }
-            if form == Form::Bag {
-                a.push(Algorithm::Sha512);
-            }
-            a
-        },
+        algorithms: recorded_algorithms(spec.sm3, form),
         written: Vec::new(),
         read_back: Vec::new(),
+        sync: form != Form::Zip,
     };
 
     // Content first: everything else describes it.
@@ -764,6 +779,7 @@ mod tests {
             algorithms: vec![Algorithm::Sha256, Algorithm::Sm3, Algorithm::Sha512],
             written: Vec::new(),
             read_back: Vec::new(),
+            sync: true,
         };
         let f = st
             .put("a/abc.txt", &Source::Bytes(b"abc".to_vec()), "text/plain")

@@ -61,7 +61,7 @@ fn all_events(spec: &PackageSpec, ctx: &Context, content: &[WrittenFile]) -> Vec
             objects.clone(),
             &now,
         )
-        .with_id(ctx.ids.next_uuid().to_string())
+        .with_id(ctx.ids.event_id())
         .with_agents(vec![ctx.agent.clone()])
         .with_detail(format!(
             "{algorithms}, computed while copying into the package and verified by reading back"
@@ -74,7 +74,7 @@ fn all_events(spec: &PackageSpec, ctx: &Context, content: &[WrittenFile]) -> Vec
             objects,
             &now,
         )
-        .with_id(ctx.ids.next_uuid().to_string())
+        .with_id(ctx.ids.event_id())
         .with_agents(vec![ctx.agent.clone()])
         .with_detail(format!("E-ARK SIP 2.2.0 {}", spec.objid)),
     );

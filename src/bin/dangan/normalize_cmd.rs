@@ -42,6 +42,7 @@ pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
         qc: Some(&qc),
         budget: &budget,
         progress: &dangan::no_tick,
+        digests: &[],
     };
     let report = normalize::normalize(&args.path, &args.out, &opts, &ctx)?;
     if args.json {
