@@ -154,7 +154,11 @@ impl ReadAt for ObjectAt {
         st.ended(pos + n as u64);
         Ok(n)
     }
+}
 
+impl ObjectAt {
+    /// Where the zip structure that `pos` is in ends (the next entry's header, the central directory): a
+    /// streamed GET stops there instead of fetching bytes no one reads.
     fn boundary_after(&self, pos: u64) -> u64 {
         self.bounds
             .get()

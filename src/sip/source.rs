@@ -214,17 +214,6 @@ impl Source for DirSource {
 /// Bytes at an offset: a file on disk, or an object in storage (ranged reads, `crate::objstore`).
 pub trait ReadAt: Send + Sync {
     fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize>;
-    /// Largest read-ahead worth making (0: none, every read goes through). Object storage answers each
-    /// request with a round trip, so its reads are gathered into windows that double while reading runs
-    /// on (a zip entry streamed) and start small again after a jump (a local header while listing).
-    fn read_ahead(&self) -> usize {
-        0
-    }
-    /// Where the structure that `pos` is in ends (the next zip entry's header, the central directory), so
-    /// that a read-ahead window stops there instead of fetching bytes no one reads.
-    fn boundary_after(&self, _pos: u64) -> u64 {
-        u64::MAX
-    }
 }
 
 impl ReadAt for File {
@@ -240,50 +229,12 @@ struct SharedFile {
     file: Arc<dyn ReadAt>,
     pos: u64,
     len: u64,
-    /// Read-ahead window (only for sources that ask for one): its bytes and where they start.
-    window: Arc<Vec<u8>>,
-    window_at: u64,
 }
 
 impl Read for SharedFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let most = self.file.read_ahead();
-        if most == 0 {
-            let n = self.file.read_at(buf, self.pos)?;
-            self.pos += n as u64;
-            return Ok(n);
-        }
-        let end = self.window_at + self.window.len() as u64;
-        if self.pos < self.window_at || self.pos >= end {
-            // Sequential (the window ended where this read starts): double; else start small again.
-            let size = if self.pos == end && !self.window.is_empty() {
-                (self.window.len() * 2).min(most)
-            } else {
-                (64 << 10).min(most)
-            };
-            let stop = self.file.boundary_after(self.pos).min(self.len);
-            let size = size.min(stop.saturating_sub(self.pos).max(1) as usize);
-            let size = size.min(self.len.saturating_sub(self.pos) as usize);
-            // Clones share a window until one of them moves on (a clone per reader thread is cheap).
-            let mut w = Arc::get_mut(&mut self.window)
-                .map(std::mem::take)
-                .unwrap_or_default();
-            w.resize(size, 0);
-            let mut got = 0;
-            while got < size {
-                let n = self.file.read_at(&mut w[got..], self.pos + got as u64)?;
-                if n == 0 {
-                    break;
-                }
-                got += n;
-            }
-            w.truncate(got);
-            self.window = Arc::new(w);
-            self.window_at = self.pos;
-        }
-        let off = (self.pos - self.window_at) as usize;
-        let n = buf.len().min(self.window.len().saturating_sub(off));
-        buf[..n].copy_from_slice(&self.window[off..off + n]);
+        // Object storage streams an entry's bytes itself (`crate::objstore::prefetch`): no window here.
+        let n = self.file.read_at(buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -359,13 +310,7 @@ impl ZipSource {
                 )));
             }
         }
-        let shared = SharedFile {
-            file,
-            pos: 0,
-            len,
-            window: Arc::default(),
-            window_at: 0,
-        };
+        let shared = SharedFile { file, pos: 0, len };
         let archive = zip::ZipArchive::new(shared).map_err(|e| SipError::NotAPackage {
             path: path.to_path_buf(),
             message: e.to_string(),
