@@ -369,22 +369,13 @@ pub fn run_verify(global: &Global, args: VerifyArgs) -> anyhow::Result<Status> {
     let bar = progress(args.quiet);
     let pool = pool(args.jobs)?;
     let mut reports = Vec::with_capacity(selected.len());
-    for (r, _) in &selected {
-        let report = pool.install(|| verify_package(r, &options, &now, bar.as_ref()));
+    // Each package checked, then each recorded one that is gone, in that order: one ledger line each.
+    let checked = selected
+        .iter()
+        .map(|(r, _)| pool.install(|| verify_package(r, &options, &now, bar.as_ref())));
+    for report in checked.chain(vanished) {
         if let Some(l) = ledger.as_mut() {
-            l.append(&Entry::from_report(
-                &report,
-                ctx.ids.next_uuid().to_string(),
-            ))?;
-        }
-        reports.push(report);
-    }
-    for report in vanished {
-        if let Some(l) = ledger.as_mut() {
-            l.append(&Entry::from_report(
-                &report,
-                ctx.ids.next_uuid().to_string(),
-            ))?;
+            l.append(&Entry::from_report(&report, ctx.ids.event_id()))?;
         }
         reports.push(report);
     }

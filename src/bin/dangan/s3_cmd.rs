@@ -564,10 +564,7 @@ pub fn run_verify(
                         )));
                     }
                     if let Some(l) = ledger_file.as_mut() {
-                        l.append(&Entry::from_report(
-                            &report,
-                            ctx.ids.next_uuid().to_string(),
-                        ))?;
+                        l.append(&Entry::from_report(&report, ctx.ids.event_id()))?;
                     }
                     reports.push(report);
                 }
@@ -591,10 +588,7 @@ pub fn run_verify(
     };
     for report in vanished {
         if let Some(l) = ledger_file.as_mut() {
-            l.append(&Entry::from_report(
-                &report,
-                ctx.ids.next_uuid().to_string(),
-            ))?;
+            l.append(&Entry::from_report(&report, ctx.ids.event_id()))?;
         }
         reports.push(report);
     }
