@@ -378,12 +378,28 @@ fn read_chunk(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 /// A small input is read and hashed on the calling thread. Past [`PIPELINE_AFTER`] bytes the rest
 /// is read on this thread and hashed on another ([`pipelined`]), so that the copy out of the page
 /// cache (about a quarter of the time of reading a cached file) overlaps the digest instead of
-/// adding to it. When every core already hashes a file of its own this costs a thread switch per
-/// chunk; when a core is idle — the last large file of a run, one huge file — it lets that core work.
+/// adding to it. That is right when a core would otherwise be idle — one huge file, the last large
+/// file of a run; a caller that keeps every core busy with files of its own says when a core is
+/// spare through [`hash_reader_split`].
 pub fn hash_reader_with(
     reader: &mut dyn Read,
     algorithms: &[Algorithm],
     buf: &mut [u8],
+) -> io::Result<Hashed> {
+    hash_reader_split(reader, algorithms, buf, &|| true)
+}
+
+/// [`hash_reader_with`], splitting a large input over two threads only once `spare_core()` says a
+/// core has nothing else to do. Asked after every chunk past [`PIPELINE_AFTER`], so a large file
+/// that started while every core was busy moves to two threads when another file ends and no file
+/// is left to start (measured on 3 × 256 MiB + 2,000 × 64 KiB on two busy cores: splitting every
+/// large file cost 12 % more CPU — thread switches and the chunks crossing between cores' caches —
+/// for no gain while both cores were hashing anyway).
+pub fn hash_reader_split(
+    reader: &mut dyn Read,
+    algorithms: &[Algorithm],
+    buf: &mut [u8],
+    spare_core: &dyn Fn() -> bool,
 ) -> io::Result<Hashed> {
     let mut hasher = MultiHasher::new(algorithms);
     let mut size = 0u64;
@@ -397,7 +413,7 @@ pub fn hash_reader_with(
         }
         hasher.update(&buf[..n]);
         size += n as u64;
-        if size >= PIPELINE_AFTER {
+        if size >= PIPELINE_AFTER && spare_core() {
             return pipelined(reader, hasher, size);
         }
     }
@@ -661,6 +677,38 @@ mod tests {
         ] {
             assert_eq!(piped.size, data.len() as u64);
             assert_eq!(piped.digests, whole);
+        }
+    }
+
+    #[test]
+    fn a_large_input_moves_to_two_threads_only_when_a_core_is_spare() {
+        // verify asks after every chunk past PIPELINE_AFTER; the answer changes mid-file when another
+        // file ends. Whichever path the bytes take, the digests are those of the whole input.
+        let data: Vec<u8> = (0..(PIPELINE_AFTER as usize + 40 * CHUNK + 7))
+            .map(|i| (i * 17 % 253) as u8)
+            .collect();
+        let mut whole = MultiHasher::new(&[Algorithm::Sha256]);
+        whole.update(&data);
+        let whole = whole.finalize();
+        for spare_after in [0usize, 5, usize::MAX] {
+            let asked = std::cell::Cell::new(0usize);
+            let spare = || {
+                asked.set(asked.get() + 1);
+                asked.get() > spare_after
+            };
+            let mut buf = vec![0u8; CHUNK];
+            let h =
+                hash_reader_split(&mut &data[..], &[Algorithm::Sha256], &mut buf, &spare).unwrap();
+            assert_eq!(h.digests, whole, "spare after {spare_after} asks");
+            assert_eq!(h.size, data.len() as u64);
+            // Asked once per chunk past the threshold until it says yes, never before.
+            // Past the threshold: the chunk that reaches it, 40 full chunks and the 7-byte tail.
+            let expected = if spare_after == usize::MAX {
+                42
+            } else {
+                spare_after + 1
+            };
+            assert_eq!(asked.get(), expected, "spare after {spare_after} asks");
         }
     }
 

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jiff::Timestamp;
 use rayon::prelude::*;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FixityError;
 use super::bagit;
-use super::digest::{Algorithm, Hashed, hash_reader};
+use super::digest::{Algorithm, Hashed, hash_reader_split, with_buffer};
 use crate::fsutil::{is_staging_name, kind_of, read_regular};
 use crate::model::{Finding, Level};
 use crate::sip::mets::{Mets, MetsError, RefKind};
@@ -640,17 +641,30 @@ impl Source<'_> {
         if matches!(self, Source::Dir(_)) {
             order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].entry.size.min(jobs[i].cap)));
         }
+        // A large file is split over two threads only when a core has nothing else to do: no file
+        // left to start and fewer files running than threads (digest::hash_reader_split).
+        let threads = rayon::current_num_threads();
+        let not_started = AtomicUsize::new(order.len());
+        let running = AtomicUsize::new(0);
+        let spare_core = || {
+            not_started.load(Ordering::Relaxed) == 0 && running.load(Ordering::Relaxed) < threads
+        };
         let hash_one = |j: &Job| -> Result<Hashed, String> {
+            not_started.fetch_sub(1, Ordering::Relaxed);
+            running.fetch_add(1, Ordering::Relaxed);
             let mut out = None;
             let options = ReadOptions {
                 cap: j.cap,
                 check_crc: j.crc,
             };
-            src.read(&j.entry, options, &mut |r| {
-                out = Some(hash_reader(r, &j.algorithms)?);
+            let read = src.read(&j.entry, options, &mut |r| {
+                out = Some(with_buffer(|buf| {
+                    hash_reader_split(r, &j.algorithms, buf, &spare_core)
+                })?);
                 Ok(())
-            })
-            .map_err(|e| e.to_string())?;
+            });
+            running.fetch_sub(1, Ordering::Relaxed);
+            read.map_err(|e| e.to_string())?;
             let h = out.ok_or_else(|| "internal: the entry was not read".to_string())?;
             progress.advance(1, h.size);
             Ok(h)
