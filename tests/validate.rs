@@ -334,6 +334,29 @@ fn with_rights(sip: &Path) {
     std::fs::write(&m, t).expect("write");
 }
 
+/// Add to the package METS an administrative section `tag` (rightsMD or digiprovMD) that wraps its metadata
+/// (mdWrap) instead of referring to a file, in the place METS 1.12 orders it, listed in the Metadata division.
+fn wrapped_amd(sip: &Path, tag: &str, id: &str) {
+    let m = sip.join("METS.xml");
+    let sec = format!(
+        "<{tag} ID=\"{id}\" CREATED=\"2026-01-02T03:04:05Z\" STATUS=\"CURRENT\">\n      \
+         <mdWrap MDTYPE=\"OTHER\" OTHERMDTYPE=\"NOTE\"><xmlData><note>演示</note></xmlData></mdWrap>\n    \
+         </{tag}>\n    "
+    );
+    let s = read(&m);
+    // METS 1.12: amdSec holds techMD*, rightsMD*, sourceMD*, digiprovMD* in that order.
+    let k = match tag {
+        "rightsMD" => s.find("<digiprovMD ").expect("digiprovMD"),
+        _ => s.find("</amdSec>").expect("amdSec end"),
+    };
+    let mut t = s.clone();
+    t.insert_str(k, &sec);
+    let at = t.find("LABEL=\"Metadata\"").expect("Metadata div");
+    let k = at + t[at..].find("ADMID=\"").expect("ADMID") + 7;
+    t.insert_str(k, &format!("{id} "));
+    std::fs::write(&m, t).expect("write");
+}
+
 const REP: &str = "representations/original/METS.xml";
 const CATALOG: &str = "metadata/descriptive/catalog.xml";
 const EML: &str = "representations/original/data/J001-WS_2019-Y-BGS-0006.eml";
@@ -533,6 +556,35 @@ const DIFFERS: &[(&str, Cip)] = &[
     ("missing_file", Cip::Other(&["CSIP0"], SCHEMA_FIRST)),
     ("dangling_mdref", Cip::Other(&["CSIP0"], SCHEMA_FIRST)),
     ("missing_profile", Cip::Other(&["CSIP0"], SCHEMA_FIRST)),
+    ("sip_without_profile", Cip::Other(&["CSIP0"], SCHEMA_FIRST)),
+    (
+        "schema_outside_its_folder",
+        Cip::Accepts(
+            "commons-ip does not check that the Schemas group's files are in schemas/ (it notes the stray \
+             file in metadata/ under CSIP17/CSIP31, as SHOULDs)",
+        ),
+    ),
+    (
+        "digiprov_with_mdwrap",
+        Cip::Accepts(
+            "commons-ip warns about a wrapped digiprovMD under CSIP32 (the section) rather than CSIP35 (its \
+             mdRef); both SHOULDs, the package accepted",
+        ),
+    ),
+    (
+        "no_representation_div",
+        Cip::Accepts(
+            "commons-ip 2.11 does not check that each representation with a METS has a division of its own",
+        ),
+    ),
+    (
+        "contact_person_without_name",
+        Cip::Other(
+            &["SIP15"],
+            "commons-ip takes the nameless individual CREATOR for a second submitting agent and fails SIP15; \
+             beside a submitting organisation dangan reads it as the contact person (SIP21–SIP25)",
+        ),
+    ),
     ("bad_oais_type", Cip::Other(&["CSIP0"], SCHEMA_FIRST)),
     ("bad_checksum_type", Cip::Other(&["CSIP0"], SCHEMA_FIRST)),
     (
@@ -923,6 +975,15 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
             None
         }),
         ("missing_profile", "CSIP6", |s, _| {
+            edit(
+                &s.join("METS.xml"),
+                " PROFILE=\"https://earksip.dilcis.eu/profile/E-ARK-SIP-v2-2-0.xml\"",
+                "",
+            );
+            None
+        }),
+        // SIP2 restates CSIP6 for the SIP profile: the same broken package must cite both.
+        ("sip_without_profile", "SIP2", |s, _| {
             edit(
                 &s.join("METS.xml"),
                 " PROFILE=\"https://earksip.dilcis.eu/profile/E-ARK-SIP-v2-2-0.xml\"",
@@ -1480,6 +1541,11 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
             drop_attr(&s.join("METS.xml"), "LABEL=\"Schemas\">", "ID");
             None
         }),
+        // The representation stays declared by its fileGrp and its folder; only its division goes.
+        ("no_representation_div", "CSIP105", |s, _| {
+            cut_div(s, "Representations/access", false);
+            None
+        }),
         ("representation_div_without_id", "CSIP106", |s, _| {
             drop_attr(
                 &s.join("METS.xml"),
@@ -1584,6 +1650,15 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
                 &s.join("METS.xml"),
                 "<name>忻州市某县档案馆</name>",
                 "<name></name>",
+            );
+            None
+        }),
+        // Beside the submitting organisation, an individual CREATOR is its contact person.
+        ("contact_person_without_name", "SIP24", |s, _| {
+            edit(
+                &s.join("METS.xml"),
+                "<name>忻州市某县档案馆</name>",
+                "<name>忻州市某县档案馆</name>\n    </agent>\n    <agent ROLE=\"CREATOR\" TYPE=\"INDIVIDUAL\">\n      <name></name>",
             );
             None
         }),
@@ -1758,6 +1833,19 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
             );
             None
         }),
+        ("schema_outside_its_folder", "CSIPSTR15", |s, _| {
+            std::fs::rename(
+                s.join("schemas/DILCISExtensionMETS.xsd"),
+                s.join("metadata/DILCISExtensionMETS.xsd"),
+            )
+            .expect("move");
+            edit(
+                &s.join("METS.xml"),
+                "xlink:href=\"schemas/DILCISExtensionMETS.xsd\"",
+                "xlink:href=\"metadata/DILCISExtensionMETS.xsd\"",
+            );
+            None
+        }),
         ("dmdsec_with_mdwrap", "CSIP21", |s, _| {
             let m = s.join("METS.xml");
             let t = read(&m);
@@ -1800,6 +1888,14 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
             let mut t2 = t.clone();
             t2.replace_range(k..e, &tag);
             std::fs::write(m, t2).expect("write");
+            None
+        }),
+        ("digiprov_with_mdwrap", "CSIP35", |s, _| {
+            wrapped_amd(s, "digiprovMD", "digiprov-wrapped");
+            None
+        }),
+        ("rights_with_mdwrap", "CSIP48", |s, _| {
+            wrapped_amd(s, "rightsMD", "rights-wrapped");
             None
         }),
         ("rights_bad_status", "CSIP47", |s, _| {
@@ -2195,7 +2291,7 @@ fn broken_variants_are_rejected_with_the_right_rule_and_compared_with_commons_ip
 }
 
 /// Machine-testable MUST/SHOULD requirements with a variant: the floor this test asserts.
-const FLOOR: usize = 111;
+const FLOOR: usize = 117;
 
 #[test]
 fn html_report_renders_in_chromium() {

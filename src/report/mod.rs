@@ -78,6 +78,7 @@ pub fn text(r: &Report, lang: Lang) -> String {
             match r.spec_source.as_str() {
                 "declared" => "包内声明",
                 "override" => "--spec 指定",
+                "package type" => "无 PROFILE, 按 metsHdr 的 OAISPACKAGETYPE",
                 _ => "未识别的 PROFILE, 按 CSIP",
             },
             sm.files,

@@ -228,6 +228,20 @@ impl<'a> Run<'a> {
                 self.spec = s;
                 self.spec_source = "declared";
             }
+            // No profile the package names: a package whose header says it is a SIP
+            // (metsHdr/@csip:OAISPACKAGETYPE, CSIP9) is judged as a SIP of the current version, so that
+            // the missing profile is the SIP's own requirement (SIP2) and the SIP rules still apply.
+            (None, None)
+                if root.profile.is_none()
+                    && root
+                        .root
+                        .kid(METS, "metsHdr")
+                        .and_then(|h| h.attr(CSIP, "OAISPACKAGETYPE"))
+                        == Some("SIP") =>
+            {
+                self.spec = Spec::Sip220;
+                self.spec_source = "package type";
+            }
             (None, None) => {
                 self.spec = Spec::Csip;
                 self.spec_source = "default";
@@ -618,12 +632,33 @@ impl<'a> Run<'a> {
         if !is_root {
             return;
         }
-        // SIP15–SIP20: the submitting agent (ROLE CREATOR, TYPE ORGANIZATION or INDIVIDUAL).
+        // SIP15–SIP20: the submitting agent (ROLE CREATOR, TYPE ORGANIZATION or INDIVIDUAL); SIP21–SIP25:
+        // the contact person (ROLE CREATOR, TYPE INDIVIDUAL). The two are told apart only by TYPE: when
+        // an organisation submits, the individuals beside it are its contact persons; when no
+        // organisation does, an individual is the submitter.
+        let organisation_submits = creators.iter().any(|a| a.a("TYPE") == Some("ORGANIZATION"));
         let submitters: Vec<&&Element> = creators
             .iter()
             .copied()
-            .filter(|a| matches!(a.a("TYPE"), Some("ORGANIZATION") | Some("INDIVIDUAL")))
+            .filter(|a| match a.a("TYPE") {
+                Some("ORGANIZATION") => true,
+                Some("INDIVIDUAL") => !organisation_submits,
+                _ => false,
+            })
             .collect();
+        let contacts = creators
+            .iter()
+            .filter(|a| organisation_submits && a.a("TYPE") == Some("INDIVIDUAL"));
+        for a in contacts {
+            if a.kid(METS, "name").is_none_or(|n| n.text.trim().is_empty()) {
+                self.fail(
+                    "SIP24",
+                    p,
+                    "联系人代理没有名称 (name)",
+                    "contact person agent has no name",
+                );
+            }
+        }
         if submitters.is_empty() {
             self.fail(
                 "SIP15",
@@ -946,6 +981,19 @@ impl<'a> Run<'a> {
                     format!("fileGrp '{}' has no file", g.a("USE").unwrap_or("?")),
                 );
             }
+            // CSIP62: the plain USE='Representations' group (content without representation METS) states
+            // its content information type. (A value outside the vocabulary is a schema error, CSIP0:
+            // the CSIP extension schema enumerates it.)
+            if g.a("USE") == Some("Representations")
+                && g.attr(CSIP, "CONTENTINFORMATIONTYPE").is_none()
+            {
+                self.fail(
+                    "CSIP62",
+                    p,
+                    "USE='Representations' 的文件组 (fileGrp) 缺少 csip:CONTENTINFORMATIONTYPE",
+                    "the fileGrp USE='Representations' has no csip:CONTENTINFORMATIONTYPE",
+                );
+            }
             // CSIPSTR15/CSIPSTR16: the files of the package's Schemas and Documentation groups live in
             // schemas/ and documentation/ (of the package, or of a representation).
             let folder = match g.a("USE") {
@@ -1170,6 +1218,45 @@ impl<'a> Run<'a> {
     }
 
     /// structMap checks; returns the representation METS the package METS points at.
+    /// CSIP105: a package whose representations each have a METS.xml should give each representation its
+    /// own division in the CSIP structMap — one whose LABEL is the representation's fileGrp USE, or whose
+    /// mptr names that fileGrp. A SHOULD: the representation is still found through its fileGrp and its
+    /// folder, so its METS is checked either way.
+    fn representation_divisions(&mut self, m: &Element, top: &Element, p: &str) {
+        let Some(fs) = m.kid(METS, "fileSec") else {
+            return;
+        };
+        for g in fs.kids(METS, "fileGrp") {
+            let Some(use_) = g.a("USE").filter(|u| u.starts_with("Representations/")) else {
+                continue;
+            };
+            let has_mets = g
+                .kids(METS, "file")
+                .filter_map(|f| f.kid(METS, "FLocat"))
+                .filter_map(|l| l.attr(XLINK, "href"))
+                .any(|h| h.ends_with("/METS.xml"));
+            if !has_mets {
+                continue;
+            }
+            let id = g.a("ID");
+            let has_div = top.kids(METS, "div").any(|d| {
+                d.a("LABEL") == Some(use_)
+                    || d.kids(METS, "mptr")
+                        .any(|mp| id.is_some() && mp.attr(XLINK, "title") == id)
+            });
+            if !has_div {
+                self.fail(
+                    "CSIP105",
+                    p,
+                    format!("表示 '{use_}' 在 CSIP 结构图 (structMap) 中没有自己的 div"),
+                    format!(
+                        "representation '{use_}' has no division of its own in the CSIP structMap"
+                    ),
+                );
+            }
+        }
+    }
+
     fn struct_map(
         &mut self,
         m: &Element,
@@ -1259,6 +1346,9 @@ impl<'a> Run<'a> {
             );
         }
         self.divisions_refer_to_sections(m, top, p);
+        if is_root {
+            self.representation_divisions(m, top, p);
+        }
         for d in top.kids(METS, "div") {
             let label = d.a("LABEL").unwrap_or("");
             if d.a("ID").is_none() {

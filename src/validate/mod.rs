@@ -268,7 +268,8 @@ pub struct Report {
     pub accepted: bool,
     /// The profile applied, e.g. "E-ARK SIP 2.2.0".
     pub spec_applied: String,
-    /// Where it came from: "declared" (mets/@PROFILE), "override" (--spec) or "default" (unknown profile).
+    /// Where it came from: "declared" (mets/@PROFILE), "override" (--spec), "package type" (no
+    /// profile; metsHdr/@csip:OAISPACKAGETYPE says SIP) or "default" (unknown profile).
     pub spec_source: String,
     pub findings: Vec<Finding>,
     pub summary: Summary,
