@@ -93,7 +93,7 @@ pub struct ContainerHit {
 impl Containers {
     /// Parse a DROID container signature file, all of it (errors are reported now).
     pub fn parse(xml: &str) -> Result<Containers, SignatureError> {
-        let (version, triggers, parsed) = parse_all(xml)?;
+        let ((version, triggers), parsed) = parse_all(xml)?;
         Ok(Containers {
             version,
             triggers,
@@ -144,7 +144,7 @@ impl Containers {
         self.parsed
             .get_or_init(|| match self.text {
                 Some(xml) => parse_all(xml)
-                    .map(|(_, _, p)| p)
+                    .map(|(_, p)| p)
                     .map_err(|e| format!("container signature file: {e}")),
                 None => Err("container signature file not loaded".into()),
             })
@@ -235,7 +235,10 @@ fn trigger(e: &quick_xml::events::BytesStart<'_>) -> Option<(Kind, String)> {
 }
 
 /// Parse a whole container signature file: version, triggers, signatures.
-fn parse_all(xml: &str) -> Result<(String, Vec<(Kind, String)>, Parsed), SignatureError> {
+/// The version and the triggers of a container signature file.
+type Header = (String, Vec<(Kind, String)>);
+
+fn parse_all(xml: &str) -> Result<(Header, Parsed), SignatureError> {
     let mut reader = Reader::from_reader(xml.as_bytes());
     reader.config_mut().trim_text(true);
     let mut version = String::new();
@@ -278,7 +281,7 @@ fn parse_all(xml: &str) -> Result<(String, Vec<(Kind, String)>, Parsed), Signatu
             "no ContainerSignature elements (not a container signature file?)",
         ));
     }
-    Ok((version, triggers, parsed))
+    Ok(((version, triggers), parsed))
 }
 
 fn read_container_signature(

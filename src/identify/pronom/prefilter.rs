@@ -234,24 +234,19 @@ fn extent(c: &Cond) -> Option<usize> {
     }
 }
 
-/// A scan of the first `extent` bytes of one side (or of the whole window) for which of a set of literals occur.
+/// An Aho-Corasick scan of the first `extent` bytes of one side (or of the whole window).
 ///
-/// Which literals occur, not where: every position whose two bytes begin some literal (one look-up in a 64
-/// Kibit table, no dependency from one byte to the next) is checked against the literals beginning with those
-/// two bytes. An Aho-Corasick automaton stepped byte by byte (its SIMD prefilter gives up on hundreds of
-/// literals) cost three times as much per byte, and these scans were a third of inspecting a photo.
+/// Which literals occur, not where: a leftmost-longest search (which can use a SIMD prefilter, unlike an
+/// overlapping one) restarted one byte after the start of each match visits every offset where some literal
+/// starts, and the literal reported there is the longest of those starting there; the others starting there
+/// are its prefixes, marked with it ([`Scan::prefixes`]).
 #[derive(Debug)]
 struct Scan {
-    /// Bit `b0 << 8 | b1` is set when a literal begins with the bytes `b0 b1` (a one-byte literal `b0` sets all
-    /// 256 bits of `b0`).
-    first2: Vec<u64>,
-    /// (first two bytes, literal id), sorted.
-    entries: Vec<(u16, u32)>,
-    /// One-byte literals (tested once more at the last byte, which has no second byte).
-    singles: Vec<(u8, u32)>,
-    lits: Vec<Vec<u8>>,
-    /// For each literal id, the signatures that need it.
+    searcher: aho_corasick::AhoCorasick,
+    /// For each pattern id, the signatures that need it (or one of its siblings).
     signatures: Vec<Vec<u32>>,
+    /// For each pattern id, the ids of the patterns that are prefixes of it (itself included).
+    prefixes: Vec<Vec<usize>>,
     extent: usize,
     /// The length of the longest literal.
     max_len: usize,
@@ -260,34 +255,20 @@ struct Scan {
 impl Scan {
     /// Add the signatures of every literal that occurs in `buf` to `out`.
     fn run(&self, buf: &[u8], out: &mut Vec<u32>) {
-        let mut found = vec![false; self.lits.len()];
-        for (i, pair) in buf.windows(2).enumerate() {
-            let k = (pair[0] as usize) << 8 | pair[1] as usize;
-            if self.first2[k >> 6] & (1u64 << (k & 63)) != 0 {
-                let from = self.entries.partition_point(|e| (e.0 as usize) < k);
-                for &(key, id) in &self.entries[from..] {
-                    if key as usize != k {
-                        break;
-                    }
-                    self.check(buf, i, id, &mut found, out);
+        let mut found = vec![false; self.signatures.len()];
+        let mut at = 0;
+        while at < buf.len() {
+            let input = aho_corasick::Input::new(buf).span(at..buf.len());
+            let Some(m) = self.searcher.find(input) else {
+                break;
+            };
+            for &id in &self.prefixes[m.pattern().as_usize()] {
+                if !found[id] {
+                    found[id] = true;
+                    out.extend_from_slice(&self.signatures[id]);
                 }
             }
-        }
-        if let Some(&last) = buf.last() {
-            for &(c, id) in &self.singles {
-                if c == last {
-                    self.check(buf, buf.len() - 1, id, &mut found, out);
-                }
-            }
-        }
-    }
-
-    #[inline]
-    fn check(&self, buf: &[u8], at: usize, id: u32, found: &mut [bool], out: &mut Vec<u32>) {
-        let id = id as usize;
-        if !found[id] && buf[at..].starts_with(&self.lits[id]) {
-            found[id] = true;
-            out.extend_from_slice(&self.signatures[id]);
+            at = m.start() + 1;
         }
     }
 }
@@ -314,52 +295,34 @@ impl ScanBuilder {
         }
     }
 
-    /// Take in the literals of `other` (a near scan into the far scan of the same side: one pass over the
-    /// window instead of two, the near literals admitted wherever they occur, still a superset).
-    fn absorb(&mut self, other: ScanBuilder) {
-        let mut lits: Vec<(Vec<u8>, usize)> = other.ids.into_iter().collect();
-        lits.sort_unstable_by_key(|l| l.1);
-        for (lit, id) in lits {
-            for &sig in &other.signatures[id] {
-                self.add(sig, std::slice::from_ref(&lit), 0);
-            }
-        }
-    }
-
     fn build(self) -> Result<Option<Scan>, SignatureError> {
         if self.ids.is_empty() {
             return Ok(None);
         }
-        let mut lits = vec![Vec::new(); self.ids.len()];
-        for (lit, id) in self.ids {
-            lits[id] = lit;
-        }
-        let mut first2 = vec![0u64; 1024];
-        let mut entries = Vec::new();
-        let mut singles = Vec::new();
-        for (id, lit) in lits.iter().enumerate() {
-            let id = u32::try_from(id).map_err(xml_err)?;
-            let keys: Vec<u16> = match lit.as_slice() {
-                [] => return Err(xml_err("empty literal in the pre-test")),
-                [c] => {
-                    singles.push((*c, id));
-                    (0..=255u16).map(|x| u16::from(*c) << 8 | x).collect()
+        let prefixes = {
+            let mut p: Vec<Vec<usize>> = vec![Vec::new(); self.ids.len()];
+            for (lit, &id) in &self.ids {
+                for n in 1..=lit.len() {
+                    if let Some(&q) = self.ids.get(&lit[..n]) {
+                        p[id].push(q);
+                    }
                 }
-                [c, d, ..] => vec![u16::from(*c) << 8 | u16::from(*d)],
-            };
-            for k in keys {
-                first2[usize::from(k) >> 6] |= 1u64 << (k & 63);
-                entries.push((k, id));
             }
+            p
+        };
+        let mut patterns = vec![Vec::new(); self.ids.len()];
+        for (lit, id) in self.ids {
+            patterns[id] = lit;
         }
-        entries.sort_unstable();
-        let max_len = lits.iter().map(Vec::len).max().unwrap_or(0);
+        let max_len = patterns.iter().map(Vec::len).max().unwrap_or(0);
+        let searcher = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .map_err(xml_err)?;
         Ok(Some(Scan {
-            first2,
-            entries,
-            singles,
-            lits,
+            searcher,
             signatures: self.signatures,
+            prefixes,
             extent: self.extent,
             max_len,
         }))
@@ -487,13 +450,6 @@ impl Prefilter {
             .map(|((side, at), by_value)| ByteTable { side, at, by_value })
             .collect();
         tables.sort_by_key(|t| (t.side == Side::Tail, t.at));
-        // One pass over each window that has a far scan.
-        if !hf.ids.is_empty() {
-            hf.absorb(std::mem::take(&mut hn));
-        }
-        if !tf.ids.is_empty() {
-            tf.absorb(std::mem::take(&mut tn));
-        }
         // The scans of the head on a second thread, those of the tail on this one (start-up on two cores).
         let (head, tail) = std::thread::scope(|scope| {
             let head = scope.spawn(move || Ok::<_, SignatureError>((hn.build()?, hf.build()?)));
