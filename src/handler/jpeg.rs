@@ -90,10 +90,53 @@ impl Handler for Jpeg {
 /// What [`read`] returns: the frame header, the EXIF fields and what was lost of the EXIF.
 pub type JpegRead = (JpegInfo, Option<ExifInfo>, Vec<String>);
 
+/// The first bytes of the file, read once and grown as the marker walk needs: the segments before the frame
+/// header (JFIF, EXIF, ICC, quantization tables) usually lie in the first few KiB, and a read per segment was
+/// a seek and an 8 KiB read each (ten system calls for a camera photo where one does).
+struct Head<'s> {
+    src: &'s mut Source,
+    limits: &'s Limits,
+    buf: Vec<u8>,
+}
+
+/// The first read; doubled (up to [`HEAD_MAX`]) when a segment lies beyond it.
+const HEAD_FIRST: u64 = 16 * 1024;
+/// Segments beyond this are read on their own, not by growing the buffer.
+const HEAD_MAX: u64 = 1024 * 1024;
+
+impl Head<'_> {
+    /// `n` bytes at `at`: the errors of [`Source::read_at`] (allocation limit, beyond the end of the file).
+    fn get(&mut self, at: u64, n: u64) -> Result<std::borrow::Cow<'_, [u8]>, HandlerError> {
+        let end = at.checked_add(n);
+        if n > self.limits.max_alloc || end.is_none_or(|e| e > self.src.len()) {
+            // The one wording of these errors.
+            return self.src.read_at(F, at, n, self.limits).map(Into::into);
+        }
+        let end = end.unwrap_or(u64::MAX);
+        if end > self.buf.len() as u64 && end <= HEAD_MAX {
+            let want = end
+                .max(HEAD_FIRST)
+                .max(2 * self.buf.len() as u64)
+                .min(HEAD_MAX);
+            let have = self.buf.len() as u64;
+            let more = self.src.read_upto(have, want - have)?;
+            self.buf.extend_from_slice(&more);
+        }
+        match self.buf.get(at as usize..end as usize) {
+            Some(b) if end <= self.buf.len() as u64 => Ok(b.into()),
+            _ => self.src.read_at(F, at, n, self.limits).map(Into::into),
+        }
+    }
+}
+
 /// Walk the marker segments up to the frame header.
 pub fn read(src: &mut Source, limits: &Limits) -> Result<JpegRead, HandlerError> {
-    let soi = src.read_at(F, 0, 2, limits)?;
-    if soi != [0xFF, 0xD8] {
+    let mut src = Head {
+        src,
+        limits,
+        buf: Vec::new(),
+    };
+    if *src.get(0, 2)? != [0xFF, 0xD8] {
         return Err(HandlerError::malformed(F, "no SOI marker"));
     }
     let mut at = 2u64;
@@ -101,7 +144,8 @@ pub fn read(src: &mut Source, limits: &Limits) -> Result<JpegRead, HandlerError>
     let mut exif_raw = None;
     let mut icc = false;
     for _ in 0..4096 {
-        let m = src.read_at(F, at, 4, limits)?;
+        let m = src.get(at, 4)?;
+        let m = [m[0], m[1], m[2], m[3]];
         if m[0] != 0xFF {
             return Err(HandlerError::malformed(
                 F,
@@ -134,7 +178,7 @@ pub fn read(src: &mut Source, limits: &Limits) -> Result<JpegRead, HandlerError>
         let body_len = len - 2;
         match marker {
             0xE0 => {
-                let b = src.read_at(F, body_at, body_len.min(16), limits)?;
+                let b = src.get(body_at, body_len.min(16))?;
                 if b.starts_with(b"JFIF\0") && b.len() >= 12 {
                     jfif = Some((
                         format!("{}.{:02}", b[5], b[6]),
@@ -145,19 +189,21 @@ pub fn read(src: &mut Source, limits: &Limits) -> Result<JpegRead, HandlerError>
                 }
             }
             0xE1 if exif_raw.is_none() => {
-                let head = src.read_at(F, body_at, body_len.min(6), limits)?;
-                if head == b"Exif\0\0" {
-                    exif_raw =
-                        Some(src.read_at(F, body_at + 6, body_len.saturating_sub(6), limits)?);
+                let head = src.get(body_at, body_len.min(6))?;
+                if *head == *b"Exif\0\0" {
+                    exif_raw = Some(
+                        src.get(body_at + 6, body_len.saturating_sub(6))?
+                            .into_owned(),
+                    );
                 }
             }
             0xE2 => {
-                let head = src.read_at(F, body_at, body_len.min(12), limits)?;
-                icc |= head == b"ICC_PROFILE\0";
+                let head = src.get(body_at, body_len.min(12))?;
+                icc |= *head == *b"ICC_PROFILE\0";
             }
             // SOF0–SOF15 except DHT (C4), JPG (C8), DAC (CC).
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                let b = src.read_at(F, body_at, body_len.min(6), limits)?;
+                let b = src.get(body_at, body_len.min(6))?.into_owned();
                 if b.len() < 6 {
                     return Err(HandlerError::malformed(F, "short frame header"));
                 }

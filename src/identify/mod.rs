@@ -313,20 +313,13 @@ pub fn identify_reader<R: Read + Seek>(
     len: u64,
     name: Option<&str>,
 ) -> io::Result<Identified> {
-    let mut prefix = Vec::with_capacity(PREFIX_LEN.min(len as usize));
-    reader
-        .by_ref()
-        .take(PREFIX_LEN as u64)
-        .read_to_end(&mut prefix)?;
+    let prefix = read_upto(reader, PREFIX_LEN.min(len.try_into().unwrap_or(usize::MAX)))?;
     let mut tail = Vec::new();
     let mut tail_offset = 0;
     if len > prefix.len() as u64 {
         tail_offset = len.saturating_sub(pronom::WINDOW as u64);
         reader.seek(io::SeekFrom::Start(tail_offset))?;
-        reader
-            .by_ref()
-            .take(pronom::WINDOW as u64)
-            .read_to_end(&mut tail)?;
+        tail = read_upto(reader, pronom::WINDOW)?;
     }
     let registry = Registry::embedded();
     let m = tie_break(registry, sniff::sniff(&prefix, len, reader)?, name);
@@ -348,6 +341,24 @@ pub fn identify_reader<R: Read + Seek>(
         tail_offset,
     };
     Ok(reconcile(registry, sigs, &data, reader, m, name))
+}
+
+/// Up to `n` bytes from where `reader` stands, in as few reads as the reader allows: one buffer of the size
+/// expected (a `BufReader` passes a read this large straight to the file: one system call, where growing a
+/// vector by `read_to_end` took four).
+fn read_upto<R: Read>(reader: &mut R, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; n];
+    let mut filled = 0;
+    while filled < n {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
 }
 
 /// PRONOM's answer (binary signatures, then containers) against the hand-written rule's match `m`.

@@ -62,6 +62,12 @@ pub fn run(global: &Global, args: InspectArgs) -> anyhow::Result<Status> {
             anyhow::anyhow!("{}: {e}", shown.join(", "))
         })?;
     }
+    // The signature registry is built on another thread while the folders are walked and the first files
+    // opened and read; identification waits for it only when it needs it (OnceLock).
+    std::thread::spawn(|| {
+        let _ = dangan::identify::pronom::signatures();
+        let _ = dangan::identify::Registry::embedded();
+    });
     let files = collect(&args.paths, args.recursive);
     let options = Options {
         identify_only: args.identify_only,

@@ -121,14 +121,44 @@ pub(crate) fn write(raw: &RawBinary) -> String {
     o
 }
 
-/// Read the compact form back.
+/// Read the compact form back: the two halves on two threads (start-up), cut where a signature (`S`) begins.
 pub(crate) fn read(text: &str) -> Result<RawBinary, SignatureError> {
     let bad = |n: usize, what: &str| SignatureError::Xml(format!("compact form, line {n}: {what}"));
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    match lines.next() {
-        Some((_, MAGIC)) => {}
-        _ => return Err(bad(1, "not a compact signature file")),
+    let mut lines = text.lines();
+    if lines.next() != Some(MAGIC) {
+        return Err(bad(1, "not a compact signature file"));
     }
+    let body = &text[text.find('\n').map_or(text.len(), |i| i + 1)..];
+    let cut = body
+        .get(body.len() / 2..)
+        .and_then(|t| t.find("\nS\t"))
+        .map_or(body.len(), |i| body.len() / 2 + i + 1);
+    let (first, second) = body.split_at(cut);
+    let second_line = 2 + first.bytes().filter(|&b| b == b'\n').count();
+    let (a, b) = std::thread::scope(|scope| {
+        let b = scope.spawn(|| read_part(second, second_line));
+        let a = read_part(first, 2);
+        let b = b
+            .join()
+            .unwrap_or_else(|_| Err(bad(second_line, "unreadable")));
+        (a, b)
+    });
+    let (mut out, b) = (a?, b?);
+    if out.version.is_empty() {
+        out.version = b.version;
+    }
+    out.signatures.extend(b.signatures);
+    out.formats.extend(b.formats);
+    if out.formats.is_empty() {
+        return Err(bad(0, "no formats"));
+    }
+    Ok(out)
+}
+
+/// Read the records of `text`, whose first line is line `first_line` of the file.
+fn read_part(text: &str, first_line: usize) -> Result<RawBinary, SignatureError> {
+    let bad = |n: usize, what: &str| SignatureError::Xml(format!("compact form, line {n}: {what}"));
+    let lines = text.lines().enumerate().map(|(i, l)| (i + first_line, l));
     let mut out = RawBinary {
         version: String::new(),
         signatures: Vec::new(),
@@ -228,9 +258,6 @@ pub(crate) fn read(text: &str) -> Result<RawBinary, SignatureError> {
             }
             _ => return Err(bad(n, "unknown record")),
         }
-    }
-    if out.formats.is_empty() {
-        return Err(bad(0, "no formats"));
     }
     Ok(out)
 }

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::OnceLock;
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -57,16 +58,29 @@ struct ContainerSignature {
     files: Vec<File>,
 }
 
-/// A parsed container signature file.
+/// A container signature file: its triggers at once, the signatures themselves parsed on first use.
+///
+/// Parsing and compiling the ~4,600 lines of the embedded file took a quarter of a one-file `inspect`'s
+/// start-up, and most runs (a folder of photos) never open a container; [`Containers::lazy`] reads only the
+/// version and the `TriggerPuid` elements (a substring search and a few dozen XML events) and leaves the rest
+/// to the first [`Containers::identify`].
 #[derive(Debug, Default)]
 pub struct Containers {
     /// `signatureVersion` of the file.
     pub version: String,
+    /// PUIDs whose binary match triggers a container check, with the container kind.
+    pub triggers: Vec<(Kind, String)>,
+    /// The text of a lazily parsed file (`None`: parsed at once).
+    text: Option<&'static str>,
+    parsed: OnceLock<Result<Parsed, String>>,
+}
+
+/// The container signatures of a file.
+#[derive(Debug, Default)]
+struct Parsed {
     signatures: Vec<ContainerSignature>,
     /// Container signature id → PUIDs.
     mappings: HashMap<u32, Vec<String>>,
-    /// PUIDs whose binary match triggers a container check, with the container kind.
-    pub triggers: Vec<(Kind, String)>,
 }
 
 /// A container signature that matched: the PUID and the basis.
@@ -77,58 +91,65 @@ pub struct ContainerHit {
 }
 
 impl Containers {
-    /// Parse a DROID container signature file.
+    /// Parse a DROID container signature file, all of it (errors are reported now).
     pub fn parse(xml: &str) -> Result<Containers, SignatureError> {
+        let ((version, triggers), parsed) = parse_all(xml)?;
+        Ok(Containers {
+            version,
+            triggers,
+            text: None,
+            parsed: OnceLock::from(Ok(parsed)),
+        })
+    }
+
+    /// The version and triggers of a container signature file now, its signatures on first use. For the
+    /// embedded file, which the unit tests parse in full (`tests::embedded_files_load`); a file given at run
+    /// time is read with [`Containers::parse`], so that its errors are reported before any identification.
+    pub fn lazy(xml: &'static str) -> Result<Containers, SignatureError> {
+        let mut out = Containers {
+            text: Some(xml),
+            ..Containers::default()
+        };
         let mut reader = Reader::from_reader(xml.as_bytes());
-        reader.config_mut().trim_text(true);
-        let mut out = Containers::default();
         loop {
             match reader.read_event().map_err(xml_err)? {
                 Event::Start(e) if e.local_name().as_ref() == "ContainerSignatureMapping" => {
                     out.version = attr(&e, "signatureVersion").unwrap_or_default();
+                    break;
                 }
-                Event::Start(e) if e.local_name().as_ref() == "ContainerSignature" => {
-                    let kind = match attr(&e, "ContainerType").as_deref() {
-                        Some("ZIP") => Some(Kind::Zip),
-                        Some("OLE2") => Some(Kind::Ole2),
-                        _ => None,
-                    };
-                    let id = attr(&e, "Id").and_then(|v| v.parse().ok()).unwrap_or(0);
-                    let cs = read_container_signature(&mut reader, id)?;
-                    if let Some(kind) = kind {
-                        out.signatures.push(ContainerSignature { kind, ..cs });
-                    }
-                }
-                Event::Start(e) | Event::Empty(e)
-                    if e.local_name().as_ref() == "FileFormatMapping" =>
-                {
-                    if let (Some(id), Some(puid)) = (
-                        attr(&e, "signatureId").and_then(|v| v.parse().ok()),
-                        attr(&e, "Puid"),
-                    ) {
-                        out.mappings.entry(id).or_default().push(puid);
-                    }
-                }
+                Event::Eof => return Err(xml_err("no ContainerSignatureMapping element")),
+                _ => {}
+            }
+        }
+        // The triggers sit after the signatures and mappings: read from the last `<TriggerPuids` on.
+        let at = xml
+            .rfind("<TriggerPuids")
+            .ok_or_else(|| xml_err("no TriggerPuids element"))?;
+        let mut reader = Reader::from_reader(&xml.as_bytes()[at..]);
+        loop {
+            match reader.read_event().map_err(xml_err)? {
                 Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "TriggerPuid" => {
-                    let kind = match attr(&e, "ContainerType").as_deref() {
-                        Some("ZIP") => Some(Kind::Zip),
-                        Some("OLE2") => Some(Kind::Ole2),
-                        _ => None,
-                    };
-                    if let (Some(kind), Some(puid)) = (kind, attr(&e, "Puid")) {
-                        out.triggers.push((kind, puid));
-                    }
+                    out.triggers.extend(trigger(&e));
                 }
+                Event::End(e) if e.local_name().as_ref() == "TriggerPuids" => break,
                 Event::Eof => break,
                 _ => {}
             }
         }
-        if out.signatures.is_empty() {
-            return Err(xml_err(
-                "no ContainerSignature elements (not a container signature file?)",
-            ));
-        }
         Ok(out)
+    }
+
+    /// The signatures, parsed now if they were left for later.
+    fn parsed(&self) -> Result<&Parsed, String> {
+        self.parsed
+            .get_or_init(|| match self.text {
+                Some(xml) => parse_all(xml)
+                    .map(|(_, p)| p)
+                    .map_err(|e| format!("container signature file: {e}")),
+                None => Err("container signature file not loaded".into()),
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The container kind a binary match of `puid` triggers.
@@ -145,12 +166,13 @@ impl Containers {
         kind: Kind,
         reader: &mut R,
     ) -> Result<Vec<ContainerHit>, String> {
+        let parsed = self.parsed()?;
         let mut entries: Box<dyn Entries> = match kind {
             Kind::Zip => Box::new(ZipEntries::open(reader)?),
             Kind::Ole2 => Box::new(Ole2Entries::open(reader)?),
         };
         let mut hits = Vec::new();
-        for cs in self.signatures.iter().filter(|c| c.kind == kind) {
+        for cs in parsed.signatures.iter().filter(|c| c.kind == kind) {
             let mut shown = Vec::new();
             let mut all = true;
             for f in &cs.files {
@@ -184,7 +206,7 @@ impl Containers {
             if !all {
                 continue;
             }
-            for puid in self.mappings.get(&cs.id).into_iter().flatten() {
+            for puid in parsed.mappings.get(&cs.id).into_iter().flatten() {
                 hits.push(ContainerHit {
                     puid: puid.clone(),
                     basis: format!(
@@ -200,6 +222,66 @@ impl Containers {
         }
         Ok(hits)
     }
+}
+
+/// The `TriggerPuid` element's container kind and PUID.
+fn trigger(e: &quick_xml::events::BytesStart<'_>) -> Option<(Kind, String)> {
+    let kind = match attr(e, "ContainerType").as_deref() {
+        Some("ZIP") => Kind::Zip,
+        Some("OLE2") => Kind::Ole2,
+        _ => return None,
+    };
+    Some((kind, attr(e, "Puid")?))
+}
+
+/// Parse a whole container signature file: version, triggers, signatures.
+/// The version and the triggers of a container signature file.
+type Header = (String, Vec<(Kind, String)>);
+
+fn parse_all(xml: &str) -> Result<(Header, Parsed), SignatureError> {
+    let mut reader = Reader::from_reader(xml.as_bytes());
+    reader.config_mut().trim_text(true);
+    let mut version = String::new();
+    let mut triggers = Vec::new();
+    let mut parsed = Parsed::default();
+    loop {
+        match reader.read_event().map_err(xml_err)? {
+            Event::Start(e) if e.local_name().as_ref() == "ContainerSignatureMapping" => {
+                version = attr(&e, "signatureVersion").unwrap_or_default();
+            }
+            Event::Start(e) if e.local_name().as_ref() == "ContainerSignature" => {
+                let kind = match attr(&e, "ContainerType").as_deref() {
+                    Some("ZIP") => Some(Kind::Zip),
+                    Some("OLE2") => Some(Kind::Ole2),
+                    _ => None,
+                };
+                let id = attr(&e, "Id").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let cs = read_container_signature(&mut reader, id)?;
+                if let Some(kind) = kind {
+                    parsed.signatures.push(ContainerSignature { kind, ..cs });
+                }
+            }
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "FileFormatMapping" => {
+                if let (Some(id), Some(puid)) = (
+                    attr(&e, "signatureId").and_then(|v| v.parse().ok()),
+                    attr(&e, "Puid"),
+                ) {
+                    parsed.mappings.entry(id).or_default().push(puid);
+                }
+            }
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "TriggerPuid" => {
+                triggers.extend(trigger(&e));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if parsed.signatures.is_empty() {
+        return Err(xml_err(
+            "no ContainerSignature elements (not a container signature file?)",
+        ));
+    }
+    Ok(((version, triggers), parsed))
 }
 
 fn read_container_signature(

@@ -124,30 +124,39 @@ impl Signature {
                 return None;
             }
         }
-        let mut parts = Vec::new();
-        for s in &self.sequences {
-            let part = match s.anchor {
-                Anchor::Bof => {
-                    let end = pattern::match_at(&s.pattern, d.head, 0)?;
-                    format!("BOF {} within bytes 0–{end}", s.shown)
-                }
-                Anchor::Eof => {
-                    let end = pattern::match_at(&s.pattern, d.tail_rev, 0)?;
-                    format!("EOF {} within the last {end} bytes", s.shown)
-                }
+        // Where each sequence's match ends (in the file for variable ones); the basis is written only once
+        // all have matched (most tries fail, and a failed try then allocates nothing).
+        let mut ends = [0u64; 8];
+        let mut more = Vec::new();
+        for (i, s) in self.sequences.iter().enumerate() {
+            let end = match s.anchor {
+                Anchor::Bof => pattern::match_at(&s.pattern, d.head, 0)? as u64,
+                Anchor::Eof => pattern::match_at(&s.pattern, d.tail_rev, 0)? as u64,
                 Anchor::Variable => {
                     if let Some(end) = pattern::match_at(&s.pattern, d.head, 0) {
-                        format!("{} before byte {end}", s.shown)
+                        end as u64
                     } else if d.tail_offset > 0 {
-                        let end = pattern::match_at(&s.pattern, d.tail, 0)?;
-                        format!("{} before byte {}", s.shown, d.tail_offset + end as u64)
+                        d.tail_offset + pattern::match_at(&s.pattern, d.tail, 0)? as u64
                     } else {
                         return None;
                     }
                 }
             };
-            parts.push(part);
+            match ends.get_mut(i) {
+                Some(e) => *e = end,
+                None => more.push(end),
+            }
         }
+        let parts: Vec<String> = self
+            .sequences
+            .iter()
+            .zip(ends.iter().chain(&more))
+            .map(|(s, end)| match s.anchor {
+                Anchor::Bof => format!("BOF {} within bytes 0–{end}", s.shown),
+                Anchor::Eof => format!("EOF {} within the last {end} bytes", s.shown),
+                Anchor::Variable => format!("{} before byte {end}", s.shown),
+            })
+            .collect();
         Some(parts.join(", "))
     }
 }
@@ -225,7 +234,7 @@ pub fn use_signature_files(
         }
         None => std::borrow::Cow::Borrowed(EMBEDDED_CONTAINER),
     };
-    let sigs = Signatures::from_raw(raw, &container_text)?;
+    let sigs = Signatures::from_raw(raw, container::Containers::parse(&container_text)?)?;
     let _ = OVERRIDE.set(sigs);
     OVERRIDE
         .get()
@@ -249,23 +258,56 @@ impl Signatures {
 
     /// Parse a DROID binary signature file (plain or gzip'd) and a container signature file.
     pub fn load(binary: &[u8], container_xml: &str) -> Result<Signatures, SignatureError> {
-        Signatures::from_raw(parse_binary(&gunzip(binary)?)?, container_xml)
+        Signatures::from_raw(
+            parse_binary(&gunzip(binary)?)?,
+            container::Containers::parse(container_xml)?,
+        )
     }
 
     /// The embedded signature files (the binary one in its compact form).
     fn load_embedded() -> Result<Signatures, SignatureError> {
         let text = gunzip(EMBEDDED_BINARY_COMPACT)?;
         let text = std::str::from_utf8(&text).map_err(xml_err)?;
-        Signatures::from_raw(compact::read(text)?, EMBEDDED_CONTAINER)
+        // The container signatures are parsed on the first ZIP or OLE2 file (most runs see none).
+        Signatures::from_raw(
+            compact::read(text)?,
+            container::Containers::lazy(EMBEDDED_CONTAINER)?,
+        )
     }
 
-    fn from_raw(raw: RawBinary, container_xml: &str) -> Result<Signatures, SignatureError> {
+    fn from_raw(
+        raw: RawBinary,
+        containers: container::Containers,
+    ) -> Result<Signatures, SignatureError> {
+        // Compiled with their pre-test conditions, half on a second thread (start-up on two cores; plain
+        // threads, not rayon: the registry is built inside a `OnceLock` that rayon's workers wait on).
+        let compile =
+            |part: &[RawSig]| -> Result<Vec<(Signature, Vec<prefilter::Cond>)>, SignatureError> {
+                part.iter()
+                    .map(|rs| {
+                        let sig = compile_signature(rs)?;
+                        let conds = prefilter::signature_conditions(&sig.sequences);
+                        Ok((sig, conds))
+                    })
+                    .collect()
+            };
+        let (first, second) = raw.signatures.split_at(raw.signatures.len() / 2);
+        let compiled = std::thread::scope(|scope| {
+            let b = scope.spawn(|| compile(second));
+            let a = compile(first);
+            let b = b
+                .join()
+                .unwrap_or_else(|_| Err(xml_err("signature compilation failed")));
+            (a, b)
+        });
+        let (a, b) = (compiled.0?, compiled.1?);
         let mut signatures = Vec::with_capacity(raw.signatures.len());
+        let mut conditions = Vec::with_capacity(raw.signatures.len());
         let mut sig_index = HashMap::new();
-        for rs in raw.signatures {
-            let sig = compile_signature(&rs)?;
+        for (sig, conds) in a.into_iter().chain(b) {
             sig_index.insert(sig.id, signatures.len());
             signatures.push(sig);
+            conditions.push(conds);
         }
         let mut by_puid = HashMap::new();
         let mut by_id = HashMap::new();
@@ -291,9 +333,7 @@ impl Signatures {
                     .collect()
             })
             .collect();
-        let containers = container::Containers::parse(container_xml)?;
-        let (prefilter, prefilter_stats) =
-            prefilter::Prefilter::build(signatures.iter().map(|g| g.sequences.as_slice()))?;
+        let (prefilter, prefilter_stats) = prefilter::Prefilter::from_conditions(conditions)?;
         Ok(Signatures {
             prefilter,
             prefilter_stats,

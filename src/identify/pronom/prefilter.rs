@@ -190,6 +190,11 @@ pub(crate) fn conditions(s: &Sequence) -> Vec<Cond> {
     out
 }
 
+/// The conditions of one signature: those of all its sequences.
+pub(crate) fn signature_conditions(seqs: &[Sequence]) -> Vec<Cond> {
+    seqs.iter().flat_map(conditions).collect()
+}
+
 /// The tier a condition falls in (see the module comment), then how many bytes it makes the scan read.
 fn cost(c: &Cond, uses: &HashMap<&[u8], usize>) -> (usize, usize, usize) {
     match c {
@@ -243,6 +248,8 @@ struct Scan {
     /// For each pattern id, the ids of the patterns that are prefixes of it (itself included).
     prefixes: Vec<Vec<usize>>,
     extent: usize,
+    /// The length of the longest literal.
+    max_len: usize,
 }
 
 impl Scan {
@@ -307,6 +314,7 @@ impl ScanBuilder {
         for (lit, id) in self.ids {
             patterns[id] = lit;
         }
+        let max_len = patterns.iter().map(Vec::len).max().unwrap_or(0);
         let searcher = aho_corasick::AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::LeftmostLongest)
             .build(&patterns)
@@ -316,6 +324,7 @@ impl ScanBuilder {
             signatures: self.signatures,
             prefixes,
             extent: self.extent,
+            max_len,
         }))
     }
 }
@@ -337,6 +346,9 @@ pub(crate) struct Prefilter {
     head_far: Option<Scan>,
     tail_near: Option<Scan>,
     tail_far: Option<Scan>,
+    /// The literals of variable sequences, reversed, for the reversed tail: only the part of the tail that the
+    /// head does not hold needs this scan (none of a file that fits in the head).
+    tail_var: Option<Scan>,
     /// Signatures without a condition: tried on every file.
     always: Vec<u32>,
 }
@@ -356,13 +368,11 @@ pub struct PrefilterStats {
 }
 
 impl Prefilter {
-    /// Choose a condition for every signature (`sigs[i]` = the sequences of signature `i`) and build the index.
-    pub(crate) fn build<'a>(
-        sigs: impl Iterator<Item = &'a [Sequence]>,
+    /// Choose a condition for every signature (`all[i]` = the conditions of signature `i`,
+    /// [`signature_conditions`], which the caller may compute in parallel) and build the index.
+    pub(crate) fn from_conditions(
+        all: Vec<Vec<Cond>>,
     ) -> Result<(Prefilter, PrefilterStats), SignatureError> {
-        let all: Vec<Vec<Cond>> = sigs
-            .map(|seqs| seqs.iter().flat_map(conditions).collect())
-            .collect();
         // How many signatures name each literal: the literal fewer share admits fewer signatures (a
         // `<?xml version=` that hundreds of XML formats share admits them all; their namespace admits one).
         let mut uses: HashMap<&[u8], usize> = HashMap::new();
@@ -384,6 +394,7 @@ impl Prefilter {
         let mut stats = PrefilterStats::default();
         let mut tables: HashMap<(Side, usize), Vec<Vec<u32>>> = HashMap::new();
         let (mut hn, mut hf, mut tn, mut tf) = Default::default();
+        let mut tv = ScanBuilder::default();
         let mut always = Vec::new();
         for (i, conds) in all.iter().enumerate() {
             let sig = i as u32;
@@ -423,7 +434,7 @@ impl Prefilter {
                                 .iter()
                                 .map(|l| l.iter().rev().copied().collect())
                                 .collect();
-                            tf.add(sig, &rev, WINDOW);
+                            tv.add(sig, &rev, WINDOW);
                         }
                     }
                 }
@@ -433,19 +444,30 @@ impl Prefilter {
         stats.byte_offsets = tables.len();
         stats.head_near_extent = hn.extent;
         stats.tail_near_extent = tn.extent;
-        stats.far_literals = hf.ids.len() + tf.ids.len();
+        stats.far_literals = hf.ids.len() + tf.ids.len() + tv.ids.len();
         let mut tables: Vec<ByteTable> = tables
             .into_iter()
             .map(|((side, at), by_value)| ByteTable { side, at, by_value })
             .collect();
         tables.sort_by_key(|t| (t.side == Side::Tail, t.at));
+        // The scans of the head on a second thread, those of the tail on this one (start-up on two cores).
+        let (head, tail) = std::thread::scope(|scope| {
+            let head = scope.spawn(move || Ok::<_, SignatureError>((hn.build()?, hf.build()?)));
+            let tail = (|| Ok::<_, SignatureError>((tn.build()?, tf.build()?, tv.build()?)))();
+            let head = head
+                .join()
+                .unwrap_or_else(|_| Err(xml_err("prefilter build failed")));
+            (head, tail)
+        });
+        let ((head_near, head_far), (tail_near, tail_far, tail_var)) = (head?, tail?);
         Ok((
             Prefilter {
                 tables,
-                head_near: hn.build()?,
-                head_far: hf.build()?,
-                tail_near: tn.build()?,
-                tail_far: tf.build()?,
+                head_near,
+                head_far,
+                tail_near,
+                tail_far,
+                tail_var,
                 always,
             },
             stats,
@@ -464,8 +486,6 @@ impl Prefilter {
                 out.extend_from_slice(&t.by_value[b as usize]);
             }
         }
-        // The head is the whole file when the tail starts at 0; the reversed tail is then the reversed head,
-        // and a variable literal found in the head needs no second look in the tail.
         let head = d.head;
         let rev = d.tail_rev;
         for (scan, buf, whole) in [
@@ -481,6 +501,16 @@ impl Prefilter {
                 &buf[..buf.len().min(scan.extent)]
             };
             scan.run(buf, &mut out);
+        }
+        if let Some(scan) = &self.tail_var {
+            // The file's bytes from `from` to its end: those of the tail the head does not hold, and a literal's
+            // length less one before them (a literal straddling the end of the head).
+            let end = d.tail_offset.saturating_add(d.tail.len() as u64);
+            let from = d
+                .tail_offset
+                .max((d.head.len() as u64).saturating_sub(scan.max_len.saturating_sub(1) as u64));
+            let n = usize::try_from(end.saturating_sub(from)).unwrap_or(usize::MAX);
+            scan.run(&rev[..n.min(rev.len())], &mut out);
         }
         out.sort_unstable();
         out.dedup();
@@ -514,5 +544,18 @@ mod tests {
         let mut out = Vec::new();
         scan.run(b"", &mut out);
         assert!(out.is_empty());
+        // A one-byte literal at the last byte (no second byte to index it by); a literal cut by the end.
+        let mut out = Vec::new();
+        scan.run(b"zzabc", &mut out);
+        out.sort_unstable();
+        assert_eq!(out, [0, 1, 2, 3, 4]);
+        let mut out = Vec::new();
+        scan.run(b"abcd", &mut out);
+        out.sort_unstable();
+        assert_eq!(out, [0, 1, 2, 3, 5]);
+        let mut out = Vec::new();
+        scan.run(b"abc", &mut out);
+        out.sort_unstable();
+        assert_eq!(out, [0, 1, 2, 3]);
     }
 }

@@ -140,6 +140,12 @@ fn embedded_files_load() {
         Some(container::Kind::Zip)
     );
     assert_eq!(s.containers.trigger("fmt/111"), Some(container::Kind::Ole2));
+    // The embedded container file is read lazily: its version and triggers at once are those of a full parse,
+    // and the full parse (left to the first container) succeeds.
+    let full = container::Containers::parse(EMBEDDED_CONTAINER).unwrap();
+    assert_eq!(s.containers.version, full.version);
+    assert_eq!(s.containers.triggers, full.triggers);
+    assert_eq!(full.triggers.len(), 3, "{:?}", full.triggers);
 }
 
 #[test]
@@ -205,6 +211,10 @@ fn indexes_lose_no_match() {
             check(file, file, 0);
             checked += 1;
         }
+        // Head and tail overlapping (a file a little larger than one window): the tail starts inside the head.
+        let len = bytes.len();
+        check(&bytes[..2 * len / 3], &bytes[len / 3..], (len / 3) as u64);
+        checked += 1;
         // The head of this file, the tail of the next one.
         let other = &files[(n + 1) % files.len()];
         check(bytes, other, 1 << 20);
