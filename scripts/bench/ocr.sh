@@ -14,6 +14,11 @@
 # ideographic space to a space (a search index does the same, so "，" for "," is no error) — and all
 # whitespace is removed (Chinese has no word spaces, and the two text layers place spaces differently);
 # then Levenshtein distance over the ground truth's characters, summed over pages.
+# Where the two sides differ on a page, it is Tesseract reading the same page from pixels decoded by two
+# JPEG decoders: dangan's one decode (image 0.25 / zune-jpeg) and OCRmyPDF's (Ghostscript / libjpeg) differ
+# by ±1 on ~0.4 % of pixels (both as close to a float IDCT: ~1.2–1.3 % of pixels off by one), and that
+# flips borderline glyphs either way ("片"→"卢", "二〇"→"二@〇", "贫"→"灸"): Tesseract run with dangan's own
+# arguments on the libjpeg decode reproduces OCRmyPDF's page, on the zune-jpeg decode dangan's.
 #
 #   ITEMS=4 PAGES=5 scripts/bench/ocr.sh        (DANGAN=… to use a built binary)
 #   WORK=/tmp/b scripts/bench/ocr.sh            keep pages and both sides' PDFs in /tmp/b (reused if there)
