@@ -44,6 +44,8 @@ struct Garage {
     endpoint: String,
     key_id: String,
     secret: String,
+    /// The admin API's port (`/metrics`).
+    admin: u16,
 }
 
 impl Drop for Garage {
@@ -118,6 +120,7 @@ api_bind_addr = "127.0.0.1:{admin}"
             endpoint: format!("http://127.0.0.1:{s3}"),
             key_id: String::new(),
             secret: String::new(),
+            admin,
         };
         // The server answers its CLI once it is up.
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -181,6 +184,19 @@ api_bind_addr = "127.0.0.1:{admin}"
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// A counter of the server's own metrics (Prometheus text from its admin API); `None` before it
+    /// first counts.
+    fn metric(&self, name: &str) -> Option<u64> {
+        use std::io::Read as _;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.admin)).expect("admin API");
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .expect("ask");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("metrics");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
@@ -970,4 +986,103 @@ fn eep_objects_in_a_bucket_are_found_verified_and_validated() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// A SIP zip made here: `files` stored payload files of `mib` MiB each (pseudo-random bytes), then its
+/// METS.xml declaring each by SHA-256 (last, as packers that write the METS at the end do).
+fn sip_zip_of(id: &str, files: usize, mib: usize) -> Vec<u8> {
+    use sha2::Digest as _;
+    let stored = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(false);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut declared = String::new();
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    for i in 0..files {
+        let mut data = vec![0u8; mib << 20];
+        for b in data.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        let sum = dangan::fixity::digest::hex(&sha2::Sha256::digest(&data));
+        declared.push_str(&format!(
+            r#"<file ID="f{i}" SIZE="{}" CHECKSUMTYPE="SHA-256" CHECKSUM="{sum}"><FLocat xlink:href="data/f{i}.bin"/></file>"#,
+            data.len()
+        ));
+        z.start_file(format!("{id}/data/f{i}.bin"), stored)
+            .expect("entry");
+        z.write_all(&data).expect("write");
+    }
+    let mets = format!(
+        r#"<mets xmlns="http://www.loc.gov/METS/" xmlns:xlink="http://www.w3.org/1999/xlink" OBJID="{id}"><fileSec><fileGrp>{declared}</fileGrp></fileSec></mets>"#
+    );
+    z.start_file(format!("{id}/METS.xml"), stored)
+        .expect("entry");
+    z.write_all(mets.as_bytes()).expect("write");
+    z.finish().expect("finish").into_inner()
+}
+
+/// The server reads whole blocks (1 MiB in Garage) for every range it serves, so a zip read in order is
+/// one GET for all its entries, not one per entry plus one per local header (which read the blocks at
+/// every entry's edges again); and every GET is `If-Match` the ETag listed, so an object replaced after
+/// it was listed is an error naming its key, never bytes of two objects.
+#[test]
+fn a_zip_read_in_order_is_one_get_and_a_replaced_object_is_an_error_not_a_mix() {
+    let g = Garage::start();
+    g.bucket("blocks");
+    let c = g.client("blocks");
+    let zip = sip_zip_of("ORDER", 4, 3);
+    c.put("z/ORDER.zip", &zip).expect("put");
+    let blocks_before = g.metric("block_bytes_read").unwrap_or(0);
+    let (code, v, err) = run_json(
+        g.dangan()
+            .args(["verify", "--jobs", "1", "--json", "s3://blocks/z"])
+            .timeout(Duration::from_secs(120)),
+    );
+    assert_eq!(code, 0, "{err}{v}");
+    assert_eq!(v["packages"][0]["ok"], true, "{v}");
+    let requests = v["storage"]["requests"].as_u64().unwrap_or(0);
+    let read = v["storage"]["bytes_read"].as_u64().unwrap_or(0);
+    // The listing, the end of the zip (its end record, central directory and METS.xml: one small
+    // window), and at most one stream per entry, each from a block edge (or the first entry) to the
+    // block edge after the next entry's start — not one GET per entry plus one per local header (10).
+    assert!((3..=7).contains(&requests), "{v}");
+    assert!(
+        read <= zip.len() as u64 + (128 << 10),
+        "{read} bytes read of a {} byte zip: {v}",
+        zip.len()
+    );
+    // Garage read each 1 MiB block once, but for the one the end window shares with the last entry
+    // (a GET per entry and per local header read eight more here).
+    let blocks = g
+        .metric("block_bytes_read")
+        .expect("Garage counts the bytes of blocks it reads")
+        - blocks_before;
+    assert!(
+        blocks >= zip.len() as u64 - (1 << 20)
+            && blocks <= zip.len() as u64 + (1 << 20) + (64 << 10),
+        "the server read {blocks} bytes of blocks for a {} byte zip",
+        zip.len()
+    );
+
+    // Listed (ETag seen), then replaced by an object of the same size with one byte changed.
+    let url: S3Url = "s3://blocks/z".parse().expect("url");
+    let found = dangan::objstore::source::discover(&c, &url).expect("discover");
+    assert_eq!(found.packages.len(), 1);
+    let pkg =
+        dangan::objstore::source::open(&c, &found.packages[0], &Default::default()).expect("opens");
+    let mut other = zip.clone();
+    other[(5 << 20) + 7] ^= 0x01; // inside data/f1.bin
+    c.put("z/ORDER.zip", &other).expect("replace");
+    let e = pkg
+        .with_reader("data/f1.bin", |r| {
+            let mut sink = Vec::new();
+            r.read_to_end(&mut sink)
+        })
+        .expect_err("a replaced object is not read");
+    let e = e.to_string();
+    assert!(e.contains("412"), "{e}");
+    assert!(e.contains("s3://blocks/z/ORDER.zip"), "{e}");
 }

@@ -9,6 +9,8 @@
 # Both sides read every byte of every zip over HTTP from the same server: rclone hashes each object as
 # a whole; dangan reads each zip's central directory and entries by ranged GETs and checks every entry
 # against the SHA-256 its METS declares. Targets: >= 1.5x rclone's wall time, peak RSS <= 128 MiB.
+# The server runs on the same cores: its CPU time is printed beside each client's, with the bytes of
+# blocks it read (its own metrics) and its GETs, so that what a client costs the server is seen too.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,6 +22,7 @@ TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "bench: $TIME missing (Debian package 'time')" >&2; exit 2; }
 [ -x "$GARAGE" ] || { echo "bench: $GARAGE missing: run scripts/install-tools.sh" >&2; exit 2; }
 command -v rclone >/dev/null || { echo "bench: rclone missing: run scripts/install-tools.sh" >&2; exit 2; }
+command -v curl >/dev/null || { echo "bench: curl missing (reads Garage's metrics)" >&2; exit 2; }
 
 if [ -z "${DANGAN:-}" ]; then
   (cd "$ROOT" && cargo build --release --quiet)
@@ -114,28 +117,38 @@ echo "bench: $ZIPS SIP zips, $BYTES bytes in Garage $("$GARAGE" --version 2>&1 |
 # Garage's CPU time so far (user + system of all its threads, in clock ticks), from /proc/PID/stat.
 TICK=$(getconf CLK_TCK)
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$GPID/stat"; }
+# What the server did, from its own metrics (admin API, Prometheus text): bytes of blocks read from disk
+# (Garage reads whole 1 MiB blocks for any range it serves, so ranges that share a block cost it twice)
+# and GetObject requests. Steadier than CPU time on a shared machine.
+server_work() {
+  curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '/^block_bytes_read /{b=$2}
+    /^api_s3_request_counter\{api_endpoint="GetObject"\}/{g=$2} END{printf "%d %d\n", b, g}'
+}
 
 # best_of NAME CMD...: one warm-up, then RUNS runs; prints the run with the shortest wall time as
-# "wall client_user client_sys server_cpu" (seconds) and the largest peak RSS (KiB) of all runs.
+# "wall client_user client_sys server_cpu server_block_bytes server_gets" and the largest peak RSS (KiB)
+# of all runs.
 best_of() {
-  local name="$1" best="" line="" worst_rss=0 t u s rss s0 s1 srv
+  local name="$1" best="" line="" worst_rss=0 t u s rss s0 s1 srv b0 g0 b1 g1
   shift
   "$@" >"$W/$name.out" 2>"$W/$name.err" || { tail -n 5 "$W/$name.err" >&2; echo "bench: $name failed" >&2; exit 2; }
   for _ in $(seq "$RUNS"); do
+    read -r b0 g0 < <(server_work)
     s0=$(server_ticks)
     "$TIME" -f '%e %U %S %M' -o "$W/time.out" "$@" >"$W/$name.out" 2>"$W/$name.err"
     s1=$(server_ticks)
+    read -r b1 g1 < <(server_work)
     read -r t u s rss <"$W/time.out"
     srv=$(python3 -c "print(($s1 - $s0) / $TICK)")
     if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $t < $best else 1)"; then
-      best=$t; line="$t $u $s $srv"
+      best=$t; line="$t $u $s $srv $((b1 - b0)) $((g1 - g0))"
     fi
     [ "$rss" -gt "$worst_rss" ] && worst_rss=$rss
   done
   echo "$line $worst_rss"
 }
 
-read -r T_D U_D S_D V_D RSS_D < <(best_of dangan "$DANGAN" verify --json --quiet s3://bench/zips)
+read -r T_D U_D S_D V_D B_D G_D RSS_D < <(best_of dangan "$DANGAN" verify --json --quiet s3://bench/zips)
 python3 - "$W/dangan.out" <<'PY'
 import json, sys
 v = json.load(open(sys.argv[1]))
@@ -143,18 +156,19 @@ assert v["ok"], "dangan verify did not pass"
 s = v["storage"]
 print(f"bench: dangan storage: {s['requests']} requests, {s['retries']} retries, {s['bytes_read']} bytes read")
 PY
-read -r T_R U_R S_R V_R RSS_R < <(best_of rclone rclone hashsum sha256 --download gb:bench/zips)
+read -r T_R U_R S_R V_R B_R G_R RSS_R < <(best_of rclone rclone hashsum sha256 --download gb:bench/zips)
 [ "$(wc -l <"$W/rclone.out")" -eq "$ZIPS" ] || { echo "bench: rclone hashed $(wc -l <"$W/rclone.out") objects" >&2; exit 2; }
 
-python3 - "$BYTES" "$(nproc)" "$T_D" "$U_D" "$S_D" "$V_D" "$RSS_D" "$T_R" "$U_R" "$S_R" "$V_R" "$RSS_R" <<'PY'
+python3 - "$BYTES" "$(nproc)" "$T_D" "$U_D" "$S_D" "$V_D" "$B_D" "$G_D" "$RSS_D" "$T_R" "$U_R" "$S_R" "$V_R" "$B_R" "$G_R" "$RSS_R" <<'PY'
 import sys
 b, cores = int(sys.argv[1]), int(sys.argv[2])
-td, ud, sd, vd, rd, tr, ur, sr, vr, rr = (float(x) for x in sys.argv[3:])
-def row(name, t, u, s, v, r):
+td, ud, sd, vd, bd, gd, rd, tr, ur, sr, vr, br, gr, rr = (float(x) for x in sys.argv[3:])
+def row(name, t, u, s, v, blocks, gets, r):
     print(f"{name:33} {t:6.2f} s {b / t / 1e6:7.1f} MB/s | client CPU {u:5.2f} user + {s:5.2f} sys"
-          f" | server CPU {v:5.2f} | cores busy {(u + s + v) / t:4.2f} of {cores} | peak RSS {r / 1024:6.1f} MiB")
-row("dangan verify s3://", td, ud, sd, vd, rd)
-row("rclone hashsum sha256 --download", tr, ur, sr, vr, rr)
+          f" | server CPU {v:5.2f} | cores busy {(u + s + v) / t:4.2f} of {cores} | peak RSS {r / 1024:6.1f} MiB"
+          f" | server read {blocks / b:5.3f}x the bytes in {gets:.0f} GETs")
+row("dangan verify s3://", td, ud, sd, vd, bd, gd, rd)
+row("rclone hashsum sha256 --download", tr, ur, sr, vr, br, gr, rr)
 print(f"per GB read: dangan client {(ud + sd) / b * 1e9:.2f} + server {vd / b * 1e9:.2f} CPU s;"
       f" rclone client {(ur + sr) / b * 1e9:.2f} + server {vr / b * 1e9:.2f} CPU s")
 print(f"ratio (rclone time / dangan time): {tr / td:.2f}x   (target >= 1.5x; RSS target <= 128 MiB: {'ok' if rd <= 128 * 1024 else 'OVER'})")

@@ -614,6 +614,7 @@ impl Client {
             end,
             body: None,
             resumes: 0,
+            failed: None,
         }
     }
 
@@ -729,10 +730,48 @@ pub struct ObjectReader {
     end: u64,
     body: Option<ureq::BodyReader<'static>>,
     resumes: u32,
+    /// An error met after some bytes of a read had arrived: returned by the next read.
+    failed: Option<io::Error>,
 }
 
 impl Read for ObjectReader {
+    /// Fills `buf` (up to the end of the range): a caller that hands each read to another thread (the
+    /// hasher's pipeline) gets whole buffers, not the HTTP stack's fragments.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let mut got = 0;
+        while got < buf.len() {
+            match self.read_some(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if got > 0 => {
+                    // The bytes that arrived are returned now, the error with the next call.
+                    self.failed = Some(e);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got)
+    }
+}
+
+impl ObjectReader {
+    /// Where the next byte read comes from.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Where the range ends.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// One read of the HTTP body (whatever it has), opening or resuming the GET as needed.
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if self.pos >= self.end || buf.is_empty() {
                 return Ok(0);

@@ -5,11 +5,10 @@
 //!   backoff and cost counters ([`Stats`]);
 //! - [`source`]: [`crate::sip::Source`] implementations — a SIP "folder" as a key prefix
 //!   ([`source::PrefixSource`]) and a SIP `.zip` object read by ranged requests (the zip reader of
-//!   [`crate::sip::ZipSource`] over [`source::ObjectAt`]: central directory and entries only, bounded
-//!   memory whatever the object size) — and package discovery under a prefix;
+//!   [`crate::sip::ZipSource`] over [`source::ObjectAt`]: central directory and entries only, one GET
+//!   for the entries of a zip read in order, bounded memory whatever the object size) — and package
+//!   discovery under a prefix;
 //! - [`publish`]: upload a package written locally and publish it (see there for the protocol);
-//! - [`prefetch`]: a ranged GET streamed by a fetch thread through bounded buffers, so that fetching
-//!   overlaps hashing;
 //! - [`ledger`]: the fixity ledger as an object (`--ledger s3://…`).
 //!
 //! Locations are `s3://bucket/prefix`. Anything that looks like a URL but is not a valid `s3://` one
@@ -17,7 +16,6 @@
 
 pub mod client;
 pub mod ledger;
-pub mod prefetch;
 pub mod publish;
 pub mod sigv4;
 pub mod source;

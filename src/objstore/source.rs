@@ -12,8 +12,7 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::client::{Client, ObjectInfo, S3Error};
-use super::prefetch::Prefetch;
+use super::client::{Client, ObjectInfo, ObjectReader, S3Error};
 use super::{S3Url, publish};
 use crate::fixity::PackageKind;
 use crate::model::{Finding, Level};
@@ -22,40 +21,59 @@ use crate::sip::{
     Entry, EntryKind, Limits, Listing, Package, ReadAt, ReadOptions, SipError, Source, ZipSource,
 };
 
-/// Bytes fetched for a read that does not continue an earlier one (a local header, the end of the zip):
+/// Bytes fetched for a read that starts no stream (the end of the zip, the header of a small entry):
 /// small, so a jump costs little, and large enough that a header and a small entry after it, or the end
 /// record and a small central directory, come in one request.
 const WINDOW: usize = 64 << 10;
-/// Small windows kept per object (a zip's headers are read while listing, then again when reading).
+/// Windows kept per object, and their bytes at most (the end of the zip, and the few hundred KiB a stream
+/// fetched past the entry it was opened for, up to a block edge, for the next entry's reader).
 const WINDOWS: usize = 32;
-/// A read continuing an earlier one (or asking this much at once) with at least [`STREAM_MIN`] bytes to
-/// go before the next structure of the zip streams the rest with one ranged GET ([`Prefetch`]).
+const WINDOW_BYTES: usize = 4 << 20;
+/// Streams end on a multiple of this (Garage's block size; a multiple of Ceph's and MinIO's is no
+/// worse), so that the next stream starts where a block does and no block is read twice.
+const ALIGN: u64 = 1 << 20;
+/// A read that starts a structure (a local header) with at least this many bytes before the next one,
+/// continues an earlier read, or asks this much at once, streams with one ranged GET ([`ObjectReader`]).
 const STREAM_MIN: u64 = 256 << 10;
+/// A stream a little behind a read (the zip reader reads a local header's fixed part, then jumps over
+/// the name and extra field to the data) is advanced by reading and dropping the gap, at most this.
+const SKIP_MAX: u64 = 64 << 10;
 /// Streams kept between reads. Each reader thread puts its stream back after every read, so this is
-/// above the number of workers (8 for `s3://`) — evicting a stream in use would start its GET again — and
-/// bounds the streams left behind by readers that stopped early (at a declared size): each holds at
-/// most `DEPTH + 1` chunks until it is dropped with the package.
+/// above the number of workers (8 for `s3://`) — evicting a stream in use would start its GET again —
+/// and bounds the streams left behind (a stream overtaken by another thread's): each holds an idle
+/// connection until it is dropped with the package.
 const IDLE_STREAMS: usize = 16;
 
-/// One object as positional bytes, for the zip reader. An entry read from its start to its end is one
-/// ranged GET streamed by a fetch thread ([`Prefetch`]: fetching overlaps hashing, and the server reads
-/// each of its blocks once); other reads (headers, the central directory) fetch a small window that
-/// later reads of the same bytes reuse. Every GET is `If-Match` the ETag seen when listing, so an object
-/// replaced midway is an error, not a mix of two objects.
+/// One object as positional bytes, for the zip reader.
+///
+/// The server reads whole blocks (1 MiB in Garage) for every range it serves, so a GET per entry plus a
+/// small GET for each local header read the blocks at every entry's edge two or three times (about 4 %
+/// more of Garage's CPU per GB than one GET per object). So a read at a local header (or continuing an
+/// earlier read) opens a stream that runs past the entry (and any small ones after it, at least
+/// [`STREAM_MIN`]) to the next block edge ([`ALIGN`]); the bytes past the entry are kept as a window
+/// for the next entry's reader, whose stream then starts on a block edge: a zip read in order reads
+/// each block once. A stream does not run further — a stream overtaken by another thread's (entries
+/// are read in parallel) would have had the server send megabytes into socket buffers for nothing.
+/// Streams are read by the reading thread directly — no fetch thread, no copy between buffers: the
+/// hasher's pipeline (`fixity::digest`) already overlaps reading and hashing — and hold nothing but
+/// their connection between reads, so memory is bounded whatever the object size. Other reads (the end
+/// record, the central directory, small entries) fetch a small window that later reads reuse. Every GET
+/// is `If-Match` the ETag seen when listing, so an object replaced midway is an error, not a mix of two
+/// objects; a connection broken midway is resumed from where it broke.
 pub struct ObjectAt {
     client: Client,
     key: String,
     len: u64,
     etag: String,
-    /// The zip's structure once its central directory is read: streams stop at entry boundaries.
+    /// The zip's structure once its central directory is read (local headers, then the directory).
     bounds: std::sync::OnceLock<Vec<u64>>,
     state: Mutex<AtState>,
 }
 
 #[derive(Default)]
 struct AtState {
-    /// Streams between reads, by the position they continue from.
-    streams: VecDeque<Prefetch>,
+    /// Streams between reads, oldest first.
+    streams: VecDeque<ObjectReader>,
     /// Small windows: where each starts and its bytes, most recent last.
     windows: VecDeque<(u64, Arc<Vec<u8>>)>,
     /// Where recent reads ended: a read starting there continues one.
@@ -63,6 +81,16 @@ struct AtState {
 }
 
 impl AtState {
+    fn keep_window(&mut self, at: u64, bytes: Vec<u8>) {
+        let mut total = self.windows.iter().map(|(_, w)| w.len()).sum::<usize>() + bytes.len();
+        while !self.windows.is_empty() && (self.windows.len() >= WINDOWS || total > WINDOW_BYTES) {
+            if let Some((_, w)) = self.windows.pop_front() {
+                total -= w.len();
+            }
+        }
+        self.windows.push_back((at, Arc::new(bytes)));
+    }
+
     fn ended(&mut self, at: u64) {
         if self.ends.len() >= 64 {
             self.ends.pop_front();
@@ -88,18 +116,78 @@ impl ObjectAt {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Read from a stream, and keep it for the next read unless it is done.
-    fn read_stream(&self, mut s: Prefetch, buf: &mut [u8]) -> io::Result<usize> {
-        let n = s.read(buf)?;
+    /// Read from a stream at `pos` (at or a little after its position), and keep it for the next read
+    /// unless it is done.
+    fn read_stream(&self, mut s: ObjectReader, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+        let gap = pos.saturating_sub(s.position());
+        if gap > 0 {
+            let mut skip = [0u8; 4096];
+            let mut left = gap;
+            while left > 0 {
+                let n = s.read(&mut skip[..left.min(4096) as usize])?;
+                if n == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                left -= n as u64;
+            }
+        }
+        let want = buf
+            .len()
+            .min((s.end() - pos).min(usize::MAX as u64) as usize);
+        let n = s.read(&mut buf[..want])?;
+        // The last block's worth of the stream: read it now and keep it as a window (the rest of this
+        // entry, or the start of the next), so the connection goes back to the pool.
+        let rest_at = s.position();
+        let rest = s.end() - rest_at;
+        let mut tail = None;
+        if rest > 0 && rest <= ALIGN {
+            let mut t = vec![0u8; rest as usize];
+            // A failure here is not this read's: the next read fetches those bytes again.
+            if s.read_exact(&mut t).is_ok() {
+                tail = Some(t);
+            }
+        }
         let mut st = self.state();
-        st.ended(s.position());
-        if s.position() < s.end() {
+        st.ended(pos + n as u64);
+        if let Some(t) = tail {
+            st.keep_window(rest_at, t);
+        } else if s.position() < s.end() {
             if st.streams.len() >= IDLE_STREAMS {
-                st.streams.pop_front(); // its fetch thread stops
+                st.streams.pop_front(); // its connection closes
             }
             st.streams.push_back(s);
         }
         Ok(n)
+    }
+
+    /// Where a stream from `pos` ends: at the first block edge ([`ALIGN`]) after the first structure of
+    /// the zip that starts [`STREAM_MIN`] or more after `pos`, and at the latest at the central directory
+    /// (read apart, through a window) or the end of the object.
+    fn stream_end(&self, pos: u64) -> u64 {
+        let Some(b) = self.bounds.get() else {
+            return self.len;
+        };
+        let cd = b.last().copied().filter(|&cd| cd > pos).unwrap_or(self.len);
+        let next = b
+            .iter()
+            .copied()
+            .find(|&x| x >= pos.saturating_add(STREAM_MIN))
+            .unwrap_or(cd);
+        next.div_ceil(ALIGN)
+            .saturating_mul(ALIGN)
+            .min(cd)
+            .min(self.len)
+    }
+
+    /// Whether `pos` starts a structure of the zip (a local header) with at least [`STREAM_MIN`] bytes
+    /// before the next one: a large entry, worth a stream from its header on.
+    fn starts_large_entry(&self, pos: u64) -> bool {
+        self.bounds.get().is_some_and(|b| {
+            b.binary_search(&pos).is_ok()
+                && b.iter()
+                    .find(|&&x| x > pos)
+                    .is_some_and(|&next| next - pos >= STREAM_MIN)
+        })
     }
 }
 
@@ -110,11 +198,13 @@ impl ReadAt for ObjectAt {
         }
         let sequential = {
             let mut st = self.state();
-            if let Some(i) = st.streams.iter().position(|s| s.position() == pos) {
+            if let Some(i) = st.streams.iter().position(|s| {
+                s.position() <= pos && pos - s.position() <= SKIP_MAX && pos < s.end()
+            }) {
                 let s = st.streams.remove(i);
                 drop(st);
                 if let Some(s) = s {
-                    return self.read_stream(s, buf);
+                    return self.read_stream(s, buf, pos);
                 }
                 false
             } else if let Some(w) = st
@@ -133,11 +223,12 @@ impl ReadAt for ObjectAt {
                 st.ends.contains(&pos)
             }
         };
-        let stop = self.boundary_after(pos).min(self.len);
-        if (sequential || buf.len() as u64 >= STREAM_MIN) && stop.saturating_sub(pos) >= STREAM_MIN
+        let stop = self.stream_end(pos);
+        if (sequential || buf.len() as u64 >= STREAM_MIN || self.starts_large_entry(pos))
+            && stop.saturating_sub(pos) >= STREAM_MIN
         {
-            let s = Prefetch::start(&self.client, &self.key, pos, stop, &self.etag);
-            return self.read_stream(s, buf);
+            let s = self.client.reader(&self.key, pos, stop, &self.etag);
+            return self.read_stream(s, buf, pos);
         }
         let end = (pos + buf.len().max(WINDOW) as u64).min(self.len);
         let mut w = vec![0u8; (end - pos) as usize];
@@ -147,23 +238,9 @@ impl ReadAt for ObjectAt {
         let n = buf.len().min(w.len());
         buf[..n].copy_from_slice(&w[..n]);
         let mut st = self.state();
-        if st.windows.len() >= WINDOWS {
-            st.windows.pop_front();
-        }
-        st.windows.push_back((pos, Arc::new(w)));
+        st.keep_window(pos, w);
         st.ended(pos + n as u64);
         Ok(n)
-    }
-}
-
-impl ObjectAt {
-    /// Where the zip structure that `pos` is in ends (the next entry's header, the central directory): a
-    /// streamed GET stops there instead of fetching bytes no one reads.
-    fn boundary_after(&self, pos: u64) -> u64 {
-        self.bounds
-            .get()
-            .and_then(|b| b.iter().find(|&&x| x > pos).copied())
-            .unwrap_or(u64::MAX)
     }
 }
 
@@ -250,9 +327,10 @@ impl Source for PrefixSource {
             .objects
             .get(entry.index)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not listed"))?;
+        // One GET per object, read directly by this thread (the hasher's pipeline overlaps reading and
+        // hashing), `If-Match` the ETag listed.
         let end = options.cap.min(o.size);
-        let mut r = Prefetch::start(&self.client, &o.key, 0, end, &o.etag);
-        f(&mut r)
+        f(&mut self.client.reader(&o.key, 0, end, &o.etag))
     }
 }
 
@@ -583,9 +661,17 @@ pub fn fetch_to(client: &Client, o: &ObjectInfo, path: &std::path::Path) -> Resu
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
     let mut out = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut r = Prefetch::start(client, &o.key, 0, o.size, &o.etag);
-    io::copy(&mut r, &mut out).map_err(|e| format!("s3://{}/{}: {e}", client.bucket, o.key))?;
-    Ok(())
+    let mut r = client.reader(&o.key, 0, o.size, &o.etag);
+    let failed = |e: io::Error| format!("s3://{}/{}: {e}", client.bucket, o.key);
+    crate::fixity::digest::with_buffer(|buf| -> Result<(), String> {
+        loop {
+            match r.read(buf).map_err(failed)? {
+                0 => return Ok(()),
+                n => io::Write::write_all(&mut out, &buf[..n])
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+            }
+        }
+    })
 }
 
 #[cfg(test)]

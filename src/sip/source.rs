@@ -233,7 +233,7 @@ struct SharedFile {
 
 impl Read for SharedFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // Object storage streams an entry's bytes itself (`crate::objstore::prefetch`): no window here.
+        // Object storage streams an entry's bytes itself (`crate::objstore::source::ObjectAt`): no window here.
         let n = self.file.read_at(buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
@@ -401,9 +401,11 @@ impl ZipSource {
     /// Where each entry's local header starts, and the central directory, in order: the structure of the
     /// archive, for sources that fetch ahead ([`ReadAt::boundary_after`]).
     pub fn boundaries(&self) -> Vec<u64> {
-        let mut z = self.archive.clone();
+        // From the central directory only (`by_index_data`): reading each local header here would cost
+        // object storage a request and a block per entry.
+        let z = &self.archive;
         let mut out: Vec<u64> = (0..z.len())
-            .filter_map(|i| z.by_index_raw(i).ok().map(|f| f.header_start()))
+            .filter_map(|i| z.by_index_data(i).ok().map(|f| f.header_start()))
             .collect();
         out.push(self.archive.central_directory_start());
         out.sort_unstable();
@@ -423,7 +425,7 @@ impl Source for ZipSource {
 
     fn list(&self, limits: &Limits) -> Result<Listing, SipError> {
         let mut out = Listing::default();
-        let mut z = self.archive.clone();
+        let z = self.archive.clone();
         if z.len() > limits.max_entries {
             out.findings.push(refused(
                 "4.3",
@@ -445,7 +447,9 @@ impl Source for ZipSource {
         // (start, end) of each entry's bytes in the archive, to find entries that share bytes.
         let mut spans: Vec<(u64, u64, usize)> = Vec::new();
         for i in 0..z.len() {
-            let f = match z.by_index_raw(i) {
+            // The central directory's record (`by_index_data`): the local header is read with the
+            // entry's bytes, not here (object storage: a request and a block per entry).
+            let f = match z.by_index_data(i) {
                 Ok(f) => f,
                 Err(e) => {
                     out.findings.push(refused(
