@@ -399,7 +399,7 @@ fn declared_directories(file: &dyn ReadAt, len: u64) -> io::Result<Vec<DeclaredD
 
 impl ZipSource {
     /// Where each entry's local header starts, and the central directory, in order: the structure of the
-    /// archive, for sources that fetch ahead ([`ReadAt::boundary_after`]).
+    /// archive, for sources that stream ahead (object storage: `objstore::source::ObjectAt` ends its streams there).
     pub fn boundaries(&self) -> Vec<u64> {
         // From the central directory only (`by_index_data`): reading each local header here would cost
         // object storage a request and a block per entry.
