@@ -126,6 +126,20 @@ fn layout(r: &Raster) -> Result<Layout<'_>, ActionError> {
     })
 }
 
+/// [`predict`] of `row` written to `out` (same length) in one pass: for 8-bit samples each output byte
+/// depends only on two input bytes, so the loop vectorizes (the in-place form must run backwards).
+fn predict_into(out: &mut [u8], row: &[u8], bits: u16, spp: usize) {
+    if bits == 8 && row.len() > spp {
+        out[..spp].copy_from_slice(&row[..spp]);
+        for (o, (&a, &b)) in out[spp..].iter_mut().zip(row[spp..].iter().zip(row)) {
+            *o = a.wrapping_sub(b);
+        }
+    } else {
+        out.copy_from_slice(row);
+        predict(out, bits, spp);
+    }
+}
+
 /// TIFF 6.0 §14 Predictor 2 on one little-endian row: each sample minus its left neighbour.
 fn predict(row: &mut [u8], bits: u16, spp: usize) {
     match bits {
@@ -178,9 +192,12 @@ pub(crate) fn write_tiff<W: Write + Seek>(
         .map(|chunk| -> std::io::Result<Vec<u8>> {
             let mut buf;
             let data: &[u8] = if predictor {
-                buf = chunk.to_vec();
-                for row in buf.chunks_mut(lay.row_bytes) {
-                    predict(row, lay.bits, usize::from(lay.spp));
+                buf = vec![0u8; chunk.len()];
+                for (out, row) in buf
+                    .chunks_mut(lay.row_bytes)
+                    .zip(chunk.chunks(lay.row_bytes))
+                {
+                    predict_into(out, row, lay.bits, usize::from(lay.spp));
                 }
                 &buf
             } else {
@@ -386,6 +403,46 @@ fn lzw_into(data: &[u8], buf: &mut [u8]) -> usize {
 
 /// Average `k`×`k` blocks (the last row/column of blocks may be smaller).
 fn box_down(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usize, usize) {
+    // Gray and RGB pages (every scan) with the channel count known to the compiler: the per-pixel loop
+    // unrolls; the sums and the rounding are the same as the general form's.
+    match c {
+        1 => box_down_n::<1>(src, w, h, k),
+        3 => box_down_n::<3>(src, w, h, k),
+        _ => box_down_any(src, w, h, c, k),
+    }
+}
+
+/// [`box_down`] of `C`-channel pixels.
+fn box_down_n<const C: usize>(src: &[u8], w: usize, h: usize, k: usize) -> (Vec<u8>, usize, usize) {
+    let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
+    let mut out = vec![0u8; ow * oh * C];
+    let mut acc = vec![[0u32; C]; ow];
+    for oy in 0..oh {
+        acc.fill([0; C]);
+        let rows = (oy * k..((oy + 1) * k).min(h)).len();
+        for y in oy * k..((oy + 1) * k).min(h) {
+            let row = &src[y * w * C..(y + 1) * w * C];
+            for (a, block) in acc.iter_mut().zip(row.chunks(k * C)) {
+                for px in block.chunks_exact(C) {
+                    for ch in 0..C {
+                        a[ch] += u32::from(px[ch]);
+                    }
+                }
+            }
+        }
+        let o = &mut out[oy * ow * C..(oy + 1) * ow * C];
+        for (ox, (px, a)) in o.chunks_exact_mut(C).zip(&acc).enumerate() {
+            let n = (((ox * k..((ox + 1) * k).min(w)).len() * rows) as u32).max(1);
+            for ch in 0..C {
+                px[ch] = ((a[ch] + n / 2) / n) as u8;
+            }
+        }
+    }
+    (out, ow, oh)
+}
+
+/// [`box_down`] for any channel count.
+fn box_down_any(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usize, usize) {
     let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
     let mut out = vec![0u8; ow * oh * c];
     let mut acc = vec![0u32; ow * c];
@@ -416,7 +473,23 @@ fn box_down(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usi
     (out, ow, oh)
 }
 
+/// Baseline JPEG of 8-bit gray or RGB samples, 4:4:4 (no chroma subsampling), JFIF 1.02 with a 1:1
+/// aspect ratio. The `jpeg-encoder` crate (SIMD) where the image fits its 16-bit dimensions, the image
+/// crate's encoder (the same parameters) otherwise.
 fn jpeg(bytes: &[u8], w: u32, h: u32, gray: bool, quality: u8) -> Result<Vec<u8>, ActionError> {
+    if let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) {
+        let mut buf = Vec::with_capacity(bytes.len() / 8);
+        let mut enc = jpeg_encoder::Encoder::new(&mut buf, quality);
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+        let ct = if gray {
+            jpeg_encoder::ColorType::Luma
+        } else {
+            jpeg_encoder::ColorType::Rgb
+        };
+        enc.encode(bytes, w16, h16, ct)
+            .map_err(|e| ActionError::Malformed(format!("JPEG encoder: {e}")))?;
+        return Ok(buf);
+    }
     let mut buf = Vec::new();
     let ct = if gray {
         image::ExtendedColorType::L8
@@ -533,6 +606,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn box_filter_by_channel_count_equals_the_general_form() {
+        let (w, h) = (13usize, 7usize);
+        for c in [1usize, 3] {
+            let src: Vec<u8> = (0..w * h * c).map(|i| (i * 97 % 256) as u8).collect();
+            for k in [1usize, 2, 3, 5] {
+                assert_eq!(
+                    box_down(&src, w, h, c, k),
+                    box_down_any(&src, w, h, c, k),
+                    "{c} channels, {k}x{k}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn box_filter_averages_blocks() {
         let src = [0u8, 255, 10, 20, 0, 255, 30, 40];
         let (d, w, h) = box_down(&src, 4, 2, 1, 2);
@@ -574,6 +662,21 @@ mod tests {
                 _ => panic!("not 8-bit"),
             }
         }
+    }
+
+    #[test]
+    fn predictor_in_one_pass_equals_in_place() {
+        let row: Vec<u8> = (0..97u32).map(|i| (i * 37 % 251) as u8).collect();
+        for (bits, spp) in [(8u16, 1usize), (8, 3), (8, 4), (16, 3)] {
+            let mut expected = row.clone();
+            predict(&mut expected, bits, spp);
+            let mut out = vec![0u8; row.len()];
+            predict_into(&mut out, &row, bits, spp);
+            assert_eq!(out, expected, "{bits} bits, {spp} samples");
+        }
+        let mut out = vec![0u8; 2];
+        predict_into(&mut out, &[5, 9], 8, 3);
+        assert_eq!(out, vec![5, 9]);
     }
 
     #[test]
