@@ -403,46 +403,6 @@ fn lzw_into(data: &[u8], buf: &mut [u8]) -> usize {
 
 /// Average `k`×`k` blocks (the last row/column of blocks may be smaller).
 fn box_down(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usize, usize) {
-    // Gray and RGB pages (every scan) with the channel count known to the compiler: the per-pixel loop
-    // unrolls; the sums and the rounding are the same as the general form's.
-    match c {
-        1 => box_down_n::<1>(src, w, h, k),
-        3 => box_down_n::<3>(src, w, h, k),
-        _ => box_down_any(src, w, h, c, k),
-    }
-}
-
-/// [`box_down`] of `C`-channel pixels.
-fn box_down_n<const C: usize>(src: &[u8], w: usize, h: usize, k: usize) -> (Vec<u8>, usize, usize) {
-    let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
-    let mut out = vec![0u8; ow * oh * C];
-    let mut acc = vec![[0u32; C]; ow];
-    for oy in 0..oh {
-        acc.fill([0; C]);
-        let rows = (oy * k..((oy + 1) * k).min(h)).len();
-        for y in oy * k..((oy + 1) * k).min(h) {
-            let row = &src[y * w * C..(y + 1) * w * C];
-            for (a, block) in acc.iter_mut().zip(row.chunks(k * C)) {
-                for px in block.chunks_exact(C) {
-                    for ch in 0..C {
-                        a[ch] += u32::from(px[ch]);
-                    }
-                }
-            }
-        }
-        let o = &mut out[oy * ow * C..(oy + 1) * ow * C];
-        for (ox, (px, a)) in o.chunks_exact_mut(C).zip(&acc).enumerate() {
-            let n = (((ox * k..((ox + 1) * k).min(w)).len() * rows) as u32).max(1);
-            for ch in 0..C {
-                px[ch] = ((a[ch] + n / 2) / n) as u8;
-            }
-        }
-    }
-    (out, ow, oh)
-}
-
-/// [`box_down`] for any channel count.
-fn box_down_any(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usize, usize) {
     let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
     let mut out = vec![0u8; ow * oh * c];
     let mut acc = vec![0u32; ow * c];
@@ -604,21 +564,6 @@ pub(crate) fn photo_jpeg(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn box_filter_by_channel_count_equals_the_general_form() {
-        let (w, h) = (13usize, 7usize);
-        for c in [1usize, 3] {
-            let src: Vec<u8> = (0..w * h * c).map(|i| (i * 97 % 256) as u8).collect();
-            for k in [1usize, 2, 3, 5] {
-                assert_eq!(
-                    box_down(&src, w, h, c, k),
-                    box_down_any(&src, w, h, c, k),
-                    "{c} channels, {k}x{k}"
-                );
-            }
-        }
-    }
 
     #[test]
     fn box_filter_averages_blocks() {

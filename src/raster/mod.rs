@@ -320,18 +320,6 @@ pub fn luma8(img: &DynamicImage) -> image::GrayImage {
     }
 }
 
-/// Whether any pixel of `C`-byte RGB(A) samples has clear chroma (max − min of R, G, B above 24), as
-/// [`colour_mode_of`] defines it. Blocks of pixels are tested without an exit inside them, so the test
-/// vectorizes; a colour page still stops at its first block with chroma.
-fn any_chroma<const C: usize>(raw: &[u8]) -> bool {
-    raw.chunks(C * 4096).any(|block| {
-        block.chunks_exact(C).fold(false, |seen, p| {
-            let (r, g, b) = (p[0], p[1], p[2]);
-            seen | (r.max(g).max(b) - r.min(g).min(b) > 24)
-        })
-    })
-}
-
 /// Colour mode from pixels: one channel with only 0 and 255 → bitonal; one channel → grayscale; colour
 /// channels with any clear chroma → colour, else grayscale.
 pub fn colour_mode_of(img: &DynamicImage) -> ColourMode {
@@ -352,14 +340,14 @@ pub fn colour_mode_of(img: &DynamicImage) -> ColourMode {
         }
         D::ImageLuma16(_) | D::ImageLumaA8(_) | D::ImageLumaA16(_) => ColourMode::Grayscale,
         D::ImageRgb8(rgb) => {
-            if any_chroma::<3>(rgb.as_raw()) {
+            if rgb.as_raw().chunks_exact(3).any(chroma) {
                 ColourMode::Colour
             } else {
                 ColourMode::Grayscale
             }
         }
         D::ImageRgba8(rgba) => {
-            if any_chroma::<4>(rgba.as_raw()) {
+            if rgba.as_raw().chunks_exact(4).any(chroma) {
                 ColourMode::Colour
             } else {
                 ColourMode::Grayscale
@@ -434,7 +422,7 @@ mod tests {
 
     #[test]
     fn one_pixel_of_chroma_anywhere_makes_a_page_colour() {
-        // A gray page of more than one block (4,096 pixels) with chroma noise below the threshold.
+        // A gray page with chroma noise below the threshold; one clear pixel anywhere makes it colour.
         let (w, h) = (300u32, 50u32);
         let px: Vec<u8> = (0..w * h)
             .flat_map(|i| {
