@@ -14,6 +14,9 @@
 # run, and what OCR costs on its own row. Not a test.
 #   ITEMS=200 PAGES=5 scripts/bench/pack.sh        (the issue's 1,000 pages; default is smaller)
 #   SKIP_OCR=1 scripts/bench/pack.sh               (only the like-for-like run and the peer)
+# Runs unattended (no prompt, temporary folder removed on exit). With OCR it also runs the default policy
+# without `recheck_languages` and with OCR off, and prints OCR's share of the default run and the second
+# reading's share of that.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 ITEMS="${ITEMS:-20}"
@@ -83,6 +86,14 @@ if [ -z "${SKIP_OCR:-}" ]; then
   run_dangan tiff-ocr --policy "$ROOT/profiles/policy-tiff-masters.toml"
   echo "dangan pack (default policy, OCR on as shipped)…" >&2
   run_dangan default
+  # The OCR share of the default policy: the same run without the second reading of doubtful lines
+  # (`recheck_languages` removed) and without OCR at all (`enabled = false`).
+  sed '/^recheck_languages *=/d' "$ROOT/profiles/policy.toml" >"$W/default-no-recheck.toml"
+  sed 's/^enabled *= *true/enabled = false/' "$ROOT/profiles/policy.toml" >"$W/default-no-ocr.toml"
+  echo "dangan pack (default policy without recheck_languages)…" >&2
+  run_dangan default-no-recheck --policy "$W/default-no-recheck.toml"
+  echo "dangan pack (default policy, OCR off)…" >&2
+  run_dangan default-no-ocr --policy "$W/default-no-ocr.toml"
 fi
 
 echo "peer: ImageMagick + tiff2pdf + commons-ip create…" >&2
@@ -123,7 +134,8 @@ def row(label, r):
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in r["stats"]["stage_seconds"])
     per_page = ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in r["stats"]["bytes_per_page"])
     print(f"{'':38s} stages: {stages}\n{'':38s} per page: {per_page}")
-print(f"pages: {n} (machine: {os.cpu_count()} cores; figures from one run each)")
+print(f"pages: {n} (machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the end; "
+      "figures from one run each; on a shared machine compare the CPU columns)")
 tiff = run("tiff")
 row("dangan pack --zip (TIFF masters, no OCR)", tiff)
 print(f"{'ImageMagick + tiff2pdf + commons-ip':38s} {p:7.1f} s wall {pcpu:7.1f} s CPU  {n / p:6.2f} pages/s  "
@@ -138,4 +150,13 @@ if ocr:
 default = run("default")
 if default:
     row("dangan pack --zip (default policy)", default)
+    no_recheck, no_ocr = run("default-no-recheck"), run("default-no-ocr")
+    row("default without recheck_languages", no_recheck)
+    row("default with OCR off", no_ocr)
+    def share(label, a, b):
+        print(f"{label:38s} {a['wall'] - b['wall']:7.1f} s wall {a['cpu'] - b['cpu']:7.1f} s CPU  "
+              f"({100 * (a['wall'] - b['wall']) / a['wall']:.0f} % of the default run's wall, "
+              f"{100 * (a['cpu'] - b['cpu']) / a['cpu']:.0f} % of its CPU)")
+    share("OCR in the default policy", default, no_ocr)
+    share("of which the second reading (recheck)", default, no_recheck)
 PY

@@ -126,6 +126,20 @@ fn layout(r: &Raster) -> Result<Layout<'_>, ActionError> {
     })
 }
 
+/// [`predict`] of `row` written to `out` (same length) in one pass: for 8-bit samples each output byte
+/// depends only on two input bytes, so the loop vectorizes (the in-place form must run backwards).
+fn predict_into(out: &mut [u8], row: &[u8], bits: u16, spp: usize) {
+    if bits == 8 && row.len() > spp {
+        out[..spp].copy_from_slice(&row[..spp]);
+        for (o, (&a, &b)) in out[spp..].iter_mut().zip(row[spp..].iter().zip(row)) {
+            *o = a.wrapping_sub(b);
+        }
+    } else {
+        out.copy_from_slice(row);
+        predict(out, bits, spp);
+    }
+}
+
 /// TIFF 6.0 §14 Predictor 2 on one little-endian row: each sample minus its left neighbour.
 fn predict(row: &mut [u8], bits: u16, spp: usize) {
     match bits {
@@ -178,9 +192,12 @@ pub(crate) fn write_tiff<W: Write + Seek>(
         .map(|chunk| -> std::io::Result<Vec<u8>> {
             let mut buf;
             let data: &[u8] = if predictor {
-                buf = chunk.to_vec();
-                for row in buf.chunks_mut(lay.row_bytes) {
-                    predict(row, lay.bits, usize::from(lay.spp));
+                buf = vec![0u8; chunk.len()];
+                for (out, row) in buf
+                    .chunks_mut(lay.row_bytes)
+                    .zip(chunk.chunks(lay.row_bytes))
+                {
+                    predict_into(out, row, lay.bits, usize::from(lay.spp));
                 }
                 &buf
             } else {
@@ -416,7 +433,23 @@ fn box_down(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usi
     (out, ow, oh)
 }
 
+/// Baseline JPEG of 8-bit gray or RGB samples, 4:4:4 (no chroma subsampling), JFIF 1.02 with a 1:1
+/// aspect ratio. The `jpeg-encoder` crate (SIMD) where the image fits its 16-bit dimensions, the image
+/// crate's encoder (the same parameters) otherwise.
 fn jpeg(bytes: &[u8], w: u32, h: u32, gray: bool, quality: u8) -> Result<Vec<u8>, ActionError> {
+    if let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) {
+        let mut buf = Vec::with_capacity(bytes.len() / 8);
+        let mut enc = jpeg_encoder::Encoder::new(&mut buf, quality);
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+        let ct = if gray {
+            jpeg_encoder::ColorType::Luma
+        } else {
+            jpeg_encoder::ColorType::Rgb
+        };
+        enc.encode(bytes, w16, h16, ct)
+            .map_err(|e| ActionError::Malformed(format!("JPEG encoder: {e}")))?;
+        return Ok(buf);
+    }
     let mut buf = Vec::new();
     let ct = if gray {
         image::ExtendedColorType::L8
@@ -574,6 +607,21 @@ mod tests {
                 _ => panic!("not 8-bit"),
             }
         }
+    }
+
+    #[test]
+    fn predictor_in_one_pass_equals_in_place() {
+        let row: Vec<u8> = (0..97u32).map(|i| (i * 37 % 251) as u8).collect();
+        for (bits, spp) in [(8u16, 1usize), (8, 3), (8, 4), (16, 3)] {
+            let mut expected = row.clone();
+            predict(&mut expected, bits, spp);
+            let mut out = vec![0u8; row.len()];
+            predict_into(&mut out, &row, bits, spp);
+            assert_eq!(out, expected, "{bits} bits, {spp} samples");
+        }
+        let mut out = vec![0u8; 2];
+        predict_into(&mut out, &[5, 9], 8, 3);
+        assert_eq!(out, vec![5, 9]);
     }
 
     #[test]

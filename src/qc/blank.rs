@@ -24,18 +24,55 @@ pub(crate) fn reduce(img: &GrayImage, width: u32) -> GrayImage {
     if f == 1 {
         return img.clone();
     }
-    let (w, h) = (img.width() / f, img.height() / f);
-    let mut out = GrayImage::new(w.max(1), h.max(1));
-    let area = f * f;
-    for oy in 0..h {
-        for ox in 0..w {
-            let mut sum = 0u32;
-            for y in oy * f..(oy + 1) * f {
-                for x in ox * f..(ox + 1) * f {
-                    sum += u32::from(img.get_pixel(x, y).0[0]);
-                }
+    reduce_rows(img.width(), img.height(), f, |y, row| {
+        let w = img.width() as usize;
+        row.copy_from_slice(&img.as_raw()[y * w..(y + 1) * w]);
+    })
+}
+
+/// [`reduce`] of the page's 8-bit luma ([`crate::raster::luma8`]) straight from its decoded pixels: an RGB
+/// page is converted one row at a time into the block sums, so QC never holds (or walks pixel by pixel)
+/// a full-size gray copy. The same numbers as `reduce(&luma8(img), width)`: the same integer luma of each
+/// pixel, the same block sums.
+pub(crate) fn reduce_image(img: &image::DynamicImage, width: u32) -> GrayImage {
+    use image::DynamicImage as D;
+    let (w, h) = (img.width(), img.height());
+    let f = w.div_ceil(width.max(1)).max(1);
+    match img {
+        D::ImageLuma8(g) => reduce(g, width),
+        D::ImageRgb8(rgb) if f > 1 => reduce_rows(w, h, f, |y, row| {
+            let wu = w as usize;
+            let src = &rgb.as_raw()[y * wu * 3..(y + 1) * wu * 3];
+            for (o, p) in row.iter_mut().zip(src.chunks_exact(3)) {
+                *o = crate::raster::luma_of_rgb(p[0], p[1], p[2]);
             }
-            out.put_pixel(ox, oy, image::Luma([(sum / area) as u8]));
+        }),
+        other => reduce(&crate::raster::luma8(other), width),
+    }
+}
+
+/// Box averages of `f`×`f` blocks over the whole blocks of a `w`×`h` image whose rows `row(y, buf)` fills
+/// (ragged right and bottom edges dropped, as [`reduce`] always did).
+fn reduce_rows(w: u32, h: u32, f: u32, mut row: impl FnMut(usize, &mut [u8])) -> GrayImage {
+    let (ow, oh) = ((w / f).max(1), (h / f).max(1));
+    let mut out = GrayImage::new(ow, oh);
+    // Only whole blocks count; an image narrower than one block leaves its one output pixel 0, as before.
+    let (bw, bh) = ((w / f) as usize, (h / f) as usize);
+    let fu = f as usize;
+    let area = f * f;
+    let mut line = vec![0u8; w as usize];
+    let mut acc = vec![0u32; bw];
+    let raw: &mut [u8] = &mut out;
+    for oy in 0..bh {
+        acc.fill(0);
+        for y in oy * fu..(oy + 1) * fu {
+            row(y, &mut line);
+            for (a, block) in acc.iter_mut().zip(line.chunks_exact(fu)) {
+                *a += block.iter().map(|&v| u32::from(v)).sum::<u32>();
+            }
+        }
+        for (o, &a) in raw[oy * ow as usize..].iter_mut().zip(&acc) {
+            *o = (a / area) as u8;
         }
     }
     out
@@ -77,10 +114,14 @@ pub(crate) fn percentile(img: &GrayImage, rect: (u32, u32, u32, u32), pct: u32) 
 
 /// Measure the ink on a page.
 pub fn ink_stats(gray: &GrayImage, policy: &BlankPolicy) -> InkStats {
-    let small = reduce(gray, policy.work_width);
+    ink_stats_reduced(&reduce(gray, policy.work_width), policy)
+}
+
+/// [`ink_stats`] of a page already reduced to `policy.work_width` ([`reduce`], [`reduce_image`]).
+pub(crate) fn ink_stats_reduced(small: &GrayImage, policy: &BlankPolicy) -> InkStats {
     let (w, h) = small.dimensions();
     let rect = interior(w, h, policy.margin);
-    let paper = percentile(&small, rect, 90);
+    let paper = percentile(small, rect, 90);
     let threshold = paper.saturating_sub(policy.ink_contrast);
     let (x0, y0, x1, y1) = rect;
     let is_ink = |x: u32, y: u32| small.get_pixel(x, y).0[0] < threshold;
@@ -123,5 +164,62 @@ pub fn ink_stats(gray: &GrayImage, policy: &BlankPolicy) -> InkStats {
             ink as f64 / total as f64
         },
         paper,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pixel-by-pixel reduction the fused one replaced: the reference its results must equal.
+    fn reduce_reference(img: &GrayImage, width: u32) -> GrayImage {
+        let f = img.width().div_ceil(width.max(1)).max(1);
+        if f == 1 {
+            return img.clone();
+        }
+        let (w, h) = (img.width() / f, img.height() / f);
+        let mut out = GrayImage::new(w.max(1), h.max(1));
+        for oy in 0..h {
+            for ox in 0..w {
+                let mut sum = 0u32;
+                for y in oy * f..(oy + 1) * f {
+                    for x in ox * f..(ox + 1) * f {
+                        sum += u32::from(img.get_pixel(x, y).0[0]);
+                    }
+                }
+                out.put_pixel(ox, oy, image::Luma([(sum / (f * f)) as u8]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fused_reduction_equals_luma_then_reduce() {
+        let mut x: u32 = 7;
+        for (w, h) in [(61u32, 47u32), (2480 / 8, 3508 / 8), (5, 3), (1, 1)] {
+            let px: Vec<u8> = (0..w * h * 3)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (x >> 16) as u8
+                })
+                .collect();
+            let rgb = image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, px).unwrap());
+            let gray = crate::raster::luma8(&rgb);
+            for width in [1u32, 4, 20, 600, 1200] {
+                let expected = reduce_reference(&gray, width);
+                assert_eq!(reduce(&gray, width), expected, "{w}x{h} gray to {width}");
+                assert_eq!(
+                    reduce_image(&rgb, width),
+                    expected,
+                    "{w}x{h} RGB to {width}"
+                );
+                let luma = image::DynamicImage::ImageLuma8(gray.clone());
+                assert_eq!(
+                    reduce_image(&luma, width),
+                    expected,
+                    "{w}x{h} luma to {width}"
+                );
+            }
+        }
     }
 }

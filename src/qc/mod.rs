@@ -294,8 +294,11 @@ pub fn check_page(
     }
 
     let colour_mode = meta.colour_mode.unwrap_or_else(|| colour_mode_of(img));
-    let gray = crate::raster::luma8(img);
-    let stats = ink_stats(&gray, &policy.blank);
+    // Both checks work on box-averaged luma, reduced straight from the decoded pixels (blank::reduce_image).
+    let stats = blank::ink_stats_reduced(
+        &blank::reduce_image(img, policy.blank.work_width),
+        &policy.blank,
+    );
     let blank = stats.ink_fraction <= policy.blank.max_ink_fraction;
     if blank {
         findings.push(finding(
@@ -312,7 +315,10 @@ pub fn check_page(
     let skew_degrees = if blank {
         None
     } else {
-        estimate_skew(&gray, &policy.skew)
+        skew::estimate_skew_reduced(
+            &blank::reduce_image(img, policy.skew.work_width),
+            &policy.skew,
+        )
     };
     if let Some(s) = skew_degrees
         && s.abs() > policy.skew.tolerance_degrees

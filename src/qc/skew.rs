@@ -60,11 +60,15 @@ fn score(points: &[(f32, f32)], angle_deg: f64, bins: &mut [u32], offset: f32) -
 /// Estimated skew in degrees (positive = content rotated counter-clockwise), or `None` when the page has
 /// too little ink to measure.
 pub fn estimate_skew(gray: &GrayImage, policy: &SkewPolicy) -> Option<f64> {
-    let small = reduce(gray, policy.work_width);
+    estimate_skew_reduced(&reduce(gray, policy.work_width), policy)
+}
+
+/// [`estimate_skew`] of a page already reduced to `policy.work_width` (`blank::reduce_image`).
+pub(crate) fn estimate_skew_reduced(small: &GrayImage, policy: &SkewPolicy) -> Option<f64> {
     let (w, h) = small.dimensions();
     let rect = interior(w, h, 0.05);
-    let paper = percentile(&small, rect, 90);
-    let t = otsu(&small, rect).min(paper.saturating_sub(40));
+    let paper = percentile(small, rect, 90);
+    let t = otsu(small, rect).min(paper.saturating_sub(40));
     let (x0, y0, x1, y1) = rect;
     let mut points = Vec::new();
     for y in y0..y1 {

@@ -294,6 +294,13 @@ fn check_tiff_header(bytes: &[u8], budget: &Budget) -> Result<(), RasterError> {
     Ok(())
 }
 
+/// The 8-bit luma of one RGB pixel, as [`luma8`] computes it.
+#[inline(always)]
+pub fn luma_of_rgb(r: u8, g: u8, b: u8) -> u8 {
+    let y = 54 * u32::from(r) + 183 * u32::from(g) + 19 * u32::from(b);
+    ((y + 128) >> 8) as u8
+}
+
 /// The 8-bit luma of a page, for QC (blank page, skew). RGB pages — every colour scan — take an integer
 /// Rec. 709 weighting (54, 183, 19 of 256: the image crate's coefficients), not the image crate's float
 /// colour-space conversion, which perf found at ~9 % of `pack`'s CPU; other layouts go through the crate.
@@ -303,10 +310,7 @@ pub fn luma8(img: &DynamicImage) -> image::GrayImage {
             let px: Vec<u8> = rgb
                 .as_raw()
                 .chunks_exact(3)
-                .map(|p| {
-                    let y = 54 * u32::from(p[0]) + 183 * u32::from(p[1]) + 19 * u32::from(p[2]);
-                    ((y + 128) >> 8) as u8
-                })
+                .map(|p| luma_of_rgb(p[0], p[1], p[2]))
                 .collect();
             image::GrayImage::from_raw(rgb.width(), rgb.height(), px)
                 .unwrap_or_else(|| img.to_luma8())
@@ -414,6 +418,27 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(budget.decodes(), 1);
+    }
+
+    #[test]
+    fn one_pixel_of_chroma_anywhere_makes_a_page_colour() {
+        // A gray page with chroma noise below the threshold; one clear pixel anywhere makes it colour.
+        let (w, h) = (300u32, 50u32);
+        let px: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                let v = (i % 200) as u8;
+                [v, v.saturating_add(20), v]
+            })
+            .collect();
+        let img = |px: &Vec<u8>| {
+            DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, px.clone()).unwrap())
+        };
+        assert_eq!(colour_mode_of(&img(&px)), ColourMode::Grayscale);
+        for at in [0usize, 4095, 4096, (w * h) as usize - 1] {
+            let mut p = px.clone();
+            p[at * 3] = p[at * 3].wrapping_add(60);
+            assert_eq!(colour_mode_of(&img(&p)), ColourMode::Colour, "pixel {at}");
+        }
     }
 
     #[test]
