@@ -119,10 +119,11 @@ TICK=$(getconf CLK_TCK)
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$GPID/stat"; }
 # What the server did, from its own metrics (admin API, Prometheus text): bytes of blocks read from disk
 # (Garage reads whole 1 MiB blocks for any range it serves, so ranges that share a block cost it twice)
-# and GetObject requests. Steadier than CPU time on a shared machine.
+# and GetObject requests. Steadier than CPU time on a shared machine. Printed with %.0f: mawk (Debian's awk)
+# clamps %d at 2^31 - 1, which made every difference of two counters past 2 GiB zero.
 server_work() {
   curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '/^block_bytes_read /{b=$2}
-    /^api_s3_request_counter\{api_endpoint="GetObject"\}/{g=$2} END{printf "%d %d\n", b, g}'
+    /^api_s3_request_counter\{api_endpoint="GetObject"\}/{g=$2} END{printf "%.0f %.0f\n", b, g}'
 }
 
 # best_of NAME CMD...: one warm-up, then RUNS runs; prints the run with the shortest wall time as
