@@ -104,6 +104,23 @@ pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 /// The suffix every staged output of dangan ends with until it is published by rename.
 pub const STAGING_SUFFIX: &str = ".partial";
 
+/// Read into `buf` until it is full or the input ends, retrying on `Interrupted`; the number of bytes
+/// read (less than `buf.len()` only at the end). A `read` may return less than asked (a pipe, a zip
+/// entry, a socket): callers that need whole chunks — a Base64 line, a file's head — use this, the one
+/// loop for it.
+pub fn read_full(reader: &mut impl io::Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// Where an output bound for `dest` is staged before it is published by one rename: beside it (same file
 /// system, so the rename is atomic), hidden, marked as dangan's and unique per run —
 /// `.<name>.dangan-<run>.partial`. Readers skip such names ([`is_staging_name`]); a later run may remove

@@ -1,7 +1,7 @@
 //! Writing one EEP: a streaming XML writer (nothing but one chunk of one file is ever in memory), Base64
 //! per RFC 2045 §6.8 in 76-character lines, the signed bytes hashed as they are written.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use base64::Engine as _;
@@ -747,15 +747,7 @@ fn encode_file<W: Write>(path: &Path, out: &mut Out<W>) -> io::Result<(u64, Stri
     let mut total = 0u64;
     loop {
         // Fill the chunk (reads may return less), so that only the last line of the file is short.
-        let mut n = 0;
-        while n < CHUNK_IN {
-            match file.read(&mut input[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let n = crate::fsutil::read_full(&mut file, &mut input)?;
         if n == 0 {
             break;
         }

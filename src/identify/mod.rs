@@ -348,15 +348,7 @@ pub fn identify_reader<R: Read + Seek>(
 /// vector by `read_to_end` took four).
 fn read_upto<R: Read>(reader: &mut R, n: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0; n];
-    let mut filled = 0;
-    while filled < n {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(k) => filled += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let filled = crate::fsutil::read_full(reader, &mut buf)?;
     buf.truncate(filled);
     Ok(buf)
 }
