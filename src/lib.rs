@@ -55,6 +55,7 @@ pub mod objstore;
 pub mod ocr;
 pub mod pack;
 pub mod package;
+pub mod par;
 pub mod profile;
 pub mod publish;
 pub mod qc;

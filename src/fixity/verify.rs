@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jiff::Timestamp;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::FixityError;
@@ -637,14 +636,21 @@ impl Source<'_> {
         // A folder's files largest first (longest-processing-time order): otherwise a large file met
         // last runs alone on one core while the other has nothing left. A package's entries keep
         // their order: a zip or an object is read best front to back.
-        let mut order: Vec<usize> = (0..jobs.len()).collect();
-        if matches!(self, Source::Dir(_)) {
-            order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].entry.size.min(jobs[i].cap)));
-        }
+        let in_folder = matches!(self, Source::Dir(_));
+        let sizes: Vec<u64> = jobs
+            .iter()
+            .map(|j| {
+                if in_folder {
+                    j.entry.size.min(j.cap)
+                } else {
+                    0
+                }
+            })
+            .collect();
         // A large file is split over two threads only when a core has nothing else to do: no file
         // left to start and fewer files running than threads (digest::hash_reader_split).
         let threads = rayon::current_num_threads();
-        let not_started = AtomicUsize::new(order.len());
+        let not_started = AtomicUsize::new(jobs.len());
         let running = AtomicUsize::new(0);
         let spare_core = || {
             not_started.load(Ordering::Relaxed) == 0 && running.load(Ordering::Relaxed) < threads
@@ -669,13 +675,7 @@ impl Source<'_> {
             progress.advance(1, h.size);
             Ok(h)
         };
-        let mut hashed: Vec<(usize, Result<Hashed, String>)> = order
-            .par_iter()
-            .with_max_len(1)
-            .map(|&i| (i, hash_one(&jobs[i])))
-            .collect();
-        hashed.sort_by_key(|(i, _)| *i);
-        hashed.into_iter().map(|(_, r)| r).collect()
+        crate::par::largest_first(&sizes, |i| hash_one(&jobs[i]))
     }
 }
 

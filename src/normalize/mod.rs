@@ -821,35 +821,25 @@ fn run_all(run: &Run<'_>) -> Outcomes {
         .count()
         .clamp(1, cores);
     let window = (cores / items).max(1);
-    // Issue 12 (pack): the largest items first, each taken by the next free core (par_bridge pulls in
-    // order), so no core is left finishing a large item alone at the end; results are put back in plan
-    // order, so the records are the same whatever order the work ran in.
-    let mut order: Vec<usize> = (0..units.len()).collect();
-    order.sort_by_key(|&i| {
-        std::cmp::Reverse(match &units[i] {
-            Unit::Item(p) => p.pages.len(),
+    // Issue 12 (pack): the largest items first, each taken by the next free core; results in plan order,
+    // so the records are the same whatever order the work ran in.
+    let sizes: Vec<u64> = units
+        .iter()
+        .map(|u| match u {
+            Unit::Item(p) => p.pages.len() as u64,
             Unit::File(_) => 1,
         })
-    });
-    let mut done: Vec<(usize, Outcomes)> = order
-        .into_iter()
-        .par_bridge()
-        .map(|i| {
-            let out = match &units[i] {
-                Unit::Item(p) => (Vec::new(), run_item(run, p, window), Vec::new()),
-                Unit::File(p) => {
-                    let done = run_file(run, p);
-                    if run.depth == 0 {
-                        (run.opts.progress)(1);
-                    }
-                    done
-                }
-            };
-            (i, out)
-        })
         .collect();
-    done.sort_by_key(|(i, _)| *i);
-    let results = done.into_iter().map(|(_, o)| o);
+    let results = crate::par::largest_first(&sizes, |i| match &units[i] {
+        Unit::Item(p) => (Vec::new(), run_item(run, p, window), Vec::new()),
+        Unit::File(p) => {
+            let done = run_file(run, p);
+            if run.depth == 0 {
+                (run.opts.progress)(1);
+            }
+            done
+        }
+    });
     let mut records = Vec::new();
     for (mut rp, mut rc, mut f) in results {
         reports.append(&mut rp);
