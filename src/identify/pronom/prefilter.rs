@@ -22,6 +22,15 @@ use super::{Anchor, Data, Sequence, SignatureError, WINDOW, xml_err};
 /// The shortest literal worth scanning for (one-byte literals occur in almost every file).
 const MIN_LITERAL: usize = 2;
 
+/// The most literals one scan holds: past 64, Aho-Corasick has no SIMD (Teddy) prefilter and steps through
+/// every byte of the window (aho-corasick 1.1, `packed::teddy::builder`), so the literals of one region are
+/// spread over as many scans as it takes; several SIMD scans of a window cost less than one byte-stepping scan.
+const SCAN_LITERALS: usize = 64;
+
+/// A condition with more alternatives than this gets a scan of its own: its literals (BibTeX's ~40 entry types
+/// after `@`) usually share their first bytes, which the scan can jump to, and would crowd the others' scan.
+const WIDE_CONDITION: usize = 16;
+
 /// Bounded ranges whose scan would reach further than this are scanned with the whole window instead (one scan
 /// of a window is cheaper than two).
 const NEAR_LIMIT: usize = 16 * 1024;
@@ -112,6 +121,19 @@ fn longest_lit(elems: &[Elem]) -> Option<(&[u8], usize, Option<usize>)> {
     best
 }
 
+/// The first element of `elems` that is not an empty gap (a fragment at offset 0 starts with one).
+fn leading(elems: &[Elem]) -> Option<&Elem> {
+    elems.iter().find(|e| {
+        !matches!(
+            e,
+            Elem::Gap {
+                min: 0,
+                max: Some(0)
+            }
+        )
+    })
+}
+
 /// A run of one byte value (00 00, FF FF FF) occurs in the padding of nearly every binary file: scanning for it
 /// would admit the signature almost always.
 fn worth_scanning(l: &[u8]) -> bool {
@@ -155,25 +177,49 @@ pub(crate) fn conditions(s: &Sequence) -> Vec<Cond> {
                 lits: vec![b.clone()],
             }),
             Elem::Alt(alts) => {
-                let chosen: Option<Vec<_>> = alts
+                // The literal right before the alternatives (BibTeX's `@` before `ARTICLE|Book|…`, too short
+                // to scan for on its own) is joined to each alternative's leading literal: the literals
+                // scanned for are longer and share their first byte, so the scan can jump from one `@` to
+                // the next instead of stepping through every byte of the window.
+                let before = match i.checked_sub(1).map(|j| &s.pattern[j]) {
+                    Some(Elem::Lit(p)) => p.as_slice(),
+                    _ => &[],
+                };
+                // Each alternative's literal: (bytes, how far before the alternative it starts when
+                // joined, its offset range within the alternative).
+                type Chosen = (Vec<u8>, usize, usize, Option<usize>);
+                let chosen: Option<Vec<Chosen>> = alts
                     .iter()
-                    .map(|a| longest_lit(a).filter(|l| worth_scanning(l.0)))
+                    .map(|a| match leading(a) {
+                        Some(Elem::Lit(x)) if !before.is_empty() => {
+                            Some(([before, x.as_slice()].concat(), before.len(), 0, Some(0)))
+                        }
+                        _ => longest_lit(a)
+                            .filter(|l| worth_scanning(l.0))
+                            .map(|(l, a, z)| (l.to_vec(), 0, a, z)),
+                    })
                     .collect();
                 if let Some(chosen) = chosen
                     && !chosen.is_empty()
                 {
-                    let rel_lo = chosen.iter().map(|c| c.1).min().unwrap_or(0);
-                    let rel_hi = chosen.iter().try_fold(0usize, |m, c| c.2.map(|h| m.max(h)));
-                    let mut lits: Vec<Vec<u8>> = chosen.iter().map(|c| c.0.to_vec()).collect();
+                    // `before` is a fixed-length literal right before the alternatives: `lo` and `hi` are
+                    // at least its length, so the joined literals' offsets do not underflow.
+                    let c_lo = chosen
+                        .iter()
+                        .map(|c| lo.saturating_add(c.2).saturating_sub(c.1))
+                        .min()
+                        .unwrap_or(lo);
+                    let c_hi = chosen.iter().try_fold(0usize, |m, c| {
+                        let h = hi?.checked_add(c.3?)?.saturating_sub(c.1);
+                        Some(m.max(h))
+                    });
+                    let mut lits: Vec<Vec<u8>> = chosen.into_iter().map(|c| c.0).collect();
                     lits.sort_unstable();
                     lits.dedup();
                     out.push(Cond::Lits {
                         side,
-                        lo: lo.saturating_add(rel_lo),
-                        hi: match (hi, rel_hi, side) {
-                            (Some(h), Some(r), Some(_)) => h.checked_add(r),
-                            _ => None,
-                        },
+                        lo: c_lo,
+                        hi: c_hi.filter(|_| side.is_some()),
                         lits,
                     });
                 }
@@ -242,6 +288,7 @@ fn extent(c: &Cond) -> Option<usize> {
 /// are its prefixes, marked with it ([`Scan::prefixes`]).
 #[derive(Debug)]
 struct Scan {
+    region: Region,
     searcher: aho_corasick::AhoCorasick,
     /// For each pattern id, the signatures that need it (or one of its siblings).
     signatures: Vec<Vec<u32>>,
@@ -273,6 +320,95 @@ impl Scan {
     }
 }
 
+/// Which bytes of a file a scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Region {
+    /// The first `extent` bytes of the head.
+    HeadNear,
+    /// The whole head window.
+    HeadFar,
+    /// The first `extent` bytes of the reversed tail.
+    TailNear,
+    /// The whole reversed tail window.
+    TailFar,
+    /// The part of the tail that the head does not hold, forwards (variable sequences).
+    TailVar,
+}
+
+impl Region {
+    fn is_head(self) -> bool {
+        matches!(self, Region::HeadNear | Region::HeadFar)
+    }
+}
+
+/// The scans of each region being put together: a condition's literals all go into one scan, the
+/// [`WIDE_CONDITION`]s each into one of their own, the others together up to [`SCAN_LITERALS`].
+#[derive(Debug, Default)]
+struct Scans {
+    building: Vec<(Region, bool, ScanBuilder)>,
+}
+
+impl Scans {
+    fn add(&mut self, region: Region, sig: u32, lits: &[Vec<u8>], extent: usize) {
+        let wide = lits.len() > WIDE_CONDITION;
+        let fits = |b: &ScanBuilder| {
+            b.ids.len() + lits.iter().filter(|l| !b.ids.contains_key(*l)).count() <= SCAN_LITERALS
+        };
+        let i = match self
+            .building
+            .iter()
+            .position(|(r, w, b)| *r == region && !wide && !*w && fits(b))
+        {
+            Some(i) => i,
+            None => {
+                self.building.push((region, wide, ScanBuilder::default()));
+                self.building.len() - 1
+            }
+        };
+        self.building[i].2.add(sig, lits, extent);
+    }
+
+    fn literals(&self, which: impl Fn(Region) -> bool) -> usize {
+        self.building
+            .iter()
+            .filter(|(r, ..)| which(*r))
+            .map(|(.., b)| b.ids.len())
+            .sum()
+    }
+
+    fn extent(&self, region: Region) -> usize {
+        self.building
+            .iter()
+            .filter(|(r, ..)| *r == region)
+            .map(|(.., b)| b.extent)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Build the scans: those of the head on a second thread, those of the tail on this one (start-up on
+    /// two cores).
+    fn build(self) -> Result<Vec<Scan>, SignatureError> {
+        let (head, tail): (Vec<_>, Vec<_>) =
+            self.building.into_iter().partition(|(r, ..)| r.is_head());
+        let build = |part: Vec<(Region, bool, ScanBuilder)>| {
+            part.into_iter()
+                .filter_map(|(r, _, b)| b.build(r).transpose())
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (head, tail) = std::thread::scope(|scope| {
+            let head = scope.spawn(|| build(head));
+            let tail = build(tail);
+            let head = head
+                .join()
+                .unwrap_or_else(|_| Err(xml_err("prefilter build failed")));
+            (head, tail)
+        });
+        let mut scans = head?;
+        scans.extend(tail?);
+        Ok(scans)
+    }
+}
+
 #[derive(Debug, Default)]
 struct ScanBuilder {
     ids: HashMap<Vec<u8>, usize>,
@@ -295,7 +431,7 @@ impl ScanBuilder {
         }
     }
 
-    fn build(self) -> Result<Option<Scan>, SignatureError> {
+    fn build(self, region: Region) -> Result<Option<Scan>, SignatureError> {
         if self.ids.is_empty() {
             return Ok(None);
         }
@@ -320,6 +456,7 @@ impl ScanBuilder {
             .build(&patterns)
             .map_err(xml_err)?;
         Ok(Some(Scan {
+            region,
             searcher,
             signatures: self.signatures,
             prefixes,
@@ -341,14 +478,10 @@ struct ByteTable {
 #[derive(Debug)]
 pub(crate) struct Prefilter {
     tables: Vec<ByteTable>,
-    /// Scans of the head and of the reversed tail: near (bounded) and far (whole window).
-    head_near: Option<Scan>,
-    head_far: Option<Scan>,
-    tail_near: Option<Scan>,
-    tail_far: Option<Scan>,
-    /// The literals of variable sequences, reversed, for the reversed tail: only the part of the tail that the
-    /// head does not hold needs this scan (none of a file that fits in the head).
-    tail_var: Option<Scan>,
+    /// Scans of the head and of the reversed tail: near (bounded) and far (whole window); the literals of
+    /// variable sequences for the part of the tail that the head does not hold (none of a file that fits in
+    /// the head).
+    scans: Vec<Scan>,
     /// Signatures without a condition: tried on every file.
     always: Vec<u32>,
 }
@@ -364,6 +497,8 @@ pub struct PrefilterStats {
     pub far_one_side: usize,
     pub far_both: usize,
     pub far_literals: usize,
+    /// How many Aho-Corasick scans the literals are spread over.
+    pub scans: usize,
     pub always: usize,
 }
 
@@ -393,8 +528,7 @@ impl Prefilter {
         }
         let mut stats = PrefilterStats::default();
         let mut tables: HashMap<(Side, usize), Vec<Vec<u32>>> = HashMap::new();
-        let (mut hn, mut hf, mut tn, mut tf) = Default::default();
-        let mut tv = ScanBuilder::default();
+        let mut scans = Scans::default();
         let mut always = Vec::new();
         for (i, conds) in all.iter().enumerate() {
             let sig = i as u32;
@@ -413,28 +547,24 @@ impl Prefilter {
                     }
                 }
                 Cond::Lits { side, lits, .. } => {
-                    let (near, far): (&mut ScanBuilder, &mut ScanBuilder) = match side {
-                        Some(Side::Head) => (&mut hn, &mut hf),
-                        _ => (&mut tn, &mut tf),
+                    let (near, far) = match side {
+                        Some(Side::Head) => (Region::HeadNear, Region::HeadFar),
+                        _ => (Region::TailNear, Region::TailFar),
                     };
                     match (side, extent(best)) {
                         (Some(_), Some(e)) => {
                             stats.near += 1;
-                            near.add(sig, lits, e);
+                            scans.add(near, sig, lits, e);
                         }
                         (Some(_), None) => {
                             stats.far_one_side += 1;
-                            far.add(sig, lits, WINDOW);
+                            scans.add(far, sig, lits, WINDOW);
                         }
                         (None, _) => {
                             // Either window: the head as written, the reversed tail reversed.
                             stats.far_both += 1;
-                            hf.add(sig, lits, WINDOW);
-                            let rev: Vec<Vec<u8>> = lits
-                                .iter()
-                                .map(|l| l.iter().rev().copied().collect())
-                                .collect();
-                            tv.add(sig, &rev, WINDOW);
+                            scans.add(Region::HeadFar, sig, lits, WINDOW);
+                            scans.add(Region::TailVar, sig, lits, WINDOW);
                         }
                     }
                 }
@@ -442,32 +572,20 @@ impl Prefilter {
         }
         stats.always = always.len();
         stats.byte_offsets = tables.len();
-        stats.head_near_extent = hn.extent;
-        stats.tail_near_extent = tn.extent;
-        stats.far_literals = hf.ids.len() + tf.ids.len() + tv.ids.len();
+        stats.head_near_extent = scans.extent(Region::HeadNear);
+        stats.tail_near_extent = scans.extent(Region::TailNear);
+        stats.far_literals = scans.literals(|r| !matches!(r, Region::HeadNear | Region::TailNear));
+        stats.scans = scans.building.len();
         let mut tables: Vec<ByteTable> = tables
             .into_iter()
             .map(|((side, at), by_value)| ByteTable { side, at, by_value })
             .collect();
         tables.sort_by_key(|t| (t.side == Side::Tail, t.at));
-        // The scans of the head on a second thread, those of the tail on this one (start-up on two cores).
-        let (head, tail) = std::thread::scope(|scope| {
-            let head = scope.spawn(move || Ok::<_, SignatureError>((hn.build()?, hf.build()?)));
-            let tail = (|| Ok::<_, SignatureError>((tn.build()?, tf.build()?, tv.build()?)))();
-            let head = head
-                .join()
-                .unwrap_or_else(|_| Err(xml_err("prefilter build failed")));
-            (head, tail)
-        });
-        let ((head_near, head_far), (tail_near, tail_far, tail_var)) = (head?, tail?);
+        let scans = scans.build()?;
         Ok((
             Prefilter {
                 tables,
-                head_near,
-                head_far,
-                tail_near,
-                tail_far,
-                tail_var,
+                scans,
                 always,
             },
             stats,
@@ -486,31 +604,28 @@ impl Prefilter {
                 out.extend_from_slice(&t.by_value[b as usize]);
             }
         }
-        let head = d.head;
-        let rev = d.tail_rev;
-        for (scan, buf, whole) in [
-            (&self.head_near, head, false),
-            (&self.head_far, head, true),
-            (&self.tail_near, rev, false),
-            (&self.tail_far, rev, true),
-        ] {
-            let Some(scan) = scan else { continue };
-            let buf = if whole {
-                buf
-            } else {
-                &buf[..buf.len().min(scan.extent)]
+        let (head, rev) = (d.head, d.tail_rev);
+        for scan in &self.scans {
+            let buf = match scan.region {
+                Region::HeadNear => &head[..head.len().min(scan.extent)],
+                Region::HeadFar => head,
+                Region::TailNear => &rev[..rev.len().min(scan.extent)],
+                Region::TailFar => rev,
+                Region::TailVar => {
+                    // The file's bytes from `from` to its end: those of the tail the head does not hold, and
+                    // a literal's length less one before them (a literal straddling the end of the head).
+                    // Scanned forwards, with the literals as written: a variable sequence has no offset
+                    // to count from the end, and literals that share their first bytes (BibTeX's `@…`)
+                    // keep the scan on its fast path.
+                    let end = d.tail_offset.saturating_add(d.tail.len() as u64);
+                    let from = d.tail_offset.max(
+                        (d.head.len() as u64).saturating_sub(scan.max_len.saturating_sub(1) as u64),
+                    );
+                    let n = usize::try_from(end.saturating_sub(from)).unwrap_or(usize::MAX);
+                    &d.tail[d.tail.len() - n.min(d.tail.len())..]
+                }
             };
             scan.run(buf, &mut out);
-        }
-        if let Some(scan) = &self.tail_var {
-            // The file's bytes from `from` to its end: those of the tail the head does not hold, and a literal's
-            // length less one before them (a literal straddling the end of the head).
-            let end = d.tail_offset.saturating_add(d.tail.len() as u64);
-            let from = d
-                .tail_offset
-                .max((d.head.len() as u64).saturating_sub(scan.max_len.saturating_sub(1) as u64));
-            let n = usize::try_from(end.saturating_sub(from)).unwrap_or(usize::MAX);
-            scan.run(&rev[..n.min(rev.len())], &mut out);
         }
         out.sort_unstable();
         out.dedup();
@@ -521,6 +636,44 @@ impl Prefilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every scan of the embedded registry can use the SIMD prefilter (at most 64 literals), and BibTeX's
+    /// entry types are scanned joined to their `@`, in a scan of their own.
+    #[test]
+    fn scans_stay_small_enough_for_simd() {
+        let s = crate::identify::pronom::Signatures::embedded().unwrap();
+        let scans = &s.prefilter.scans;
+        assert!(scans.len() >= 5, "{}", scans.len());
+        for scan in scans {
+            assert!(
+                scan.prefixes.len() <= SCAN_LITERALS,
+                "{:?}: {}",
+                scan.region,
+                scan.prefixes.len()
+            );
+        }
+        let bib = s.signatures.iter().position(|x| x.id == 1951).unwrap() as u32;
+        let own: Vec<&Scan> = scans
+            .iter()
+            .filter(|x| {
+                x.region == Region::HeadFar && x.signatures.iter().any(|v| v.contains(&bib))
+            })
+            .collect();
+        assert_eq!(own.len(), 1);
+        assert!(own[0].signatures.iter().all(|v| v == &[bib]));
+        assert!(own[0].prefixes.len() > WIDE_CONDITION);
+        let mut out = Vec::new();
+        own[0].run(b"xx ARTICLE @Article{x,", &mut out);
+        out.dedup();
+        assert_eq!(out, [bib]);
+        out.clear();
+        own[0].run(b"ARTICLE @ Article", &mut out);
+        assert!(
+            out.is_empty(),
+            "{:?}",
+            own[0].searcher.find("ARTICLE @ Article")
+        );
+    }
 
     /// Every literal that occurs is found, also where literals overlap or one is a prefix of another.
     #[test]
@@ -536,7 +689,7 @@ mod tests {
         ] {
             b.add(sig, &[lit.as_bytes().to_vec()], 0);
         }
-        let scan = b.build().unwrap().unwrap();
+        let scan = b.build(Region::HeadFar).unwrap().unwrap();
         let mut out = Vec::new();
         scan.run(b"xabcx", &mut out);
         out.sort_unstable();

@@ -320,6 +320,21 @@ fn sequence_conditions() {
             },
         ]
     );
+    // A literal right before alternatives is joined to each one's leading literal (BibTeX's `@` and its
+    // entry types); an alternative that starts otherwise keeps its longest literal, with its own offsets.
+    let s4 = sigfile(&[(4, &bof(2, 4, "'XY' ('ab'|'cde'|[30:39] 'zy')"), "t/4", &[])]);
+    assert_eq!(
+        prefilter::conditions(&s4.signatures[0].sequences[0])[1],
+        Cond::Lits {
+            side: Some(Side::Head),
+            lo: 2,
+            hi: Some(7),
+            lits: vec![b"XYab".to_vec(), b"XYcde".to_vec(), b"zy".to_vec()]
+        }
+    );
+    assert_eq!(puids(&s4, b"...XYcde"), ["t/4"]);
+    assert_eq!(puids(&s4, b"..XY5zy"), ["t/4"]);
+    assert!(puids(&s4, b"...XY5ab").is_empty());
     // Each file admits its signature (and the others' matcher says no).
     assert_eq!(puids(&s, b"ABCDEF..XY"), ["t/1"]);
     assert_eq!(puids(&s, b"xx\0%%EOF"), ["t/2"]);
