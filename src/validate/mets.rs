@@ -983,7 +983,7 @@ impl<'a> Run<'a> {
                     "schemas/ has files but there is no fileGrp USE='Schemas'",
                 );
             }
-            if has("representations/") && !uses.iter().any(|u| u.starts_with("Representations")) {
+            if has("representations/") && !uses.iter().any(|u| is_representations_use(u)) {
                 self.fail(
                     "CSIP114",
                     p,
