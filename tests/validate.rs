@@ -357,6 +357,110 @@ fn wrapped_amd(sip: &Path, tag: &str, id: &str) {
     std::fs::write(&m, t).expect("write");
 }
 
+/// The representations of the demo SIP, each with a METS of its own as `dangan pack` writes them.
+const REPS: [&str; 3] = ["original", "preservation", "access"];
+
+/// The text between the start of the element `open` (e.g. `<fileGrp `) that contains `anchor` and the end of
+/// its closing tag `close`: (start, end) byte offsets.
+fn element_around(s: &str, anchor: &str, open: &str, close: &str) -> (usize, usize) {
+    let at = s
+        .find(anchor)
+        .unwrap_or_else(|| panic!("{anchor:?} not found"));
+    let a = s[..at].rfind(open).expect("element start");
+    (
+        a,
+        at + s[at..].find(close).expect("element end") + close.len(),
+    )
+}
+
+/// Rewrite a packed SIP into the shape other producers make and `dangan pack` never does: content without
+/// representation METS (CSIP 2.2.0 CSIP101–CSIP104, CSIP119). Every representation's files (its data and its
+/// own preservation metadata) are listed in the package METS itself, in one fileGrp USE="Representations" that
+/// states its content information type (CSIP62) and that the one content division LABEL="Representations"
+/// points at; the representation METS files and every pointer to them are gone. Each representation folder
+/// then lacks the METS.xml that CSIPSTR12 recommends (a SHOULD): the only requirement this shape breaks.
+fn flatten(sip: &Path) {
+    let m = sip.join("METS.xml");
+    let mut root = read(&m);
+    let mut files = String::new();
+    let mut kept: Option<(String, String)> = None; // the first group's and division's IDs, reused
+    for rep in REPS {
+        let rep_mets = sip.join(format!("representations/{rep}/METS.xml"));
+        let r = read(&rep_mets);
+        let a = r.find("<fileGrp ").expect("representation fileGrp");
+        let a = a + r[a..].find('>').expect("tag end") + 1;
+        let b = a + r[a..].find("</fileGrp>").expect("fileGrp end");
+        files.push_str(&r[a..b].trim_end().replace(
+            " xlink:href=\"data/",
+            &format!(" xlink:href=\"representations/{rep}/data/"),
+        ));
+        let premis = format!("representations/{rep}/metadata/preservation/premis.xml");
+        let bytes = std::fs::read(sip.join(&premis)).expect("representation PREMIS");
+        files.push_str(&format!(
+            "\n      <file ID=\"FILE-{rep}-premis\" MIMETYPE=\"application/xml\" SIZE=\"{}\" \
+             CREATED=\"2026-01-02T03:04:05Z\" CHECKSUM=\"{}\" CHECKSUMTYPE=\"SHA-256\">\n        \
+             <FLocat LOCTYPE=\"URL\" xlink:type=\"simple\" xlink:href=\"{premis}\"/>\n      </file>",
+            bytes.len(),
+            sha256(&bytes)
+        ));
+        std::fs::remove_file(&rep_mets).expect("remove representation METS");
+        // The package METS's group and CSIP division for this representation: the first become the content
+        // group and the content division, the others go.
+        let id_of = |s: &str, at: usize| -> String {
+            let k = at + s[at..].find("ID=\"").expect("ID") + 4;
+            s[k..k + s[k..].find('"').expect("quote")].to_string()
+        };
+        let (ga, gb) = element_around(
+            &root,
+            &format!("USE=\"Representations/{rep}\""),
+            "<fileGrp ",
+            "</fileGrp>",
+        );
+        let (da, db) = element_around(
+            &root,
+            &format!("LABEL=\"Representations/{rep}\""),
+            "<div ",
+            "</div>",
+        );
+        let ids = (id_of(&root, ga), id_of(&root, da));
+        let (group, division) = if kept.is_none() {
+            kept = Some(ids);
+            ("@@GROUP@@", "@@DIVISION@@")
+        } else {
+            ("", "")
+        };
+        // The division comes after the group: replace it first so that the group's offsets hold.
+        root.replace_range(da..db, division);
+        root.replace_range(ga..gb, group);
+        // The logical structMap's items point at each representation METS too.
+        let mptr = format!(
+            "<mptr LOCTYPE=\"URL\" xlink:type=\"simple\" xlink:href=\"representations/{rep}/METS.xml\"/>"
+        );
+        while let Some(k) = root.find(&mptr) {
+            let a = root[..k].trim_end().len();
+            root.replace_range(a..k + mptr.len(), "");
+        }
+    }
+    let (group, division) = kept.expect("representations");
+    root = root.replace(
+        "@@GROUP@@",
+        &format!(
+            "<fileGrp ID=\"{group}\" USE=\"Representations\" csip:CONTENTINFORMATIONTYPE=\"MIXED\">{files}\n    </fileGrp>"
+        ),
+    );
+    root = root.replace(
+        "@@DIVISION@@",
+        &format!(
+            "<div ID=\"{division}\" LABEL=\"Representations\">\n        <fptr FILEID=\"{group}\"/>\n      </div>"
+        ),
+    );
+    assert!(
+        !root.contains("/METS.xml\""),
+        "a pointer to a representation METS is left"
+    );
+    std::fs::write(&m, root).expect("write METS");
+}
+
 const REP: &str = "representations/original/METS.xml";
 const CATALOG: &str = "metadata/descriptive/catalog.xml";
 const EML: &str = "representations/original/data/J001-WS_2019-Y-BGS-0006.eml";
@@ -693,7 +797,32 @@ const DIFFERS: &[(&str, Cip)] = &[
              cannot know which profile an unknown URL meant, applies the CSIP rules and cites CSIP6",
         ),
     ),
+    (
+        "content_division_without_id",
+        Cip::Other(
+            &["CSIP106"],
+            "commons-ip skips CSIP102 ('validated later in CSIP106') and names the content division's \
+             missing @ID CSIP106, the representation divisions' rule",
+        ),
+    ),
+    (
+        "content_file_missing",
+        Cip::Other(
+            &["CSIP0"],
+            "commons-ip stops checking at the missing file (a NoSuchFileException, reported as CSIP0)",
+        ),
+    ),
+    (
+        "content_group_without_content_information_type",
+        Cip::Accepts(
+            "commons-ip 2.11 does not check csip:CONTENTINFORMATIONTYPE on a Representations fileGrp (CSIP62)",
+        ),
+    ),
     // commons-ip fails the same SHOULD, as an error.
+    (
+        "content_division_without_fptr",
+        Cip::Rejects("commons-ip counts a failed CSIP104 (SHOULD) as an error"),
+    ),
     (
         "documentation_div_without_fptr",
         Cip::Rejects("commons-ip counts a failed CSIP96 (SHOULD) as an error"),
@@ -1944,6 +2073,111 @@ fn build_variants(root: &Path, base: &Path) -> Vec<Variant> {
     out
 }
 
+/// Build the variants of the package whose METS lists the content itself (see [`flatten`]), one requirement
+/// each, starting each from a fresh copy of `flat`. Its files are checked as a representation METS's are.
+fn build_flat_variants(root: &Path, flat: &Path) -> Vec<Variant> {
+    type Break = fn(&Path);
+    const EML_FLAT: &str = "representations/original/data/J001-WS_2019-Y-BGS-0006.eml";
+    let cases: Vec<(&'static str, &'static str, Break)> = vec![
+        // The shape itself: representation folders without the METS.xml CSIPSTR12 recommends.
+        ("content_without_representation_mets", "CSIPSTR12", |_| {}),
+        ("no_content_division", "CSIP101", |s| {
+            let m = s.join("METS.xml");
+            let t = read(&m);
+            let (a, b) = element_around(&t, "LABEL=\"Representations\">", "<div ", "</div>");
+            let mut t2 = t.clone();
+            t2.replace_range(a..b, "");
+            std::fs::write(m, t2).expect("write");
+        }),
+        ("content_division_without_id", "CSIP102", |s| {
+            drop_attr(&s.join("METS.xml"), "LABEL=\"Representations\">", "ID");
+        }),
+        ("content_division_without_fptr", "CSIP104", |s| {
+            let m = s.join("METS.xml");
+            let t = read(&m);
+            let at = t
+                .find("LABEL=\"Representations\">")
+                .expect("content division");
+            let a = at + t[at..].find("<fptr ").expect("fptr");
+            let b = a + t[a..].find("/>").expect("end") + 2;
+            let mut t2 = t.clone();
+            t2.replace_range(a..b, "");
+            std::fs::write(m, t2).expect("write");
+        }),
+        (
+            "content_group_without_content_information_type",
+            "CSIP62",
+            |s| {
+                edit(
+                    &s.join("METS.xml"),
+                    " USE=\"Representations\" csip:CONTENTINFORMATIONTYPE=\"MIXED\"",
+                    " USE=\"Representations\"",
+                );
+            },
+        ),
+        ("file_directly_in_representations", "CSIPSTR10", |s| {
+            let from = "representations/access/data/J001-WS_2019-Y-BGS-0003.thumb.jpg";
+            let to = "representations/J001-WS_2019-Y-BGS-0003.thumb.jpg";
+            std::fs::rename(s.join(from), s.join(to)).expect("move");
+            edit(
+                &s.join("METS.xml"),
+                &format!("xlink:href=\"{from}\""),
+                &format!("xlink:href=\"{to}\""),
+            );
+            edit(
+                &s.join(CATALOG),
+                &format!("path=\"{from}\""),
+                &format!("path=\"{to}\""),
+            );
+            refresh(s, CATALOG);
+        }),
+        ("content_fptr_to_documentation", "CSIP119", |s| {
+            let m = s.join("METS.xml");
+            let t = read(&m);
+            let k = t
+                .find("USE=\"Documentation\"")
+                .expect("Documentation group");
+            let a = t[..k].rfind("ID=\"").expect("ID") + 4;
+            let doc = t[a..a + t[a..].find('"').expect("quote")].to_string();
+            let at = t
+                .find("LABEL=\"Representations\">")
+                .expect("content division");
+            let f = at + t[at..].find("FILEID=\"").expect("fptr") + 8;
+            let e = f + t[f..].find('"').expect("quote");
+            let mut t2 = t.clone();
+            t2.replace_range(f..e, &doc);
+            std::fs::write(m, t2).expect("write");
+        }),
+        // The files the package METS lists are recomputed as a representation METS's are.
+        ("content_file_wrong_checksum", "CSIP71", |s| {
+            let p = s.join(EML_FLAT);
+            let mut b = std::fs::read(&p).expect("read");
+            b[10] ^= 0x01;
+            std::fs::write(p, b).expect("write");
+        }),
+        ("content_file_missing", "CSIP79", |s| {
+            std::fs::remove_file(
+                s.join("representations/original/data/J001-WS_2019-Y-BGS-0004.wav"),
+            )
+            .expect("remove");
+        }),
+    ];
+    let mut out = Vec::new();
+    for (name, rule, f) in cases {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let sip = dir.join(ID);
+        copy_dir(flat, &sip);
+        f(&sip);
+        out.push(Variant {
+            name,
+            rule,
+            path: sip,
+        });
+    }
+    out
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from)
         .into_iter()
@@ -2000,7 +2234,12 @@ fn valid_packages_are_accepted_by_both() {
     );
     assert!(ok, "commons-ip create: {err}");
     let cip_sip = made.join("cip-sip");
-    for sip in [&folder, &zip, &cip_sip] {
+    // The demo SIP in the shape other producers make: content listed in the package METS, no representation
+    // METS (see `flatten`).
+    let flat = tmp.path().join("flat").join(ID);
+    copy_dir(&folder, &flat);
+    flatten(&flat);
+    for sip in [&folder, &zip, &cip_sip, &flat] {
         let (code, v) = validate(sip, &[]);
         assert_eq!(code, 0, "{} rejected: {:#}", sip.display(), v["findings"]);
         assert_eq!(v["accepted"], true);
@@ -2031,8 +2270,40 @@ fn valid_packages_are_accepted_by_both() {
     // Originals, masters and access copies, and the package's own metadata, schemas and documentation; each of
     // the two scanned items also has its OCR access forms (issue 14): an OFD, the full text and its summary.
     assert_eq!(v["summary"]["files"], 38);
-    let cip = commons_ip(&[&folder, &zip, &cip_sip]);
-    for sip in [&folder, &zip, &cip_sip] {
+    // The package whose METS lists the content itself: every file is still checked (the same 38 entries less
+    // the three representation METS, three representations), and the one thing it breaks is a SHOULD: each
+    // representation folder without its own METS.xml (CSIPSTR12).
+    let (_, v) = validate(&flat, &[]);
+    assert_eq!(v["summary"]["files"], 35);
+    assert_eq!(v["summary"]["representations"], 3);
+    let warned: std::collections::BTreeSet<(String, String)> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["level"] != "info")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["path"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let expected: std::collections::BTreeSet<(String, String)> = REPS
+        .iter()
+        .map(|r| ("CSIPSTR12".to_string(), format!("representations/{r}/")))
+        .collect();
+    assert_eq!(warned, expected, "{:#}", v["findings"]);
+    // verify reads the same package through the same reader: the files the package METS lists are checked.
+    dangan().arg("verify").arg(&flat).assert().code(0);
+    let eml = flat.join("representations/original/data/J001-WS_2019-Y-BGS-0006.eml");
+    let good = std::fs::read(&eml).expect("read");
+    let mut bad = good.clone();
+    bad[10] ^= 0x01;
+    std::fs::write(&eml, &bad).expect("write");
+    dangan().arg("verify").arg(&flat).assert().code(1);
+    std::fs::write(&eml, &good).expect("write");
+    let cip = commons_ip(&[&folder, &zip, &cip_sip, &flat]);
+    for sip in [&folder, &zip, &cip_sip, &flat] {
         let doc = cip
             .get(&sip.display().to_string())
             .unwrap_or_else(|| panic!("no commons-ip report for {}", sip.display()));
@@ -2083,7 +2354,12 @@ fn broken_variants_are_rejected_with_the_right_rule_and_compared_with_commons_ip
     use dangan::validate::rules::Requirement;
     let tmp = tempfile::tempdir().expect("tempdir");
     let base = pack(&tmp.path().join("base"), false);
-    let variants = build_variants(&tmp.path().join("v"), &base);
+    let mut variants = build_variants(&tmp.path().join("v"), &base);
+    // The second base: the same package with its content listed in the package METS (no representation METS).
+    let flat = tmp.path().join("flat").join(ID);
+    copy_dir(&base, &flat);
+    flatten(&flat);
+    variants.extend(build_flat_variants(&tmp.path().join("w"), &flat));
     assert!(variants.len() >= 30, "only {} variants", variants.len());
     let table = dangan::validate::RuleTable::embedded();
     // A MUST (and every DA/T 70 item) broken is an error and the package is rejected; a SHOULD broken is a
@@ -2169,7 +2445,8 @@ fn broken_variants_are_rejected_with_the_right_rule_and_compared_with_commons_ip
         covered.iter().copied().collect::<Vec<_>>().join(" "),
         missing.join(" ")
     );
-    // The floor reached at stop 12 (105 at stop 11, 34 at stop 10): coverage may grow, never silently shrink.
+    // The floor reached at stop 14 (117 at stop 12, 105 at stop 11, 34 at stop 10): coverage may grow, never
+    // silently shrink.
     assert!(
         covered.len() >= FLOOR,
         "requirement coverage fell to {} (was {FLOOR})",
@@ -2291,7 +2568,7 @@ fn broken_variants_are_rejected_with_the_right_rule_and_compared_with_commons_ip
 }
 
 /// Machine-testable MUST/SHOULD requirements with a variant: the floor this test asserts.
-const FLOOR: usize = 117;
+const FLOOR: usize = 123;
 
 #[test]
 fn html_report_renders_in_chromium() {

@@ -29,7 +29,6 @@ pub struct ItemInfo {
 
 pub struct Outcome {
     pub items: Vec<ItemInfo>,
-    pub representations: usize,
     pub checks: Vec<CheckRun>,
 }
 
@@ -705,13 +704,5 @@ pub fn check(
         });
     }
 
-    let representations = metadata_paths
-        .iter()
-        .filter(|p| p.starts_with("representations/"))
-        .count();
-    Outcome {
-        items,
-        representations,
-        checks,
-    }
+    Outcome { items, checks }
 }

@@ -67,6 +67,34 @@ impl Declared {
     }
 }
 
+/// Whether a `fileGrp` is one of the package METS's representation groups (CSIP114): USE "Representations" or
+/// "Representations/<name>".
+fn is_representations_group(g: &Element) -> bool {
+    g.a("USE").is_some_and(is_representations_use)
+}
+
+/// Whether a fileGrp USE names representations: "Representations" or "Representations/<name>".
+fn is_representations_use(u: &str) -> bool {
+    u == "Representations" || u.starts_with("Representations/")
+}
+
+/// Whether a representation group points at the representation's own METS (the shape `dangan pack` writes:
+/// one file, `representations/<name>/METS.xml`) rather than listing the content itself.
+fn points_at_representation_mets(g: &Element) -> bool {
+    g.kids(METS, "file")
+        .filter_map(|f| f.kid(METS, "FLocat"))
+        .filter_map(|l| l.attr(XLINK, "href"))
+        .any(|h| h.ends_with("/METS.xml"))
+}
+
+/// A content group: a representation group that lists the representation's files in the package METS
+/// itself, without a representation METS (CSIP 2.2.0 §5.3.6: described by the single content division
+/// LABEL="Representations", CSIP101–CSIP104, CSIP119; its content information type stated on the group,
+/// CSIP62). Other producers write packages this way; `dangan pack` never does.
+fn is_content_group(g: &Element) -> bool {
+    is_representations_group(g) && !points_at_representation_mets(g)
+}
+
 /// State of one validation run over the METS documents.
 pub struct Run<'a> {
     pkg: &'a Package,
@@ -78,6 +106,8 @@ pub struct Run<'a> {
     pub refs: Vec<Declared>,
     /// Every METS file read (they are part of the package, not extra files).
     pub metadata_paths: Vec<String>,
+    /// The representation folders (`representations/<name>/`), with or without a METS of their own.
+    pub representation_folders: BTreeSet<String>,
 }
 
 /// Resolve an href relative to the METS folder `base` by the one href rule of the package reader; errors say
@@ -124,6 +154,7 @@ impl<'a> Run<'a> {
             findings: Vec::new(),
             refs: Vec::new(),
             metadata_paths: Vec::new(),
+            representation_folders: BTreeSet::new(),
         }
     }
 
@@ -282,6 +313,7 @@ impl<'a> Run<'a> {
             }
         }
         self.check_folders(&rep_dirs);
+        self.representation_folders = rep_dirs;
     }
 
     /// CSIPSTR5–CSIPSTR13: the folder layout CSIP 2.2.0 §5.3 recommends. Each is a SHOULD, so each is a
@@ -951,7 +983,7 @@ impl<'a> Run<'a> {
                     "schemas/ has files but there is no fileGrp USE='Schemas'",
                 );
             }
-            if has("representations/") && !uses.iter().any(|u| u.starts_with("Representations")) {
+            if has("representations/") && !uses.iter().any(|u| is_representations_use(u)) {
                 self.fail(
                     "CSIP114",
                     p,
@@ -981,17 +1013,19 @@ impl<'a> Run<'a> {
                     format!("fileGrp '{}' has no file", g.a("USE").unwrap_or("?")),
                 );
             }
-            // CSIP62: the plain USE='Representations' group (content without representation METS) states
-            // its content information type. (A value outside the vocabulary is a schema error, CSIP0:
-            // the CSIP extension schema enumerates it.)
-            if g.a("USE") == Some("Representations")
-                && g.attr(CSIP, "CONTENTINFORMATIONTYPE").is_none()
-            {
+            // CSIP62: a content group (USE 'Representations' or 'Representations/<name>' listing the content
+            // without a representation METS) states its content information type; a group that points at a
+            // representation METS leaves it to that METS (CSIP4). (A value outside the vocabulary is a
+            // schema error, CSIP0: the CSIP extension schema enumerates it.)
+            if is_content_group(g) && g.attr(CSIP, "CONTENTINFORMATIONTYPE").is_none() {
+                let use_ = g.a("USE").unwrap_or("");
                 self.fail(
                     "CSIP62",
                     p,
-                    "USE='Representations' 的文件组 (fileGrp) 缺少 csip:CONTENTINFORMATIONTYPE",
-                    "the fileGrp USE='Representations' has no csip:CONTENTINFORMATIONTYPE",
+                    format!("USE='{use_}' 的文件组 (fileGrp) 直接列出内容, 但缺少 csip:CONTENTINFORMATIONTYPE"),
+                    format!(
+                        "the fileGrp USE='{use_}' lists content directly but has no csip:CONTENTINFORMATIONTYPE"
+                    ),
                 );
             }
             // CSIPSTR15/CSIPSTR16: the files of the package's Schemas and Documentation groups live in
@@ -1230,12 +1264,7 @@ impl<'a> Run<'a> {
             let Some(use_) = g.a("USE").filter(|u| u.starts_with("Representations/")) else {
                 continue;
             };
-            let has_mets = g
-                .kids(METS, "file")
-                .filter_map(|f| f.kid(METS, "FLocat"))
-                .filter_map(|l| l.attr(XLINK, "href"))
-                .any(|h| h.ends_with("/METS.xml"));
-            if !has_mets {
+            if !points_at_representation_mets(g) {
                 continue;
             }
             let id = g.a("ID");
@@ -1254,6 +1283,77 @@ impl<'a> Run<'a> {
                     ),
                 );
             }
+        }
+    }
+
+    /// CSIP101, CSIP104: when the package METS lists content itself (content groups, no representation
+    /// METS), the CSIP structMap describes it in one content division LABEL="Representations" that points
+    /// at every content group by an fptr. Both SHOULD; a missing division is CSIP101 alone (what the
+    /// division would point at is then moot, as commons-ip also skips CSIP104).
+    fn content_division(&mut self, m: &Element, top: &Element, p: &str) {
+        let content: Vec<&str> = m
+            .kid(METS, "fileSec")
+            .into_iter()
+            .flat_map(|fs| fs.kids(METS, "fileGrp"))
+            .filter(|g| is_content_group(g))
+            .filter_map(|g| g.a("ID"))
+            .collect();
+        let divisions: Vec<&Element> = top
+            .kids(METS, "div")
+            .filter(|d| d.a("LABEL") == Some("Representations"))
+            .collect();
+        if content.is_empty() {
+            return;
+        }
+        match divisions.len() {
+            0 => self.fail(
+                "CSIP101",
+                p,
+                format!(
+                    "文件组 {} 直接列出内容, 但 CSIP 结构图中没有 LABEL='Representations' 的内容分区",
+                    content.join(" ")
+                ),
+                format!(
+                    "the fileGrp {} lists content directly, but the CSIP structMap has no content division LABEL='Representations'",
+                    content.join(" ")
+                ),
+            ),
+            1 => {}
+            n => self.fail(
+                "CSIP101",
+                p,
+                format!("CSIP 结构图中有 {n} 个 LABEL='Representations' 的内容分区, 应只有一个"),
+                format!(
+                    "the CSIP structMap has {n} content divisions LABEL='Representations', there should be one"
+                ),
+            ),
+        }
+        if divisions.is_empty() {
+            return;
+        }
+        let pointed: HashSet<&str> = divisions
+            .iter()
+            .flat_map(|d| d.kids(METS, "fptr"))
+            .filter_map(|f| f.a("FILEID"))
+            .collect();
+        let missing: Vec<&str> = content
+            .iter()
+            .copied()
+            .filter(|id| !pointed.contains(id))
+            .collect();
+        if !missing.is_empty() {
+            self.fail(
+                "CSIP104",
+                p,
+                format!(
+                    "内容分区 (LABEL='Representations') 没有指向文件组 {} 的 fptr",
+                    missing.join(" ")
+                ),
+                format!(
+                    "the content division (LABEL='Representations') has no fptr to the fileGrp {}",
+                    missing.join(" ")
+                ),
+            );
         }
     }
 
@@ -1348,15 +1448,25 @@ impl<'a> Run<'a> {
         self.divisions_refer_to_sections(m, top, p);
         if is_root {
             self.representation_divisions(m, top, p);
+            self.content_division(m, top, p);
         }
+        // The USE of each file group by ID: the content division's fptrs point at representation groups.
+        let uses: std::collections::HashMap<&str, &str> = m
+            .kid(METS, "fileSec")
+            .into_iter()
+            .flat_map(|fs| fs.kids(METS, "fileGrp"))
+            .filter_map(|g| Some((g.a("ID")?, g.a("USE").unwrap_or(""))))
+            .collect();
         for d in top.kids(METS, "div") {
             let label = d.a("LABEL").unwrap_or("");
+            // The content division of a package whose METS lists the content itself (CSIP101–CSIP104).
+            let content = is_root && label == "Representations";
             if d.a("ID").is_none() {
                 let rule = match label {
                     "Metadata" => "CSIP89",
                     "Documentation" => "CSIP94",
                     "Schemas" => "CSIP98",
-                    l if l.starts_with("Representations") => "CSIP106",
+                    _ if content => "CSIP102",
                     _ => "CSIP106",
                 };
                 self.fail(
@@ -1393,12 +1503,31 @@ impl<'a> Run<'a> {
                             format!("div '{label}': fptr/@FILEID '{id}' points at nothing"),
                         )
                     }
+                    // CSIP119: the content division points at a Representations file group, not at
+                    // another one (Documentation, Schemas).
+                    Some(id)
+                        if content && uses.get(id).is_some_and(|u| !is_representations_use(u)) =>
+                    {
+                        let use_ = uses.get(id).copied().unwrap_or("");
+                        self.fail(
+                            "CSIP119",
+                            p,
+                            format!(
+                                "内容分区的 fptr/@FILEID '{id}' 指向 USE='{use_}' 的文件组, 而不是 Representations 文件组"
+                            ),
+                            format!(
+                                "the content division's fptr/@FILEID '{id}' points at the fileGrp USE='{use_}', not a Representations group"
+                            ),
+                        )
+                    }
                     _ => {}
                 }
             }
             if is_root && label.starts_with("Representations") {
                 let mptrs: Vec<&Element> = d.kids(METS, "mptr").collect();
-                if mptrs.is_empty() && d.kids(METS, "fptr").next().is_none() {
+                // A representation division points at its METS (CSIP109); the content division has none to
+                // point at (what it points at is CSIP104).
+                if !content && mptrs.is_empty() && d.kids(METS, "fptr").next().is_none() {
                     self.fail(
                         "CSIP109",
                         p,

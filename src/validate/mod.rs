@@ -381,6 +381,8 @@ pub fn validate_package(
     let spec_source = run.spec_source;
     let object_id = run.objid.clone();
     let metadata_paths = run.metadata_paths.clone();
+    // Counted by folder: a representation whose files the package METS lists itself has no METS of its own.
+    let representations = run.representation_folders.len();
     drop(run);
 
     let d = dat70::check(pkg, &refs, &metadata_paths, catalog, options, &mut findings);
@@ -400,7 +402,7 @@ pub fn validate_package(
     let summary = Summary {
         files: pkg.entries.len(),
         bytes: pkg.entries.values().map(|e| e.size).sum(),
-        representations: d.representations,
+        representations,
         items: d.items.len(),
         checks: d.checks,
         ..Summary::default()
@@ -466,6 +468,123 @@ mod tests {
         assert_eq!(Spec::parse("sip-2.0.4"), Some(Spec::Sip204));
         assert_eq!(Spec::parse("2.2.0"), Some(Spec::Sip220));
         assert_eq!(Spec::parse("3.0"), None);
+    }
+
+    /// A package METS in the shape other producers write: the representations' files listed in the package
+    /// METS itself (content groups), described by content divisions LABEL="Representations".
+    fn content_package(dir: &Path, name: &str, groups: &str, divisions: &str) -> Vec<Finding> {
+        let root = dir.join(name);
+        let mets = format!(
+            r#"<mets xmlns="http://www.loc.gov/METS/" xmlns:csip="https://DILCIS.eu/XML/METS/CSIPExtensionMETS" xmlns:xlink="http://www.w3.org/1999/xlink" OBJID="{name}">
+  <fileSec ID="fs">
+    <fileGrp ID="doc" USE="Documentation">
+      <file ID="f-doc" MIMETYPE="text/plain" SIZE="1" CREATED="2026-01-01T00:00:00Z" CHECKSUM="00" CHECKSUMTYPE="MD5"><FLocat LOCTYPE="URL" xlink:type="simple" xlink:href="documentation/a.txt"/></file>
+    </fileGrp>
+    {groups}
+  </fileSec>
+  <structMap ID="sm" TYPE="PHYSICAL" LABEL="CSIP"><div ID="main" LABEL="{name}">
+    <div ID="d-doc" LABEL="Documentation"><fptr FILEID="doc"/></div>
+    {divisions}
+  </div></structMap>
+</mets>"#
+        );
+        std::fs::create_dir_all(root.join("documentation")).expect("mkdir");
+        std::fs::write(root.join("METS.xml"), mets).expect("write");
+        std::fs::write(root.join("documentation/a.txt"), "a").expect("write");
+        for rep in ["r1", "r2"] {
+            std::fs::create_dir_all(root.join(format!("representations/{rep}/data")))
+                .expect("mkdir");
+            std::fs::write(root.join(format!("representations/{rep}/data/x.txt")), "x")
+                .expect("write");
+        }
+        let options = Options {
+            virus_scan: false,
+            xsd: false,
+            ..Options::default()
+        };
+        validate(&root, &options).expect("validate").findings
+    }
+
+    fn group(id: &str, use_: &str, cit: bool, rep: &str) -> String {
+        format!(
+            r#"<fileGrp ID="{id}" USE="{use_}"{}><file ID="f-{id}" MIMETYPE="text/plain" SIZE="1" CREATED="2026-01-01T00:00:00Z" CHECKSUM="00" CHECKSUMTYPE="MD5"><FLocat LOCTYPE="URL" xlink:type="simple" xlink:href="representations/{rep}/data/x.txt"/></file></fileGrp>"#,
+            if cit {
+                r#" csip:CONTENTINFORMATIONTYPE="MIXED""#
+            } else {
+                ""
+            }
+        )
+    }
+
+    fn cited(findings: &[Finding], rule: &str) -> Vec<(Level, String)> {
+        findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| (f.level, f.message_en.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn content_listed_in_the_package_mets_is_judged_by_the_content_division_rules() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        // As the E-ARK test corpus writes it: a group USE="Representations/<name>" with its content information
+        // type, one content division pointing at it. None of the content rules fires; the representation
+        // folder without a METS of its own is a SHOULD (CSIPSTR12).
+        let groups = format!(
+            "{}{}",
+            group("g1", "Representations/r1", true, "r1"),
+            group("g2", "Representations", true, "r2")
+        );
+        let ok = content_package(
+            tmp.path(),
+            "ok",
+            &groups,
+            r#"<div ID="d-rep" LABEL="Representations"><fptr FILEID="g1"/><fptr FILEID="g2"/></div>"#,
+        );
+        for rule in [
+            "CSIP62", "CSIP101", "CSIP102", "CSIP104", "CSIP106", "CSIP109", "CSIP119",
+        ] {
+            assert!(cited(&ok, rule).is_empty(), "{rule}: {ok:#?}");
+        }
+        assert_eq!(cited(&ok, "CSIPSTR12").len(), 2, "{ok:#?}");
+        // Broken: a group without its content information type, two content divisions (one without an ID
+        // and pointing at the Documentation group), so that one content group has no fptr.
+        let groups = format!(
+            "{}{}",
+            group("g1", "Representations/r1", false, "r1"),
+            group("g2", "Representations/r2", true, "r2")
+        );
+        let bad = content_package(
+            tmp.path(),
+            "bad",
+            &groups,
+            r#"<div LABEL="Representations"><fptr FILEID="doc"/></div><div ID="d-rep2" LABEL="Representations"><fptr FILEID="g2"/></div>"#,
+        );
+        let one = |rule: &str, level: Level, text: &str| {
+            let c = cited(&bad, rule);
+            assert!(
+                c.len() == 1 && c[0].0 == level && c[0].1.contains(text),
+                "{rule}: {c:?}"
+            );
+        };
+        one("CSIP62", Level::Warning, "Representations/r1");
+        one("CSIP101", Level::Warning, "2 content divisions");
+        one("CSIP102", Level::Error, "Representations");
+        one("CSIP104", Level::Warning, "g1");
+        one("CSIP119", Level::Error, "USE='Documentation'");
+        assert!(cited(&bad, "CSIP106").is_empty() && cited(&bad, "CSIP109").is_empty());
+        // No content division at all: CSIP101 alone.
+        let none = content_package(tmp.path(), "none", &groups, "");
+        one_of(&none, "CSIP101");
+        assert!(cited(&none, "CSIP104").is_empty(), "{none:#?}");
+    }
+
+    fn one_of(findings: &[Finding], rule: &str) {
+        let c = cited(findings, rule);
+        assert!(
+            c.len() == 1 && c[0].0 == Level::Warning,
+            "{rule}: {findings:#?}"
+        );
     }
 
     #[test]
