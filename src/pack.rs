@@ -683,6 +683,8 @@ struct ZipMasters<'a> {
     state: std::sync::Mutex<Ahead>,
     /// Where masters that do not fit in memory wait (the run's scratch space).
     scratch: &'a Path,
+    /// Bytes of masters waiting in memory at most ([`AHEAD_BYTES`]).
+    limit: usize,
 }
 
 /// A master waiting for its turn.
@@ -747,6 +749,7 @@ impl<'a> ZipMasters<'a> {
                 taken: HashMap::new(),
             }),
             scratch,
+            limit: AHEAD_BYTES,
         }
     }
 
@@ -799,7 +802,7 @@ impl normalize::OutputSink for ZipMasters<'_> {
             a.write(out, &bytes)?;
             a.next += 1;
             a.drain()?;
-        } else if a.waiting_bytes + bytes.len() <= AHEAD_BYTES {
+        } else if a.waiting_bytes + bytes.len() <= self.limit {
             a.waiting_bytes += bytes.len();
             a.waiting.insert(i, Waiting::Memory(bytes));
         } else {
@@ -1196,4 +1199,88 @@ fn derived_for(
         out.push(RepresentationSpec { name, files });
     }
     Ok((out, events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixity::digest::Hashed;
+    use crate::normalize::OutputSink;
+
+    fn hashed(b: &[u8]) -> Hashed {
+        Hashed {
+            size: b.len() as u64,
+            digests: Vec::new(),
+        }
+    }
+
+    /// Masters finished out of turn go into the zip in plan order, one through memory and one through
+    /// a scratch file (the memory bound reached), and the scratch file is gone once it is in.
+    #[test]
+    fn zip_masters_enter_in_plan_order_whatever_order_they_finish_in() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = Context::fixed(jiff::Timestamp::UNIX_EPOCH, "t");
+        let scratch = dir.path().join("scratch");
+        let zip = package::zip_sink::ZipStream::create(&dir.path().join("X.zip"), "X", &ctx)
+            .expect("zip");
+        let mut m = ZipMasters::new(zip, &scratch);
+        m.limit = 8;
+        let planned: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(|n| format!("preservation/{n}.tif"))
+            .collect();
+        m.expect(&planned);
+        let c = vec![3u8; 5000];
+        m.put(&planned[2], c.clone(), &hashed(&c)).expect("c");
+        assert!(scratch.join(&planned[2]).is_file(), "c waits on disk");
+        m.put(&planned[1], b"bb".to_vec(), &hashed(b"bb"))
+            .expect("b");
+        m.put(&planned[0], b"a".to_vec(), &hashed(b"a")).expect("a");
+        assert!(
+            !scratch.join(&planned[2]).exists(),
+            "c's scratch file removed"
+        );
+        let (zip, taken) = m.finish().expect("all masters");
+        assert_eq!(taken[&planned[2]].0.size, 5000);
+        let path = zip.finish().expect("published");
+        let z = zip::ZipArchive::new(std::fs::File::open(path).expect("open")).expect("read");
+        // The central directory lists the entries in the order they were written.
+        let files: Vec<String> = z
+            .file_names()
+            .filter_map(|n| n.ok().map(|n| n.into_owned()))
+            .filter(|n| !n.ends_with('/'))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "X/representations/preservation/data/a.tif",
+                "X/representations/preservation/data/b.tif",
+                "X/representations/preservation/data/c.tif"
+            ]
+        );
+    }
+
+    /// A planned master that never came (its page failed) leaves the zip unfinishable, and dropping it
+    /// leaves nothing behind.
+    #[test]
+    fn zip_masters_with_a_missing_master_publish_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = Context::fixed(jiff::Timestamp::UNIX_EPOCH, "t");
+        let zip = package::zip_sink::ZipStream::create(&dir.path().join("X.zip"), "X", &ctx)
+            .expect("zip");
+        let m = ZipMasters::new(zip, dir.path());
+        let planned = vec![
+            "preservation/a.tif".to_string(),
+            "preservation/b.tif".into(),
+        ];
+        m.expect(&planned);
+        m.put(&planned[1], b"b".to_vec(), &hashed(b"b")).expect("b");
+        assert!(
+            m.put("preservation/z.tif", Vec::new(), &hashed(b""))
+                .is_err()
+        );
+        assert!(m.finish().is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }

@@ -14,7 +14,9 @@
 //!
 //! A package is built in a staging folder beside its destination; every file written is read back and its
 //! digest compared; only then is the staging folder renamed to its final name ([`crate::publish`]: locked, removed
-//! on every error). A killed run leaves a hidden `.<OBJID>.dangan-<run>.partial` that the next run in the
+//! on every error). A zip is written entry by entry straight from each file's source into a partial zip
+//! beside its destination ([`zip_sink::ZipStream`]: `pack --zip` streams the masters in as they are made),
+//! read back whole, then renamed. A killed run leaves a hidden `.<OBJID>.dangan-<run>.partial` that the next run in the
 //! same folder removes, never a package that looks finished.
 
 pub mod descriptive;
