@@ -484,6 +484,23 @@ pub fn pack_with_progress(
             },
         );
     }
+    // `--zip` of one package: its zip is begun now and the masters go straight into it.
+    let zip_masters = match (options.form, &groups[..], &options.policy) {
+        (Form::Zip, [(key, _)], Some(_)) if options.sip => {
+            let objid = match key {
+                None => base_id.clone(),
+                Some(k) => format!("{base_id}-{k}"),
+            };
+            package::check_id(&objid)?;
+            let zip = package::zip_sink::ZipStream::create(
+                &out.join(format!("{objid}.zip")),
+                &objid,
+                ctx,
+            )?;
+            Some(ZipMasters::new(zip, &derived_dir))
+        }
+        _ => None,
+    };
     progress.stage(Stage::Normalize {
         files: inputs.len(),
     });
@@ -500,11 +517,29 @@ pub fn pack_with_progress(
             progress: &|n| progress.advance(n),
             // Masters and item PDFs are hashed as they are written, with every digest the package records.
             digests: &crate::package::recorded_algorithms(options.sm3, options.form),
+            sink: zip_masters
+                .as_ref()
+                .map(|z| z as &dyn normalize::OutputSink),
         },
         ctx,
     )?;
     stats.decodes = budget.decodes();
     lap(&mut stats, "qc+normalize");
+    // A full disk reaches failed actions only as words (an encoder's error, a master the zip could not
+    // take): this run's failure, not the batch's (rc 2, nothing published).
+    if report.records.iter().any(|r| {
+        r.outcome == Outcome::Failure
+            && r.detail
+                .as_deref()
+                .is_some_and(crate::publish::mentions_no_space)
+    }) {
+        return Err(PackError::Package(
+            crate::publish::PublishError::NoSpace {
+                dest: out.join(&base_id),
+            }
+            .into(),
+        ));
+    }
     for p in &report.pages {
         findings.extend(p.findings.iter().cloned());
     }
@@ -537,6 +572,10 @@ pub fn pack_with_progress(
             stats,
         });
     }
+    let (mut zip, streamed) = match zip_masters.map(ZipMasters::finish).transpose()? {
+        Some((z, t)) => (Some(z), Some(t)),
+        None => (None, None),
+    };
     let verified: HashSet<&str> = report.verified.iter().map(String::as_str).collect();
     let qc_pages: HashMap<&str, &qc::PageReport> =
         report.pages.iter().map(|p| (p.path.as_str(), p)).collect();
@@ -556,6 +595,7 @@ pub fn pack_with_progress(
         originals_dir: &originals_dir,
         derived_dir: &derived_dir,
         normalized: &report,
+        streamed: streamed.as_ref(),
         progress,
     };
     let mut packages = Vec::new();
@@ -600,7 +640,7 @@ pub fn pack_with_progress(
             count,
             objid,
         };
-        let (written, read_back) = write_group(&run, &group, &members)?;
+        let (written, read_back) = write_group(&run, &group, &members, zip.take())?;
         stats.copies_checked += read_back.0 as u64;
         for (rep, b) in read_back.1 {
             match rep_bytes.iter_mut().find(|(n, _)| *n == rep) {
@@ -621,6 +661,161 @@ pub fn pack_with_progress(
         findings,
         stats,
     })
+}
+
+/// Masters finished ahead of their turn kept in memory at most (beyond: a scratch file each).
+const AHEAD_BYTES: usize = 64 << 20;
+
+/// Where a derivative lands in the package (`preservation/x.tif` → `representations/preservation/data/x.tif`).
+fn output_path(rel: &str) -> String {
+    match rel.split_once('/') {
+        Some((rep, rest)) => format!("representations/{rep}/data/{rest}"),
+        None => format!("representations/derived/data/{rel}"),
+    }
+}
+
+/// `pack --zip` of one package: each TIFF master goes into the package's zip as it is made, written
+/// once (before, it went to a scratch file, was read again and copied into the zip). The zip's entries
+/// follow the order normalization planned (the order its items start), so the same batch gives the same
+/// zip whichever thread finishes first: a master finished ahead of its turn waits in memory, up to
+/// [`AHEAD_BYTES`], beyond that in a scratch file (the old cost, only then), so memory stays bounded.
+struct ZipMasters<'a> {
+    state: std::sync::Mutex<Ahead>,
+    /// Where masters that do not fit in memory wait (the run's scratch space).
+    scratch: &'a Path,
+    /// Bytes of masters waiting in memory at most ([`AHEAD_BYTES`]).
+    limit: usize,
+}
+
+/// A master waiting for its turn.
+enum Waiting {
+    Memory(Vec<u8>),
+    Spilled(PathBuf),
+}
+
+struct Ahead {
+    zip: package::zip_sink::ZipStream,
+    /// Plan position of each master.
+    order: HashMap<String, usize>,
+    /// Masters in plan order, to name the next one due.
+    planned: Vec<String>,
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, Waiting>,
+    waiting_bytes: usize,
+    /// Every master taken: its digests and identification, for the package's records.
+    taken: HashMap<String, (crate::fixity::digest::Hashed, Identification)>,
+}
+
+impl Ahead {
+    fn write(&mut self, out: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.zip.add(&output_path(out), bytes).map_err(|e| match e {
+            // Kept as it is, so that a full disk is still recognised as one.
+            PackageError::Io { source, .. } => source,
+            e => std::io::Error::other(e.to_string()),
+        })
+    }
+
+    /// Write every waiting master whose turn has come.
+    fn drain(&mut self) -> std::io::Result<()> {
+        while let Some(w) = self.waiting.remove(&self.next) {
+            let out = self.planned[self.next].clone();
+            match w {
+                Waiting::Memory(b) => {
+                    self.waiting_bytes -= b.len();
+                    self.write(&out, &b)?;
+                }
+                Waiting::Spilled(p) => {
+                    let b = std::fs::read(&p)?;
+                    self.write(&out, &b)?;
+                    std::fs::remove_file(&p)?;
+                }
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> ZipMasters<'a> {
+    fn new(zip: package::zip_sink::ZipStream, scratch: &'a Path) -> Self {
+        ZipMasters {
+            state: std::sync::Mutex::new(Ahead {
+                zip,
+                order: HashMap::new(),
+                planned: Vec::new(),
+                next: 0,
+                waiting: Default::default(),
+                waiting_bytes: 0,
+                taken: HashMap::new(),
+            }),
+            scratch,
+            limit: AHEAD_BYTES,
+        }
+    }
+
+    /// The zip (every master in it) and what was recorded of each master.
+    fn finish(self) -> Result<Streamed, PackageError> {
+        let a = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        if a.next != a.planned.len() {
+            // Only after a failed master, which stops the run before anything is published.
+            return Err(PackageError::Io {
+                path: PathBuf::from(a.planned.get(a.next).cloned().unwrap_or_default()),
+                source: std::io::Error::other("this master was never made"),
+            });
+        }
+        Ok((a.zip, a.taken))
+    }
+}
+
+/// A zip with the masters in it, and each master's digests and identification by output path.
+type Streamed = (
+    package::zip_sink::ZipStream,
+    HashMap<String, (crate::fixity::digest::Hashed, Identification)>,
+);
+
+impl normalize::OutputSink for ZipMasters<'_> {
+    fn expect(&self, outputs: &[String]) {
+        let mut a = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        a.order = outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.clone(), i))
+            .collect();
+        a.planned = outputs.to_vec();
+    }
+
+    fn put(
+        &self,
+        out: &str,
+        bytes: Vec<u8>,
+        hashed: &crate::fixity::digest::Hashed,
+    ) -> std::io::Result<()> {
+        let name = out.rsplit('/').next();
+        let ident = identify::identify_bytes(&bytes, name).identification;
+        let mut a = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(&i) = a.order.get(out) else {
+            return Err(std::io::Error::other(format!(
+                "{out}: not a planned master"
+            )));
+        };
+        if i == a.next {
+            a.write(out, &bytes)?;
+            a.next += 1;
+            a.drain()?;
+        } else if a.waiting_bytes + bytes.len() <= self.limit {
+            a.waiting_bytes += bytes.len();
+            a.waiting.insert(i, Waiting::Memory(bytes));
+        } else {
+            let p = self.scratch.join(out);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, &bytes)?;
+            a.waiting.insert(i, Waiting::Spilled(p));
+        }
+        a.taken.insert(out.to_string(), (hashed.clone(), ident));
+        Ok(())
+    }
 }
 
 /// Packages to write: (group key, indices of its items).
@@ -699,6 +894,9 @@ struct Run<'a> {
     originals_dir: &'a Path,
     derived_dir: &'a Path,
     normalized: &'a normalize::Report,
+    /// `--zip` of one package: the masters already in its zip ([`ZipMasters`]), with their digests and
+    /// identification.
+    streamed: Option<&'a HashMap<String, (crate::fixity::digest::Hashed, Identification)>>,
     progress: &'a dyn Progress,
 }
 
@@ -709,6 +907,7 @@ fn write_group(
     run: &Run<'_>,
     group: &Group,
     members: &[usize],
+    zip: Option<package::zip_sink::ZipStream>,
 ) -> Result<(PackedPackage, Written), PackError> {
     let objid = group.objid.clone();
     let ctx = run.ctx;
@@ -841,14 +1040,18 @@ fn write_group(
         files: spec.representations.iter().map(|r| r.files.len()).sum(),
     });
     let progress = run.progress;
-    let written: WrittenPackage = package::write_sip_with_progress(
-        &spec,
-        run.catalog,
-        ctx,
-        run.out,
-        run.options.form,
-        &|n| progress.advance(n),
-    )?;
+    let tick = |n| progress.advance(n);
+    let written: WrittenPackage = match zip {
+        Some(zip) => package::write_sip_streamed(&spec, run.catalog, ctx, run.out, zip, &tick)?,
+        None => package::write_sip_with_progress(
+            &spec,
+            run.catalog,
+            ctx,
+            run.out,
+            run.options.form,
+            &tick,
+        )?,
+    };
     let _ = run.batch;
     Ok((
         PackedPackage {
@@ -913,10 +1116,7 @@ fn derived_for(
         match root {
             Root::Input => format!("representations/original/data/{rel}"),
             Root::Package => rel.to_string(),
-            Root::Output => match rel.split_once('/') {
-                Some((rep, rest)) => format!("representations/{rep}/data/{rest}"),
-                None => format!("representations/derived/data/{rel}"),
-            },
+            Root::Output => output_path(rel),
         }
     };
     let mut reps: std::collections::BTreeMap<String, Vec<SourceFile>> = Default::default();
@@ -949,20 +1149,29 @@ fn derived_for(
             };
             item_of.insert(o.clone(), item);
             let path = run.derived_dir.join(o);
-            let identification = identify::identify_path(&path)?.identification;
+            let streamed = run.streamed.and_then(|s| s.get(o));
+            let identification = match streamed {
+                Some((_, id)) => id.clone(),
+                None => identify::identify_path(&path)?.identification,
+            };
             let page = crate::intake::parse_page_name(
                 rest.rsplit('/').next().unwrap_or(rest),
                 crate::intake::page::PAGE_DIGITS,
             )
             .map(|p| p.seq);
             // Hashed while normalization wrote it: moved in without being read again.
-            let source = match run.normalized.written.get(o) {
-                Some(h) => Source::Staged {
+            let source = match (streamed, run.normalized.written.get(o)) {
+                // Already in the zip, written as it was made.
+                (Some((h, _)), _) => Source::Streamed {
+                    size: h.size,
+                    digests: h.digests.clone(),
+                },
+                (None, Some(h)) => Source::Staged {
                     path,
                     digests: h.digests.clone(),
                     verified: true,
                 },
-                None => Source::Scratch(path),
+                (None, None) => Source::Scratch(path),
             };
             reps.entry(rep.to_string()).or_default().push(SourceFile {
                 source,
@@ -990,4 +1199,88 @@ fn derived_for(
         out.push(RepresentationSpec { name, files });
     }
     Ok((out, events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixity::digest::Hashed;
+    use crate::normalize::OutputSink;
+
+    fn hashed(b: &[u8]) -> Hashed {
+        Hashed {
+            size: b.len() as u64,
+            digests: Vec::new(),
+        }
+    }
+
+    /// Masters finished out of turn go into the zip in plan order, one through memory and one through
+    /// a scratch file (the memory bound reached), and the scratch file is gone once it is in.
+    #[test]
+    fn zip_masters_enter_in_plan_order_whatever_order_they_finish_in() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = Context::fixed(jiff::Timestamp::UNIX_EPOCH, "t");
+        let scratch = dir.path().join("scratch");
+        let zip = package::zip_sink::ZipStream::create(&dir.path().join("X.zip"), "X", &ctx)
+            .expect("zip");
+        let mut m = ZipMasters::new(zip, &scratch);
+        m.limit = 8;
+        let planned: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(|n| format!("preservation/{n}.tif"))
+            .collect();
+        m.expect(&planned);
+        let c = vec![3u8; 5000];
+        m.put(&planned[2], c.clone(), &hashed(&c)).expect("c");
+        assert!(scratch.join(&planned[2]).is_file(), "c waits on disk");
+        m.put(&planned[1], b"bb".to_vec(), &hashed(b"bb"))
+            .expect("b");
+        m.put(&planned[0], b"a".to_vec(), &hashed(b"a")).expect("a");
+        assert!(
+            !scratch.join(&planned[2]).exists(),
+            "c's scratch file removed"
+        );
+        let (zip, taken) = m.finish().expect("all masters");
+        assert_eq!(taken[&planned[2]].0.size, 5000);
+        let path = zip.finish().expect("published");
+        let z = zip::ZipArchive::new(std::fs::File::open(path).expect("open")).expect("read");
+        // The central directory lists the entries in the order they were written.
+        let files: Vec<String> = z
+            .file_names()
+            .filter_map(|n| n.ok().map(|n| n.into_owned()))
+            .filter(|n| !n.ends_with('/'))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "X/representations/preservation/data/a.tif",
+                "X/representations/preservation/data/b.tif",
+                "X/representations/preservation/data/c.tif"
+            ]
+        );
+    }
+
+    /// A planned master that never came (its page failed) leaves the zip unfinishable, and dropping it
+    /// leaves nothing behind.
+    #[test]
+    fn zip_masters_with_a_missing_master_publish_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = Context::fixed(jiff::Timestamp::UNIX_EPOCH, "t");
+        let zip = package::zip_sink::ZipStream::create(&dir.path().join("X.zip"), "X", &ctx)
+            .expect("zip");
+        let m = ZipMasters::new(zip, dir.path());
+        let planned = vec![
+            "preservation/a.tif".to_string(),
+            "preservation/b.tif".into(),
+        ];
+        m.expect(&planned);
+        m.put(&planned[1], b"b".to_vec(), &hashed(b"b")).expect("b");
+        assert!(
+            m.put("preservation/z.tif", Vec::new(), &hashed(b""))
+                .is_err()
+        );
+        assert!(m.finish().is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }

@@ -446,6 +446,7 @@ fn item_metadata_gives_the_pdf_a_chinese_title() {
         budget: &dangan::raster::Budget::default(),
         progress: &dangan::no_tick,
         digests: &[],
+        sink: None,
     };
     let ctx = Context::fixed(CREATED.parse().expect("time"), "t");
     let out = t.path().join("out");
@@ -1039,6 +1040,7 @@ fn records_become_premis_events() {
         budget: &dangan::raster::Budget::default(),
         progress: &dangan::no_tick,
         digests: &[],
+        sink: None,
     };
     let ctx = Context::fixed(CREATED.parse().expect("time"), "seed");
     let report = normalize::normalize(&input, &t.path().join("out"), &opts, &ctx).expect("runs");

@@ -389,8 +389,9 @@ fn disk_full_during_pack_folder_and_normalize_and_bag() {
     drop(small);
 }
 
-/// The zip and the bag are made from a staged folder that fits: the disk fills while zipping (the zip
-/// crate's writer must not complain on drop) or while bagging.
+/// Where the staged folder fits: the zip, written beside the scan's staged copies of the originals, fills
+/// the disk while it is written (the zip crate's writer must not complain on drop); the bag, made in place,
+/// fits.
 #[test]
 fn disk_full_during_pack_zip_and_pack_bag() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -405,7 +406,7 @@ fn disk_full_during_pack_zip_and_pack_bag() {
     let need = probe.used_kib();
     drop(probe);
 
-    // The zip is a second copy: the disk fills while zipping.
+    // The zip is a second copy of the staged originals: the disk fills while it is written.
     let mnt = tmp.path().join("mnt-zip");
     let small = SmallFs::new(&mnt, need + 512);
     let o = dangan()

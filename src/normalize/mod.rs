@@ -85,6 +85,23 @@ pub struct Options<'a> {
     /// Digests to compute of each TIFF master and item PDF in the pass that writes it ([`Report::written`]):
     /// packaging moves them in without reading them again. Empty: none.
     pub digests: &'a [crate::fixity::digest::Algorithm],
+    /// Where the TIFF masters go instead of files under the output folder (`pack --zip` writes them
+    /// straight into the zip: a master is written once). `None`: files.
+    pub sink: Option<&'a dyn OutputSink>,
+}
+
+/// Takes finished outputs of a run as bytes, in place of files under the output folder.
+pub trait OutputSink: Sync {
+    /// The TIFF masters the run planned, in plan order (told once, before any [`OutputSink::put`]).
+    fn expect(&self, outputs: &[String]);
+    /// Take the output `out` (a path as under the output folder) with its bytes and their digests
+    /// ([`Options::digests`]). An error fails that output, as a failed write would.
+    fn put(
+        &self,
+        out: &str,
+        bytes: Vec<u8>,
+        hashed: &crate::fixity::digest::Hashed,
+    ) -> std::io::Result<()>;
 }
 
 /// A file to normalize: its path relative to the input root (`/`-separated) and its format, from the
@@ -830,6 +847,21 @@ fn run_all(run: &Run<'_>) -> Outcomes {
             Unit::File(_) => 1,
         })
         .collect();
+    if let Some(sink) = run.opts.sink
+        && run.depth == 0
+    {
+        // In the order the items start (largest first, ties in plan order): with one item per core, the
+        // masters of an item that is ahead of its turn wait for about one other item.
+        let masters: Vec<String> = crate::par::start_order(&sizes)
+            .into_iter()
+            .filter_map(|i| match &units[i] {
+                Unit::Item(p) => Some(p.pages.iter().filter_map(|pg| pg.master.clone())),
+                Unit::File(_) => None,
+            })
+            .flatten()
+            .collect();
+        sink.expect(&masters);
+    }
     let results = crate::par::largest_first(&sizes, |i| match &units[i] {
         Unit::Item(p) => (Vec::new(), run_item(run, p, window), Vec::new()),
         Unit::File(p) => {
@@ -925,6 +957,23 @@ fn write_master(
     r: &raster::Raster,
     p: raster::TiffParams,
 ) -> Result<(), ActionError> {
+    if let Some(sink) = run.opts.sink
+        && run.depth == 0
+    {
+        let mut tiff =
+            std::io::Cursor::new(Vec::with_capacity(r.pixels.as_bytes().len() + (1 << 20)));
+        raster::write_tiff(&mut tiff, r, p)?;
+        let tiff = tiff.into_inner();
+        let mut h = crate::fixity::digest::MultiHasher::new(run.opts.digests);
+        h.update(&tiff);
+        let hashed = crate::fixity::digest::Hashed {
+            size: tiff.len() as u64,
+            digests: h.finalize(),
+        };
+        sink.put(out, tiff, &hashed)?;
+        run.remember(out, hashed);
+        return Ok(());
+    }
     let path = ensure_parent(run.out_root, out)?;
     if run.opts.digests.is_empty() {
         let f = BufWriter::with_capacity(1 << 20, File::create(&path)?);

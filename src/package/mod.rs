@@ -14,7 +14,9 @@
 //!
 //! A package is built in a staging folder beside its destination; every file written is read back and its
 //! digest compared; only then is the staging folder renamed to its final name ([`crate::publish`]: locked, removed
-//! on every error). A killed run leaves a hidden `.<OBJID>.dangan-<run>.partial` that the next run in the
+//! on every error). A zip is written entry by entry straight from each file's source into a partial zip
+//! beside its destination ([`zip_sink::ZipStream`]: `pack --zip` streams the masters in as they are made),
+//! read back whole, then renamed. A killed run leaves a hidden `.<OBJID>.dangan-<run>.partial` that the next run in the
 //! same folder removes, never a package that looks finished.
 
 pub mod descriptive;
@@ -119,6 +121,12 @@ pub enum Source {
         /// `--sm3`, SHA-512 for a bag).
         digests: Vec<(Algorithm, String)>,
         verified: bool,
+    },
+    /// Already written into the package's zip as it was made (`pack --zip` streams the TIFF masters,
+    /// [`zip_sink::ZipStream`]), with its size and the digests of the bytes written.
+    Streamed {
+        size: u64,
+        digests: Vec<(Algorithm, String)>,
     },
 }
 
@@ -231,7 +239,7 @@ pub fn check_id(id: &str) -> Result<(), PackageError> {
 /// A path written into a package: safe by the one path rule (`sip::path::safe_relative`, the rule every
 /// reader applies) and already in its canonical form (no `a//b`, no `./`), so what is written is exactly
 /// what the METS and the readers name.
-fn safe_rel(p: &str) -> Result<(), PackageError> {
+pub(crate) fn safe_rel(p: &str) -> Result<(), PackageError> {
     match crate::sip::path::safe_relative(p) {
         Ok(canonical) if canonical == p => Ok(()),
         _ => Err(PackageError::BadPath(p.to_string())),
@@ -248,9 +256,11 @@ struct Stager<'a> {
     /// Per written file: its digests came from reading the source, so the staged copy must be read
     /// back. A file moved in was hashed where it now lies; reading it again would prove nothing new.
     read_back: Vec<bool>,
-    /// Make each staged file durable (`fsync`) before the package is published. Off for a zip: the staged
-    /// folder is only the zip's source and is removed as it is zipped; the zip itself is synced whole.
+    /// Make each staged file durable (`fsync`) before the package is published (a folder or a bag).
     sync: bool,
+    /// A zip package: every file goes straight into it, in the order it is put, and nothing is written
+    /// to a staging folder (the zip is read back and synced whole when it is finished).
+    zip: Option<zip_sink::ZipStream>,
 }
 
 /// What staging one file produced.
@@ -385,11 +395,105 @@ fn stage_one(
             let mut input = crate::fsutil::open_regular_io(p).map_err(io(p))?;
             hash_stream(&mut input, p, Some((&mut out, &dest)), algorithms)?
         }
+        // Its bytes exist only inside a zip being written: only a zip package can hold it.
+        Source::Streamed { .. } => return Err(PackageError::BadPath(rel.to_string())),
     };
     durable(&out, &dest)?;
     Ok(Staged {
         hashed,
         read_back: true,
+    })
+}
+
+/// The digests `algorithms` among `digests` computed earlier (the scan's, or those of a file written as it
+/// was made): every digest the package records must be known.
+fn known_digests(
+    digests: &[(Algorithm, String)],
+    algorithms: &[Algorithm],
+    rel: &str,
+) -> Result<Vec<(Algorithm, String)>, PackageError> {
+    algorithms
+        .iter()
+        .map(|&a| {
+            digests
+                .iter()
+                .find(|(b, _)| *b == a)
+                .cloned()
+                .ok_or_else(|| PackageError::Io {
+                    path: PathBuf::from(rel),
+                    source: std::io::Error::other(format!(
+                        "no {} digest was computed when the file was made",
+                        a.name()
+                    )),
+                })
+        })
+        .collect()
+}
+
+/// Put one file into a zip package at `rel`, computing every digest from the bytes as they go in (or
+/// taking those already known). A staged copy not yet read back is checked against its scan's SHA-256 in
+/// the same pass: that read is its read-back. The zip itself is read back when it is finished.
+fn stage_zip(
+    zip: &mut zip_sink::ZipStream,
+    rel: &str,
+    source: &Source,
+    algorithms: &[Algorithm],
+) -> Result<Staged, PackageError> {
+    let hashed = match source {
+        Source::Streamed { size, digests } => Hashed {
+            size: *size,
+            digests: known_digests(digests, algorithms, rel)?,
+        },
+        Source::Bytes(b) => {
+            zip.add(rel, b)?;
+            hash_stream(&mut &b[..], Path::new(rel), None, algorithms)?
+        }
+        Source::Staged {
+            path,
+            digests,
+            verified,
+        } => {
+            let mut input = crate::fsutil::open_regular_io(path).map_err(io(path))?;
+            let len = input.metadata().map_err(io(path))?.len();
+            let known = known_digests(digests, algorithms, rel)?;
+            if *verified {
+                let size = zip.add_reader(rel, &mut input, path, len, |_| {})?;
+                Hashed {
+                    size,
+                    digests: known,
+                }
+            } else {
+                let mut h = MultiHasher::new(&[Algorithm::Sha256]);
+                let size = zip.add_reader(rel, &mut input, path, len, |b| h.update(b))?;
+                let actual = h.finalize().into_iter().next().map(|(_, v)| v);
+                let expected = digests.iter().find(|(a, _)| *a == Algorithm::Sha256);
+                if actual.as_deref() != expected.map(|(_, v)| v.as_str()) {
+                    return Err(PackageError::ReadBack {
+                        path: rel.to_string(),
+                        expected: expected.map(|(_, v)| v.clone()).unwrap_or_default(),
+                        actual: actual.unwrap_or_default(),
+                    });
+                }
+                Hashed {
+                    size,
+                    digests: known,
+                }
+            }
+        }
+        Source::Path(p) | Source::Scratch(p) => {
+            let mut input = crate::fsutil::open_regular_io(p).map_err(io(p))?;
+            let len = input.metadata().map_err(io(p))?.len();
+            let mut h = MultiHasher::new(algorithms);
+            let size = zip.add_reader(rel, &mut input, p, len, |b| h.update(b))?;
+            Hashed {
+                size,
+                digests: h.finalize(),
+            }
+        }
+    };
+    Ok(Staged {
+        hashed,
+        read_back: false,
     })
 }
 
@@ -421,7 +525,10 @@ impl Stager<'_> {
 
     /// Write bytes or copy a file to `rel`, computing every digest in the same pass.
     fn put(&mut self, rel: &str, source: &Source, mime: &str) -> Result<WrittenFile, PackageError> {
-        let staged = stage_one(&self.root, rel, source, &self.algorithms, self.sync)?;
+        let staged = match self.zip.as_mut() {
+            Some(zip) => stage_zip(zip, rel, source, &self.algorithms)?,
+            None => stage_one(&self.root, rel, source, &self.algorithms, self.sync)?,
+        };
         Ok(self.record(rel, mime, staged))
     }
 
@@ -432,6 +539,15 @@ impl Stager<'_> {
         files: &[(String, &Source, String)],
         progress: crate::Tick<'_>,
     ) -> Result<Vec<WrittenFile>, PackageError> {
+        if self.zip.is_some() {
+            // One zip file, written front to back.
+            let mut out = Vec::with_capacity(files.len());
+            for (rel, source, mime) in files {
+                out.push(self.put(rel, source, mime)?);
+                progress(1);
+            }
+            return Ok(out);
+        }
         let staged: Vec<Staged> = files
             .par_iter()
             .map(|(rel, source, _)| {
@@ -537,8 +653,34 @@ pub fn write_sip_with_progress(
     form: Form,
     progress: crate::Tick<'_>,
 ) -> Result<WrittenPackage, PackageError> {
-    // The staging folder is gone by the time the error comes back (its guard dropped inside).
-    write_staged(spec, catalog, ctx, out_dir, form, progress).map_err(|e| {
+    write_sip_inner(spec, catalog, ctx, out_dir, form, None, progress)
+}
+
+/// [`write_sip_with_progress`] of a zip package whose writing has begun: `zip` (made for
+/// `<out_dir>/<OBJID>.zip`) already holds the files whose source is [`Source::Streamed`].
+pub fn write_sip_streamed(
+    spec: &PackageSpec,
+    catalog: &Catalog,
+    ctx: &Context,
+    out_dir: &Path,
+    zip: zip_sink::ZipStream,
+    progress: crate::Tick<'_>,
+) -> Result<WrittenPackage, PackageError> {
+    write_sip_inner(spec, catalog, ctx, out_dir, Form::Zip, Some(zip), progress)
+}
+
+fn write_sip_inner(
+    spec: &PackageSpec,
+    catalog: &Catalog,
+    ctx: &Context,
+    out_dir: &Path,
+    form: Form,
+    zip: Option<zip_sink::ZipStream>,
+    progress: crate::Tick<'_>,
+) -> Result<WrittenPackage, PackageError> {
+    // The staging folder or partial zip is gone by the time the error comes back (its guard dropped
+    // inside).
+    write_staged(spec, catalog, ctx, out_dir, form, zip, progress).map_err(|e| {
         if crate::publish::chain_is_no_space(&e) {
             PackageError::Publish(crate::publish::PublishError::NoSpace {
                 dest: out_dir.join(&spec.objid),
@@ -555,6 +697,7 @@ fn write_staged(
     ctx: &Context,
     out_dir: &Path,
     form: Form,
+    zip: Option<zip_sink::ZipStream>,
     progress: crate::Tick<'_>,
 ) -> Result<WrittenPackage, PackageError> {
     check_id(&spec.objid)?;
@@ -563,13 +706,29 @@ fn write_staged(
         Form::Folder | Form::Bag => out_dir.join(&spec.objid),
         Form::Zip => out_dir.join(format!("{}.zip", spec.objid)),
     };
-    // Locks the ID in out_dir (a second run fails here, naming the lock) and removes stale staging.
-    let staging = crate::publish::Staging::begin_dir(&out_dir.join(&spec.objid))?;
-    if final_path.exists() {
-        return Err(PackageError::Exists(final_path));
-    }
-    let root = staging.path().join(&spec.objid);
-    fs::create_dir_all(&root).map_err(io(&root))?;
+    // Each locks the ID in out_dir (a second run fails here, naming the lock) and removes stale staging.
+    let (staging, zip) = match (form, zip) {
+        (Form::Zip, Some(zip)) => (None, Some(zip)),
+        (Form::Zip, None) => (
+            None,
+            Some(zip_sink::ZipStream::create(&final_path, &spec.objid, ctx)?),
+        ),
+        (_, _) => {
+            let staging = crate::publish::Staging::begin_dir(&out_dir.join(&spec.objid))?;
+            if final_path.exists() {
+                return Err(PackageError::Exists(final_path));
+            }
+            (Some(staging), None)
+        }
+    };
+    let root = match &staging {
+        Some(s) => {
+            let root = s.path().join(&spec.objid);
+            fs::create_dir_all(&root).map_err(io(&root))?;
+            root
+        }
+        None => PathBuf::new(),
+    };
     let mut st = Stager {
         root: root.clone(),
         ctx,
@@ -577,6 +736,7 @@ fn write_staged(
         written: Vec::new(),
         read_back: Vec::new(),
         sync: form != Form::Zip,
+        zip,
     };
 
     // Content first: everything else describes it.
@@ -712,14 +872,20 @@ fn write_staged(
     }
     let files = st.written.len();
     let bytes: u64 = st.written.iter().map(|f| f.size).sum();
-    match form {
-        Form::Folder => {
+    match (staging, st.zip.take()) {
+        (_, Some(zip)) => {
+            zip.finish()?;
+        }
+        (Some(staging), None) if form == Form::Folder => {
             staging.publish_from(&root)?;
         }
-        Form::Zip => {
-            zip_sink::zip_folder(&root, &final_path, ctx)?;
+        (None, None) => {
+            return Err(PackageError::Io {
+                path: final_path,
+                source: std::io::Error::other("no staging for the package"),
+            });
         }
-        Form::Bag => {
+        (Some(staging), None) => {
             // The staging folder holds exactly `<OBJID>/`: it becomes the bag's `data/<OBJID>/` by renames
             // (via a hidden name, so an OBJID of `data` cannot collide), and the manifests come from the
             // digests computed while each file was written or scanned: the package is not read again.
@@ -754,7 +920,7 @@ fn write_staged(
             staging.publish()?;
         }
     }
-    // Zip and bag: the staging folder (emptied by the zip sink, copied by the bag writer) goes with its guard.
+    // A bag: the staging folder (copied by the bag writer) goes with its guard.
     Ok(WrittenPackage {
         objid: spec.objid.clone(),
         path: final_path,
@@ -780,6 +946,7 @@ mod tests {
             written: Vec::new(),
             read_back: Vec::new(),
             sync: true,
+            zip: None,
         };
         let f = st
             .put("a/abc.txt", &Source::Bytes(b"abc".to_vec()), "text/plain")

@@ -40,42 +40,96 @@ pub(crate) fn reduce_image(img: &image::DynamicImage, width: u32) -> GrayImage {
     let f = w.div_ceil(width.max(1)).max(1);
     match img {
         D::ImageLuma8(g) => reduce(g, width),
-        D::ImageRgb8(rgb) if f > 1 => reduce_rows(w, h, f, |y, row| {
-            let wu = w as usize;
-            let src = &rgb.as_raw()[y * wu * 3..(y + 1) * wu * 3];
-            for (o, p) in row.iter_mut().zip(src.chunks_exact(3)) {
-                *o = crate::raster::luma_of_rgb(p[0], p[1], p[2]);
-            }
-        }),
+        D::ImageRgb8(rgb) if f > 1 => reduce_rows(w, h, f, |y, row| luma_row(rgb, y, row)),
         other => reduce(&crate::raster::luma8(other), width),
+    }
+}
+
+/// Row `y` of an RGB page as 8-bit luma ([`crate::raster::luma_of_rgb`]).
+fn luma_row(rgb: &image::RgbImage, y: usize, row: &mut [u8]) {
+    let wu = rgb.width() as usize;
+    let src = &rgb.as_raw()[y * wu * 3..(y + 1) * wu * 3];
+    for (o, p) in row.iter_mut().zip(src.chunks_exact(3)) {
+        *o = crate::raster::luma_of_rgb(p[0], p[1], p[2]);
+    }
+}
+
+/// [`reduce_image`] to each of `widths` in one walk over the pixels (the blank check's and the skew
+/// estimate's working images): each row is converted to luma once and fed to every reduction. The same
+/// numbers as one [`reduce_image`] per width.
+pub(crate) fn reduce_image_each<const N: usize>(
+    img: &image::DynamicImage,
+    widths: [u32; N],
+) -> [GrayImage; N] {
+    use image::DynamicImage as D;
+    let (w, h) = (img.width(), img.height());
+    let fs = widths.map(|x| w.div_ceil(x.max(1)).max(1));
+    let reduced = fs.iter().all(|&f| f > 1);
+    match img {
+        D::ImageRgb8(rgb) if reduced => reduce_rows_each(w, h, fs, |y, row| luma_row(rgb, y, row)),
+        D::ImageLuma8(g) if reduced => reduce_rows_each(w, h, fs, |y, row| {
+            let wu = w as usize;
+            row.copy_from_slice(&g.as_raw()[y * wu..(y + 1) * wu]);
+        }),
+        _ => widths.map(|x| reduce_image(img, x)),
     }
 }
 
 /// Box averages of `f`×`f` blocks over the whole blocks of a `w`×`h` image whose rows `row(y, buf)` fills
 /// (ragged right and bottom edges dropped, as [`reduce`] always did).
-fn reduce_rows(w: u32, h: u32, f: u32, mut row: impl FnMut(usize, &mut [u8])) -> GrayImage {
-    let (ow, oh) = ((w / f).max(1), (h / f).max(1));
-    let mut out = GrayImage::new(ow, oh);
-    // Only whole blocks count; an image narrower than one block leaves its one output pixel 0, as before.
-    let (bw, bh) = ((w / f) as usize, (h / f) as usize);
-    let fu = f as usize;
-    let area = f * f;
+fn reduce_rows(w: u32, h: u32, f: u32, row: impl FnMut(usize, &mut [u8])) -> GrayImage {
+    let [out] = reduce_rows_each(w, h, [f], row);
+    out
+}
+
+/// [`reduce_rows`] for each factor of `fs`, asking for each row once.
+fn reduce_rows_each<const N: usize>(
+    w: u32,
+    h: u32,
+    fs: [u32; N],
+    mut row: impl FnMut(usize, &mut [u8]),
+) -> [GrayImage; N] {
+    /// One reduction: its factor, its whole blocks across and down, the sums of the block row being
+    /// filled, and the image made.
+    struct Acc {
+        f: usize,
+        bh: usize,
+        ow: usize,
+        area: u32,
+        sums: Vec<u32>,
+        out: GrayImage,
+    }
+    let mut accs = fs.map(|f| {
+        let (ow, oh) = ((w / f).max(1), (h / f).max(1));
+        // Only whole blocks count; an image narrower than one block leaves its one output pixel 0.
+        Acc {
+            f: f as usize,
+            bh: (h / f) as usize,
+            ow: ow as usize,
+            area: f * f,
+            sums: vec![0u32; (w / f) as usize],
+            out: GrayImage::new(ow, oh),
+        }
+    });
+    let rows = accs.iter().map(|a| a.bh * a.f).max().unwrap_or(0);
     let mut line = vec![0u8; w as usize];
-    let mut acc = vec![0u32; bw];
-    let raw: &mut [u8] = &mut out;
-    for oy in 0..bh {
-        acc.fill(0);
-        for y in oy * fu..(oy + 1) * fu {
-            row(y, &mut line);
-            for (a, block) in acc.iter_mut().zip(line.chunks_exact(fu)) {
-                *a += block.iter().map(|&v| u32::from(v)).sum::<u32>();
+    for y in 0..rows {
+        row(y, &mut line);
+        for a in accs.iter_mut().filter(|a| y < a.bh * a.f) {
+            for (s, block) in a.sums.iter_mut().zip(line.chunks_exact(a.f)) {
+                *s += block.iter().map(|&v| u32::from(v)).sum::<u32>();
+            }
+            if (y + 1) % a.f == 0 {
+                let oy = y / a.f;
+                let raw: &mut [u8] = &mut a.out;
+                for (o, &s) in raw[oy * a.ow..].iter_mut().zip(&a.sums) {
+                    *o = (s / a.area) as u8;
+                }
+                a.sums.fill(0);
             }
         }
-        for (o, &a) in raw[oy * ow as usize..].iter_mut().zip(&acc) {
-            *o = (a / area) as u8;
-        }
     }
-    out
+    accs.map(|a| a.out)
 }
 
 /// The interior rectangle `(x0, y0, x1, y1)` after removing `margin` of each dimension at each edge.
@@ -219,6 +273,20 @@ mod tests {
                     expected,
                     "{w}x{h} luma to {width}"
                 );
+                // One walk for two widths (QC's blank and skew images) gives the same two images.
+                for other in [3u32, 600, 1200] {
+                    let both = [expected.clone(), reduce_reference(&gray, other)];
+                    assert_eq!(
+                        reduce_image_each(&rgb, [width, other]),
+                        both,
+                        "{w}x{h} RGB to {width} and {other}"
+                    );
+                    assert_eq!(
+                        reduce_image_each(&luma, [width, other]),
+                        both,
+                        "{w}x{h} luma to {width} and {other}"
+                    );
+                }
             }
         }
     }

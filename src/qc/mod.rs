@@ -294,11 +294,11 @@ pub fn check_page(
     }
 
     let colour_mode = meta.colour_mode.unwrap_or_else(|| colour_mode_of(img));
-    // Both checks work on box-averaged luma, reduced straight from the decoded pixels (blank::reduce_image).
-    let stats = blank::ink_stats_reduced(
-        &blank::reduce_image(img, policy.blank.work_width),
-        &policy.blank,
-    );
+    // Both checks work on box-averaged luma, reduced straight from the decoded pixels in one walk
+    // (blank::reduce_image_each).
+    let [for_blank, for_skew] =
+        blank::reduce_image_each(img, [policy.blank.work_width, policy.skew.work_width]);
+    let stats = blank::ink_stats_reduced(&for_blank, &policy.blank);
     let blank = stats.ink_fraction <= policy.blank.max_ink_fraction;
     if blank {
         findings.push(finding(
@@ -315,10 +315,7 @@ pub fn check_page(
     let skew_degrees = if blank {
         None
     } else {
-        skew::estimate_skew_reduced(
-            &blank::reduce_image(img, policy.skew.work_width),
-            &policy.skew,
-        )
+        skew::estimate_skew_reduced(&for_skew, &policy.skew)
     };
     if let Some(s) = skew_degrees
         && s.abs() > policy.skew.tolerance_degrees

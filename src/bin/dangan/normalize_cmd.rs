@@ -43,6 +43,7 @@ pub fn run(global: &Global, args: NormalizeArgs) -> anyhow::Result<Status> {
         budget: &budget,
         progress: &dangan::no_tick,
         digests: &[],
+        sink: None,
     };
     let report = normalize::normalize(&args.path, &args.out, &opts, &ctx)?;
     if args.json {
