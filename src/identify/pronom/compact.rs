@@ -135,14 +135,11 @@ pub(crate) fn read(text: &str) -> Result<RawBinary, SignatureError> {
         .map_or(body.len(), |i| body.len() / 2 + i + 1);
     let (first, second) = body.split_at(cut);
     let second_line = 2 + first.bytes().filter(|&b| b == b'\n').count();
-    let (a, b) = std::thread::scope(|scope| {
-        let b = scope.spawn(|| read_part(second, second_line));
-        let a = read_part(first, 2);
-        let b = b
-            .join()
-            .unwrap_or_else(|_| Err(bad(second_line, "unreadable")));
-        (a, b)
-    });
+    let (a, b) = super::side_by_side(
+        || read_part(first, 2),
+        || read_part(second, second_line),
+        || bad(second_line, "unreadable"),
+    );
     let (mut out, b) = (a?, b?);
     if out.version.is_empty() {
         out.version = b.version;

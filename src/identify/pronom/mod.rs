@@ -199,6 +199,21 @@ pub struct Signatures {
     pub containers: container::Containers,
 }
 
+/// Run `a` here and `b` on a second thread, for the halves of the registry's start-up (two cores). Plain
+/// threads, not rayon: the registry is built inside a `OnceLock` that rayon's workers may be waiting on.
+/// A panic on the second thread becomes the error `panicked` makes.
+pub(crate) fn side_by_side<A: Send, B: Send, E: Send>(
+    a: impl FnOnce() -> Result<A, E>,
+    b: impl FnOnce() -> Result<B, E> + Send,
+    panicked: impl FnOnce() -> E,
+) -> (Result<A, E>, Result<B, E>) {
+    std::thread::scope(|scope| {
+        let b = scope.spawn(b);
+        let a = a();
+        (a, b.join().unwrap_or_else(|_| Err(panicked())))
+    })
+}
+
 static EMBEDDED: OnceLock<Result<Signatures, String>> = OnceLock::new();
 static OVERRIDE: OnceLock<Signatures> = OnceLock::new();
 
@@ -292,15 +307,12 @@ impl Signatures {
                     .collect()
             };
         let (first, second) = raw.signatures.split_at(raw.signatures.len() / 2);
-        let compiled = std::thread::scope(|scope| {
-            let b = scope.spawn(|| compile(second));
-            let a = compile(first);
-            let b = b
-                .join()
-                .unwrap_or_else(|_| Err(xml_err("signature compilation failed")));
-            (a, b)
-        });
-        let (a, b) = (compiled.0?, compiled.1?);
+        let (a, b) = side_by_side(
+            || compile(first),
+            || compile(second),
+            || xml_err("signature compilation failed"),
+        );
+        let (a, b) = (a?, b?);
         let mut signatures = Vec::with_capacity(raw.signatures.len());
         let mut conditions = Vec::with_capacity(raw.signatures.len());
         let mut sig_index = HashMap::new();

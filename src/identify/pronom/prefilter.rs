@@ -385,8 +385,7 @@ impl Scans {
             .unwrap_or(0)
     }
 
-    /// Build the scans: those of the head on a second thread, those of the tail on this one (start-up on
-    /// two cores).
+    /// Build the scans: those of the head on a second thread, those of the tail on this one.
     fn build(self) -> Result<Vec<Scan>, SignatureError> {
         let (head, tail): (Vec<_>, Vec<_>) =
             self.building.into_iter().partition(|(r, ..)| r.is_head());
@@ -395,14 +394,11 @@ impl Scans {
                 .filter_map(|(r, _, b)| b.build(r).transpose())
                 .collect::<Result<Vec<_>, _>>()
         };
-        let (head, tail) = std::thread::scope(|scope| {
-            let head = scope.spawn(|| build(head));
-            let tail = build(tail);
-            let head = head
-                .join()
-                .unwrap_or_else(|_| Err(xml_err("prefilter build failed")));
-            (head, tail)
-        });
+        let (tail, head) = super::side_by_side(
+            || build(tail),
+            || build(head),
+            || xml_err("prefilter build failed"),
+        );
         let mut scans = head?;
         scans.extend(tail?);
         Ok(scans)
