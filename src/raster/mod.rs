@@ -322,6 +322,39 @@ pub fn luma8(img: &DynamicImage) -> image::GrayImage {
 
 /// Colour mode from pixels: one channel with only 0 and 255 → bitonal; one channel → grayscale; colour
 /// channels with any clear chroma → colour, else grayscale.
+/// Whether any of 16 RGB pixels has clear chroma (max − min of its samples > 24), written so that the
+/// compiler vectorizes it: max − min of three samples is the largest of their pairwise differences, so
+/// the test is on neighbouring bytes (R–G, G–B at offset 1) and bytes two apart (R–B), masked to the
+/// pairs inside one pixel. A gray page is read to its end, so this is the common case's whole cost.
+fn chroma_in_16(b: &[u8]) -> bool {
+    const NEXT: [u8; 48] = {
+        let mut m = [0u8; 48];
+        let mut i = 0;
+        while i < 48 {
+            m[i] = (i % 3 != 2) as u8;
+            i += 1;
+        }
+        m
+    };
+    const SKIP: [u8; 48] = {
+        let mut m = [0u8; 48];
+        let mut i = 0;
+        while i < 48 {
+            m[i] = (i % 3 == 0) as u8;
+            i += 1;
+        }
+        m
+    };
+    let mut hit = 0u8;
+    for i in 0..47 {
+        hit |= u8::from(b[i].abs_diff(b[i + 1]) > 24) & NEXT[i];
+    }
+    for i in 0..46 {
+        hit |= u8::from(b[i].abs_diff(b[i + 2]) > 24) & SKIP[i];
+    }
+    hit != 0
+}
+
 pub fn colour_mode_of(img: &DynamicImage) -> ColourMode {
     use image::DynamicImage as D;
     // A colour scan of a black-and-white page still has chroma noise; a few saturated pixels (a red seal,
@@ -340,7 +373,10 @@ pub fn colour_mode_of(img: &DynamicImage) -> ColourMode {
         }
         D::ImageLuma16(_) | D::ImageLumaA8(_) | D::ImageLumaA16(_) => ColourMode::Grayscale,
         D::ImageRgb8(rgb) => {
-            if rgb.as_raw().chunks_exact(3).any(chroma) {
+            let raw = rgb.as_raw();
+            let blocks = raw.chunks_exact(48);
+            let tail = blocks.remainder();
+            if blocks.into_iter().any(chroma_in_16) || tail.chunks_exact(3).any(chroma) {
                 ColourMode::Colour
             } else {
                 ColourMode::Grayscale
