@@ -320,41 +320,47 @@ pub fn luma8(img: &DynamicImage) -> image::GrayImage {
     }
 }
 
-/// Colour mode from pixels: one channel with only 0 and 255 → bitonal; one channel → grayscale; colour
-/// channels with any clear chroma → colour, else grayscale.
-/// Whether any of 16 RGB pixels has clear chroma (max − min of its samples > 24), written so that the
-/// compiler vectorizes it: max − min of three samples is the largest of their pairwise differences, so
-/// the test is on neighbouring bytes (R–G, G–B at offset 1) and bytes two apart (R–B), masked to the
-/// pairs inside one pixel. A gray page is read to its end, so this is the common case's whole cost.
-fn chroma_in_16(b: &[u8]) -> bool {
-    const NEXT: [u8; 48] = {
-        let mut m = [0u8; 48];
-        let mut i = 0;
-        while i < 48 {
-            m[i] = (i % 3 != 2) as u8;
-            i += 1;
-        }
-        m
-    };
-    const SKIP: [u8; 48] = {
-        let mut m = [0u8; 48];
-        let mut i = 0;
-        while i < 48 {
-            m[i] = (i % 3 == 0) as u8;
-            i += 1;
-        }
-        m
-    };
-    let mut hit = 0u8;
-    for i in 0..47 {
-        hit |= u8::from(b[i].abs_diff(b[i + 1]) > 24) & NEXT[i];
+/// Bytes of RGB tested at a time by [`chroma_in_block`] (1,024 pixels).
+const CHROMA_BLOCK: usize = 3 * 1024;
+
+/// Masks of the byte pairs inside one pixel: at offset 1 (R–G, G–B) and at offset 2 (R–B).
+const CHROMA_NEXT: [u8; CHROMA_BLOCK] = chroma_mask(1);
+const CHROMA_SKIP: [u8; CHROMA_BLOCK] = chroma_mask(2);
+
+/// 0xFF where the byte and the one `gap` after it belong to one pixel, else 0.
+const fn chroma_mask(gap: usize) -> [u8; CHROMA_BLOCK] {
+    let mut m = [0u8; CHROMA_BLOCK];
+    let mut i = 0;
+    while i < CHROMA_BLOCK {
+        m[i] = if i % 3 + gap < 3 { 0xFF } else { 0 };
+        i += 1;
     }
-    for i in 0..46 {
-        hit |= u8::from(b[i].abs_diff(b[i + 2]) > 24) & SKIP[i];
+    m
+}
+
+/// Whether any pixel of a block of whole RGB pixels (at most [`CHROMA_BLOCK`] bytes) has clear chroma
+/// (max − min of its samples > 24), written so that the compiler vectorizes it: max − min of three
+/// samples is the largest of their pairwise differences, so the test runs over neighbouring bytes and
+/// bytes two apart, masked to the pairs inside one pixel, with byte operations only (|a − b| > 24 ⇔
+/// (a ⊖ b) ⊖ 24 or (b ⊖ a) ⊖ 24 is non-zero, ⊖ saturating). A gray page is read to its end, so this is
+/// the common case's whole cost (it was ~5 % of a pack's CPU one pixel at a time).
+fn chroma_in_block(b: &[u8]) -> bool {
+    let over = |a: u8, c: u8| {
+        a.saturating_sub(c).saturating_sub(24) | c.saturating_sub(a).saturating_sub(24)
+    };
+    let n = b.len();
+    let mut hit = 0u8;
+    for ((&x, &y), &m) in b.iter().zip(&b[1.min(n)..]).zip(&CHROMA_NEXT) {
+        hit |= over(x, y) & m;
+    }
+    for ((&x, &y), &m) in b.iter().zip(&b[2.min(n)..]).zip(&CHROMA_SKIP) {
+        hit |= over(x, y) & m;
     }
     hit != 0
 }
 
+/// Colour mode from pixels: one channel with only 0 and 255 → bitonal; one channel → grayscale; colour
+/// channels with any clear chroma → colour, else grayscale.
 pub fn colour_mode_of(img: &DynamicImage) -> ColourMode {
     use image::DynamicImage as D;
     // A colour scan of a black-and-white page still has chroma noise; a few saturated pixels (a red seal,
@@ -373,10 +379,11 @@ pub fn colour_mode_of(img: &DynamicImage) -> ColourMode {
         }
         D::ImageLuma16(_) | D::ImageLumaA8(_) | D::ImageLumaA16(_) => ColourMode::Grayscale,
         D::ImageRgb8(rgb) => {
-            let raw = rgb.as_raw();
-            let blocks = raw.chunks_exact(48);
-            let tail = blocks.remainder();
-            if blocks.into_iter().any(chroma_in_16) || tail.chunks_exact(3).any(chroma) {
+            if rgb
+                .as_raw()
+                .chunks(CHROMA_BLOCK)
+                .any(|b| chroma_in_block(&b[..b.len() / 3 * 3]))
+            {
                 ColourMode::Colour
             } else {
                 ColourMode::Grayscale
@@ -402,6 +409,34 @@ pub fn colour_mode_of(img: &DynamicImage) -> ColourMode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-difference test of a block equals max − min > 24 per pixel, around the threshold.
+    #[test]
+    fn chroma_of_a_block_is_max_minus_min() {
+        let mut x: u32 = 99;
+        for _ in 0..20_000 {
+            let base = {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 16) as u8
+            };
+            let block: Vec<u8> = (0..48)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    // Mostly within ±13 of a base (below the threshold), sometimes a jump.
+                    let d = ((x >> 16) % 27) as u8;
+                    if (x >> 8) % 97 == 0 {
+                        base.wrapping_add(90)
+                    } else {
+                        base.saturating_add(d)
+                    }
+                })
+                .collect();
+            let want = block
+                .chunks_exact(3)
+                .any(|p| p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) > 24);
+            assert_eq!(chroma_in_block(&block), want, "{block:?}");
+        }
+    }
 
     #[test]
     fn luma8_of_rgb_matches_the_image_crate_within_one_level() {
