@@ -153,7 +153,7 @@ fn ink_runs_thinned(small: &GrayImage, rect: (u32, u32, u32, u32), t: u8, k: usi
             if !ink(x, y) {
                 continue;
             }
-            let kept = seen % k == 0;
+            let kept = seen.is_multiple_of(k);
             seen += 1;
             if !kept {
                 continue;
@@ -228,7 +228,7 @@ mod tests {
         let mut x: u32 = 7;
         let img = GrayImage::from_fn(w, h, |px, py| {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            let stroke = (py % 9 < 3 && px % 50 < 41) || (x >> 16) % 23 == 0;
+            let stroke = (py % 9 < 3 && px % 50 < 41) || (x >> 16).is_multiple_of(23);
             image::Luma([if stroke { 10 } else { 240 }])
         });
         let rect = (3, 2, w - 4, h - 1);

@@ -424,7 +424,7 @@ mod tests {
                     x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
                     // Mostly within ±13 of a base (below the threshold), sometimes a jump.
                     let d = ((x >> 16) % 27) as u8;
-                    if (x >> 8) % 97 == 0 {
+                    if (x >> 8).is_multiple_of(97) {
                         base.wrapping_add(90)
                     } else {
                         base.saturating_add(d)
