@@ -411,6 +411,9 @@ fn box_down(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usi
     let k = k.max(1);
     let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
     let mut out = vec![0u8; ow * oh * c];
+    if out.is_empty() {
+        return (out, ow, oh); // no pixels (an empty image): nothing to average, and no rows to chunk
+    }
     let rb = w * c;
     // Column sums of one block row; k rows of 255 fit in u32 for any k.
     let mut acc = vec![0u32; rb];
@@ -594,6 +597,8 @@ mod tests {
             (1, 1, 3, 2, 0),
             (4, 8, 3, 4, 0),
             (5, 3, 1, 1, 0),
+            (0, 3, 3, 2, 0),
+            (4, 0, 1, 2, 0),
         ];
         // All 255 and all 254 near the multiply's bound (blocks of 63×63 and 64×64 samples).
         let bounds = [
