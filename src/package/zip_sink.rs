@@ -361,12 +361,12 @@ fn read_back(zip_path: &Path, expected: &[(String, u64)]) -> Result<(), PackageE
             expected.len()
         )));
     }
-    // Largest first, each entry to the group with the fewest bytes so far (LPT): one group per thread.
+    // Largest first (the pool's one start order, `par::start_order`), each entry to the group with the
+    // fewest bytes so far (LPT): one group per thread.
     let groups = rayon::current_num_threads().clamp(1, expected.len().max(1));
-    let mut order: Vec<usize> = (0..expected.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(expected[i].1));
+    let sizes: Vec<u64> = expected.iter().map(|(_, size)| *size).collect();
     let mut work: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); groups];
-    for i in order {
+    for i in crate::par::start_order(&sizes) {
         if let Some(g) = work.iter_mut().min_by_key(|(bytes, _)| *bytes) {
             g.0 += expected[i].1;
             g.1.push(i);
