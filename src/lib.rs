@@ -40,6 +40,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod buffers;
 pub mod catalog;
 pub mod context;
 pub mod eep; // eep (issue 15): DA/T 48-2009 EEP packages

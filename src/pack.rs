@@ -723,6 +723,7 @@ impl Ahead {
                 Waiting::Memory(b) => {
                     self.waiting_bytes -= b.len();
                     self.write(&out, &b)?;
+                    crate::buffers::give(b);
                 }
                 Waiting::Spilled(p) => {
                     let b = std::fs::read(&p)?;
@@ -800,6 +801,7 @@ impl normalize::OutputSink for ZipMasters<'_> {
         };
         if i == a.next {
             a.write(out, &bytes)?;
+            crate::buffers::give(bytes);
             a.next += 1;
             a.drain()?;
         } else if a.waiting_bytes + bytes.len() <= self.limit {
@@ -811,6 +813,7 @@ impl normalize::OutputSink for ZipMasters<'_> {
                 std::fs::create_dir_all(parent)?;
             }
             std::fs::write(&p, &bytes)?;
+            crate::buffers::give(bytes);
             a.waiting.insert(i, Waiting::Spilled(p));
         }
         a.taken.insert(out.to_string(), (hashed.clone(), ident));

@@ -960,10 +960,7 @@ fn write_master(
     if let Some(sink) = run.opts.sink
         && run.depth == 0
     {
-        let mut tiff =
-            std::io::Cursor::new(Vec::with_capacity(r.pixels.as_bytes().len() + (1 << 20)));
-        raster::write_tiff(&mut tiff, r, p)?;
-        let tiff = tiff.into_inner();
+        let tiff = raster::tiff_bytes(r, p)?;
         let mut h = crate::fixity::digest::MultiHasher::new(run.opts.digests);
         h.update(&tiff);
         let hashed = crate::fixity::digest::Hashed {
@@ -981,11 +978,10 @@ fn write_master(
     }
     // The TIFF encoder seeks back to link its directory, so the file is laid out in memory (the strips
     // are there already) and hashed in the pass that writes it: packaging never reads the master again.
-    // Reserved, not touched: only what is written becomes resident, and the buffer never moves.
-    let mut tiff = std::io::Cursor::new(Vec::with_capacity(r.pixels.as_bytes().len() + (1 << 20)));
-    raster::write_tiff(&mut tiff, r, p)?;
+    let tiff = raster::tiff_bytes(r, p)?;
     let mut w = crate::fixity::digest::HashingWriter::new(File::create(&path)?, run.opts.digests);
-    std::io::Write::write_all(&mut w, tiff.get_ref())?;
+    std::io::Write::write_all(&mut w, &tiff)?;
+    crate::buffers::give(tiff);
     let (_, hashed) = w.finish()?;
     run.remember(out, hashed);
     Ok(())
@@ -1449,7 +1445,7 @@ fn run_file(run: &Run<'_>, p: &FilePlan) -> Outcomes {
                         .unwrap_or_else(decode)
                         .map(|mut r| {
                             r.pixels.apply_orientation(r.orientation);
-                            r.pixels
+                            r.into_pixels()
                         })
                         // Kept without the variant's prefix: it is wrapped again below.
                         .map_err(|e| match e {

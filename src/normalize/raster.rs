@@ -174,6 +174,98 @@ fn rational(dpi: f64) -> Rational {
     }
 }
 
+/// A master's strips, compressed: what [`write_tiff`] lays out.
+struct Strips {
+    strips: Vec<Vec<u8>>,
+    /// Their bytes in all.
+    bytes: usize,
+    rows_per_strip: usize,
+    /// TIFF 6.0 Compression: 5 LZW, 8 Deflate.
+    compression: u16,
+    predictor: bool,
+    bits: u16,
+    spp: u16,
+    photometric: u16,
+    alpha: bool,
+}
+
+/// Compress the strips of `r`'s master, in parallel. Each strip's buffer comes from [`crate::buffers`]
+/// and goes back there once written.
+fn compress_strips(r: &Raster, p: TiffParams) -> Result<Strips, ActionError> {
+    let lay = layout(r)?;
+    let h = r.pixels.height();
+    let predictor = p.predictor && lay.bits >= 8;
+    // About 256 KiB of samples per strip: small enough to spread over cores, large enough to compress well.
+    let rows_per_strip = (256 * 1024 / lay.row_bytes.max(1)).clamp(1, h.max(1) as usize);
+    thread_local! {
+        // The predicted samples of the strip being compressed, one buffer per thread (nothing here
+        // waits on other work, so a thread never holds it twice).
+        static PREDICTED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let strips: Vec<Vec<u8>> = lay
+        .bytes
+        .par_chunks(rows_per_strip * lay.row_bytes)
+        .map(|chunk| -> std::io::Result<Vec<u8>> {
+            let compress = |data: &[u8]| -> std::io::Result<Vec<u8>> {
+                match p.compression {
+                    TiffCompression::Deflate => {
+                        let level = match p.level {
+                            DeflateLevel::Fast => tiff::encoder::compression::DeflateLevel::Fast,
+                            DeflateLevel::Balanced => {
+                                tiff::encoder::compression::DeflateLevel::Balanced
+                            }
+                            DeflateLevel::Best => tiff::encoder::compression::DeflateLevel::Best,
+                        };
+                        let mut z = crate::buffers::take(data.len() / 2);
+                        Deflate::with_level(level).write_to(&mut z, data)?;
+                        Ok(z)
+                    }
+                    TiffCompression::Lzw => Ok(lzw_tiff(data)),
+                }
+            };
+            if !predictor {
+                return compress(chunk);
+            }
+            PREDICTED.with_borrow_mut(|buf| {
+                buf.resize(chunk.len(), 0);
+                for (out, row) in buf
+                    .chunks_mut(lay.row_bytes)
+                    .zip(chunk.chunks(lay.row_bytes))
+                {
+                    predict_into(out, row, lay.bits, usize::from(lay.spp));
+                }
+                compress(buf)
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let bytes = strips.iter().map(|s| s.len() + 1).sum();
+    Ok(Strips {
+        strips,
+        bytes,
+        rows_per_strip,
+        compression: match p.compression {
+            TiffCompression::Deflate => 8,
+            TiffCompression::Lzw => 5,
+        },
+        predictor,
+        bits: lay.bits,
+        spp: lay.spp,
+        photometric: lay.photometric,
+        alpha: lay.alpha,
+    })
+}
+
+/// The master of `r` as the bytes of a TIFF file, in a buffer from [`crate::buffers`] sized for it
+/// (give it back when done).
+pub(crate) fn tiff_bytes(r: &Raster, p: TiffParams) -> Result<Vec<u8>, ActionError> {
+    let s = compress_strips(r, p)?;
+    // The directory after the strips: a dozen tags, two offsets per strip, the ICC profile.
+    let room = s.bytes + 16 * 1024 + 8 * s.strips.len() + r.icc.as_ref().map_or(0, Vec::len);
+    let mut out = std::io::Cursor::new(crate::buffers::take(room));
+    lay_out(&mut out, r, s)?;
+    Ok(out.into_inner())
+}
+
 /// Write a lossless TIFF master (baseline TIFF 6.0, little-endian, one image): pixels exactly as decoded,
 /// resolution and ICC profile kept, bitonal images as 1-bit. Strips are compressed in parallel.
 pub(crate) fn write_tiff<W: Write + Seek>(
@@ -181,46 +273,24 @@ pub(crate) fn write_tiff<W: Write + Seek>(
     r: &Raster,
     p: TiffParams,
 ) -> Result<(), ActionError> {
-    let lay = layout(r)?;
+    let s = compress_strips(r, p)?;
+    lay_out(out, r, s)
+}
+
+/// The TIFF file of compressed strips: the strips in order, then the directory.
+fn lay_out<W: Write + Seek>(out: W, r: &Raster, s: Strips) -> Result<(), ActionError> {
     let (w, h) = (r.pixels.width(), r.pixels.height());
-    let predictor = p.predictor && lay.bits >= 8;
-    // About 256 KiB of samples per strip: small enough to spread over cores, large enough to compress well.
-    let rows_per_strip = (256 * 1024 / lay.row_bytes.max(1)).clamp(1, h as usize);
-    let strips: Vec<Vec<u8>> = lay
-        .bytes
-        .par_chunks(rows_per_strip * lay.row_bytes)
-        .map(|chunk| -> std::io::Result<Vec<u8>> {
-            let mut buf;
-            let data: &[u8] = if predictor {
-                buf = vec![0u8; chunk.len()];
-                for (out, row) in buf
-                    .chunks_mut(lay.row_bytes)
-                    .zip(chunk.chunks(lay.row_bytes))
-                {
-                    predict_into(out, row, lay.bits, usize::from(lay.spp));
-                }
-                &buf
-            } else {
-                chunk
-            };
-            let mut z = Vec::with_capacity(data.len() / 2);
-            match p.compression {
-                TiffCompression::Deflate => {
-                    let level = match p.level {
-                        DeflateLevel::Fast => tiff::encoder::compression::DeflateLevel::Fast,
-                        DeflateLevel::Balanced => {
-                            tiff::encoder::compression::DeflateLevel::Balanced
-                        }
-                        DeflateLevel::Best => tiff::encoder::compression::DeflateLevel::Best,
-                    };
-                    Deflate::with_level(level).write_to(&mut z, data)?;
-                }
-                TiffCompression::Lzw => lzw_tiff(data, &mut z),
-            }
-            Ok(z)
-        })
-        .collect::<Result<_, _>>()?;
-    let total: usize = strips.iter().map(|s| s.len() + 1).sum();
+    let Strips {
+        strips,
+        bytes: total,
+        rows_per_strip,
+        compression,
+        predictor,
+        bits,
+        spp,
+        photometric,
+        alpha,
+    } = s;
     if total > (u32::MAX as usize) - (1 << 20) {
         return Err(ActionError::Unsupported(
             "master larger than 4 GiB (BigTIFF not written)".into(),
@@ -232,28 +302,22 @@ pub(crate) fn write_tiff<W: Write + Seek>(
     let mut counts = Vec::with_capacity(strips.len());
     // Each strip is freed once written: the compressed image is not held twice (~12 MB a colour A4
     // page per thread at a pack's peak).
-    for s in strips {
-        offsets.push(dir.write_data(&s[..])? as u32);
-        counts.push(s.len() as u32);
-        if s.len() % 2 == 1 {
+    for strip in strips {
+        offsets.push(dir.write_data(&strip[..])? as u32);
+        counts.push(strip.len() as u32);
+        if strip.len() % 2 == 1 {
             // TIFF 6.0 §2: values start on word boundaries; keep every following offset even.
             dir.write_data(0u8)?;
         }
+        crate::buffers::give(strip);
     }
     dir.write_tag(Tag::ImageWidth, w)?;
     dir.write_tag(Tag::ImageLength, h)?;
-    dir.write_tag(
-        Tag::BitsPerSample,
-        &vec![lay.bits; usize::from(lay.spp)][..],
-    )?;
-    let compression: u16 = match p.compression {
-        TiffCompression::Deflate => 8,
-        TiffCompression::Lzw => 5,
-    };
+    dir.write_tag(Tag::BitsPerSample, &vec![bits; usize::from(spp)][..])?;
     dir.write_tag(Tag::Compression, compression)?;
-    dir.write_tag(Tag::PhotometricInterpretation, lay.photometric)?;
+    dir.write_tag(Tag::PhotometricInterpretation, photometric)?;
     dir.write_tag(Tag::StripOffsets, &offsets[..])?;
-    dir.write_tag(Tag::SamplesPerPixel, lay.spp)?;
+    dir.write_tag(Tag::SamplesPerPixel, spp)?;
     dir.write_tag(Tag::RowsPerStrip, rows_per_strip as u32)?;
     dir.write_tag(Tag::StripByteCounts, &counts[..])?;
     let (xd, yd) = r.dpi.unwrap_or((72.0, 72.0));
@@ -276,7 +340,7 @@ pub(crate) fn write_tiff<W: Write + Seek>(
     if predictor {
         dir.write_tag(Tag::Predictor, 2u16)?;
     }
-    if lay.alpha {
+    if alpha {
         dir.write_tag(Tag::ExtraSamples, &[2u16][..])?; // unassociated alpha
     }
     if let Some(icc) = &r.icc {
@@ -293,7 +357,7 @@ pub(crate) fn write_tiff<W: Write + Seek>(
 /// table whose slots each pack the string's key (prefix code, next byte: 20 bits) and its code (12 bits)
 /// into one `u32` — 32 KiB that stay in L1, one load per probe, a cheap clear — and emits codes 32 bits at
 /// a time into an output sized for the worst case up front (no per-byte capacity checks).
-pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn lzw_tiff(data: &[u8]) -> Vec<u8> {
     // Worst case: one 12-bit code per input byte, a Clear per 3,835 codes, the first Clear, the last
     // code, EOI and the 4-byte flush granule.
     let bound = (data.len() + data.len() / 1024 + 8) * 3 / 2 + 16;
@@ -307,8 +371,10 @@ pub(crate) fn lzw_tiff(data: &[u8], out: &mut Vec<u8>) {
             scratch.resize(bound, 0);
         }
         let n = lzw_into(data, scratch);
+        let mut out = crate::buffers::take(n);
         out.extend_from_slice(&scratch[..n]);
-    });
+        out
+    })
 }
 
 /// [`lzw_tiff`] into `buf` (large enough for the worst case); returns the length written.
@@ -410,7 +476,7 @@ fn lzw_into(data: &[u8], buf: &mut [u8]) -> usize {
 fn box_down(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usize, usize) {
     let k = k.max(1);
     let (ow, oh) = (w.div_ceil(k), h.div_ceil(k));
-    let mut out = vec![0u8; ow * oh * c];
+    let mut out = crate::buffers::take_zeroed(ow * oh * c);
     if out.is_empty() {
         return (out, ow, oh); // no pixels (an empty image): nothing to average, and no rows to chunk
     }
@@ -545,7 +611,11 @@ pub(crate) fn page_image(
         let s = img.resize_exact(nw, nh, image::imageops::FilterType::Triangle);
         (Cow::Owned(s.into_bytes()), nw as usize, nh as usize)
     };
-    let data = jpeg(&data, ow as u32, oh as u32, gray, quality)?;
+    let jpeg = jpeg(&data, ow as u32, oh as u32, gray, quality);
+    if let Cow::Owned(d) = data {
+        crate::buffers::give(d);
+    }
+    let data = jpeg?;
     Ok(PageImage::Jpeg {
         data,
         width: ow as u32,

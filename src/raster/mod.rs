@@ -139,7 +139,23 @@ pub struct Raster {
     pub bitonal: bool,
 }
 
+/// The pixel buffer goes back to [`crate::buffers`] for the next page.
+impl Drop for Raster {
+    fn drop(&mut self) {
+        match std::mem::replace(&mut self.pixels, DynamicImage::new_luma8(0, 0)) {
+            DynamicImage::ImageRgb8(b) => crate::buffers::give(b.into_raw()),
+            DynamicImage::ImageLuma8(b) => crate::buffers::give(b.into_raw()),
+            _ => {}
+        }
+    }
+}
+
 impl Raster {
+    /// The pixels, taken out of the raster (they are then not given back to [`crate::buffers`]).
+    pub fn into_pixels(mut self) -> DynamicImage {
+        std::mem::replace(&mut self.pixels, DynamicImage::new_luma8(0, 0))
+    }
+
     pub fn width(&self) -> u32 {
         self.pixels.width()
     }
@@ -183,7 +199,22 @@ pub fn decode(bytes: &[u8], budget: &Budget) -> Result<Raster, RasterError> {
             }
             let icc = dec.icc_profile().ok().flatten().filter(|p| !p.is_empty());
             let orientation = dec.orientation().unwrap_or(Orientation::NoTransforms);
-            let img = DynamicImage::from_decoder(dec).map_err(malformed)?;
+            let img = match dec.color_type() {
+                // The layouts of every scan: pixels into a reused buffer ([`crate::buffers`], given back
+                // when the raster is dropped).
+                image::ColorType::Rgb8 | image::ColorType::L8 => {
+                    let mut buf = crate::buffers::take_zeroed(need as usize);
+                    let rgb = dec.color_type() == image::ColorType::Rgb8;
+                    dec.read_image(&mut buf).map_err(malformed)?;
+                    let img = if rgb {
+                        image::RgbImage::from_raw(width, height, buf).map(DynamicImage::ImageRgb8)
+                    } else {
+                        image::GrayImage::from_raw(width, height, buf).map(DynamicImage::ImageLuma8)
+                    };
+                    img.ok_or_else(|| malformed("decoded size differs from the header's"))?
+                }
+                _ => DynamicImage::from_decoder(dec).map_err(malformed)?,
+            };
             (img, icc, orientation)
         }
         // Gray + alpha TIFF: `image` refuses it, the TIFF decoder reads it (after the same header check).
