@@ -102,6 +102,14 @@ impl Pool {
         }
     }
 
+    /// Free every kept buffer: a run's pages are done, and what comes after (writing the package's
+    /// metadata) should not find the pages' memory taken.
+    pub fn release(&self) {
+        let mut f = self.free();
+        f.bufs = Vec::new();
+        f.bytes = 0;
+    }
+
     /// The capacity kept now.
     pub fn kept_bytes(&self) -> usize {
         self.free().bytes
@@ -121,6 +129,11 @@ pub fn take_zeroed(len: usize) -> Vec<u8> {
 /// [`Pool::give`] to the process's pool.
 pub fn give(v: Vec<u8>) {
     POOL.give(v)
+}
+
+/// [`Pool::release`] of the process's pool.
+pub fn release() {
+    POOL.release()
 }
 
 #[cfg(test)]
@@ -163,5 +176,7 @@ mod tests {
             pool.give(v);
         }
         assert!(pool.kept_bytes() <= 64 << 20);
+        pool.release();
+        assert_eq!(pool.kept_bytes(), 0);
     }
 }

@@ -204,7 +204,8 @@ fn compress_strips(r: &Raster, p: TiffParams) -> Result<Strips, ActionError> {
     }
     let strips: Vec<Vec<u8>> = lay
         .bytes
-        .par_chunks(rows_per_strip * lay.row_bytes)
+        // (An image without pixels has no strips; a zero chunk size would panic.)
+        .par_chunks((rows_per_strip * lay.row_bytes).max(1))
         .map(|chunk| -> std::io::Result<Vec<u8>> {
             let compress = |data: &[u8]| -> std::io::Result<Vec<u8>> {
                 match p.compression {
@@ -234,7 +235,9 @@ fn compress_strips(r: &Raster, p: TiffParams) -> Result<Strips, ActionError> {
                 {
                     predict_into(out, row, lay.bits, usize::from(lay.spp));
                 }
-                compress(buf)
+                let z = compress(buf);
+                keep_small(buf);
+                z
             })
         })
         .collect::<Result<_, _>>()?;
@@ -350,6 +353,14 @@ fn lay_out<W: Write + Seek>(out: W, r: &Raster, s: Strips) -> Result<(), ActionE
     Ok(())
 }
 
+/// A thread's scratch buffer stays allocated for the next strip only while it is strip-sized: the one
+/// strip of a single very wide row (a strip is at least one row) must not stay resident for the run.
+fn keep_small(buf: &mut Vec<u8>) {
+    if buf.capacity() > 4 << 20 {
+        *buf = Vec::new();
+    }
+}
+
 /// TIFF 6.0 §13 LZW, written as libtiff writes it: MSB-first codes of 9–12 bits, the code width growing
 /// one code early (the "Aldus" convention every TIFF reader expects), Clear at the start and whenever the
 /// table is full, EOI at the end. Why not the `tiff` crate's (weezl) encoder: on scanner noise it spent
@@ -373,6 +384,7 @@ pub(crate) fn lzw_tiff(data: &[u8]) -> Vec<u8> {
         let n = lzw_into(data, scratch);
         let mut out = crate::buffers::take(n);
         out.extend_from_slice(&scratch[..n]);
+        keep_small(scratch);
         out
     })
 }
@@ -740,12 +752,36 @@ mod tests {
                 level: DeflateLevel::Fast,
             };
             write_tiff(&mut buf, &r, p).unwrap();
+            // The in-memory master (pack) is the same file as the one written through a writer.
+            assert!(tiff_bytes(&r, p).unwrap() == *buf.get_ref());
             let mut d =
                 tiff::decoder::Decoder::new(std::io::Cursor::new(buf.into_inner())).unwrap();
             match d.read_image().unwrap() {
                 tiff::decoder::DecodingResult::U8(v) => assert!(v == px, "predictor {predictor}"),
                 _ => panic!("not 8-bit"),
             }
+        }
+    }
+
+    #[test]
+    fn a_master_of_an_image_without_pixels_is_made_without_panic() {
+        // 0×N and N×0: a zero strip height or a zero chunk size would panic in the strip split.
+        for (w, h) in [(0u32, 5u32), (5, 0), (0, 0)] {
+            let r = Raster {
+                pixels: DynamicImage::ImageRgb8(image::RgbImage::new(w, h)),
+                dpi: None,
+                colour: crate::raster::ColourMode::Colour,
+                icc: None,
+                bitonal: false,
+                orientation: Orientation::NoTransforms,
+            };
+            let p = TiffParams {
+                compression: TiffCompression::Lzw,
+                predictor: true,
+                level: DeflateLevel::Fast,
+            };
+            let bytes = tiff_bytes(&r, p).unwrap();
+            assert!(bytes.starts_with(b"II*\0"), "{w}x{h}");
         }
     }
 
