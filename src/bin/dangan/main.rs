@@ -66,12 +66,14 @@ fn main() -> ExitCode {
 /// Fix glibc's mmap threshold at 256 KiB, its initial value, unless the user tuned malloc themselves.
 ///
 /// glibc raises the threshold to the size of every large block freed (up to 32 MiB), after which blocks of
-/// a few MB — the JPEG each page decodes from, the decoder's copy of it — come from the threads' arenas,
-/// whose freed holes later allocations do not fill. Measured on `scripts/bench/pack.sh`'s pages with TIFF
+/// a few MB — the JPEG each page decodes from, the decoder's copy of it — come from the threads' arenas
+/// instead of their own mappings, and (as far as we can tell: heaptrack shows the heap itself flat) the
+/// arenas keep what they once held. Measured on `scripts/bench/pack.sh`'s pages with TIFF
 /// masters: 1,000 pages, the resident set crept from 170 to 236 MiB over the run (it would go on growing with
 /// the batch), 156.3 s and 284 s of CPU; with the threshold fixed, flat at 167–171 MiB, 141.5 s and 256 s
 /// of CPU. (The pages' largest buffers are reused through `dangan::buffers`, so they do not pay for fresh
-/// mappings.) The one `unsafe` of the program: the library forbids it.
+/// mappings.) Any `GLIBC_TUNABLES` at all leaves malloc as configured, even one about something else. The
+/// one `unsafe` of the program: the library forbids it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn pin_mmap_threshold() {
