@@ -525,6 +525,9 @@ fn box_down(src: &[u8], w: usize, h: usize, c: usize, k: usize) -> (Vec<u8>, usi
                 (1, 2) => blocks_across::<1, 2>(o, &acc, half, m),
                 (1, 3) => blocks_across::<1, 3>(o, &acc, half, m),
                 (1, 4) => blocks_across::<1, 4>(o, &acc, half, m),
+                // The same pass with the shape known only at run time. (One `#[inline(always)]` function
+                // called with literal shapes instead did not unroll: the filter went from 2.6 to 3.6 % of
+                // pack's CPU.)
                 _ => {
                     for (px, block) in o.chunks_exact_mut(c).zip(acc.chunks_exact(k * c)) {
                         for (ch, p) in px.iter_mut().enumerate() {
